@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from IPython.core.interactiveshell import InteractiveShell
 
-from jaxlab._bench.machine import describe, environment
+from jaxlab.benchmarking.machine import describe, environment
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from IPython.core.interactiveshell import InteractiveShell
 
-from jaxlab._bench.machine import describe, environment
+from jaxlab.benchmarking.machine import describe, environment
 
 
 def fn(x):

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 from IPython.core.interactiveshell import InteractiveShell
 
-from jaxlab._bench.machine import describe, environment
-from jaxlab._bench.roofline import peak_bandwidth
+from jaxlab.benchmarking.machine import describe, environment
+from jaxlab.benchmarking.roofline import peak_bandwidth
 
 
 def fn(x):

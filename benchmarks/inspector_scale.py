@@ -31,8 +31,9 @@ import jax.numpy as jnp  # noqa: E402
 from transformer import shapes, step  # noqa: E402
 
 import jaxlab  # noqa: E402
-from jaxlab import _compat, _stages  # noqa: E402
-from jaxlab._inspection import Inspection  # noqa: E402
+from jaxlab.api.inspection import Inspection  # noqa: E402
+from jaxlab.base import compat as _compat  # noqa: E402
+from jaxlab.core import stages as _stages  # noqa: E402
 from jaxlab.views.inspector_html import inspector_html  # noqa: E402
 from jaxlab.views.widget import BUNDLE, encode  # noqa: E402
 

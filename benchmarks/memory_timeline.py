@@ -25,8 +25,8 @@ from jax.sharding import AxisType, NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 
 import jaxlab  # noqa: E402
-from jaxlab._format import format_bytes  # noqa: E402
-from jaxlab._memory_timeline import memory_timeline  # noqa: E402
+from jaxlab.base.format import format_bytes  # noqa: E402
+from jaxlab.ir.memory_timeline import memory_timeline  # noqa: E402
 
 TOLERANCE = 0.20  # the peak must lie within 20 % below XLA's total, never above
 

@@ -30,32 +30,32 @@ __all__ = [
 
 # public name -> module that defines it
 _LAZY = {
-    "Inspection": "jaxlab._inspection",
-    "inspect": "jaxlab._inspection",
-    "IRText": "jaxlab._irtext",
-    "StageTimings": "jaxlab._stages",
-    "transformed": "jaxlab._transforms",
-    "DeviceReport": "jaxlab._devices",
-    "devices": "jaxlab._devices",
-    "Placement": "jaxlab._placement",
-    "placement": "jaxlab._placement",
-    "set_cpu_devices": "jaxlab._cpu_devices",
-    "BenchResult": "jaxlab._bench.result",
-    "bench": "jaxlab._bench.runner",
-    "compare": "jaxlab._bench.compare",
+    "Inspection": "jaxlab.api.inspection",
+    "inspect": "jaxlab.api.inspection",
+    "IRText": "jaxlab.api.irtext",
+    "StageTimings": "jaxlab.core.stages",
+    "transformed": "jaxlab.api.transforms",
+    "DeviceReport": "jaxlab.api.devices",
+    "devices": "jaxlab.api.devices",
+    "Placement": "jaxlab.api.placement",
+    "placement": "jaxlab.api.placement",
+    "set_cpu_devices": "jaxlab.core.cpu_devices",
+    "BenchResult": "jaxlab.benchmarking.result",
+    "bench": "jaxlab.benchmarking.runner",
+    "compare": "jaxlab.benchmarking.compare",
 }
 
 if TYPE_CHECKING:
-    from jaxlab._bench.compare import compare
-    from jaxlab._bench.result import BenchResult
-    from jaxlab._bench.runner import bench
-    from jaxlab._cpu_devices import set_cpu_devices
-    from jaxlab._devices import DeviceReport, devices
-    from jaxlab._inspection import Inspection, inspect
-    from jaxlab._irtext import IRText
-    from jaxlab._placement import Placement, placement
-    from jaxlab._stages import StageTimings
-    from jaxlab._transforms import transformed
+    from jaxlab.api.devices import DeviceReport, devices
+    from jaxlab.api.inspection import Inspection, inspect
+    from jaxlab.api.irtext import IRText
+    from jaxlab.api.placement import Placement, placement
+    from jaxlab.api.transforms import transformed
+    from jaxlab.benchmarking.compare import compare
+    from jaxlab.benchmarking.result import BenchResult
+    from jaxlab.benchmarking.runner import bench
+    from jaxlab.core.cpu_devices import set_cpu_devices
+    from jaxlab.core.stages import StageTimings
 
 
 def __getattr__(name: str) -> Any:
@@ -75,7 +75,7 @@ def load_ipython_extension(ipython: Any) -> None:
     """Called by ``%load_ext jaxlab``: registers the magics."""
     import warnings
 
-    from jaxlab._cpu_devices import apply_environment
+    from jaxlab.core.cpu_devices import apply_environment
     from jaxlab.magics import register
 
     problem = apply_environment()

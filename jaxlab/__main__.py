@@ -1,5 +1,5 @@
 import sys
 
-from jaxlab._cli import main
+from jaxlab.cli import main
 
 sys.exit(main())

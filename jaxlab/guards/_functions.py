@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType, MethodType
 from typing import Any
 
-from jaxlab._errors import is_user_file
+from jaxlab.core.errors import is_user_file
 
 # how many calls deep helpers are followed, and how many functions at most
 MAX_DEPTH = 4

@@ -9,7 +9,8 @@ from functools import cache
 from types import FunctionType
 from typing import Any
 
-from jaxlab import _compat, _jit
+from jaxlab.base import compat as _compat
+from jaxlab.core import jit as _jit
 from jaxlab.guards._functions import python_function
 
 

@@ -1,6 +1,6 @@
 """Recompilations: how many times each function compiled, in which cells, and why.
 
-The compilations of each cell come from :func:`jaxlab._compile_events.recording` with
+The compilations of each cell come from :func:`jaxlab.core.compile_events.recording` with
 ``explain=True``: JAX's explanation of each tracing-cache miss is kept with the compilation it
 caused instead of being logged. JAX explains misses of user functions only, so the op-by-op
 compilations of JAX's own primitives (eager ``jnp`` calls) are left out.
@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from jaxlab._compile_events import Compilation, CompileLog
-from jaxlab._display import Displayed
-from jaxlab._format import format_seconds
+from jaxlab.base.display import Displayed
+from jaxlab.base.format import format_seconds
+from jaxlab.core.compile_events import Compilation, CompileLog
 from jaxlab.guards._warning import GuardWarning
 
 # compilations kept per function (older ones are counted, not kept)

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from jaxlab import _compile_events
+from jaxlab.core import compile_events as _compile_events
 from jaxlab.guards._jitted import Jitted, jitted_callables
 from jaxlab.guards._recompiles import RecompileLedger, defined_at
 from jaxlab.guards._side_effects import effect_warning, side_effects

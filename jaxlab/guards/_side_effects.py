@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxlab._errors import describe_frame
+from jaxlab.core.errors import describe_frame
 from jaxlab.guards._functions import reachable_functions
 from jaxlab.guards._warning import GuardWarning
 

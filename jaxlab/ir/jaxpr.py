@@ -13,7 +13,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab import _compat
+from jaxlab.base import compat as _compat
 
 # one user frame: (file, line, column, function)
 Frame = tuple[str, int, int, str]

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument
 
-from jaxlab._errors import Explanation, describe_value, explain
+from jaxlab.core.errors import Explanation, describe_value, explain
 
 TRACEBACK_HINT = "  (add --traceback for the full traceback)"
 

@@ -13,8 +13,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_cell_magic, magics_class, needs_local_scope
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab._bench.progress import TextProgress, bar_text
-from jaxlab._bench.result import BenchError, BenchResult
+from jaxlab.benchmarking.progress import TextProgress, bar_text
+from jaxlab.benchmarking.result import BenchError, BenchResult
 from jaxlab.magics._base import (
     JaxlabMagics,
     evaluate,
@@ -293,7 +293,7 @@ class BenchMagics(JaxlabMagics):
             call = evaluate_call(args.expr, ns, "bench", args.traceback)
             target, call_args, call_kwargs, name = call.fn, call.args, call.kwargs, call.name
             options["vs"] = _vs_spec(args.vs, ns)
-        from jaxlab._bench.runner import bench
+        from jaxlab.benchmarking.runner import bench
 
         with self.friendly_errors("bench", name, args.traceback, plain=(BenchError,)):
             result = bench(target, *call_args, **options, **call_kwargs)

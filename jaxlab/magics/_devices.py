@@ -6,9 +6,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab._cpu_devices import DeviceCountError, set_cpu_devices
-from jaxlab._devices import BackendError, DeviceReport, devices
-from jaxlab._placement import Placement, PlacementError, placement
+from jaxlab.api.devices import BackendError, DeviceReport, devices
+from jaxlab.api.placement import Placement, PlacementError, placement
+from jaxlab.core.cpu_devices import DeviceCountError, set_cpu_devices
 from jaxlab.magics._base import JaxlabMagics, evaluate, parse_line, traceback_option
 
 

@@ -14,7 +14,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int
 from traitlets.config import Configurable
 
-from jaxlab._errors import explain_pitfall
+from jaxlab.core.errors import explain_pitfall
 from jaxlab.guards import Guards, GuardSettings, GuardWarning
 from jaxlab.magics._base import JaxlabMagics, cell_label, parse_line, traceback_option
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from IPython.core.magic import line_magic, magics_class, needs_local_scope
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab._errors import Explanation
-from jaxlab._inspection import Inspection, inspect
+from jaxlab.api.inspection import Inspection, inspect
+from jaxlab.core.errors import Explanation
 from jaxlab.magics._base import JaxlabMagics, static_options, traceback_option
 
 

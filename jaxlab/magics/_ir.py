@@ -6,9 +6,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab import _jit, _stages
-from jaxlab._inspection import inspect
-from jaxlab._irtext import IRText
+from jaxlab.api.inspection import inspect
+from jaxlab.api.irtext import IRText
+from jaxlab.core import jit as _jit
+from jaxlab.core import stages as _stages
 from jaxlab.magics._base import JaxlabMagics, static_options, traceback_option
 
 STAGES = ("jaxpr", "stablehlo", "hlo")

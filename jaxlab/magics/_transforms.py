@@ -14,8 +14,10 @@ from IPython.core.magic import (
 )
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab import _jit, _stages, _transforms
-from jaxlab._errors import describe_value
+from jaxlab.api import transforms as _transforms
+from jaxlab.core import jit as _jit
+from jaxlab.core import stages as _stages
+from jaxlab.core.errors import describe_value
 from jaxlab.magics._base import (
     JaxlabMagics,
     defined_functions,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from jaxlab._bench import machine, stats
-from jaxlab._format import format_seconds, format_size, format_stages
+from jaxlab.base.format import format_seconds, format_size, format_stages
+from jaxlab.benchmarking import machine, stats
 from jaxlab.views._html import details, esc, fragment, table
 from jaxlab.views._text import text_table
 from jaxlab.views.svgplot import Series, loglog_svg

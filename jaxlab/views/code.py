@@ -24,7 +24,7 @@ def token_css() -> str:
 def _lexer(dialect: str):
     from pygments.lexers import PythonLexer
 
-    from jaxlab.lexers import LEXERS
+    from jaxlab.views.lexers import LEXERS
 
     if dialect == "python":
         return PythonLexer(stripnl=False, ensurenl=False)

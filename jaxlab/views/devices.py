@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jaxlab._format import format_bytes
+from jaxlab.base.format import format_bytes
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views.colours import device_colour, swatch
 from jaxlab.views.placement import device_list

@@ -6,8 +6,8 @@ from __future__ import annotations
 import linecache
 import os
 
-from jaxlab._display import Displayed
-from jaxlab._errors import Explanation, user_frame
+from jaxlab.base.display import Displayed
+from jaxlab.core.errors import Explanation, user_frame
 from jaxlab.views._html import esc, fragment
 
 CONTEXT_LINES = 2

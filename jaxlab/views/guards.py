@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jaxlab._format import format_seconds
+from jaxlab.base.format import format_seconds
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views._text import text_table
 

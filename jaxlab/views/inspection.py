@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from jaxlab import _analysis
-from jaxlab._format import format_bytes, format_count, format_seconds
+from jaxlab.base.format import format_bytes, format_count, format_seconds
+from jaxlab.core import analysis as _analysis
 from jaxlab.views._html import table
 from jaxlab.views.program import distribution_lines
 

@@ -278,7 +278,8 @@ FUSION_COLUMNS = [
 
 @section
 def _fusions(insp: Any, context: dict) -> dict:
-    from jaxlab import _analysis, _format
+    from jaxlab.base import format as _format
+    from jaxlab.core import analysis as _analysis
 
     fusions = insp.fusions
     mapping = context.get("hlo_mapping") or []

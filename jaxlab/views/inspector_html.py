@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jaxlab import _format
+from jaxlab.base import format as _format
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views.code import highlight_lines
 

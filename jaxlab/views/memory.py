@@ -1,12 +1,12 @@
-"""Static view of a :class:`jaxlab._memory_timeline.MemoryTimeline`: a stacked plot of live
+"""Static view of a :class:`jaxlab.ir.memory_timeline.MemoryTimeline`: a stacked plot of live
 bytes (arguments, outputs, temporaries) over the schedule, the peak, and XLA's own figures."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jaxlab._analysis import UNAVAILABLE
-from jaxlab._format import format_bytes
+from jaxlab.base.format import format_bytes
+from jaxlab.core.analysis import UNAVAILABLE
 from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import swatch
 

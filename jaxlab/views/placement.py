@@ -7,7 +7,7 @@ from __future__ import annotations
 from itertools import pairwise, product
 from typing import Any
 
-from jaxlab._format import format_bytes
+from jaxlab.base.format import format_bytes
 from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import device_colour, swatch
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jaxlab._analysis import UNAVAILABLE
-from jaxlab._format import format_bytes
+from jaxlab.base.format import format_bytes
+from jaxlab.core.analysis import UNAVAILABLE
 from jaxlab.views._html import details, esc, table
 from jaxlab.views.memory import memory_section
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 
-from jaxlab import _compile_events
+from jaxlab.core import compile_events as _compile_events
 from jaxlab.magics._guards import hooks_of
 
 

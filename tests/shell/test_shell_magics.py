@@ -8,7 +8,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import jaxlab
-from jaxlab._display import RenderWarning
+from jaxlab.base.display import RenderWarning
 
 
 def test_help_comes_from_magic_arguments(ip):

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import jaxlab
-from jaxlab._bench import timer
-from jaxlab._bench.result import BenchError
+from jaxlab.benchmarking import timer
+from jaxlab.benchmarking.result import BenchError
 
 QUICK = {"time_budget": 0.03, "min_runs": 3, "roofline": False, "progress": False}
 
@@ -87,7 +87,7 @@ def test_roofline_uses_xla_costs_and_the_measured_peak(seed):
     assert r.gbps == pytest.approx(jit.bytes / jit.median / 1e9)
     assert r.percent_of_peak == pytest.approx(100 * r.gbps / seed.peak["gbps"])
     # measured once per session
-    from jaxlab._bench import roofline
+    from jaxlab.benchmarking import roofline
 
     assert roofline.peak_bandwidth() is roofline.peak_bandwidth()
 
@@ -286,7 +286,7 @@ def test_sweep_gives_points_speedups_and_a_crossover():
 
 
 def test_default_scaling_keeps_aspect_ratio_dtype_and_values():
-    from jaxlab._bench.sweep import default_make
+    from jaxlab.benchmarking.sweep import default_make
 
     x = jnp.arange(12.0).reshape(3, 4)
     make, how = default_make((x, x, 2), {})
@@ -416,7 +416,7 @@ def test_compare_rejects_bad_input(seed):
 
 
 def test_function_rebound_by_percent_jit_is_timed_underneath():
-    from jaxlab._jit import ReportingJit
+    from jaxlab.core.jit import ReportingJit
 
     reported = []
     rj = ReportingJit(cubic, report=reported.append)
@@ -433,7 +433,7 @@ def test_donating_function_is_explained_and_the_rest_kept():
 
 
 def test_torch_missing_is_explained(monkeypatch):
-    from jaxlab._bench import variants
+    from jaxlab.benchmarking import variants
 
     monkeypatch.setattr(variants, "torch_available", lambda: False)
     with pytest.raises(BenchError, match="PyTorch is not installed"):
@@ -453,7 +453,7 @@ def test_label_shows_the_arguments_as_given():
 
 
 def test_first_call_of_a_jitted_variant_does_not_compile_again():
-    from jaxlab._compile_events import recording
+    from jaxlab.core.compile_events import recording
 
     def shift_by(x, k):
         return x + k

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from jaxlab._bench import stats, timer
+from jaxlab.benchmarking import stats, timer
 
 
 def test_summary_is_order_statistics():
@@ -75,7 +75,7 @@ def test_loop_count_is_calibrated_against_the_timer():
 
 
 def test_a_pace_change_mid_way_is_not_steady():
-    from jaxlab._bench.point import _steady
+    from jaxlab.benchmarking.point import _steady
 
     assert _steady([1.0, 1.01, 0.99, 1.0, 1.0, 1.01], 0.02)
     assert not _steady([1.0, 1.0, 1.0, 1.6, 1.6, 1.6], 0.02)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxlab._bench.twins import TwinError, make_twin
+from jaxlab.benchmarking.twins import TwinError, make_twin
 
 SCALE = jnp.arange(3.0)
 

@@ -40,7 +40,7 @@ def test_bad_device_count_is_a_short_error(tmp_path):
 
 def test_console_script_help():
     done = subprocess.run(
-        [sys.executable, "-c", "from jaxlab._cli import main; main(['--help'])"],
+        [sys.executable, "-c", "from jaxlab.cli import main; main(['--help'])"],
         capture_output=True,
         text=True,
         check=False,

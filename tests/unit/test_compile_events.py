@@ -7,8 +7,8 @@ import copy
 import jax
 import jax.numpy as jnp
 
-from jaxlab._compile_events import recording
-from jaxlab._jit import ReportingJit
+from jaxlab.core.compile_events import recording
+from jaxlab.core.jit import ReportingJit
 
 
 def test_recording_sees_each_compilation_once():

@@ -8,8 +8,8 @@ import jax
 import pytest
 
 import jaxlab
-from jaxlab._devices import NOT_REPORTED
-from jaxlab._kernelspec import CPU_DEVICES_ENV
+from jaxlab.api.devices import NOT_REPORTED
+from jaxlab.core.kernelspec import CPU_DEVICES_ENV
 
 
 def test_every_device_with_process_and_memory_note():
@@ -62,7 +62,7 @@ class ReportingDevice:
 
 
 def test_reported_memory_and_coordinates_are_shown():
-    from jaxlab._devices import DeviceReport, _info
+    from jaxlab.api.devices import DeviceReport, _info
 
     info = _info(ReportingDevice(), this_process=0)
     assert (info.bytes_in_use, info.bytes_limit, info.peak_bytes_in_use) == (

@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import pytest
 
 import jaxlab
-from jaxlab._bench.compare import Comparison
-from jaxlab._bench.result import BenchResult
-from jaxlab._display import Displayed, RenderWarning, view
-from jaxlab._errors import explain
+from jaxlab.base.display import Displayed, RenderWarning, view
+from jaxlab.benchmarking.compare import Comparison
+from jaxlab.benchmarking.result import BenchResult
+from jaxlab.core.errors import explain
 from jaxlab.guards import RecompileLedger
 from jaxlab.views.error import InspectionError
 

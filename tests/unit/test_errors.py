@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxlab._errors import explain
+from jaxlab.core.errors import explain
 
 
 def raised(f, *args):

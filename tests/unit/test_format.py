@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jaxlab._bench.result import Crossover
-from jaxlab._format import format_bytes, format_count, format_seconds, format_size, short_repr
+from jaxlab.base.format import format_bytes, format_count, format_seconds, format_size, short_repr
+from jaxlab.benchmarking.result import Crossover
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxlab._compile_events import recording
-from jaxlab._errors import explain_pitfall
+from jaxlab.core.compile_events import recording
+from jaxlab.core.errors import explain_pitfall
 from jaxlab.guards import Guards, GuardSettings, side_effects
 from jaxlab.guards._functions import global_reads, python_function, reachable_functions
 from jaxlab.guards._recompiles import RecompileLedger, reason_category, summarize_reason

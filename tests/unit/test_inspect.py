@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxlab
-from jaxlab import _analysis
+from jaxlab.core import analysis as _analysis
 
 
 def fn(x):
@@ -93,7 +93,7 @@ def test_donating_function_runs_on_copies_and_keeps_the_callers_array():
 
 
 def test_jitted_function_with_the_options_asked_for_is_used_as_it_is():
-    from jaxlab._stages import make_jitted
+    from jaxlab.core.stages import make_jitted
 
     def power(x, n, m):
         return x**n * m

@@ -8,7 +8,7 @@ import pytest
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Error, Name
 
-from jaxlab.lexers import HloLexer, JaxprLexer, StableHloLexer
+from jaxlab.views.lexers import HloLexer, JaxprLexer, StableHloLexer
 
 
 def program(x, w):

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import pytest
 
 import jaxlab
-from jaxlab._memory_timeline import memory_timeline
 from jaxlab.ir.hlo import HloModule
+from jaxlab.ir.memory_timeline import memory_timeline
 from jaxlab.views.memory import memory_section, timeline_svg
 
 

@@ -13,7 +13,7 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxlab
-from jaxlab._placement import PlacementError, normalize_index
+from jaxlab.api.placement import PlacementError, normalize_index
 from jaxlab.views.placement import device_list, grid_svg, placement_html
 
 

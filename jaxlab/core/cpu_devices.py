@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from jaxlab import _compat
-from jaxlab._kernelspec import CPU_DEVICES_ENV
+from jaxlab.base import compat as _compat
+from jaxlab.core.kernelspec import CPU_DEVICES_ENV
 
 
 class DeviceCountError(RuntimeError):

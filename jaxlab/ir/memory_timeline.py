@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from jaxlab._display import Displayed
+from jaxlab.base.display import Displayed
 from jaxlab.ir.hlo import (
     HloComputation,
     HloInstruction,

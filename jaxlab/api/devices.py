@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab._display import Displayed, data_frame
-from jaxlab._kernelspec import CPU_DEVICES_ENV
+from jaxlab.base.display import Displayed, data_frame
+from jaxlab.core.kernelspec import CPU_DEVICES_ENV
 
 NOT_REPORTED = "not reported"
 NOT_ADDRESSABLE = "not addressable from this process"

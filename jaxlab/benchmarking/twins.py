@@ -27,8 +27,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxlab import _compat
-from jaxlab._errors import is_user_file
+from jaxlab.base import compat as _compat
+from jaxlab.core.errors import is_user_file
 
 LIBRARY = {"numpy": "NumPy", "torch": "PyTorch"}
 MAX_DEPTH = 6
@@ -185,7 +185,7 @@ class _Rewriter:
         return value
 
     def _array(self, value: jax.Array) -> Any:
-        from jaxlab._bench.convert import CONVERTERS
+        from jaxlab.benchmarking.convert import CONVERTERS
 
         return CONVERTERS[self.framework](value)
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import jax
 
-from jaxlab import _compat, _compile_events
-from jaxlab._format import format_seconds, format_stages, short_repr
+from jaxlab.base import compat as _compat
+from jaxlab.base.format import format_seconds, format_stages, short_repr
+from jaxlab.core import compile_events as _compile_events
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jaxlab import _analysis, _stages
-from jaxlab._display import Displayed, render
+from jaxlab.base.display import Displayed, render
+from jaxlab.core import analysis as _analysis
+from jaxlab.core import stages as _stages
 from jaxlab.ir._bulk import gc_paused
 from jaxlab.ir.hlo import HloModule
 
@@ -252,7 +253,7 @@ class Inspection(Displayed):
     @cached_property
     def shardings(self) -> Any:
         """Input and output shardings XLA chose (``ProgramShardings``), or None."""
-        from jaxlab._program_shardings import program_shardings
+        from jaxlab.ir.shardings import program_shardings
 
         return program_shardings(self.compiled)
 
@@ -274,7 +275,7 @@ class Inspection(Displayed):
     @cached_property
     def memory_timeline(self) -> Any:
         """Live bytes over the scheduled HLO (``MemoryTimeline``: peak, where it peaks)."""
-        from jaxlab._memory_timeline import memory_timeline
+        from jaxlab.ir.memory_timeline import memory_timeline
 
         if not self.hlo:
             return None

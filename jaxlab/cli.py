@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "kernel" and args.kernel_command == "install":
-        from jaxlab._kernelspec import install
+        from jaxlab.core.kernelspec import install
 
         try:
             path = install(

@@ -10,13 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab import _analysis, _compat, _format, _stages
-from jaxlab._bench import agree, roofline, stats, timer
-from jaxlab._bench.convert import Inputs, convert, dtypes_of, signature
-from jaxlab._bench.result import BenchError, Mismatch, Note, Timing
-from jaxlab._bench.variants import Variant
-from jaxlab._compile_events import CompileLog
-from jaxlab._errors import explain
+from jaxlab.base import compat as _compat
+from jaxlab.base import format as _format
+from jaxlab.benchmarking import agree, roofline, stats, timer
+from jaxlab.benchmarking.convert import Inputs, convert, dtypes_of, signature
+from jaxlab.benchmarking.result import BenchError, Mismatch, Note, Timing
+from jaxlab.benchmarking.variants import Variant
+from jaxlab.core import analysis as _analysis
+from jaxlab.core import stages as _stages
+from jaxlab.core.compile_events import CompileLog
+from jaxlab.core.errors import explain
 
 MIN_RUNS_ALWAYS = 3  # even a slow variant is sampled this often
 WARMUP_S = 0.05

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jaxlab._display import Displayed
+from jaxlab.base.display import Displayed
 
 
 class IRText(Displayed, str):

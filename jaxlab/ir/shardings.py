@@ -5,7 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jaxlab._placement import describe_sharding
+
+def describe_sharding(sharding: Any) -> tuple[str, str, dict[str, int] | None]:
+    """(type name, spec text, mesh axes) of a sharding, for any sharding class."""
+    kind = type(sharding).__name__
+    mesh = getattr(sharding, "mesh", None)
+    spec = getattr(sharding, "spec", None)
+    if mesh is not None and spec is not None:
+        try:
+            axes = {str(k): int(v) for k, v in dict(mesh.shape).items()}
+        except Exception:
+            axes = None
+        return kind, str(spec), axes
+    device_set = getattr(sharding, "device_set", None)
+    if kind == "SingleDeviceSharding" and device_set:
+        return kind, f"on {next(iter(device_set))}", None
+    text = str(sharding)
+    if text.startswith(kind + "("):
+        text = text[len(kind) + 1 : -1]
+    return kind, text, None
 
 
 @dataclass(frozen=True, slots=True)

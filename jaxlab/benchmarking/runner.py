@@ -7,15 +7,15 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from jaxlab import _compile_events, _format, _stages
-from jaxlab._bench import machine, timer
-from jaxlab._bench import roofline as _roofline
-from jaxlab._bench.convert import signature
-from jaxlab._bench.point import Options, PointOutcome, run_point
-from jaxlab._bench.progress import Clock, resolve
-from jaxlab._bench.result import BenchError, BenchResult, Note
-from jaxlab._bench.sweep import default_make, element_count, parse_sizes, user_make
-from jaxlab._bench.variants import (
+from jaxlab.base import format as _format
+from jaxlab.benchmarking import machine, timer
+from jaxlab.benchmarking import roofline as _roofline
+from jaxlab.benchmarking.convert import signature
+from jaxlab.benchmarking.point import Options, PointOutcome, run_point
+from jaxlab.benchmarking.progress import Clock, resolve
+from jaxlab.benchmarking.result import BenchError, BenchResult, Note
+from jaxlab.benchmarking.sweep import default_make, element_count, parse_sizes, user_make
+from jaxlab.benchmarking.variants import (
     Variant,
     default_baseline,
     default_reference,
@@ -23,6 +23,8 @@ from jaxlab._bench.variants import (
     named_variants,
     select,
 )
+from jaxlab.core import compile_events as _compile_events
+from jaxlab.core import stages as _stages
 
 
 def bench(
@@ -262,7 +264,7 @@ def _sweep(
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
-                from jaxlab._errors import explain
+                from jaxlab.core.errors import explain
 
                 message = f"the argument factory failed at n={n}: {explain(exc).message()}"
                 if not points:

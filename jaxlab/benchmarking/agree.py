@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxlab._bench.convert import is_array, to_host
+from jaxlab.benchmarking.convert import is_array, to_host
 
 # relative tolerance per floating dtype (the less precise of the pair decides)
 RTOL = {

@@ -11,8 +11,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxlab._bench.convert import is_array, to_host
-from jaxlab._bench.result import BenchError, Crossover
+from jaxlab.benchmarking.convert import is_array, to_host
+from jaxlab.benchmarking.result import BenchError, Crossover
 
 SIZES_EXAMPLE = "e.g. sizes=[1e3, 1e4, 1e5] or --sizes 1e3,1e4,1e5"
 
@@ -104,7 +104,7 @@ def _resized(value: Any, shape: tuple[int, ...]) -> Any:
         return jax.device_put(host, next(iter(value.devices())))
     if isinstance(value, np.ndarray):
         return host
-    from jaxlab._bench.convert import CONVERTERS
+    from jaxlab.benchmarking.convert import CONVERTERS
 
     return CONVERTERS["torch"](host)
 

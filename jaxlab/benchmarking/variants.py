@@ -7,10 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jaxlab import _compat, _format, _stages
-from jaxlab._bench.result import BenchError, Note, VariantInfo
-from jaxlab._bench.twins import LIBRARY, TwinError, make_twin, torch_available
-from jaxlab._jit import ReportingJit
+from jaxlab.base import compat as _compat
+from jaxlab.base import format as _format
+from jaxlab.benchmarking.result import BenchError, Note, VariantInfo
+from jaxlab.benchmarking.twins import LIBRARY, TwinError, make_twin, torch_available
+from jaxlab.core import stages as _stages
+from jaxlab.core.jit import ReportingJit
 
 
 @dataclass

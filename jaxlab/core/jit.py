@@ -9,7 +9,9 @@ from typing import Any
 
 import jax
 
-from jaxlab import _compile_events, _format, _stages
+from jaxlab.base import format as _format
+from jaxlab.core import compile_events as _compile_events
+from jaxlab.core import stages as _stages
 
 
 def describe_args(args: tuple, kwargs: dict) -> str:

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab._display import Displayed, data_frame
-from jaxlab._errors import describe_value
+from jaxlab.base.display import Displayed, data_frame
+from jaxlab.core.errors import describe_value
+from jaxlab.ir.shardings import describe_sharding
 
 # the axis name JAX gives the mesh of a pmap's output
 PMAP_AXIS = "_internal_pmap_axis_name"
@@ -313,26 +314,6 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int]
             i = int(item)
             out.append((i, i + 1))
     return tuple(out)
-
-
-def describe_sharding(sharding: Any) -> tuple[str, str, dict[str, int] | None]:
-    """(type name, spec text, mesh axes) of a sharding, for any sharding class."""
-    kind = type(sharding).__name__
-    mesh = getattr(sharding, "mesh", None)
-    spec = getattr(sharding, "spec", None)
-    if mesh is not None and spec is not None:
-        try:
-            axes = {str(k): int(v) for k, v in dict(mesh.shape).items()}
-        except Exception:
-            axes = None
-        return kind, str(spec), axes
-    device_set = getattr(sharding, "device_set", None)
-    if kind == "SingleDeviceSharding" and device_set:
-        return kind, f"on {next(iter(device_set))}", None
-    text = str(sharding)
-    if text.startswith(kind + "("):
-        text = text[len(kind) + 1 : -1]
-    return kind, text, None
 
 
 def _device_order(arrays: list[ArrayPlacement]) -> dict[int, int]:

@@ -7,9 +7,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab._bench import stats
-from jaxlab._bench.result import BenchError, BenchResult, Timing
-from jaxlab._display import Displayed, data_frame
+from jaxlab.base.display import Displayed, data_frame
+from jaxlab.benchmarking import stats
+from jaxlab.benchmarking.result import BenchError, BenchResult, Timing
 
 ALPHA = 0.05
 

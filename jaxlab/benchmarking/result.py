@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
-from jaxlab._bench import stats
-from jaxlab._display import Displayed, data_frame
-from jaxlab._format import format_size
+from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.format import format_size
+from jaxlab.benchmarking import stats
 
 FORMAT = "jaxlab.BenchResult"
 VERSION = 1
@@ -179,7 +179,7 @@ class BenchResult(Displayed):
 
     def crossover(self, variant: str, baseline: str | None = None) -> Crossover | None:
         """Where `variant` starts (or stops) beating `baseline` in a size sweep."""
-        from jaxlab._bench.sweep import crossover
+        from jaxlab.benchmarking.sweep import crossover
 
         base = baseline or self.baseline
         if base is None or base == variant:
@@ -199,7 +199,7 @@ class BenchResult(Displayed):
         return not self.mismatches and all(t.valid for t in self.timings)
 
     def rates(self, timing: Timing) -> Any:
-        from jaxlab._bench.roofline import Peak, Work, rates
+        from jaxlab.benchmarking.roofline import Peak, Work, rates
 
         if timing.bytes is None and timing.flops is None:
             return None

@@ -1,0 +1,2 @@
+"""JAX machinery: stages, jit, compile events, analyses of compiled programs, CPU devices and
+explanations of JAX errors."""
