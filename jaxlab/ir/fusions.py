@@ -15,6 +15,18 @@ from jaxlab.ir.hlo import ArrayShape, HloInstruction, HloModule
 
 KIND_NAMES = {"kLoop": "loop", "kInput": "input", "kOutput": "output", "kCustom": "custom"}
 
+# XLA:GPU emits most fusions as ``kind=kCustom`` and says which emitter in the backend config
+_GPU_EMITTERS = {
+    "__triton": "triton",
+    "__triton_gemm": "triton gemm",
+    "__triton_nested_gemm_fusion": "triton gemm",
+    "__triton_scaled_dot_fusion": "triton gemm",
+    "__cudnn$fusion": "cudnn",
+    "__custom_fusion": "custom",
+    "__dynamic_memcpy": "memcpy",
+}
+_EMITTER = re.compile(r'"fusion_backend_config":\{.*?"kind":"([^"]+)"')
+
 # opcodes that are plumbing inside a fused computation, not work
 _PLUMBING = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast"}
 
@@ -96,6 +108,16 @@ class Fusion:
         )
 
 
+def fusion_kind(instr: HloInstruction) -> str:
+    """loop / input / output, or on GPU the emitter of a ``kCustom`` fusion (triton, triton
+    gemm, cudnn...) read from its backend config."""
+    if instr.fusion_kind == "kCustom" and "fusion_backend_config" in instr.attributes:
+        emitter = _EMITTER.search(instr.attributes)
+        if emitter:
+            return _GPU_EMITTERS.get(emitter.group(1), emitter.group(1).strip("_"))
+    return KIND_NAMES.get(instr.fusion_kind, instr.fusion_kind or "?")
+
+
 def fusions_of(module: HloModule, *, unfused: bool = False) -> list[Fusion]:
     """Every fusion of the module, in text order, with its fused ops, sources and estimates.
 
@@ -107,7 +129,7 @@ def fusions_of(module: HloModule, *, unfused: bool = False) -> list[Fusion]:
         if instr.opcode == "fusion":
             comp = module.called_computation(instr)
             ops = list(comp.instructions) if comp else []
-            kind = KIND_NAMES.get(instr.fusion_kind, instr.fusion_kind or "?")
+            kind = fusion_kind(instr)
         elif unfused and instr.opcode not in _NOT_KERNELS and not _is_fused(module, instr):
             ops = [instr]
             kind = "unfused"

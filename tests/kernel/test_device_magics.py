@@ -112,7 +112,8 @@ def test_bad_input_gives_one_short_message(k8, label, line, expected):
 
 def test_device_count_is_set_before_jax_starts_and_explained_after(kernel):
     """Point 5: in a fresh kernel the count can be chosen; once JAX runs, a clear message."""
-    assert kernel.value("__import__('jaxlab.base.compat').base.compat.backends_initialized()") is False
+    initialized = "__import__('jaxlab.base.compat').base.compat.backends_initialized()"
+    assert kernel.value(initialized) is False
     kernel.ok("r = %devices --cpu-devices 3")
     assert kernel.value("[len(r.devices), len(jax.devices())]") == [3, 3]
     result = kernel.fails_cleanly(
