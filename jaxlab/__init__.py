@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from jaxlab.base.display import set_views_loader
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -58,6 +60,15 @@ if TYPE_CHECKING:
     from jaxlab.core.stages import StageTimings
 
 
+def _load_views() -> None:
+    """Import the view modules, which register the renderers of the result types; results
+    live below the views and never import them."""
+    import jaxlab.views  # noqa: F401
+
+
+set_views_loader(_load_views)
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -72,27 +83,13 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Called by ``%load_ext jaxlab``: registers the magics."""
-    import warnings
+    """Called by ``%load_ext jaxlab``: registers the magics and the guards."""
+    from jaxlab.magics import load
 
-    from jaxlab.core.cpu_devices import apply_environment
-    from jaxlab.magics import register
-
-    problem = apply_environment()
-    if problem:
-        warnings.warn(problem, stacklevel=2)
-    register(ipython)
-
-    from jaxlab.magics._guards import install
-
-    install(ipython)
+    load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from jaxlab.magics import unregister
+    from jaxlab.magics import unload
 
-    unregister(ipython)
-
-    from jaxlab.magics._guards import uninstall
-
-    uninstall(ipython)
+    unload(ipython)

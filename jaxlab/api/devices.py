@@ -48,9 +48,6 @@ class DeviceInfo:
 class DeviceReport(Displayed):
     """Every device of a backend, with the process layout and memory statistics."""
 
-    _text_view = "devices:devices_text"
-    _html_view = "devices:devices_html"
-
     devices: list[DeviceInfo]
     backend: str
     default_backend: str

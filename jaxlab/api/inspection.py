@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jaxlab.base.display import Displayed, render
+from jaxlab.base.display import Displayed, renderer
 from jaxlab.core import analysis as _analysis
 from jaxlab.core import stages as _stages
 from jaxlab.ir._bulk import gc_paused
@@ -19,15 +19,15 @@ if TYPE_CHECKING:
     from jaxlab.ir.sources import SourceBlock
     from jaxlab.ir.stablehlo import StableHloModule
 
+# The IR models load on first use (function-local imports below): `%load_ext jaxlab` imports
+# this module and stays cheap.
+
 
 class Inspection(Displayed):
     """What JAX and XLA made of one call: jaxpr, StableHLO, optimized HLO, costs, timings.
 
     Build it with :func:`jaxlab.inspect`. Texts and analyses are computed on first access.
     """
-
-    _text_view = "inspection:inspection_text"
-    _html_view = "inspector_html:inspection_html"
 
     def __init__(self, staged: _stages.Staged):
         self._staged = staged
@@ -187,13 +187,11 @@ class Inspection(Displayed):
         except Exception:
             return "?"
 
-    # -- rendering --------------------------------------------------------------------------
+    # -- rendering: by the views registered for Inspection ----------------------------------
     def view_model(self) -> dict[str, Any]:
         """The inspector's JSON-able view model (both renderers draw it)."""
-        from jaxlab.views.inspector import view_model
-
         with gc_paused():
-            return view_model(self)
+            return renderer(self, "view model")(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """The static rendering (self-contained HTML) and the text summary."""
@@ -204,50 +202,17 @@ class Inspection(Displayed):
         return bundle
 
     def _ipython_display_(self) -> None:
-        """In a kernel: the static rendering, then the live widget, which hides the static one
-        once it runs. Exports and viewers without a widget manager (nbconvert, GitHub, a
-        notebook opened without its kernel) keep showing the static rendering, whether or not
-        the widget state was saved."""
-        import uuid
-
-        from IPython.display import display
-
-        from jaxlab.views.inspector_html import inspector_html
-        from jaxlab.views.widget import make_widget, widgets_available
-
-        static_id = uuid.uuid4().hex if widgets_available() else ""
-        model = render(Inspection.view_model, self)
-        html = None
-        if model is not None:
-            html = render(lambda insp: inspector_html(model, insp, static_id), self)
-        bundle = {"text/plain": repr(self)}
-        if html is not None:
-            bundle["text/html"] = html
-        display(bundle, raw=True)
-        if html is None or not static_id:
-            return
-        widget = render(lambda insp: make_widget(insp, model, static_id), self, "live view")
-        if widget is not None:
-            self.__dict__["_widget"] = widget
-            display(widget)
+        """In a kernel: the static rendering, then the live widget."""
+        renderer(self, "display")(self)
 
     def graph_svg(self, which: str = "jaxpr", expanded: list[int] | None = None) -> str | None:
         """SVG of a graph view laid out by Graphviz (None without `dot`): 'jaxpr' or 'hlo';
         `expanded` lists group ids to open (default: the first view, at most ~300 boxes)."""
-        from jaxlab.views.graph import graph_view
-
-        return graph_view(self, which, expanded)["svg"]
+        return renderer(self, "graph")(self, which, expanded)["svg"]
 
     def to_html(self) -> str:
         """One self-contained HTML page with every view (no kernel or widget needed)."""
-        from jaxlab.views._html import page
-        from jaxlab.views.inspector_html import inspector_body
-
-        return page(
-            f"jaxlab: {self.fn_name}",
-            inspector_body(self.view_model(), self),
-            extra_class="jl-insp",
-        )
+        return renderer(self, "page")(self)
 
     # -- distribution: shardings, collectives, memory -------------------------------------
     @cached_property

@@ -14,9 +14,6 @@ class IRText(Displayed, str):
     and `.inspection` the :class:`jaxlab.Inspection` it came from, when there is one.
     """
 
-    _text_view = "irtext:irtext_text"
-    _html_view = "irtext:irtext_html"
-
     dialect: str
     title: str
     source: Any

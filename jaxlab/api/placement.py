@@ -126,9 +126,6 @@ class ArrayPlacement:
 class Placement(Displayed):
     """Placement of every array in a pytree. ``to_pandas()`` gives one row per shard."""
 
-    _text_view = "placement:placement_text"
-    _html_view = "placement:placement_html"
-
     arrays: list[ArrayPlacement]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, what it is)
     device_order: dict[int, int] = field(default_factory=dict)  # device id -> colour slot

@@ -38,9 +38,6 @@ class Comparison(Displayed):
     """What :func:`compare` returns: one row per variant and size, each later result's
     speedup over the first with its interval and p-value."""
 
-    _text_view = "bench:comparison_text"
-    _html_view = "bench:comparison_html"
-
     labels: list[str]
     rows: list[ComparisonRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -12,6 +12,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxlab.core.jit import describe_args
+
 FRAMEWORKS = ("jax", "numpy", "torch")
 
 
@@ -173,7 +175,6 @@ def short_dtype(dtype: Any) -> str:
 def signature(args: tuple, kwargs: dict) -> str:
     """A call's arguments as they are (``f64[1000]`` for a float64 NumPy array, whatever JAX
     would make of it), e.g. ``f32[64,64], 3, scale=f64[]``."""
-    from jaxlab.core.jit import describe_args
 
     def one(value: Any) -> str:
         if is_array(value):

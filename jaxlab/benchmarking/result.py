@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame
-from jaxlab.base.format import format_size
+from jaxlab.base.display import Displayed, data_frame, renderer
 from jaxlab.benchmarking import stats
+from jaxlab.benchmarking.crossover import Crossover, crossover
+from jaxlab.benchmarking.roofline import Peak, Work, rates
 
 FORMAT = "jaxlab.BenchResult"
 VERSION = 1
@@ -124,9 +125,6 @@ class BenchResult(Displayed):
     :func:`jaxlab.compare` sets results from different cells side by side.
     """
 
-    _text_view = "bench:bench_text"
-    _html_view = "bench:bench_html"
-
     label: str
     variants: list[VariantInfo]
     timings: list[Timing]
@@ -179,8 +177,6 @@ class BenchResult(Displayed):
 
     def crossover(self, variant: str, baseline: str | None = None) -> Crossover | None:
         """Where `variant` starts (or stops) beating `baseline` in a size sweep."""
-        from jaxlab.benchmarking.sweep import crossover
-
         base = baseline or self.baseline
         if base is None or base == variant:
             return None
@@ -199,8 +195,6 @@ class BenchResult(Displayed):
         return not self.mismatches and all(t.valid for t in self.timings)
 
     def rates(self, timing: Timing) -> Any:
-        from jaxlab.benchmarking.roofline import Peak, Work, rates
-
         if timing.bytes is None and timing.flops is None:
             return None
         peak = None
@@ -342,24 +336,4 @@ class BenchResult(Displayed):
 
     def to_html(self) -> str:
         """A complete, self-contained HTML page of the result."""
-        from jaxlab.views._html import page
-        from jaxlab.views.bench import bench_body
-
-        return page(f"bench {self.label}", bench_body(self))
-
-
-@dataclass(frozen=True)
-class Crossover:
-    """`variant` is faster than `baseline` above `size` (`faster_above`) or below it."""
-
-    variant: str
-    baseline: str
-    size: float | None  # None: no crossing within the sizes measured
-    faster_above: bool
-    always: str | None = None  # 'faster' / 'slower' at every size when there is no crossing
-
-    def describe(self) -> str:
-        if self.size is None:
-            return f"{self.variant} is {self.always} than {self.baseline} at every size measured"
-        side = "above" if self.faster_above else "below"
-        return f"{self.variant} is faster than {self.baseline} {side} n ≈ {format_size(self.size)}"
+        return renderer(self, "page")(self)

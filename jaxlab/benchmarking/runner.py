@@ -25,6 +25,7 @@ from jaxlab.benchmarking.variants import (
 )
 from jaxlab.core import compile_events as _compile_events
 from jaxlab.core import stages as _stages
+from jaxlab.core.errors import explain
 
 
 def bench(
@@ -264,8 +265,6 @@ def _sweep(
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
-                from jaxlab.core.errors import explain
-
                 message = f"the argument factory failed at n={n}: {explain(exc).message()}"
                 if not points:
                     raise BenchError(message) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -11,8 +10,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxlab.benchmarking.convert import is_array, to_host
-from jaxlab.benchmarking.result import BenchError, Crossover
+from jaxlab.benchmarking.convert import CONVERTERS, is_array, to_host
+from jaxlab.benchmarking.result import BenchError
 
 SIZES_EXAMPLE = "e.g. sizes=[1e3, 1e4, 1e5] or --sizes 1e3,1e4,1e5"
 
@@ -104,7 +103,6 @@ def _resized(value: Any, shape: tuple[int, ...]) -> Any:
         return jax.device_put(host, next(iter(value.devices())))
     if isinstance(value, np.ndarray):
         return host
-    from jaxlab.benchmarking.convert import CONVERTERS
 
     return CONVERTERS["torch"](host)
 
@@ -123,22 +121,3 @@ def user_make(make: Callable[[int], Any]) -> Callable[[int], tuple[tuple, dict]]
         return (made if isinstance(made, tuple) else (made,)), {}
 
     return factory
-
-
-def crossover(variant: str, baseline: str, pairs: list[tuple[int, float]]) -> Crossover | None:
-    """From (size, speedup of variant over baseline) pairs, the size where the speedup crosses
-    1, interpolated on log-log axes."""
-    pairs = [(s, r) for s, r in pairs if r > 0 and math.isfinite(r)]
-    if len(pairs) < 2:
-        return None
-    for (s0, r0), (s1, r1) in itertools.pairwise(pairs):
-        if (r0 - 1) * (r1 - 1) < 0:
-            l0, l1 = math.log(r0), math.log(r1)
-            t = l0 / (l0 - l1)
-            size = math.exp(math.log(s0) + t * (math.log(s1) - math.log(s0)))
-            return Crossover(variant, baseline, size, faster_above=r1 > 1)
-    if all(r > 1 for _, r in pairs):
-        return Crossover(variant, baseline, None, True, always="faster")
-    if all(r < 1 for _, r in pairs):
-        return Crossover(variant, baseline, None, False, always="slower")
-    return None

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxlab.base import compat as _compat
+from jaxlab.benchmarking.convert import CONVERTERS
 from jaxlab.core.errors import is_user_file
 
 LIBRARY = {"numpy": "NumPy", "torch": "PyTorch"}
@@ -185,8 +186,6 @@ class _Rewriter:
         return value
 
     def _array(self, value: jax.Array) -> Any:
-        from jaxlab.benchmarking.convert import CONVERTERS
-
         return CONVERTERS[self.framework](value)
 
     def translate(self, value: Any, ref: _Ref, fn_name: str) -> Any:

@@ -242,9 +242,6 @@ class RecompileReport(Displayed):
     """What ``%recompiles`` returns: compilations per function (``.functions``), or every
     compilation of one function with JAX's reason (when `name` is given)."""
 
-    _text_view = "guards:recompiles_text"
-    _html_view = "guards:recompiles_html"
-
     functions: list[FunctionCompiles]
     name: str | None = None
     cell_label: Callable[[str], str | None] | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from jaxlab.base.display import renderer
+
 MIME = "application/vnd.jaxlab.guard+json"
 
 TITLES = {
@@ -50,6 +52,5 @@ class GuardWarning:
         return self.text()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from jaxlab.views.guards import warning_html
-
-        return {"text/plain": self.text(), "text/html": warning_html(self), MIME: self.to_json()}
+        html = renderer(self, "html")(self)
+        return {"text/plain": self.text(), "text/html": html, MIME: self.to_json()}

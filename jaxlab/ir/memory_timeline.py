@@ -90,9 +90,6 @@ class Step:
 class MemoryTimeline(Displayed):
     """Live-buffer estimate of one device's program over its schedule."""
 
-    _text_view = "memory:timeline_text"
-    _html_view = "memory:timeline_html"
-
     steps: list[Step]
     buffers: list[Buffer]
     constant_bytes: int = 0

@@ -3,6 +3,7 @@ jaxlab's public API. Importing this module requires IPython."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 
@@ -15,6 +16,25 @@ def magic_classes() -> list[type]:
     from jaxlab.magics._transforms import TransformMagics
 
     return [TransformMagics, IRMagics, InspectMagics, BenchMagics, DeviceMagics, GuardMagics]
+
+
+def load(ipython: Any) -> None:
+    """``%load_ext jaxlab``: CPU devices from the environment, the magics, the guards."""
+    from jaxlab.core.cpu_devices import apply_environment
+    from jaxlab.magics._guards import install
+
+    problem = apply_environment()
+    if problem:
+        warnings.warn(problem, stacklevel=3)
+    register(ipython)
+    install(ipython)
+
+
+def unload(ipython: Any) -> None:
+    from jaxlab.magics._guards import uninstall
+
+    unregister(ipython)
+    uninstall(ipython)
 
 
 def register(ipython: Any) -> None:

@@ -1,1 +1,20 @@
-"""View models and their static HTML renderers. Everything user-controlled is escaped here."""
+"""View models and their static HTML renderers. Everything user-controlled is escaped here.
+
+Importing this package registers, in ``jaxlab.base.display``, the view functions that draw
+each result type; the package root imports it on the first display.
+"""
+
+from jaxlab.views import (  # noqa: F401  (each registers its renderers)
+    bench,
+    devices,
+    error,
+    graph,
+    guards,
+    inspection,
+    inspector,
+    inspector_html,
+    irtext,
+    memory,
+    placement,
+    widget,
+)

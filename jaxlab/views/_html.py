@@ -19,9 +19,15 @@ def esc(value: Any) -> str:
 
 @cache
 def base_css() -> str:
-    from jaxlab.views.code import token_css
-
     return BASE_CSS + token_css()
+
+
+@cache
+def token_css() -> str:
+    """Pygments' token colours, scoped to jaxlab's code blocks."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="default").get_style_defs(".jaxlab .jl-code")
 
 
 BASE_CSS = """

@@ -7,9 +7,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds, format_size, format_stages
 from jaxlab.benchmarking import machine, stats
-from jaxlab.views._html import details, esc, fragment, table
+from jaxlab.benchmarking.compare import Comparison
+from jaxlab.benchmarking.result import BenchResult
+from jaxlab.views._html import details, esc, fragment, page, table
 from jaxlab.views._text import text_table
 from jaxlab.views.svgplot import Series, loglog_svg
 
@@ -276,6 +279,12 @@ def _machine_text(result: Any) -> list[str]:
     return lines
 
 
+@renders(BenchResult, "page")
+def bench_page(result: BenchResult) -> str:
+    """A complete, self-contained HTML page of the result (``BenchResult.to_html``)."""
+    return page(f"bench {result.label}", bench_body(result))
+
+
 def bench_body(result: Any) -> str:
     """The view of a result, with its own (scoped) styles: for a fragment or a page."""
     return f'<div class="jl-bench"><style>{BENCH_CSS}</style>{_bench_parts(result)}</div>'
@@ -340,10 +349,12 @@ def _bench_parts(result: Any) -> str:
     return "".join(parts)
 
 
+@renders(BenchResult, "html")
 def bench_html(result: Any) -> str:
     return fragment(bench_body(result))
 
 
+@renders(BenchResult, "text")
 def bench_text(result: Any) -> str:
     lines = [f"bench {result.label}" + ("  [INVALID]" if not result.valid else "")]
     lines += [f"  !! {p}" for p in _problems(result)]
@@ -398,6 +409,7 @@ def comparison_rows(comp: Any) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+@renders(Comparison, "html")
 def comparison_html(comp: Any) -> str:
     headers, rows = comparison_rows(comp)
     body = f'<div class="jl-title">compare {esc(", ".join(comp.labels))}</div>'
@@ -410,6 +422,7 @@ def comparison_html(comp: Any) -> str:
     return fragment(f'<div class="jl-bench"><style>{BENCH_CSS}</style>{body}</div>')
 
 
+@renders(Comparison, "text")
 def comparison_text(comp: Any) -> str:
     headers, rows = comparison_rows(comp)
     lines = [f"compare {', '.join(comp.labels)}"]

@@ -11,20 +11,12 @@ from functools import cache
 from pygments.token import STANDARD_TYPES
 
 from jaxlab.views._html import esc
-
-
-@cache
-def token_css() -> str:
-    from pygments.formatters import HtmlFormatter
-
-    return HtmlFormatter(style="default").get_style_defs(".jaxlab .jl-code")
+from jaxlab.views.lexers import LEXERS
 
 
 @cache
 def _lexer(dialect: str):
     from pygments.lexers import PythonLexer
-
-    from jaxlab.views.lexers import LEXERS
 
     if dialect == "python":
         return PythonLexer(stripnl=False, ensurenl=False)

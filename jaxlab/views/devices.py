@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jaxlab.api.devices import DeviceReport
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views.colours import device_colour, swatch
@@ -32,6 +34,7 @@ def _memory(d: Any) -> tuple[str, str, str]:
     )
 
 
+@renders(DeviceReport, "text")
 def devices_text(r: Any) -> str:
     lines = [headline(r)]
     if r.process_count > 1:
@@ -94,5 +97,6 @@ def devices_body(r: Any) -> str:
     return "".join(parts)
 
 
+@renders(DeviceReport, "html")
 def devices_html(r: Any) -> str:
     return fragment(devices_body(r))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import linecache
 import os
 
-from jaxlab.base.display import Displayed
+from jaxlab.base.display import Displayed, renders
 from jaxlab.core.errors import Explanation, user_frame
 from jaxlab.views._html import esc, fragment
 
@@ -16,9 +16,6 @@ CONTEXT_LINES = 2
 class InspectionError(Displayed):
     """A failed inspection, displayed as an error card (HTML) or a short text."""
 
-    _text_view = "error:failure_text"
-    _html_view = "error:failure_html"
-
     def __init__(self, exc: BaseException, explanation: Explanation, stage: str = "inspect"):
         self.exc = exc
         self.explanation = explanation
@@ -26,10 +23,12 @@ class InspectionError(Displayed):
         self.frame = user_frame(exc.__traceback__)
 
 
+@renders(InspectionError, "text")
 def failure_text(failure: InspectionError) -> str:
     return failure.explanation.message(prefix="inspect failed: ")
 
 
+@renders(InspectionError, "html")
 def failure_html(failure: InspectionError) -> str:
     e = failure.explanation
     parts = [f'<div class="jl-title jl-bad">inspect failed: {esc(e.summary)}</div>']

@@ -11,7 +11,10 @@ import shutil
 import subprocess
 from typing import Any
 
-from jaxlab.ir.graph import Graph
+from jaxlab.api.inspection import Inspection
+from jaxlab.base.display import renders
+from jaxlab.ir.graph import Graph, hlo_graph, jaxpr_graph
+from jaxlab.views.inspector import line_classes
 
 LAYOUT_TIMEOUT_S = 30.0
 
@@ -57,8 +60,6 @@ def graph_of(insp: Any, which: str) -> Graph:
     cache = insp.__dict__.setdefault("_graphs", {})
     graph = cache.get(which)
     if graph is None:
-        from jaxlab.ir.graph import hlo_graph, jaxpr_graph
-
         if which == "jaxpr":
             graph = jaxpr_graph(insp.jaxpr_model, f"jaxpr of {insp.fn_name}")
         elif which == "hlo":
@@ -69,10 +70,9 @@ def graph_of(insp: Any, which: str) -> Graph:
     return graph
 
 
+@renders(Inspection, "graph")
 def graph_view(insp: Any, which: str, expanded: list[int] | None = None, *, svg: bool = True):
     """One view of a graph: its DOT source and, where ``dot`` exists, its SVG."""
-    from jaxlab.views.inspector import line_classes
-
     graph = graph_of(insp, which)
     open_ = graph.first_view() if expanded is None else {int(g) for g in expanded} | {0}
     open_ = {g for g in open_ if 0 <= g < len(graph.groups)}

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds
+from jaxlab.guards._recompiles import RecompileReport
+from jaxlab.guards._warning import GuardWarning
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views._text import text_table
-
-if TYPE_CHECKING:
-    from jaxlab.guards._recompiles import RecompileReport
-    from jaxlab.guards._warning import GuardWarning
 
 GUARD_CSS = (
     "<style>.jaxlab.jl-guard { border-left: 3px solid #9a6700; padding: 2px 8px; }"
@@ -18,6 +15,7 @@ GUARD_CSS = (
 )
 
 
+@renders(GuardWarning, "html")
 def warning_html(warning: GuardWarning) -> str:
     lines = [
         f'<div class="jl-line"><span class="jl-warn"><b>jaxlab: {esc(warning.title)}</b></span> '
@@ -31,6 +29,7 @@ def warning_html(warning: GuardWarning) -> str:
     return fragment(GUARD_CSS + "".join(lines), extra_class="jl-guard")
 
 
+@renders(RecompileReport, "text")
 def recompiles_text(report: RecompileReport) -> str:
     if report.name is not None:
         entry = report.functions[0]
@@ -58,6 +57,7 @@ def recompiles_text(report: RecompileReport) -> str:
     return "\n".join(lines + ["  " + line for line in table_lines])
 
 
+@renders(RecompileReport, "html")
 def recompiles_html(report: RecompileReport) -> str:
     if report.name is not None:
         entry = report.functions[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from jaxlab.api.inspection import Inspection
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_count, format_seconds
 from jaxlab.core import analysis as _analysis
 from jaxlab.views._html import table
@@ -15,6 +17,7 @@ MAX_TEXT_LINES = 4000
 MAX_FUSION_ROWS = 200
 
 
+@renders(Inspection, "text")
 def inspection_text(insp: Any) -> str:
     """Plain-text summary (the ``text/plain`` fallback)."""
     lines = [f"Inspection of {insp.fn_name}{insp.in_avals} -> {insp.out_avals}"]

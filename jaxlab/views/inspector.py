@@ -16,7 +16,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from jaxlab.api.inspection import Inspection
+from jaxlab.base import format as _format
+from jaxlab.base.display import renders
+from jaxlab.core import analysis as _analysis
 from jaxlab.ir.hlo import HloModule
+from jaxlab.views._html import esc
+from jaxlab.views.inspection import analysis_table, timings_table
+from jaxlab.views.program import distribution_sections
 
 VERSION = 1
 MAX_FUSION_ROWS = 5000  # rows sent to the widget; the static table shows fewer
@@ -33,6 +40,7 @@ def section(builder: Callable[[Any, dict], dict | None]) -> Callable[[Any, dict]
     return builder
 
 
+@renders(Inspection, "view model")
 def view_model(insp: Any) -> dict[str, Any]:
     """The whole view model of an inspection."""
     context: dict[str, Any] = {}
@@ -57,8 +65,6 @@ def short_path(file: str) -> str:
 
 @section
 def _header(insp: Any, context: dict) -> dict:
-    from jaxlab.views._html import esc
-
     devices = ", ".join(str(d) for d in insp.devices)
     html = (
         f'<div class="jl-title">Inspection of <code>{esc(insp.fn_name)}{esc(insp.in_avals)}'
@@ -70,8 +76,6 @@ def _header(insp: Any, context: dict) -> dict:
 
 @section
 def _summary(insp: Any, context: dict) -> dict:
-    from jaxlab.views.inspection import analysis_table, timings_table
-
     html = (
         '<div class="jl-grid">'
         f"<div>{timings_table(insp.timings)}</div><div>{analysis_table(insp)}</div></div>"
@@ -278,9 +282,6 @@ FUSION_COLUMNS = [
 
 @section
 def _fusions(insp: Any, context: dict) -> dict:
-    from jaxlab.base import format as _format
-    from jaxlab.core import analysis as _analysis
-
     fusions = insp.fusions
     mapping = context.get("hlo_mapping") or []
     fusion_groups = context.get("fusion_groups", {})
@@ -369,6 +370,4 @@ def line_classes(insp: Any) -> dict[tuple[str, int], int]:
 
 @section
 def _distribution(insp: Any, context: dict) -> dict:
-    from jaxlab.views.program import distribution_sections
-
     return {"kind": "distribution", "html": distribution_sections(insp)}

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jaxlab.api.inspection import Inspection
 from jaxlab.base import format as _format
-from jaxlab.views._html import esc, fragment, table
+from jaxlab.base.display import renders
+from jaxlab.views._html import esc, fragment, page, table
 from jaxlab.views.code import highlight_lines
+from jaxlab.views.graph import dot_available, graph_view
 
 STATIC_MAX_LINES = 2000  # per pane; the widget and the returned object have everything
 HIGHLIGHT_MAX_LINES = 1500  # panes longer than this are shown without token colours
@@ -67,9 +70,18 @@ def inspector_html(model: dict, insp: Any = None, static_id: str = "") -> str:
     return fragment(inspector_body(model, insp), extra_class="jl-insp", static_id=static_id)
 
 
+@renders(Inspection, "html")
 def inspection_html(insp: Any) -> str:
     """The static inspector of an :class:`jaxlab.Inspection` (its ``_repr_html_``)."""
     return inspector_html(insp.view_model(), insp)
+
+
+@renders(Inspection, "page")
+def inspection_page(insp: Inspection) -> str:
+    """One self-contained HTML page with every view (``Inspection.to_html``)."""
+    return page(
+        f"jaxlab: {insp.fn_name}", inspector_body(insp.view_model(), insp), extra_class="jl-insp"
+    )
 
 
 def _hover_css(model: dict) -> str:
@@ -183,8 +195,6 @@ def _fusions(sec: dict, insp: Any) -> str:
 
 @renderer("graph")
 def _graph(sec: dict, insp: Any) -> str:
-    from jaxlab.views.graph import dot_available, graph_view
-
     parts = []
     small = all(g["size"] <= STATIC_GRAPH_MAX_NODES for g in sec["graphs"])
     for g in sec["graphs"]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes
 from jaxlab.core.analysis import UNAVAILABLE
+from jaxlab.ir.memory_timeline import MemoryTimeline
 from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import swatch
 
@@ -115,6 +117,7 @@ def _legend(xla: bool) -> str:
     return f'<div class="jl-legend" style="font-size:11px">{"".join(items)}</div>'
 
 
+@renders(MemoryTimeline, "text")
 def timeline_text(t: Any) -> str:
     """One line: steps, the peak and where, and XLA's total beside it."""
     comparison = t.compare(t.xla_memory)
@@ -130,6 +133,7 @@ def timeline_text(t: Any) -> str:
     return text
 
 
+@renders(MemoryTimeline, "html")
 def timeline_html(t: Any) -> str:
     return fragment(memory_section(t, t.xla_memory))
 

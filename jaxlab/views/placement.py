@@ -7,6 +7,8 @@ from __future__ import annotations
 from itertools import pairwise, product
 from typing import Any
 
+from jaxlab.api.placement import Placement
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes
 from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import device_colour, swatch
@@ -74,6 +76,7 @@ def layout_summary(a: Any) -> str:
     return text
 
 
+@renders(Placement, "text")
 def placement_text(p: Any) -> str:
     count = len(p.arrays)
     lines = [f"Placement of {p.name or 'value'}: {count} array{'s' if count != 1 else ''}"]
@@ -296,5 +299,6 @@ def placement_body(p: Any) -> str:
     return head + "".join(body)
 
 
+@renders(Placement, "html")
 def placement_html(p: Any) -> str:
     return fragment(placement_body(p))

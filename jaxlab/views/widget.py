@@ -10,6 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jaxlab.api.inspection import Inspection
+from jaxlab.base.display import render, renders
+from jaxlab.views.graph import graph_view
+from jaxlab.views.inspector_html import inspector_html
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 BUNDLE = STATIC / "inspector.js"
 VIZ_BUNDLE = STATIC / "viz.js"
@@ -33,6 +38,33 @@ def encode(model: dict) -> bytes:
     """The view model as gzipped JSON (what the widget receives)."""
     data = json.dumps(model, separators=(",", ":"), ensure_ascii=False).encode()
     return gzip.compress(data, compresslevel=3, mtime=0)
+
+
+@renders(Inspection, "display")
+def display_inspection(insp: Inspection) -> None:
+    """In a kernel: the static rendering, then the live widget, which hides the static one
+    once it runs. Exports and viewers without a widget manager (nbconvert, GitHub, a
+    notebook opened without its kernel) keep showing the static rendering, whether or not
+    the widget state was saved."""
+    import uuid
+
+    from IPython.display import display
+
+    static_id = uuid.uuid4().hex if widgets_available() else ""
+    model = render(Inspection.view_model, insp)
+    html = None
+    if model is not None:
+        html = render(lambda i: inspector_html(model, i, static_id), insp)
+    bundle = {"text/plain": repr(insp)}
+    if html is not None:
+        bundle["text/html"] = html
+    display(bundle, raw=True)
+    if html is None or not static_id:
+        return
+    widget = render(lambda i: make_widget(i, model, static_id), insp, "live view")
+    if widget is not None:
+        insp.__dict__["_widget"] = widget
+        display(widget)
 
 
 def make_widget(insp: Any, model: dict, static_id: str = "") -> Any:
@@ -67,8 +99,6 @@ def answer(insp: Any, content: dict) -> dict | None:
     kind = content.get("type")
     req = content.get("req")
     if kind == "layout":
-        from jaxlab.views.graph import graph_view
-
         try:
             expanded = content.get("expanded")
             if expanded is not None and not isinstance(expanded, list):

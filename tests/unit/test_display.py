@@ -3,6 +3,7 @@ one views function, its static HTML from another."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import jax
@@ -10,7 +11,8 @@ import jax.numpy as jnp
 import pytest
 
 import jaxlab
-from jaxlab.base.display import Displayed, RenderWarning, view
+from jaxlab.base import display
+from jaxlab.base.display import Displayed, RenderWarning, renderer
 from jaxlab.benchmarking.compare import Comparison
 from jaxlab.benchmarking.result import BenchResult
 from jaxlab.core.errors import explain
@@ -50,7 +52,7 @@ def test_text_and_html_come_from_the_views():
         cls = type(obj)
         # a dataclass declared without repr=False would replace the repr with its own
         assert cls.__repr__ is Displayed.__repr__, cls
-        assert repr(obj) == view(cls._text_view)(obj)
+        assert repr(obj) == renderer(cls, "text")(obj)
         printer = Printer()
         obj._repr_pretty_(printer, False)
         assert printer.out == repr(obj)
@@ -71,17 +73,38 @@ def test_to_pandas_without_pandas_says_what_to_do(monkeypatch, make):
 
 
 def test_a_view_that_fails_warns_and_leaves_the_text(monkeypatch):
-    import jaxlab.views.bench as bench_views
-
     def broken(result):
         raise ZeroDivisionError("no samples")
 
     result = BenchResult("f(x)", [], [])
-    view.cache_clear()
-    monkeypatch.setattr(bench_views, "bench_html", broken)
-    try:
-        with pytest.warns(RenderWarning, match="BenchResult.*ZeroDivisionError: no samples"):
-            assert result._repr_html_() is None
-    finally:
-        view.cache_clear()
+    renderer(result, "html")  # the views are loaded
+    monkeypatch.setitem(display.RENDERERS, (BenchResult, "html"), broken)
+    with pytest.warns(RenderWarning, match="BenchResult.*ZeroDivisionError: no samples"):
+        assert result._repr_html_() is None
     assert repr(result).startswith("bench f(x)")
+
+
+def test_results_find_their_views_by_type_and_subclasses_inherit_them():
+    class Sub(BenchResult):
+        pass
+
+    result = Sub("f(x)", [], [])
+    assert renderer(result, "text") is renderer(BenchResult, "text")
+    assert repr(result).startswith("bench f(x)")
+    with pytest.raises(LookupError, match="no sparkline view of Sub is registered"):
+        renderer(result, "sparkline")
+
+
+def test_the_views_load_on_the_first_display_only():
+    code = (
+        "import sys, jaxlab\n"
+        "from jaxlab.benchmarking.result import BenchResult\n"
+        "r = BenchResult('f(x)', [], [])\n"
+        "before = 'jaxlab.views' in sys.modules\n"
+        "text = repr(r)\n"
+        "print(before, 'jaxlab.views.bench' in sys.modules, text.startswith('bench f(x)'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.split() == ["False", "True", "True"]
