@@ -24,7 +24,9 @@ __all__ = [
     "bench",
     "compare",
     "devices",
+    "hlo",
     "inspect",
+    "jaxpr",
     "placement",
     "set_cpu_devices",
     "transformed",
@@ -35,6 +37,8 @@ _LAZY = {
     "Inspection": "jaxlab.api.inspection",
     "inspect": "jaxlab.api.inspection",
     "IRText": "jaxlab.api.irtext",
+    "jaxpr": "jaxlab.api.irtext",
+    "hlo": "jaxlab.api.irtext",
     "StageTimings": "jaxlab.core.stages",
     "transformed": "jaxlab.api.transforms",
     "DeviceReport": "jaxlab.api.devices",
@@ -50,7 +54,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from jaxlab.api.devices import DeviceReport, devices
     from jaxlab.api.inspection import Inspection, inspect
-    from jaxlab.api.irtext import IRText
+    from jaxlab.api.irtext import IRText, hlo, jaxpr
     from jaxlab.api.placement import Placement, placement
     from jaxlab.api.transforms import transformed
     from jaxlab.benchmarking.compare import compare

@@ -1,10 +1,18 @@
-"""IR text returned by ``%jaxpr`` and ``%hlo``: a ``str`` that displays itself highlighted."""
+"""`jaxlab.jaxpr` and `jaxlab.hlo` (behind ``%jaxpr`` and ``%hlo``): the text of one IR of a
+call, a ``str`` that displays itself highlighted."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from jaxlab.api.inspection import inspect
 from jaxlab.base.display import Displayed
+from jaxlab.base.format import function_name
+from jaxlab.core import stages as _stages
+from jaxlab.core.jit import describe_args
+
+STAGES = ("jaxpr", "stablehlo", "hlo")
 
 
 class IRText(Displayed, str):
@@ -34,3 +42,61 @@ class IRText(Displayed, str):
         obj.source = source  # the JAX object printed: ClosedJaxpr, Lowered or Compiled
         obj.inspection = inspection
         return obj
+
+
+def jaxpr(
+    fn: Callable,
+    *args: Any,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    **kwargs: Any,
+) -> IRText:
+    """The jaxpr of ``fn(*args, **kwargs)``, traced as ``jax.jit`` would (nothing is lowered,
+    compiled or run). `.source` is the ``ClosedJaxpr``.
+
+    Arguments may be arrays, pytrees, Python values or ``jax.ShapeDtypeStruct`` placeholders;
+    ``static_argnums`` and ``static_argnames`` belong to jaxlab, every other keyword argument
+    is passed to `fn`.
+    """
+    from jaxlab.ir.jaxpr import jaxpr_text
+
+    jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
+    closed = jitted.trace(*args, **kwargs).jaxpr
+    title = f"jaxpr of {function_name(fn)}({describe_args(args, kwargs)})"
+    return IRText(jaxpr_text(closed), "jaxpr", title, source=closed)
+
+
+def hlo(
+    fn: Callable,
+    *args: Any,
+    stage: str = "hlo",
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    **kwargs: Any,
+) -> IRText:
+    """The program XLA compiles for ``fn(*args, **kwargs)``: `stage` 'hlo' (optimized, fused:
+    what runs), 'stablehlo' (before XLA's passes) or 'jaxpr'. `.inspection` is the
+    :class:`jaxlab.Inspection` with everything else (costs, fusions, timings). The text is
+    empty when the backend gives none for that stage.
+
+    ``stage``, ``static_argnums`` and ``static_argnames`` belong to jaxlab; every other
+    keyword argument is passed to `fn`.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    insp = inspect(
+        fn,
+        *args,
+        run=False,
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        **kwargs,
+    )
+    call = f"{function_name(fn)}({describe_args(args, kwargs)})"
+    if stage == "hlo":
+        text, source, title = insp.hlo, insp.compiled, f"optimized HLO of {call}"
+    elif stage == "stablehlo":
+        text, source, title = insp.stablehlo, insp.lowered, f"StableHLO of {call}"
+    else:
+        text, source, title = insp.jaxpr_text, insp.jaxpr, f"jaxpr of {call}"
+    return IRText(text, stage, title, source=source, inspection=insp)

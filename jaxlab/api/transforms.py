@@ -1,12 +1,17 @@
-"""The differentiation and vectorization transforms behind ``%grad``, ``%jacfwd``, ``%jacrev``,
-``%hessian`` and ``%vmap``: one place that composes JAX's own transforms."""
+"""The transforms behind ``%grad``, ``%jacfwd``, ``%jacrev``, ``%hessian``, ``%vmap`` and
+``%jit``: one place that composes JAX's own transforms."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jax
+
+from jaxlab.base.format import function_name
+from jaxlab.core import stages as _stages
+from jaxlab.core.jit import ReportingJit, describe_args
 
 KINDS = ("grad", "jacfwd", "jacrev", "hessian", "vmap")
 _DERIVATIVES = {"grad": jax.grad, "jacfwd": jax.jacfwd, "jacrev": jax.jacrev}
@@ -52,3 +57,59 @@ def transformed(
     for _ in range(order):
         out = transform(out, argnums=argnums, has_aux=has_aux)
     return out
+
+
+def reporting_jit(
+    fn: Callable,
+    report: Callable[[str], Any] | None = print,
+    *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+) -> ReportingJit:
+    """``jax.jit(fn)`` that passes a line to `report` each time it compiles (what ``%jit f``
+    binds). A function jitted this way before is jitted afresh from its original."""
+    if isinstance(fn, ReportingJit):
+        fn = fn.__wrapped__
+    return ReportingJit(
+        fn,
+        report=report,
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        donate_argnums=donate_argnums,
+    )
+
+
+@dataclass
+class JitRun:
+    """One call compiled by ``jax.jit`` and run once (``%jit f(x)``): its `output` (None when
+    an argument was a placeholder) and the time each stage took."""
+
+    output: Any
+    timings: _stages.StageTimings
+    call: str  # e.g. "f(f32[3])"
+
+    def summary(self) -> str:
+        return f"jit {self.call}: {self.timings.summary()}"
+
+
+def jit_run(
+    fn: Callable,
+    *args: Any,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+    **kwargs: Any,
+) -> JitRun:
+    """Trace, lower, compile and run ``fn(*args, **kwargs)`` once, timing each stage. Donated
+    arrays are copied first, so the caller's stay usable."""
+    staged = _stages.stage(
+        fn,
+        args,
+        kwargs,
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        donate_argnums=donate_argnums,
+    )
+    out = staged.run(steady_repeats=0) if staged.runnable else None
+    return JitRun(out, staged.timings, f"{function_name(fn)}({describe_args(args, kwargs)})")

@@ -10,6 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 
+def function_name(fn: Any, fallback: str | None = None) -> str:
+    """How jaxlab names a function in titles and messages: the name of the function it wraps
+    (through ``jax.jit`` and ``functools.wraps``), else its own, else `fallback` (such as the
+    expression as written), else its type's name."""
+    inner = getattr(fn, "__wrapped__", fn)
+    name = getattr(inner, "__name__", None) or getattr(fn, "__name__", None)
+    return name or fallback or type(fn).__name__
+
+
 def format_seconds(seconds: float | None) -> str:
     """Human units: 12.3 µs, 4.56 ms, 1.23 s."""
     if seconds is None:

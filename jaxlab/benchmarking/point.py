@@ -110,7 +110,7 @@ def run_point(
 
 
 def _fail(outcome: PointOutcome, v: Variant, exc: BaseException, verb: str) -> None:
-    fn_name = _stages.function_name(v.fn)
+    fn_name = _format.function_name(v.fn)
     summary = str(exc) if isinstance(exc, BenchError) else explain(exc, fn_name=fn_name).message()
     role = {"twin": f"{v.framework} twin", "jit": "jitted function", "eager": "eager run"}.get(
         v.kind, "variant"

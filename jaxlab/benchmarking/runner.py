@@ -101,7 +101,7 @@ def bench(
             title = label or ", ".join(map(str, fn))
         else:
             vlist, notes = default_variants(fn, vs, static_argnums=nums, static_argnames=names)
-            title = label or f"{_stages.function_name(fn)}({signature(args, kwargs)})"
+            title = label or f"{_format.function_name(fn)}({signature(args, kwargs)})"
         vlist = select(vlist, variants)
         base = baseline if baseline is not None else default_baseline(vlist)
         if base is not None and base not in {v.name for v in vlist}:

@@ -99,7 +99,7 @@ def default_variants(
     eager = fn
     while _compat.is_jitted(eager):
         eager = eager.__wrapped__
-    name = _stages.function_name(fn)
+    name = _format.function_name(fn)
     variants = [
         Variant("jit", jitted, "jax", "jit", f"jax.jit({name})", None, None, nums, names),
         Variant("eager", eager, "jax", "eager", f"{name} op by op, without jit"),
@@ -112,7 +112,7 @@ def default_variants(
         vname = entry_name if entry_name not in seen else f"{entry_name}:{len(seen)}"
         seen.add(vname)
         if twin_fn is not None:
-            how = f"{_stages.function_name(twin_fn)} (given)"
+            how = f"{_format.function_name(twin_fn)} (given)"
             variants.append(Variant(vname, twin_fn, framework, "twin", how))
             continue
         try:
@@ -156,12 +156,12 @@ def named_variants(
         framework = framework_of_name(str(name))
         if _compat.is_jitted(fn) and framework == "jax":
             jitted, nums, names = _stages.make_jitted(fn, static_argnums, static_argnames)
-            how = f"{_stages.function_name(fn)}, jitted"
+            how = f"{_format.function_name(fn)}, jitted"
             variants.append(
                 Variant(str(name), jitted, "jax", "jit", how, args, kwargs, nums, names)
             )
         else:
-            how = _stages.function_name(fn)
+            how = _format.function_name(fn)
             variants.append(Variant(str(name), fn, framework, "custom", how, args, kwargs))
     return variants
 

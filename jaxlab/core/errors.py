@@ -54,7 +54,7 @@ def _library_roots() -> tuple[str, ...]:
         path = sysconfig.get_paths().get(key)
         if path:
             roots.add(path)
-    roots.add(os.path.dirname(os.path.abspath(__file__)))
+    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # jaxlab/
     return tuple(sorted(os.path.abspath(r) + os.sep for r in roots))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import jax
 
 from jaxlab.base import compat as _compat
-from jaxlab.base.format import format_seconds, format_stages, short_repr
+from jaxlab.base.format import format_seconds, format_stages, function_name, short_repr
 from jaxlab.core import compile_events as _compile_events
 
 
@@ -168,14 +168,6 @@ def _fresh_arguments(
         return jax.tree_util.tree_unflatten(treedef, copied)
 
     return fresh
-
-
-def function_name(fn: Any) -> str:
-    inner = getattr(fn, "__wrapped__", fn)
-    name = getattr(inner, "__name__", None) or getattr(fn, "__name__", None)
-    if name is None:
-        name = type(fn).__name__
-    return name
 
 
 def normalize_argnums(value: int | Sequence[int] | None) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument
 
+from jaxlab.base.format import function_name
 from jaxlab.core.errors import Explanation, describe_value, explain
 
 TRACEBACK_HINT = "  (add --traceback for the full traceback)"
@@ -121,7 +122,7 @@ class Call:
 
     @property
     def name(self) -> str:
-        return getattr(getattr(self.fn, "__wrapped__", self.fn), "__name__", self.fn_text)
+        return function_name(self.fn, self.fn_text)
 
 
 def parse_expression(text: str, magic_name: str) -> ast.expr:

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import line_cell_magic, magics_class, needs_local_scope
+from IPython.core.magic import line_cell_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from jaxlab.benchmarking.progress import TextProgress, bar_text
@@ -252,6 +252,7 @@ class BenchMagics(JaxlabMagics):
         help="the call, e.g. f(x); for %%%%bench, the arguments given to variants named by "
         "their function",
     )
+    @no_var_expand
     @needs_local_scope
     @line_cell_magic
     def bench(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from IPython.core.error import UsageError
-from IPython.core.magic import line_magic, magics_class, needs_local_scope
+from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from jaxlab.api.devices import BackendError, DeviceReport, devices
@@ -69,6 +69,7 @@ class DeviceMagics(JaxlabMagics):
     @magic_arguments()
     @traceback_option
     @argument("expr", nargs="*", help="an array or a pytree of arrays, e.g. x or params")
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def where(self, line: str = "", local_ns: dict | None = None) -> Placement:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from IPython.core.magic import line_magic, magics_class, needs_local_scope
+from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from jaxlab.api.inspection import Inspection, inspect
@@ -18,6 +18,7 @@ class InspectMagics(JaxlabMagics):
     @traceback_option
     @static_options
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def inspect(self, line: str = "", local_ns: dict | None = None) -> Inspection:

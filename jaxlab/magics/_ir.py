@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from IPython.core.error import UsageError
-from IPython.core.magic import line_magic, magics_class, needs_local_scope
+from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.inspection import inspect
-from jaxlab.api.irtext import IRText
-from jaxlab.core import jit as _jit
-from jaxlab.core import stages as _stages
+from jaxlab.api.irtext import STAGES, IRText, hlo, jaxpr
 from jaxlab.magics._base import JaxlabMagics, static_options, traceback_option
-
-STAGES = ("jaxpr", "stablehlo", "hlo")
 
 
 @magics_class
@@ -23,6 +18,7 @@ class IRMagics(JaxlabMagics):
     @traceback_option
     @static_options
     @argument("expr", nargs="*", help="the call, e.g. f(x, y)")
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def jaxpr(self, line: str = "", local_ns: dict | None = None) -> IRText:
@@ -30,12 +26,7 @@ class IRMagics(JaxlabMagics):
         ``ClosedJaxpr``."""
         args, call, statics = self.parse_call(self.jaxpr, "jaxpr", line, local_ns)
         with self.friendly_errors("jaxpr", call.name, args.traceback):
-            jitted, _, _ = _stages.make_jitted(call.fn, **statics)
-            closed = jitted.trace(*call.args, **call.kwargs).jaxpr
-        from jaxlab.ir.jaxpr import jaxpr_text
-
-        title = f"jaxpr of {call.name}({_jit.describe_args(call.args, call.kwargs)})"
-        return IRText(jaxpr_text(closed), "jaxpr", title, source=closed)
+            return jaxpr(call.fn, *call.args, **statics, **call.kwargs)
 
     @magic_arguments()
     @traceback_option
@@ -47,6 +38,7 @@ class IRMagics(JaxlabMagics):
         help="hlo: optimized, fused HLO (default); stablehlo: before XLA's passes; jaxpr",
     )
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def hlo(self, line: str = "", local_ns: dict | None = None) -> IRText:
@@ -57,20 +49,10 @@ class IRMagics(JaxlabMagics):
         """
         args, call, statics = self.parse_call(self.hlo, "hlo", line, local_ns)
         with self.friendly_errors("hlo", call.name, args.traceback):
-            insp = inspect(call.fn, *call.args, run=False, **statics, **call.kwargs)
-            signature = _jit.describe_args(call.args, call.kwargs)
-            if args.stage == "hlo":
-                text, source = insp.hlo, insp.compiled
-                title = f"optimized HLO of {call.name}({signature})"
-            elif args.stage == "stablehlo":
-                text, source = insp.stablehlo, insp.lowered
-                title = f"StableHLO of {call.name}({signature})"
-            else:
-                text, source = insp.jaxpr_text, insp.jaxpr
-                title = f"jaxpr of {call.name}({signature})"
+            text = hlo(call.fn, *call.args, stage=args.stage, **statics, **call.kwargs)
         if not text:
             raise UsageError(
                 f"%hlo: the backend gave no {args.stage} text for this program.\n"
                 "  fix: try `--stage stablehlo`, or `jaxlab.inspect(f, x)` for what it has."
             )
-        return IRText(text, args.stage, title, source=source, inspection=insp)
+        return text

@@ -11,12 +11,11 @@ from IPython.core.magic import (
     line_magic,
     magics_class,
     needs_local_scope,
+    no_var_expand,
 )
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from jaxlab.api import transforms as _transforms
-from jaxlab.core import jit as _jit
-from jaxlab.core import stages as _stages
 from jaxlab.core.errors import describe_value
 from jaxlab.magics._base import (
     JaxlabMagics,
@@ -81,6 +80,7 @@ class TransformMagics(JaxlabMagics):
     @_derivative_arguments
     @argument("--order", type=int, default=1, help="apply grad this many times (default 1)")
     @argument("expr", nargs="*", help=EXPR_HELP)
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def grad(self, line: str = "", local_ns: dict | None = None) -> Any:
@@ -95,6 +95,7 @@ class TransformMagics(JaxlabMagics):
     @_derivative_arguments
     @argument("--order", type=int, default=1, help="apply jacfwd this many times (default 1)")
     @argument("expr", nargs="*", help=EXPR_HELP)
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def jacfwd(self, line: str = "", local_ns: dict | None = None) -> Any:
@@ -105,6 +106,7 @@ class TransformMagics(JaxlabMagics):
     @_derivative_arguments
     @argument("--order", type=int, default=1, help="apply jacrev this many times (default 1)")
     @argument("expr", nargs="*", help=EXPR_HELP)
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def jacrev(self, line: str = "", local_ns: dict | None = None) -> Any:
@@ -114,6 +116,7 @@ class TransformMagics(JaxlabMagics):
     @magic_arguments()
     @_derivative_arguments
     @argument("expr", nargs="*", help=EXPR_HELP)
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def hessian(self, line: str = "", local_ns: dict | None = None) -> Any:
@@ -132,6 +135,7 @@ class TransformMagics(JaxlabMagics):
         help="axis to map per argument: 0, None or a tuple like (0, None) (default 0)",
     )
     @argument("expr", nargs="*", help=EXPR_HELP)
+    @no_var_expand
     @needs_local_scope
     @line_magic
     def vmap(self, line: str = "", local_ns: dict | None = None) -> Any:
@@ -153,6 +157,7 @@ class TransformMagics(JaxlabMagics):
         nargs="*",
         help="a function name (rebinds it to its jitted version) or a call f(x) to compile and run",
     )
+    @no_var_expand
     @needs_local_scope
     @line_cell_magic
     def jit(self, line: str = "", cell: str | None = None, local_ns: dict | None = None) -> Any:
@@ -178,14 +183,10 @@ class TransformMagics(JaxlabMagics):
             return self._jit_rebind(node.id, args, options, report, local_ns)
         call = evaluate_call(args.expr, self.namespace(local_ns), "jit", args.traceback)
         with self.friendly_errors("jit", call.name, args.traceback):
-            staged = _stages.stage(call.fn, call.args, call.kwargs, **options)
-            out = staged.run(steady_repeats=0) if staged.runnable else None
+            run = _transforms.jit_run(call.fn, *call.args, **options, **call.kwargs)
         if report is not None:
-            report(
-                f"[jaxlab] jit {call.name}({_jit.describe_args(call.args, call.kwargs)}): "
-                f"{staged.timings.summary()}"
-            )
-        return out
+            report(f"[jaxlab] {run.summary()}")
+        return run.output
 
     def _jit_rebind(
         self, name: str, args: Any, options: dict, report: Any, local_ns: dict | None
@@ -210,10 +211,8 @@ class TransformMagics(JaxlabMagics):
                 f"%jit: `{name}` is {describe_value(fn)}, not a function.\n"
                 f"  fix: name a function defined with def, e.g. `%jit f`."
             )
-        if isinstance(fn, _jit.ReportingJit):
-            fn = fn.__wrapped__
         try:
-            jitted = _jit.ReportingJit(fn, report=report, **options)
+            jitted = _transforms.reporting_jit(fn, report, **options)
         except (TypeError, ValueError) as exc:
             raise UsageError(
                 f"%jit: cannot jit `{name}`: {str(exc).rstrip('.')}.\n"
@@ -237,8 +236,8 @@ class TransformMagics(JaxlabMagics):
             return
         names = [n for n in defined_functions(cell) if callable(self.shell.user_ns.get(n))]
         for name in names:
-            self.shell.user_ns[name] = _jit.ReportingJit(
-                self.shell.user_ns[name], report=report, **options
+            self.shell.user_ns[name] = _transforms.reporting_jit(
+                self.shell.user_ns[name], report, **options
             )
         if report is not None and names:
             report(f"[jaxlab] jitted {', '.join(names)}")

@@ -6,11 +6,23 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
+from IPython.core.magic import MAGIC_NO_VAR_EXPAND_ATTR
 
 LINE = ["grad", "jacfwd", "jacrev", "hessian", "vmap", "jit", "jaxpr", "hlo", "inspect"]
 LINE += ["bench", "devices", "where", "recompiles"]
 CELL = ["jit", "bench"]
 NO_EXPRESSION = {"devices", "recompiles"}  # they take names or options, nothing to evaluate
+
+VERBATIM = """
+x = 2.0
+w = jnp.arange(3.0)
+def h(v):
+    return v * 3.0
+def loss(p):
+    return (p["w"] ** 2).sum()
+def tag(s, v):
+    return len(s) * v
+"""
 
 SETUP = """
 def vec(x):
@@ -46,6 +58,23 @@ def test_every_magic_has_its_manual_and_the_shared_options(ip):
         assert "--traceback" in magic.__doc__, name
         scoped = getattr(magic.__func__, "needs_local_scope", False)
         assert scoped == (name not in NO_EXPRESSION), name
+
+
+def test_magics_that_take_code_get_the_line_as_written(ip):
+    """IPython expands `{x}` and `$x` in a magic's line unless it opts out, as %timeit does."""
+    magics = [ip.find_line_magic(n) for n in LINE] + [ip.find_cell_magic(n) for n in CELL]
+    for name, magic in zip(LINE + CELL, magics, strict=True):
+        verbatim = getattr(magic.__func__, MAGIC_NO_VAR_EXPAND_ATTR, False)
+        assert verbatim == (name not in NO_EXPRESSION), name
+
+
+def test_braces_and_dollars_reach_the_magic(ip):
+    ip.run_cell(VERBATIM)
+    # expanded, `{x}` would become `2.0` and `"$x"` would become `"2.0"`
+    assert float(ip.run_line_magic("jit", "h(len({x}) * x) --quiet")) == 6.0
+    assert float(ip.run_line_magic("grad", 'tag("$x", x) --argnums 1')) == 2.0
+    grad = ip.run_line_magic("grad", "loss({'w': w})")
+    assert grad["w"].tolist() == [0.0, 2.0, 4.0]
 
 
 @pytest.mark.parametrize(("name", "line"), FAILURES, ids=[f[0] for f in FAILURES])
