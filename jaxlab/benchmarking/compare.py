@@ -68,6 +68,9 @@ class Comparison(Displayed):
 
 
 def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
+    """`other` against `base`: the speedup, its bootstrap interval and the Mann–Whitney p.
+    Significant when p < `alpha` and the interval excludes 1. The one rule for "is it
+    faster": the bench table's column against the baseline uses it too."""
     speedup = base.median / other.median if other.median > 0 else math.inf
     lo, hi = stats.ratio_ci(base.samples, other.samples)
     p = stats.mann_whitney(base.samples, other.samples)

@@ -9,8 +9,8 @@ from typing import Any
 
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds, format_size, format_stages
-from jaxlab.benchmarking import machine, stats
-from jaxlab.benchmarking.compare import Comparison
+from jaxlab.benchmarking import machine
+from jaxlab.benchmarking.compare import Comparison, ratio
 from jaxlab.benchmarking.result import BenchResult
 from jaxlab.views._html import details, esc, fragment, page, table
 from jaxlab.views._text import text_table
@@ -51,11 +51,11 @@ def vs_baseline(result: Any, timing: Any) -> str:
         other = result.timing(base, timing.size)
     except KeyError:
         return "–"
-    speedup = other.median / timing.median
-    p = stats.mann_whitney(other.samples, timing.samples)
-    if not math.isnan(p) and p >= 0.05:
-        return f"≈ same ({_ratio(speedup)}, not significant: p={p:.2f})"
-    return _ratio(speedup)
+    r = ratio(other, timing)  # the rule of jaxlab.compare
+    if not r.significant:
+        p = f": p={r.p:.2f}" if math.isfinite(r.p) else ""
+        return f"≈ same ({_ratio(r.speedup)}, not significant{p})"
+    return _ratio(r.speedup)
 
 
 def _compile_cell(t: Any) -> str:

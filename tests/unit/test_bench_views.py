@@ -94,3 +94,44 @@ def test_progress_bar_html():
 
     html = progress_html(2, 5, EVIL, "n=1e3")
     assert '<progress value="2" max="5"' in html and "&lt;script&gt;" in html
+
+
+def _two_variants(base_ms, other_ms, label="r"):
+    from jaxlab.benchmarking.result import BenchResult, Timing, VariantInfo
+
+    variants = [VariantInfo("base", "jit", "jax"), VariantInfo("other", "jit", "jax")]
+    timings = [
+        Timing("base", None, [s * 1e-3 for s in base_ms]),
+        Timing("other", None, [s * 1e-3 for s in other_ms]),
+    ]
+    return BenchResult(label, variants, timings, baseline="base")
+
+
+BASE_MS = [1 + i / 29 for i in range(30)]
+OTHER_MS = {
+    # Mann–Whitney alone says p < 0.05 here, but the ratio's interval includes 1
+    "p small, interval spans 1": [t + 0.2 for t in BASE_MS],
+    "clearly slower": [t + 1.0 for t in BASE_MS],
+    "the same samples": BASE_MS,
+}
+
+
+@pytest.mark.parametrize("case", list(OTHER_MS))
+def test_the_table_shows_what_compare_concludes(case):
+    from jaxlab.benchmarking import stats
+    from jaxlab.views.bench import vs_baseline
+
+    base, other = BASE_MS, OTHER_MS[case]
+    one = _two_variants(base, base, "one")
+    two = _two_variants(base, other, "two")
+    # `compare` sets the same samples side by side: result one's "other" is `base`
+    (row,) = [r for r in jaxlab.compare(one, two).rows if r.variant == "other"]
+    significant = row.ratios[0].significant
+    cell = vs_baseline(two, two.timing("other"))
+    assert ("≈ same" not in cell) == significant, (case, cell)
+    assert ("≈ same" in repr(two)) == (not significant)
+    assert ("≈ same" in two._repr_html_()) == (not significant)
+    if case == "p small, interval spans 1":
+        assert stats.mann_whitney(base, other) < 0.05 and not significant
+    if case == "clearly slower":
+        assert significant and "slower" in cell
