@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from jaxlab.base import scan
+
 _HEADER = re.compile(r"^(ENTRY\s+)?%?([\w.\-]+)\s*\((.*)\)\s*->\s*(.*?)\s*\{\s*$")
 _METADATA = re.compile(r'metadata=\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}')
 _META_ITEM = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s}]+)')
@@ -294,7 +296,7 @@ def parse_attributes(text: str) -> dict[str, str]:
     group list (``mesh['x'=4], device_ids=(...) {'x'}``) stays one ``replica_groups`` value.
     """
     out: dict[str, str] = {}
-    for piece in _top_level_split(text, ","):
+    for piece in scan.split(text, ",", scan.HLO):
         key, eq, value = piece.strip().partition("=")
         if not eq or not key.replace("_", "").replace("-", "").isalnum():
             continue
@@ -318,33 +320,8 @@ def tuple_elements(shape: str) -> list[str]:
     shape = shape.strip()
     if not shape.startswith("("):
         return [shape]
-    inner = shape[1 : _match_close(shape, 0)]
-    return [part.strip() for part in _top_level_split(inner, ",") if part.strip()]
-
-
-def _top_level_split(text: str, sep: str) -> list[str]:
-    """Split at `sep` outside brackets and double-quoted strings."""
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif c == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    parts.append(text[start:])
-    return parts
+    inner = shape[1 : scan.closing(shape, 0, scan.HLO)]
+    return [part.strip() for part in scan.split(inner, ",", scan.HLO) if part.strip()]
 
 
 _CONTROL_CALLERS = {"while", "call", "conditional", "async-start", "async-done"}
@@ -402,32 +379,6 @@ def _unquote(text: str) -> str:
         body = text[1:-1]
         return body.replace('\\"', '"').replace("\\\\", "\\") if "\\" in body else body
     return text
-
-
-def _match_close(text: str, start: int) -> int:
-    """Index of the bracket closing the one at `start`, skipping quoted strings."""
-    depth = 0
-    i = start
-    n = len(text)
-    in_string = False
-    while i < n:
-        c = text[i]
-        if in_string:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return n - 1
 
 
 # the common instruction: an array shape without spaces, operands without nested brackets
@@ -514,7 +465,7 @@ def _parse_slow(line: str) -> tuple[bool, str, str, str, str, str] | None:
     name = line[:eq].strip().lstrip("%")
     rest = line[eq + 3 :]
     if rest.startswith("("):
-        end = _match_close(rest, 0) + 1
+        end = scan.closing(rest, 0, scan.HLO) + 1
     else:
         end = rest.find(" ")
         if end < 0:
@@ -525,7 +476,7 @@ def _parse_slow(line: str) -> tuple[bool, str, str, str, str, str] | None:
     if paren <= 0:
         return None
     opcode = rest[:paren]
-    close = _match_close(rest, paren)
+    close = scan.closing(rest, paren, scan.HLO)
     inner = rest[paren + 1 : close]
     attributes = rest[close + 1 :].lstrip(", ")
     return is_root, name, shape, opcode, inner, attributes

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from jaxlab.base import scan
+
 # one frame: (file, line, column, function)
 Frame = tuple[str, int, int, str]
 
@@ -130,7 +132,7 @@ class _Resolver:
             return self.resolve(target) if target is not None else UNKNOWN
         if text.startswith("callsite("):
             inner = text[len("callsite(") : -1]
-            split = _top_level_find(inner, " at ")
+            split = scan.find(inner, " at ", scan.MLIR)
             if split < 0:
                 return UNKNOWN
             callee = self.resolve(inner[:split])
@@ -138,13 +140,13 @@ class _Resolver:
             return Location(callee.op_name or caller.op_name, callee.frames + caller.frames)
         if text.startswith("fused"):
             start = text.find("[")
-            parts = _top_level_split(text[start + 1 : -1]) if start >= 0 else []
+            parts = scan.split(text[start + 1 : -1], ", ", scan.MLIR) if start >= 0 else []
             resolved = [self.resolve(p) for p in parts]
             op_name = next((r.op_name for r in resolved if r.op_name), "")
             frames = next((r.frames for r in resolved if r.frames), ())
             return Location(op_name, frames)
         if text.startswith('"'):
-            end = _string_end(text)
+            end = scan.string_end(text, 0, scan.MLIR)
             name = _unescape(text[1:end])
             rest = text[end + 1 :]
             if rest.startswith(":"):
@@ -164,49 +166,5 @@ class _Resolver:
         return UNKNOWN
 
 
-def _string_end(text: str) -> int:
-    """Index of the quote closing the string that opens at text[0]."""
-    i = 1
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == '"':
-            return i
-        i += 1
-    return len(text) - 1
-
-
 def _unescape(text: str) -> str:
     return text.replace('\\"', '"').replace("\\\\", "\\") if "\\" in text else text
-
-
-def _top_level_find(text: str, needle: str) -> int:
-    depth = 0
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == '"':
-            i = i + _string_end(text[i:]) + 1
-            continue
-        if c in "([<":
-            depth += 1
-        elif c in ")]>":
-            depth -= 1
-        elif depth == 0 and text.startswith(needle, i):
-            return i
-        i += 1
-    return -1
-
-
-def _top_level_split(text: str) -> list[str]:
-    parts = []
-    while text:
-        cut = _top_level_find(text, ", ")
-        if cut < 0:
-            parts.append(text)
-            break
-        parts.append(text[:cut])
-        text = text[cut + 2 :]
-    return parts

@@ -14,6 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument
 
+from jaxlab.base import scan
 from jaxlab.base.format import function_name
 from jaxlab.core.errors import Explanation, describe_value, explain
 
@@ -52,45 +53,7 @@ def static_values(args: Namespace, magic_name: str) -> dict[str, Any]:
 def split_words(line: str) -> list[str]:
     """Split at whitespace outside brackets and strings: ``f(x, 'a b') --order 3`` gives
     ``["f(x, 'a b')", "--order", "3"]``. Unbalanced input still splits, best-effort."""
-    words: list[str] = []
-    current: list[str] = []
-    depth = 0
-    quote = ""
-    i = 0
-    while i < len(line):
-        c = line[i]
-        if quote:
-            current.append(c)
-            if c == "\\" and i + 1 < len(line):
-                current.append(line[i + 1])
-                i += 2
-                continue
-            if line.startswith(quote, i):
-                current.extend(quote[1:])
-                i += len(quote)
-                quote = ""
-                continue
-        elif c in "'\"":
-            quote = c * 3 if line.startswith(c * 3, i) else c
-            current.append(quote)
-            i += len(quote)
-            continue
-        elif c in "([{":
-            depth += 1
-            current.append(c)
-        elif c in ")]}":
-            depth = max(depth - 1, 0)
-            current.append(c)
-        elif c.isspace() and depth == 0:
-            if current:
-                words.append("".join(current))
-                current = []
-        else:
-            current.append(c)
-        i += 1
-    if current:
-        words.append("".join(current))
-    return words
+    return scan.words(line, scan.PYTHON)
 
 
 def parse_line(magic: Callable, line: str) -> Namespace:
