@@ -28,3 +28,28 @@ def test_units():
     assert [format_bytes(b) for b in (512, 1536, 3 * 2**30)] == ["512 B", "1.5 KiB", "3 GiB"]
     assert [format_count(c) for c in (950, 12345, 4.5e6)] == ["950", "12.3k", "4.5M"]
     assert short_repr("x" * 100, 10) == "'xxxxxxxx…"
+
+
+def test_one_name_for_a_function_everywhere():
+    import functools
+
+    import jax
+
+    from jaxlab.base.format import function_name
+    from jaxlab.magics._base import Call
+
+    def loss(w):
+        return w
+
+    class Model:
+        def __call__(self, x):
+            return x
+
+    assert function_name(loss) == function_name(jax.jit(loss)) == "loss"
+    assert function_name(Model()) == "Model"
+    scaled = functools.partial(loss)
+    assert function_name(scaled) == "partial"
+    assert function_name(scaled, "partial(loss)") == "partial(loss)"
+    # the magics name the call the same way, falling back to the expression as written
+    assert Call(jax.jit(loss), (), {}, "f", "f(w)").name == "loss"
+    assert Call(scaled, (), {}, "partial(loss)", "partial(loss)(w)").name == "partial(loss)"
