@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.shell.test_magic_consistency import VERBATIM
+
 pytestmark = pytest.mark.kernel
 
-SETUP = """
-%load_ext jaxlab
-import jax.numpy as jnp
-x = 2.0
-w = jnp.arange(3.0)
-def h(v):
-    return v * 3.0
-def loss(p):
-    return (p["w"] ** 2).sum()
-def tag(s, v):
-    return len(s) * v
-"""
+SETUP = "%load_ext jaxlab\nimport jax.numpy as jnp\n" + VERBATIM
 
 
 def test_braces_reach_jit_as_written(kernel):
