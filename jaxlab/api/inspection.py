@@ -13,6 +13,7 @@ from jaxlab.ir._bulk import gc_paused
 from jaxlab.ir.hlo import HloModule
 
 if TYPE_CHECKING:
+    from jaxlab.api.platforms import PlatformInspection
     from jaxlab.ir.fusions import Fusion
     from jaxlab.ir.jaxpr import JaxprModel
     from jaxlab.ir.links import LineLinks, Links
@@ -273,6 +274,14 @@ class Inspection(Displayed):
         return collectives_of(self.hlo_module)
 
     @cached_property
+    def kernels(self) -> list[Any]:
+        """The program's Pallas kernels (``PallasKernel``: grid, BlockSpecs evaluated for each
+        program, on-chip footprint, cost), empty when it calls none."""
+        from jaxlab.ir.pallas_grid import pallas_kernels
+
+        return pallas_kernels(self.jaxpr)
+
+    @cached_property
     def memory_timeline(self) -> Any:
         """Live bytes over the scheduled HLO (``MemoryTimeline``: peak, where it peaks)."""
         from jaxlab.ir.memory_timeline import memory_timeline
@@ -290,8 +299,9 @@ def inspect(
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     run: bool | None = None,
+    platforms: str | Sequence[str] | None = None,
     **kwargs: Any,
-) -> Inspection:
+) -> Inspection | PlatformInspection:
     """Trace, lower and compile ``fn(*args, **kwargs)`` and return an :class:`Inspection`.
 
     `fn` may be a plain function or one already wrapped by ``jax.jit`` (its static arguments
@@ -299,12 +309,35 @@ def inspect(
     placeholders (inspect without data). With real arrays the compiled program is also run
     (`run=False` skips that) so `.timings` has first-run and steady-state times.
 
-    The keyword names ``static_argnums``, ``static_argnames`` and ``run`` belong to jaxlab;
-    every other keyword argument is passed to `fn`.
+    `platforms` (e.g. ``("tpu", "cuda")``; names: cpu, tpu, cuda, rocm) lowers the call for
+    those platforms instead, without needing their devices, and returns a
+    :class:`PlatformInspection`: StableHLO per platform, the Pallas kernels' modules and
+    grids, and what differs from the CPU lowering. A function whose Pallas kernels cannot run
+    on CPU (no ``interpret=True``) is inspected that way for TPU and CUDA.
+
+    The keyword names ``static_argnums``, ``static_argnames``, ``run`` and ``platforms``
+    belong to jaxlab; every other keyword argument is passed to `fn`.
     """
-    staged = _stages.stage(
-        fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
-    )
+    from jaxlab.api.platforms import inspect_platforms
+    from jaxlab.core.platforms import check_platforms
+
+    statics = {"static_argnums": static_argnums, "static_argnames": static_argnames}
+    if platforms is not None:
+        return inspect_platforms(fn, args, kwargs, check_platforms(platforms), **statics)
+    try:
+        staged = _stages.stage(fn, args, kwargs, **statics)
+    except Exception as exc:
+        if "Only interpret mode is supported on CPU" not in str(exc):
+            raise
+        # Pallas kernels written for TPU/GPU: show what those platforms get
+        why = f"{type(exc).__name__}: {exc}".strip()
+        insp = inspect_platforms(fn, args, kwargs, ("tpu", "cuda"), **statics, cpu_error=why)
+        if run:
+            raise ValueError(
+                "`jaxlab.inspect(..., run=True)`: the CPU runs Pallas kernels only in interpret "
+                "mode; pass `interpret=True` to `pallas_call`, or use `jaxlab.check_kernel`."
+            ) from None
+        return insp
     if run is None:
         run = staged.runnable
     elif run and not staged.runnable:

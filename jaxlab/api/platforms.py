@@ -1,0 +1,182 @@
+"""`jaxlab.inspect(fn, *args, platforms=("tpu",))`: the program lowered for platforms this
+machine may lack, its Pallas kernels (grid, BlockSpecs, kernel modules), and what differs
+from the CPU lowering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from jaxlab.base.display import Displayed
+from jaxlab.core import platforms as _platforms
+from jaxlab.core import stages as _stages
+
+if TYPE_CHECKING:
+    from jaxlab.api.inspection import Inspection
+    from jaxlab.ir.lowering_diff import Difference
+    from jaxlab.ir.pallas import KernelModule
+    from jaxlab.ir.pallas_grid import PallasKernel
+    from jaxlab.ir.sources import SourceBlock
+    from jaxlab.ir.stablehlo import StableHloModule
+
+
+class PlatformInspection(Displayed):
+    """One call lowered for each of `platforms` (StableHLO, kernel modules), beside the CPU
+    :class:`jaxlab.Inspection` when the CPU can compile it (`.cpu`, else `.cpu_error`)."""
+
+    _text_view = "platform:platform_text"
+    _html_view = "platform:platform_html"
+
+    def __init__(
+        self,
+        fn: Callable,
+        traced: Any,
+        lowerings: list[_platforms.PlatformLowering],
+        cpu: Inspection | None,
+        cpu_error: str | None,
+    ):
+        self.fn = fn
+        self.traced = traced
+        self.lowerings = lowerings
+        self.cpu = cpu
+        self.cpu_error = cpu_error
+
+    @property
+    def fn_name(self) -> str:
+        return _stages.function_name(self.fn)
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(lw.platform for lw in self.lowerings)
+
+    @property
+    def jaxpr(self) -> Any:
+        return self.traced.jaxpr
+
+    @property
+    def in_avals(self) -> str:
+        try:
+            avals = self.jaxpr.in_avals
+            return "(" + ", ".join(a.str_short() for a in avals) + ("," * (len(avals) == 1)) + ")"
+        except Exception:
+            return "(?)"
+
+    def lowering(self, platform: str) -> _platforms.PlatformLowering:
+        for lw in self.lowerings:
+            if lw.platform == platform:
+                return lw
+        raise KeyError(
+            f"{platform!r} was not lowered here; lowered: {', '.join(self.platforms) or 'none'}"
+        )
+
+    def stablehlo(self, platform: str) -> str:
+        """StableHLO text for `platform` ('' when lowering failed: see `.errors`)."""
+        return self.lowering(platform).stablehlo
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Platform -> the error its lowering raised (the other platforms still show)."""
+        return {lw.platform: lw.error for lw in self.lowerings if lw.error}
+
+    @cached_property
+    def _modules(self) -> dict[str, StableHloModule]:
+        from jaxlab.ir.stablehlo import StableHloModule
+
+        return {
+            lw.platform: StableHloModule.parse(lw.stablehlo_debug) for lw in self.lowerings if lw.ok
+        }
+
+    def stablehlo_module(self, platform: str) -> StableHloModule | None:
+        return self._modules.get(platform)
+
+    @cached_property
+    def _kernel_modules(self) -> dict[str, list[KernelModule]]:
+        from jaxlab.ir.pallas import kernel_modules
+
+        return {lw.platform: kernel_modules(lw.mlir_module, lw.platform) for lw in self.lowerings}
+
+    def kernel_modules(self, platform: str | None = None) -> list[KernelModule]:
+        """The Pallas kernel modules (Mosaic TPU, Triton, Mosaic GPU) of one platform's
+        lowering, or of all."""
+        if platform is not None:
+            self.lowering(platform)
+            return self._kernel_modules.get(platform, [])
+        return [k for p in self.platforms for k in self._kernel_modules.get(p, [])]
+
+    @cached_property
+    def kernels(self) -> list[PallasKernel]:
+        """Every ``pallas_call`` with its grid and BlockSpecs evaluated for each program."""
+        from jaxlab.ir.pallas_grid import pallas_kernels
+
+        return pallas_kernels(self.jaxpr)
+
+    @cached_property
+    def cpu_stablehlo(self) -> str:
+        """The CPU lowering's StableHLO, the base of `.differences` ('' when none)."""
+        if self.cpu is not None:
+            return self.cpu.stablehlo
+        cpu = _platforms.lower_for(self.traced, "cpu")
+        return cpu.stablehlo
+
+    def differences(self, platform: str) -> list[Difference]:
+        """What `platform`'s StableHLO has that the CPU lowering has not, and the reverse."""
+        from jaxlab.ir.lowering_diff import differences
+
+        text = self.stablehlo(platform)
+        if not text or not self.cpu_stablehlo:
+            return []
+        return differences(self.cpu_stablehlo, text)
+
+    @cached_property
+    def sources(self) -> list[SourceBlock]:
+        from jaxlab.ir.sources import source_blocks
+
+        lines = set()
+        for module in self._modules.values():
+            for op in module.ops:
+                if op.frames:
+                    lines.add((op.frames[0][0], op.frames[0][1]))
+        for kernel in self.kernel_modules():
+            lines.update(kernel.source_lines)
+        return source_blocks(self.fn, lines)
+
+    def view_model(self) -> dict[str, Any]:
+        from jaxlab.views.platform import view_model
+
+        return view_model(self)
+
+    def to_html(self) -> str:
+        from jaxlab.views._html import page
+        from jaxlab.views.platform import platform_body
+
+        return page(f"jaxlab: {self.fn_name}", platform_body(self), extra_class="jl-insp")
+
+
+def inspect_platforms(
+    fn: Callable,
+    args: tuple,
+    kwargs: dict,
+    platforms: Sequence[str],
+    *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    cpu_error: str | None = None,
+) -> PlatformInspection:
+    """Lower `fn(*args, **kwargs)` for each platform, and inspect it on CPU when possible
+    (`cpu_error`: why the CPU cannot, when the caller already knows)."""
+    from jaxlab.api.inspection import Inspection
+
+    jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
+    traced, lowerings = _platforms.lower_platforms(jitted, args, kwargs, platforms)
+    cpu: Inspection | None = None
+    if cpu_error is not None:
+        return PlatformInspection(fn, traced, lowerings, None, cpu_error)
+    try:
+        staged = _stages.stage(
+            fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+        )
+        cpu = Inspection(staged)
+    except Exception as exc:
+        cpu_error = f"{type(exc).__name__}: {exc}".strip()
+    return PlatformInspection(fn, traced, lowerings, cpu, cpu_error)
