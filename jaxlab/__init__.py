@@ -16,10 +16,13 @@ __all__ = [
     "DeviceReport",
     "IRText",
     "Inspection",
+    "KernelCheck",
     "Placement",
+    "PlatformInspection",
     "StageTimings",
     "__version__",
     "bench",
+    "check_kernel",
     "compare",
     "devices",
     "inspect",
@@ -33,6 +36,9 @@ _LAZY = {
     "Inspection": "jaxlab.api.inspection",
     "inspect": "jaxlab.api.inspection",
     "IRText": "jaxlab.api.irtext",
+    "PlatformInspection": "jaxlab.api.platforms",
+    "KernelCheck": "jaxlab.api.kernels",
+    "check_kernel": "jaxlab.api.kernels",
     "StageTimings": "jaxlab.core.stages",
     "transformed": "jaxlab.api.transforms",
     "DeviceReport": "jaxlab.api.devices",
@@ -49,7 +55,9 @@ if TYPE_CHECKING:
     from jaxlab.api.devices import DeviceReport, devices
     from jaxlab.api.inspection import Inspection, inspect
     from jaxlab.api.irtext import IRText
+    from jaxlab.api.kernels import KernelCheck, check_kernel
     from jaxlab.api.placement import Placement, placement
+    from jaxlab.api.platforms import PlatformInspection
     from jaxlab.api.transforms import transformed
     from jaxlab.benchmarking.compare import compare
     from jaxlab.benchmarking.result import BenchResult

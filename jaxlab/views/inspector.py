@@ -372,3 +372,10 @@ def _distribution(insp: Any, context: dict) -> dict:
     from jaxlab.views.program import distribution_sections
 
     return {"kind": "distribution", "html": distribution_sections(insp)}
+
+
+@section
+def _pallas(insp: Any, context: dict) -> dict | None:
+    from jaxlab.views.pallas import inspector_section
+
+    return inspector_section(insp, context)

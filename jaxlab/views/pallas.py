@@ -293,3 +293,90 @@ def kernels_text(kernels: list[Any]) -> list[str]:
         )
         lines.append(f"    {k.cost.line()}")
     return lines
+
+
+def kernel_check_text(check: Any) -> str:
+    verdict = "OK" if check.ok else "MISMATCH"
+    lines = [f"check_kernel {check.kernel_name} vs {check.ref_name} ({check.interpret}): {verdict}"]
+    for o in check.outputs:
+        lines.append("  " + _output_line(o))
+    return "\n".join(lines)
+
+
+def _output_line(o: Any) -> str:
+    if o.problem:
+        return f"output {o.index}: {o.problem}"
+    head = (
+        f"output {o.index} {o.dtype}{list(o.shape)}: {o.mismatches:,} of {o.total:,} "
+        f"elements differ (rtol={o.rtol:g}, atol={o.atol:g}; max abs error "
+        f"{o.max_abs_error:.3g})"
+    )
+    if not o.mismatches:
+        return head
+    head += f"; first at {o.first_index}: kernel {o.kernel_value!r}, reference {o.ref_value!r}"
+    if o.first_program is not None:
+        where = ", ".join(f"{s}:{e}" for s, e in o.block_elements)
+        head += (
+            f"; first wrong block: program {o.first_program} writes block {o.first_block} "
+            f"[{where}] of kernel {o.kernel} ({o.block_mismatches:,} wrong values in it)"
+        )
+    return head
+
+
+def kernel_check_html(check: Any) -> str:
+    from jaxlab.views._html import fragment
+
+    verdict = (
+        '<span class="jl-muted">outputs match</span>'
+        if check.ok
+        else '<span class="jl-bad">outputs differ</span>'
+    )
+    rows = []
+    for o in check.outputs:
+        where = ", ".join(f"{s}:{e}" for s, e in o.block_elements) if o.block_elements else ""
+        rows.append(
+            (
+                o.index,
+                f"{o.dtype}{list(o.shape)}",
+                o.problem or f"{o.mismatches:,} / {o.total:,}",
+                f"{o.rtol:g} / {o.atol:g}",
+                f"{o.max_abs_error:.3g}",
+                "" if o.first_index is None else str(o.first_index),
+                "" if o.first_program is None else str(o.first_program),
+                "" if o.first_block is None else f"{o.first_block} [{where}]",
+            )
+        )
+    body = (
+        f'<div class="jl-title">check_kernel <code class="jl-kname">{esc(check.kernel_name)}'
+        f"</code> vs <code>{esc(check.ref_name)}</code> ({esc(check.interpret)}): "
+        f"{verdict}</div>"
+        + table(
+            [
+                "output",
+                "array",
+                "wrong values",
+                "rtol / atol",
+                "max abs error",
+                "first wrong element",
+                "first wrong program",
+                "its output block",
+            ],
+            rows,
+        )
+    )
+    return fragment(body, extra_class="jl-kcheck")
+
+
+def inspector_section(insp: Any, context: dict) -> dict | None:
+    """The inspector's section of Pallas kernels (none when the program calls none)."""
+    kernels = insp.kernels
+    if not kernels:
+        return None
+    note = ""
+    if any(k.interpret for k in kernels):
+        note = (
+            '<div class="jl-note">kernels with interpret=True are interpreted on every '
+            "platform; without it, <code>%inspect --platform tpu,cuda</code> shows their "
+            "Mosaic and GPU modules linked to the kernel's lines</div>"
+        )
+    return {"kind": "pallas", "html": note + kernels_html(kernels, ("tpu", "cuda"))}
