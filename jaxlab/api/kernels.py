@@ -102,7 +102,7 @@ def tolerance(*dtypes: Any) -> tuple[float, float]:
     """(rtol, atol) for comparing values of these dtypes: 0 for integers and booleans."""
     rtol = atol = 0.0
     for dtype in dtypes:
-        r, a = TOLERANCES.get(str(dtype), (0.0, 0.0))
+        r, a = TOLERANCES.get(np.dtype(dtype).name, (0.0, 0.0))
         rtol, atol = max(rtol, r), max(atol, a)
     return rtol, atol
 

@@ -8,6 +8,7 @@ to custom calls whose payload is the kernel module (Mosaic TPU, Triton or Mosaic
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +23,7 @@ NEEDS_BACKEND = (
     "this shows the StableHLO JAX lowered for it."
 )
 _PALLAS_GPU_MISSING = "Cannot lower pallas_call on platform: gpu"
+_MOSAIC_GPU_DEPRECATION = r"Using ``pl.pallas_call`` for Mosaic GPU kernels is deprecated"
 
 
 def check_platforms(platforms: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -105,11 +107,15 @@ def lower_for(traced: Any, platform: str) -> PlatformLowering:
 def _timed(traced: Any, platform: str, *, triton: bool | None, note: str = "") -> PlatformLowering:
     t0 = time.perf_counter()
     try:
-        if triton is None:
-            lowered = traced.lower(lowering_platforms=(platform,))
-        else:
-            with _compat.pallas_gpu_backend(triton=triton):
+        with warnings.catch_warnings():
+            # JAX asks users of Mosaic GPU through pallas_call to move to plgpu.kernel; here
+            # it is jaxlab that chose that backend, to show what CUDA gets
+            warnings.filterwarnings("ignore", message=_MOSAIC_GPU_DEPRECATION)
+            if triton is None:
                 lowered = traced.lower(lowering_platforms=(platform,))
+            else:
+                with _compat.pallas_gpu_backend(triton=triton):
+                    lowered = traced.lower(lowering_platforms=(platform,))
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}".strip()
         return PlatformLowering(platform, None, message, time.perf_counter() - t0, note)
