@@ -132,6 +132,10 @@ def check_kernel(
     from jaxlab.ir.pallas_grid import pallas_kernels
 
     cpu = jax.devices("cpu")[0]
+    # arrays on an accelerator come to the CPU, where the kernel is interpreted
+    args, kwargs = jax.tree_util.tree_map(
+        lambda v: jax.device_put(v, cpu) if isinstance(v, jax.Array) else v, (args, kwargs)
+    )
     with jax.default_device(cpu), _compat.pallas_interpret_mode():
         closed = jax.make_jaxpr(kernel_fn)(*args, **kwargs)
         got = jax.block_until_ready(jax.jit(kernel_fn)(*args, **kwargs))
