@@ -85,21 +85,27 @@ def lower_for(traced: Any, platform: str) -> PlatformLowering:
     """Lower a ``jax.stages.Traced`` for `platform`; never raises for a lowering failure.
 
     GPU Pallas kernels lower with JAX's default backend (Mosaic GPU on CUDA); when that is not
-    importable on this install, and always on ROCm (which Mosaic GPU does not support), they
-    lower with Triton instead, and `note` says so.
+    importable on this install or fails on the kernel, and always on ROCm (which Mosaic GPU
+    does not support), they lower with Triton instead, and `note` says so.
     """
     if platform == "rocm":
         return _timed(
             traced, platform, triton=True, note="Pallas kernels lowered with Triton (ROCm)"
         )
     first = _timed(traced, platform, triton=None)
-    if first.ok or platform != "cuda" or _PALLAS_GPU_MISSING not in (first.error or ""):
+    if first.ok or platform != "cuda":
+        return first
+    if _PALLAS_GPU_MISSING in (first.error or ""):
+        why = "Mosaic GPU is not importable here"
+    elif "Mosaic GPU" in (first.error or ""):
+        why = f"Mosaic GPU, JAX's default, failed ({first.error})"
+    else:
         return first
     retry = _timed(
         traced,
         platform,
         triton=True,
-        note="Pallas kernels lowered with Triton: Mosaic GPU is not importable here",
+        note=f"Pallas kernels lowered with Triton (pltriton.CompilerParams()): {why}",
     )
     return retry if retry.ok else first
 

@@ -282,13 +282,15 @@ def _cost(kernel: Any) -> str:
     )
 
 
-def kernels_text(kernels: list[Any]) -> list[str]:
+def kernels_text(kernels: list[Any], platforms: tuple[str, ...] = ("tpu",)) -> list[str]:
+    kind = _footprint_platforms(platforms)[0]
+    memory = "VMEM/step" if kind == "tpu" else "shared memory/program"
     lines = []
     for k in kernels:
-        fp = k.footprint("tpu")
+        fp = k.footprint(kind)
         lines.append(
             f"  kernel {k.name}: grid {k.grid}, {len(k.inputs)} in / {len(k.outputs)} out, "
-            f"VMEM/step {format_bytes(fp.bytes)}"
+            f"{memory} {format_bytes(fp.bytes)}"
             + (f", {len(k.out_of_bounds)} out-of-bounds blocks" if k.out_of_bounds else "")
         )
         lines.append(f"    {k.cost.line()}")

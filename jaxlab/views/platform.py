@@ -27,7 +27,7 @@ def platform_text(pi: Any) -> str:
                 lines.append(f"    {lw.note}")
         else:
             lines.append(f"  {lw.platform}: lowering failed: {lw.error}")
-    lines.extend(kernels_text(pi.kernels))
+    lines.extend(kernels_text(pi.kernels, pi.platforms))
     if pi.cpu is None and pi.cpu_error:
         lines.append(f"  cpu: {pi.cpu_error}")
     lines.append("  optimized HLO, costs and timings need that backend; .stablehlo(platform)")
