@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jaxlab.base.display import Displayed
+from jaxlab.base.display import Displayed, view
 from jaxlab.core import platforms as _platforms
 from jaxlab.core import stages as _stages
 
@@ -142,15 +142,13 @@ class PlatformInspection(Displayed):
         return source_blocks(self.fn, lines)
 
     def view_model(self) -> dict[str, Any]:
-        from jaxlab.views.platform import view_model
-
-        return view_model(self)
+        """The JSON-able model of the linked panes (source, StableHLO per platform, kernel
+        modules)."""
+        return view("platform:view_model")(self)
 
     def to_html(self) -> str:
-        from jaxlab.views._html import page
-        from jaxlab.views.platform import platform_body
-
-        return page(f"jaxlab: {self.fn_name}", platform_body(self), extra_class="jl-insp")
+        """One self-contained HTML page of everything shown."""
+        return view("platform:platform_page")(self)
 
 
 def inspect_platforms(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jaxlab.views._html import esc, fragment, table
+from jaxlab.views._html import esc, fragment, page, table
 from jaxlab.views.inspector import _add, _Groups
 from jaxlab.views.inspector_html import INSPECTOR_CSS, RENDERERS, _hover_css
 from jaxlab.views.pallas import kernels_html, kernels_text
@@ -89,6 +89,10 @@ def platform_body(pi: Any) -> str:
     parts.append(_kernel_errors(pi))
     parts.append(kernels_html(pi.kernels, pi.platforms))
     return "".join(parts)
+
+
+def platform_page(pi: Any) -> str:
+    return page(f"jaxlab: {pi.fn_name}", platform_body(pi), extra_class="jl-insp jl-platform")
 
 
 def platform_html(pi: Any) -> str:
