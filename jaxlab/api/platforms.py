@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed, view
 from jaxlab.core import platforms as _platforms
 from jaxlab.core import stages as _stages
 
 if TYPE_CHECKING:
-    from jaxlab.api.inspection import Inspection
     from jaxlab.ir.lowering_diff import Difference
     from jaxlab.ir.pallas import KernelModule
     from jaxlab.ir.pallas_grid import PallasKernel
@@ -54,13 +54,8 @@ class PlatformInspection(Displayed):
     def jaxpr(self) -> Any:
         return self.traced.jaxpr
 
-    @property
-    def in_avals(self) -> str:
-        try:
-            avals = self.jaxpr.in_avals
-            return "(" + ", ".join(a.str_short() for a in avals) + ("," * (len(avals) == 1)) + ")"
-        except Exception:
-            return "(?)"
+    # the abstract input types, e.g. ``(f32[100,100],)``, written as the CPU inspector does
+    in_avals = property(Inspection.in_avals.fget)
 
     def lowering(self, platform: str) -> _platforms.PlatformLowering:
         for lw in self.lowerings:
@@ -163,7 +158,6 @@ def inspect_platforms(
 ) -> PlatformInspection:
     """Lower `fn(*args, **kwargs)` for each platform, and inspect it on CPU when possible
     (`cpu_error`: why the CPU cannot, when the caller already knows)."""
-    from jaxlab.api.inspection import Inspection
 
     jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
     traced, lowerings = _platforms.lower_platforms(jitted, args, kwargs, platforms)
