@@ -61,6 +61,23 @@ def view_model(pi: Any) -> dict[str, Any]:
                 "stablehlo",
                 module,
             )
+    for i, kernel in enumerate(pi.kernels):
+        lines, frames = kernel_jaxpr_listing(kernel.kernel_jaxpr)
+        links: list[Any] = [-1] * len(lines)
+        for k, fr in enumerate(frames):
+            found = groups.of(fr[:1])
+            if found:
+                used.update(found)
+                _add(links, k, found)
+        panes.append(
+            {
+                "id": f"kernel-jaxpr-{i}",
+                "title": f"kernel jaxpr of {kernel.name} (one equation a line)",
+                "dialect": "jaxpr",
+                "lines": lines,
+                "links": links,
+            }
+        )
     for i, kernel in enumerate(pi.kernel_modules()):
         if kernel.module is not None:
             pane(
@@ -79,6 +96,30 @@ def view_model(pi: Any) -> dict[str, Any]:
         "title": f"{pi.fn_name}{pi.in_avals}",
         "sections": [{"kind": "panes", "groups": len(groups.lines), "panes": [source, *panes]}],
     }
+
+
+def kernel_jaxpr_listing(jaxpr: Any) -> tuple[list[str], list[Any]]:
+    """One line per equation of a kernel jaxpr (nested ones indented), with its frames."""
+    from jaxlab.ir.jaxpr import JaxprModel
+
+    try:
+        model = JaxprModel.build(jaxpr, "")
+    except Exception:
+        return [], []
+    lines, frames = [], []
+    for eq in sorted(model.equations, key=_tree_order(model)):
+        outs = ", ".join(eq.out_types) or "()"
+        lines.append(f"{'  ' * eq.depth}{outs} = {eq.title}")
+        frames.append(eq.frames)
+    return lines, frames
+
+
+def _tree_order(model: Any):
+    """Sort key putting each equation's nested equations right after it."""
+    keys: dict[int, tuple[int, ...]] = {}
+    for eq in model.equations:  # parents come before their children
+        keys[eq.index] = (*keys.get(eq.parent, ()), eq.index)
+    return lambda eq: keys[eq.index]
 
 
 def platform_body(pi: Any) -> str:

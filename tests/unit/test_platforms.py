@@ -56,6 +56,11 @@ def test_kernel_module_ops_are_linked_in_the_view(add_tpu):
     ]
     assert any("arith.addf" in t for t in linked)
     assert source["links"][group] == group
+    # the kernel jaxpr is a pane too, its equations linked to the same line
+    jaxpr_pane = panes["kernel-jaxpr-0"]
+    assert [
+        t for t, g in zip(jaxpr_pane["lines"], jaxpr_pane["links"], strict=True) if g == group
+    ] == ["f32[8,128] = get", "f32[8,128] = get", "f32[8,128] = add", "f32[8,128] = swap"]
     html = add_tpu._repr_html_()
     assert "Mosaic (TPU) module" in html and f'data-g="{group}"' in html
     assert "need a TPU backend" in html
