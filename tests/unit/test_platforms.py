@@ -138,3 +138,25 @@ def test_unknown_platforms_are_one_line_listing_the_valid_ones():
 def test_plain_programs_still_inspect_on_cpu():
     insp = jaxlab.inspect(jnp.sin, np.ones(4, np.float32))
     assert type(insp).__name__ == "Inspection" and insp.kernels == []
+
+
+def test_an_unreadable_kernel_payload_is_reported_not_raised():
+    from jaxlib.mlir import ir
+
+    from jaxlab.ir.pallas import kernel_modules
+
+    lowered = jax.jit(pk.add).trace(X, X).lower(lowering_platforms=("tpu",))
+    module = lowered.compiler_ir("stablehlo")
+    with module.context:
+        (call,) = [
+            op
+            for op in module.body.operations[0].regions[0].blocks[0].operations
+            if op.name == "stablehlo.custom_call"
+        ]
+        call.attributes["backend_config"] = ir.StringAttr.get(
+            '{"custom_call_config": {"body": "bm90IE1MSVI="}}'  # base64 of "not MLIR"
+        )
+    (kernel,) = kernel_modules(module, "tpu")
+    assert kernel.module is None and kernel.ops == [] and kernel.text == ""
+    assert "MLIRError" in kernel.error or "parse" in kernel.error.lower()
+    assert "error:" in repr(kernel)
