@@ -323,6 +323,11 @@ def inspect(
 
     statics = {"static_argnums": static_argnums, "static_argnames": static_argnames}
     if platforms is not None:
+        if run:
+            raise ValueError(
+                "`jaxlab.inspect(..., platforms=...)` lowers for those platforms without "
+                "running anything; drop run=True (the CPU inspection is `.cpu`)."
+            )
         return inspect_platforms(fn, args, kwargs, check_platforms(platforms), **statics)
     try:
         staged = _stages.stage(fn, args, kwargs, **statics)

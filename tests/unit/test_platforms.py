@@ -131,6 +131,8 @@ def test_unknown_platforms_are_one_line_listing_the_valid_ones():
         check_platforms(3)
     assert check_platforms("TPU, cuda tpu") == ("tpu", "cuda")
     assert PLATFORMS == ("cpu", "tpu", "cuda", "rocm")
+    with pytest.raises(ValueError, match="drop run=True"):
+        jaxlab.inspect(pk.add, X, X, platforms="tpu", run=True)
     with pytest.raises(KeyError, match="was not lowered here"):
         jaxlab.inspect(pk.add, X, X, platforms="tpu").lowering("cuda")
 
