@@ -72,6 +72,7 @@ def test_gpu_lowerings_give_triton_or_mosaic_gpu_modules():
     cuda, rocm = pi.kernel_modules("cuda"), pi.kernel_modules("rocm")
     assert [k.kind for k in cuda] in (["mosaic_gpu"], ["triton"])
     assert [k.kind for k in rocm] == ["triton"] and "Triton" in pi.lowering("rocm").note
+    assert cuda[0].ops_for_line(kernel_line(pk.add_kernel), pk.__file__)
     assert rocm[0].ops_for_line(kernel_line(pk.add_kernel), pk.__file__)
     assert "num_warps" in rocm[0].attributes
 
