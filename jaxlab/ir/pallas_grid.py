@@ -233,7 +233,15 @@ class PallasKernel:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def dynamic_grid(self) -> bool:
+        """True when a grid size is only known at run time (then nothing is evaluated)."""
+        return any(g < 0 for g in self.grid)
+
+    @property
     def num_programs(self) -> int:
+        """Programs in the grid (0 for a dynamic grid)."""
+        if self.dynamic_grid:
+            return 0
         return int(np.prod(self.grid, dtype=np.int64)) if self.grid else 1
 
     @property
@@ -305,6 +313,9 @@ class PallasKernel:
         notes: list[str] = []
         flops, trans = _count(self.kernel_jaxpr, notes)
         steps = self.num_programs
+        if self.dynamic_grid:
+            steps = 1
+            notes.append("the grid size is dynamic: figures are for one program")
         moved = sum(b.fetches * b.block_bytes for b in self.blocks if b.indices is not None)
         if any(b.indices is None for b in self.blocks):
             moved += sum(steps * b.block_bytes for b in self.blocks if b.indices is None)

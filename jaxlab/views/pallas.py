@@ -49,7 +49,7 @@ def kernel_html(
     `program` is drawn selected (default: the first program)."""
     if program is None:
         program = tuple(0 for _ in kernel.grid)
-    selected = kernel.program_index(program)
+    selected = 0 if kernel.dynamic_grid else kernel.program_index(program)
     grid = "×".join(map(str, kernel.grid)) or "none (one program)"
     head = (
         f'<div class="jl-title">Pallas kernel <code class="jl-kname">{esc(kernel.name)}</code> '
@@ -72,14 +72,18 @@ def kernel_html(
     for b in kernel.blocks:
         if b.error:
             notes += f'<div class="jl-warn">{esc(b.name)}: {esc(b.error)}</div>'
-    pictures = [_program_grid(kernel, selected)]
-    pictures += [_block_grid(kernel, b, selected) for b in kernel.blocks]
+    pictures = blocks = ""
+    if not kernel.dynamic_grid:
+        drawn = [_program_grid(kernel, selected)]
+        drawn += [_block_grid(kernel, b, selected) for b in kernel.blocks]
+        pictures = f'<div class="jl-pictures">{"".join(drawn)}</div>'
+        blocks = _blocks_table(kernel, selected)
     hover = _hover_css(kernel, uid)
     body = (
         head
         + notes
-        + f'<div class="jl-pictures">{"".join(pictures)}</div>'
-        + _blocks_table(kernel, selected)
+        + pictures
+        + blocks
         + "".join(_footprint(kernel, p) for p in _footprint_platforms(platforms))
         + _cost(kernel)
         + "<details><summary>kernel jaxpr</summary>"

@@ -116,3 +116,20 @@ def test_program_ids_outside_the_grid_are_refused(matmul):
 
 def test_no_kernels_in_plain_jax():
     assert pallas_kernels(jax.make_jaxpr(jnp.sin)(np.ones(3, np.float32))) == []
+
+
+def test_a_dynamic_grid_is_described_not_evaluated():
+    from jaxlab.ir.pallas_grid import build_kernel
+
+    x = jax.ShapeDtypeStruct((8, 128), jnp.float32)
+    (eqn,) = jax.make_jaxpr(pk.add)(x, x).eqns
+    from jaxlab.base.compat import pallas_call_info
+
+    info = pallas_call_info(eqn)
+    info["grid"] = (-1,)  # as JAX marks a grid size known only at run time
+    kernel = build_kernel(info)
+    assert kernel.dynamic_grid and kernel.num_programs == 0
+    assert all(b.indices is None for b in kernel.blocks)
+    assert "one program" in " ".join(kernel.cost.notes)
+    html = kernel_html(kernel)
+    assert "dynamic sizes" in html and "jl-grid-programs" not in html
