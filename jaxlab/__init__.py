@@ -18,10 +18,13 @@ __all__ = [
     "DeviceReport",
     "IRText",
     "Inspection",
+    "KernelCheck",
     "Placement",
+    "PlatformInspection",
     "StageTimings",
     "__version__",
     "bench",
+    "check_kernel",
     "compare",
     "devices",
     "hlo",
@@ -35,10 +38,13 @@ __all__ = [
 # public name -> module that defines it
 _LAZY = {
     "Inspection": "jaxlab.api.inspection",
-    "inspect": "jaxlab.api.inspection",
+    "inspect": "jaxlab.api.platforms",
     "IRText": "jaxlab.api.irtext",
     "jaxpr": "jaxlab.api.irtext",
     "hlo": "jaxlab.api.irtext",
+    "PlatformInspection": "jaxlab.api.platforms",
+    "KernelCheck": "jaxlab.api.kernels",
+    "check_kernel": "jaxlab.api.kernels",
     "StageTimings": "jaxlab.core.stages",
     "transformed": "jaxlab.api.transforms",
     "DeviceReport": "jaxlab.api.devices",
@@ -53,9 +59,11 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from jaxlab.api.devices import DeviceReport, devices
-    from jaxlab.api.inspection import Inspection, inspect
+    from jaxlab.api.inspection import Inspection
     from jaxlab.api.irtext import IRText, hlo, jaxpr
+    from jaxlab.api.kernels import KernelCheck, check_kernel
     from jaxlab.api.placement import Placement, placement
+    from jaxlab.api.platforms import PlatformInspection, inspect
     from jaxlab.api.transforms import transformed
     from jaxlab.benchmarking.compare import compare
     from jaxlab.benchmarking.result import BenchResult

@@ -238,6 +238,14 @@ class Inspection(Displayed):
         return collectives_of(self.hlo_module)
 
     @cached_property
+    def kernels(self) -> list[Any]:
+        """The program's Pallas kernels (``PallasKernel``: grid, BlockSpecs evaluated for each
+        program, on-chip footprint, cost), empty when it calls none."""
+        from jaxlab.ir.pallas_grid import pallas_kernels
+
+        return pallas_kernels(self.jaxpr)
+
+    @cached_property
     def memory_timeline(self) -> Any:
         """Live bytes over the scheduled HLO (``MemoryTimeline``: peak, where it peaks)."""
         from jaxlab.ir.memory_timeline import memory_timeline
@@ -257,16 +265,8 @@ def inspect(
     run: bool | None = None,
     **kwargs: Any,
 ) -> Inspection:
-    """Trace, lower and compile ``fn(*args, **kwargs)`` and return an :class:`Inspection`.
-
-    `fn` may be a plain function or one already wrapped by ``jax.jit`` (its static arguments
-    are kept). Arguments may be arrays, pytrees, Python values or ``jax.ShapeDtypeStruct``
-    placeholders (inspect without data). With real arrays the compiled program is also run
-    (`run=False` skips that) so `.timings` has first-run and steady-state times.
-
-    The keyword names ``static_argnums``, ``static_argnames`` and ``run`` belong to jaxlab;
-    every other keyword argument is passed to `fn`.
-    """
+    """Trace, lower and compile ``fn(*args, **kwargs)`` for this machine's backend and return
+    an :class:`Inspection` (``jaxlab.inspect`` adds other platforms on top of this)."""
     staged = _stages.stage(
         fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import compress
 from typing import Any
 
@@ -131,3 +133,114 @@ def jit_function_type() -> type | None:
 
 def _identity(x: Any) -> Any:
     return x
+
+
+# -- Pallas and kernel modules ------------------------------------------------------------
+
+
+def kernel_mlir_context() -> Any:
+    """A fresh MLIR context (jaxlib's bindings) that can read the kernel modules Pallas embeds
+    in custom calls: the upstream dialects JAX registers, plus Mosaic TPU, Triton and Mosaic
+    GPU where this jaxlib has them. Unknown dialects are allowed (payloads may name ops of a
+    newer version)."""
+    from jaxlib.mlir import ir
+    from jaxlib.mlir._mlir_libs import _jax_mlir_ext
+
+    ctx = ir.Context()
+    registry = ir.DialectRegistry()
+    _jax_mlir_ext.register_dialects(registry)
+    ctx.append_dialect_registry(registry)
+    ctx.load_all_available_dialects()
+    for ext in ("_tpu_ext", "_triton_ext", "_mosaic_gpu_ext"):
+        try:
+            module = __import__(f"jaxlib.mlir._mlir_libs.{ext}", fromlist=["register_dialect"])
+            module.register_dialect(ctx)
+        except Exception:
+            pass
+    ctx.allow_unregistered_dialects = True
+    return ctx
+
+
+@contextmanager
+def pallas_interpret_mode() -> Iterator[None]:
+    """Every ``pallas_call`` traced inside runs in interpret mode (as with ``interpret=True``),
+    so kernels written for TPU or GPU run on CPU."""
+    from jax._src import config
+
+    state = config.pallas_tpu_interpret_mode_context_manager
+    prev = state.swap_local(True)
+    try:
+        yield
+    finally:
+        state.set_local(prev)
+
+
+@contextmanager
+def pallas_gpu_backend(triton: bool) -> Iterator[None]:
+    """Lower GPU ``pallas_call``s without explicit compiler params with Triton (`triton`) or
+    Mosaic GPU (JAX's ``jax_pallas_use_mosaic_gpu`` option, set only inside)."""
+    from jax._src import config
+
+    with config.jax_pallas_use_mosaic_gpu(not triton):
+        yield
+
+
+def pallas_call_info(eqn: Any) -> dict[str, Any] | None:
+    """The parts of a ``pallas_call`` equation jaxlab draws, as plain values, or None when this
+    JAX keeps them differently. Index maps are returned as ``ClosedJaxpr``s of the program ids
+    (and scalar-prefetch operands)."""
+    try:
+        params = eqn.params
+        gm = params["grid_mapping"]
+        kernel = params["jaxpr"]
+        debug = getattr(kernel, "debug_info", None)
+        src = getattr(debug, "func_src_info", "") or ""
+        name = params.get("name") or (src.split(" at ")[0] if src else "kernel")
+        blocks = []
+        for i, bm in enumerate(gm.block_mappings):
+            dims = []
+            for d in bm.block_shape:
+                kind = type(d).__name__.lower()  # blocked, squeezed, element, boundedslice
+                size = getattr(d, "block_size", None)
+                dims.append((kind, 1 if size is None else int(size)))
+            space = getattr(bm.transformed_block_aval, "memory_space", None)
+            blocks.append(
+                {
+                    "role": "input" if i < gm.num_inputs else "output",
+                    "origin": str(bm.origin),
+                    "dims": dims,
+                    "array_shape": tuple(int(s) for s in bm.array_aval.shape),
+                    "dtype": str(bm.array_aval.dtype),
+                    "itemsize": int(bm.array_aval.dtype.itemsize),
+                    "index_map": bm.index_map_jaxpr,
+                    "memory_space": "" if space is None else str(space),
+                    "buffers": getattr(bm.pipeline_mode, "buffer_count", None),
+                }
+            )
+        scratch = [
+            (tuple(int(s) for s in a.shape), str(a.dtype), int(a.dtype.itemsize))
+            for a in gm.scratch_avals
+            if hasattr(a, "shape") and hasattr(a, "dtype")
+        ]
+        grid = tuple(int(g) if isinstance(g, int) else -1 for g in gm.grid)
+        cost = params.get("cost_estimate")
+        return {
+            "name": str(name),
+            "source": src,
+            "grid": grid,
+            "blocks": blocks,
+            "scratch": scratch,
+            "num_index_operands": int(gm.num_index_operands),
+            "kernel_jaxpr": kernel,
+            "interpret": bool(params.get("interpret")),
+            "cost_estimate": None
+            if cost is None
+            else {
+                k: int(getattr(cost, k))
+                for k in ("flops", "transcendentals", "bytes_accessed")
+                if getattr(cost, k, None) is not None
+            },
+            "compiler_params": repr(params.get("compiler_params")),
+        }
+    except Exception:
+        return None

@@ -13,9 +13,18 @@ def magic_classes() -> list[type]:
     from jaxlab.magics._guards import GuardMagics
     from jaxlab.magics._inspect import InspectMagics
     from jaxlab.magics._ir import IRMagics
+    from jaxlab.magics._kernels import KernelMagics
     from jaxlab.magics._transforms import TransformMagics
 
-    return [TransformMagics, IRMagics, InspectMagics, BenchMagics, DeviceMagics, GuardMagics]
+    return [
+        TransformMagics,
+        IRMagics,
+        InspectMagics,
+        BenchMagics,
+        DeviceMagics,
+        GuardMagics,
+        KernelMagics,
+    ]
 
 
 def load(ipython: Any) -> None:

@@ -50,6 +50,27 @@ def static_values(args: Namespace, magic_name: str) -> dict[str, Any]:
     }
 
 
+# ``--platform`` of the magics that can lower for a platform this machine lacks
+platform_option = argument(
+    "--platform",
+    default=None,
+    metavar="NAME[,…]",
+    help="lower for these platforms instead (cpu, tpu, cuda, rocm; no such device needed)",
+)
+
+
+def platform_values(args: Namespace, magic_name: str) -> tuple[str, ...]:
+    """The platforms of ``--platform``; a bad name is one UsageError listing the valid ones."""
+    if args.platform is None:
+        return ()
+    from jaxlab.core.platforms import check_platforms
+
+    try:
+        return check_platforms(args.platform)
+    except ValueError as exc:
+        raise UsageError(f"%{magic_name}: {exc}") from None
+
+
 def split_words(line: str) -> list[str]:
     """Split at whitespace outside brackets and strings: ``f(x, 'a b') --order 3`` gives
     ``["f(x, 'a b')", "--order", "3"]``. Unbalanced input still splits, best-effort."""

@@ -5,9 +5,16 @@ from __future__ import annotations
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.inspection import Inspection, inspect
+from jaxlab.api.inspection import Inspection
+from jaxlab.api.platforms import PlatformInspection, inspect
 from jaxlab.core.errors import Explanation
-from jaxlab.magics._base import JaxlabMagics, static_options, traceback_option
+from jaxlab.magics._base import (
+    JaxlabMagics,
+    platform_option,
+    platform_values,
+    static_options,
+    traceback_option,
+)
 
 
 @magics_class
@@ -17,21 +24,31 @@ class InspectMagics(JaxlabMagics):
     @magic_arguments()
     @traceback_option
     @static_options
+    @platform_option
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
     @no_var_expand
     @needs_local_scope
     @line_magic
-    def inspect(self, line: str = "", local_ns: dict | None = None) -> Inspection:
+    def inspect(
+        self, line: str = "", local_ns: dict | None = None
+    ) -> Inspection | PlatformInspection:
         """Inspect a call: ``%inspect f(x)``. Shows the function's source beside its jaxpr,
         StableHLO and optimized HLO, colour-linked line by line, with a graph and a fusion
         explorer. Returns the :class:`jaxlab.Inspection` (``.fusions``,
         ``.links_for_line(n)``). If the call fails to trace or compile, the error and the
         line it came from are shown instead.
+
+        ``--platform tpu,cuda`` lowers the call for those platforms (no such device needed):
+        StableHLO per platform, Pallas kernels' modules, grids and BlockSpecs, and what
+        differs from the CPU lowering (a :class:`PlatformInspection`).
         """
         args, call, statics = self.parse_call(self.inspect, "inspect", line, local_ns)
+        platforms = platform_values(args, "inspect")
         with self.friendly_errors(
             "inspect", call.name, args.traceback, on_failure=_show_error_card
         ):
+            if platforms:
+                return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
             return inspect(call.fn, *call.args, run=False, **statics, **call.kwargs)
 
 

@@ -7,7 +7,14 @@ from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_v
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from jaxlab.api.irtext import STAGES, IRText, hlo, jaxpr
-from jaxlab.magics._base import JaxlabMagics, static_options, traceback_option
+from jaxlab.api.platforms import PlatformInspection, inspect
+from jaxlab.magics._base import (
+    JaxlabMagics,
+    platform_option,
+    platform_values,
+    static_options,
+    traceback_option,
+)
 
 
 @magics_class
@@ -37,17 +44,26 @@ class IRMagics(JaxlabMagics):
         choices=STAGES,
         help="hlo: optimized, fused HLO (default); stablehlo: before XLA's passes; jaxpr",
     )
+    @platform_option
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
     @no_var_expand
     @needs_local_scope
     @line_magic
-    def hlo(self, line: str = "", local_ns: dict | None = None) -> IRText:
+    def hlo(self, line: str = "", local_ns: dict | None = None) -> IRText | PlatformInspection:
         """The optimized HLO of a call, with its fusions: ``%hlo f(x)``.
 
         ``--stage stablehlo`` shows the program before XLA's optimizations. Returns the
         text; ``.inspection`` has everything else (costs, timings, fusions).
+
+        ``--platform tpu`` (or cuda, rocm) shows the StableHLO JAX lowers for that platform,
+        which this machine need not have, with each Pallas kernel's module linked to its
+        source; it returns the :class:`PlatformInspection`.
         """
         args, call, statics = self.parse_call(self.hlo, "hlo", line, local_ns)
+        platforms = platform_values(args, "hlo")
+        if platforms:
+            with self.friendly_errors("hlo", call.name, args.traceback):
+                return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
         with self.friendly_errors("hlo", call.name, args.traceback):
             text = hlo(call.fn, *call.args, stage=args.stage, **statics, **call.kwargs)
         if not text:

@@ -15,6 +15,8 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     inspector_html,
     irtext,
     memory,
+    pallas,
     placement,
+    platform,
     widget,
 )

@@ -371,3 +371,10 @@ def line_classes(insp: Any) -> dict[tuple[str, int], int]:
 @section
 def _distribution(insp: Any, context: dict) -> dict:
     return {"kind": "distribution", "html": distribution_sections(insp)}
+
+
+@section
+def _pallas(insp: Any, context: dict) -> dict | None:
+    from jaxlab.views.pallas import inspector_section
+
+    return inspector_section(insp, context)

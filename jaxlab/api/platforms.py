@@ -1,0 +1,233 @@
+"""`jaxlab.inspect(fn, *args, platforms=("tpu",))`: the program lowered for platforms this
+machine may lack, its Pallas kernels (grid, BlockSpecs, kernel modules), and what differs
+from the CPU lowering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from jaxlab.api.inspection import Inspection
+from jaxlab.base.display import Displayed, renderer
+from jaxlab.base.format import function_name
+from jaxlab.core import platforms as _platforms
+from jaxlab.core import stages as _stages
+from jaxlab.core.platforms import check_platforms
+
+if TYPE_CHECKING:
+    from jaxlab.ir.lowering_diff import Difference
+    from jaxlab.ir.pallas import KernelModule
+    from jaxlab.ir.pallas_grid import PallasKernel
+    from jaxlab.ir.sources import SourceBlock
+    from jaxlab.ir.stablehlo import StableHloModule
+
+
+class PlatformInspection(Displayed):
+    """One call lowered for each of `platforms` (StableHLO, kernel modules), beside the CPU
+    :class:`jaxlab.Inspection` when the CPU can compile it (`.cpu`, else `.cpu_error`)."""
+
+
+    def __init__(
+        self,
+        fn: Callable,
+        traced: Any,
+        lowerings: list[_platforms.PlatformLowering],
+        cpu: Inspection | None,
+        cpu_error: str | None,
+    ):
+        self.fn = fn
+        self.traced = traced
+        self.lowerings = lowerings
+        self.cpu = cpu
+        self.cpu_error = cpu_error
+
+    @property
+    def fn_name(self) -> str:
+        return function_name(self.fn)
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(lw.platform for lw in self.lowerings)
+
+    @property
+    def jaxpr(self) -> Any:
+        return self.traced.jaxpr
+
+    # the abstract input types, e.g. ``(f32[100,100],)``, written as the CPU inspector does
+    in_avals = property(Inspection.in_avals.fget)
+
+    def lowering(self, platform: str) -> _platforms.PlatformLowering:
+        for lw in self.lowerings:
+            if lw.platform == platform:
+                return lw
+        raise KeyError(
+            f"{platform!r} was not lowered here; lowered: {', '.join(self.platforms) or 'none'}"
+        )
+
+    def stablehlo(self, platform: str) -> str:
+        """StableHLO text for `platform` ('' when lowering failed: see `.errors`)."""
+        return self.lowering(platform).stablehlo
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Platform -> the error its lowering raised (the other platforms still show)."""
+        return {lw.platform: lw.error for lw in self.lowerings if lw.error}
+
+    @cached_property
+    def _modules(self) -> dict[str, StableHloModule]:
+        from jaxlab.ir.stablehlo import StableHloModule
+
+        return {
+            lw.platform: StableHloModule.parse(lw.stablehlo_debug) for lw in self.lowerings if lw.ok
+        }
+
+    def stablehlo_module(self, platform: str) -> StableHloModule | None:
+        return self._modules.get(platform)
+
+    @cached_property
+    def _kernel_modules(self) -> dict[str, list[KernelModule]]:
+        from jaxlab.ir.pallas import kernel_modules
+
+        return {lw.platform: kernel_modules(lw.mlir_module, lw.platform) for lw in self.lowerings}
+
+    def kernel_modules(self, platform: str | None = None) -> list[KernelModule]:
+        """The Pallas kernel modules (Mosaic TPU, Triton, Mosaic GPU) of one platform's
+        lowering, or of all."""
+        if platform is not None:
+            self.lowering(platform)
+            return self._kernel_modules.get(platform, [])
+        return [k for p in self.platforms for k in self._kernel_modules.get(p, [])]
+
+    @cached_property
+    def kernels(self) -> list[PallasKernel]:
+        """Every ``pallas_call`` with its grid and BlockSpecs evaluated for each program."""
+        from jaxlab.ir.pallas_grid import pallas_kernels
+
+        return pallas_kernels(self.jaxpr)
+
+    @cached_property
+    def cpu_stablehlo(self) -> str:
+        """The CPU lowering's StableHLO, the base of `.differences` ('' when none)."""
+        if self.cpu is not None:
+            return self.cpu.stablehlo
+        cpu = _platforms.lower_for(self.traced, "cpu")
+        return cpu.stablehlo
+
+    def differences(self, platform: str) -> list[Difference]:
+        """What `platform`'s StableHLO has that the CPU lowering has not, and the reverse."""
+        from jaxlab.ir.lowering_diff import differences
+
+        text = self.stablehlo(platform)
+        if not text or not self.cpu_stablehlo:
+            return []
+        return differences(self.cpu_stablehlo, text)
+
+    @cached_property
+    def sources(self) -> list[SourceBlock]:
+        from jaxlab.ir.sources import source_blocks
+
+        lines = set()
+        for module in self._modules.values():
+            for op in module.ops:
+                if op.frames:
+                    lines.add((op.frames[0][0], op.frames[0][1]))
+        for kernel in self.kernel_modules():
+            lines.update(kernel.source_lines)
+        return source_blocks(self.fn, lines)
+
+    def view_model(self) -> dict[str, Any]:
+        """The JSON-able model of the linked panes (source, StableHLO per platform, kernel
+        modules)."""
+        return renderer(self, "view model")(self)
+
+    def to_html(self) -> str:
+        """One self-contained HTML page of everything shown."""
+        return renderer(self, "page")(self)
+
+
+def inspect_platforms(
+    fn: Callable,
+    args: tuple,
+    kwargs: dict,
+    platforms: Sequence[str],
+    *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    cpu_error: str | None = None,
+) -> PlatformInspection:
+    """Lower `fn(*args, **kwargs)` for each platform, and inspect it on CPU when possible
+    (`cpu_error`: why the CPU cannot, when the caller already knows)."""
+
+    jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
+    traced, lowerings = _platforms.lower_platforms(jitted, args, kwargs, platforms)
+    cpu: Inspection | None = None
+    if cpu_error is not None:
+        return PlatformInspection(fn, traced, lowerings, None, cpu_error)
+    try:
+        staged = _stages.stage(
+            fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+        )
+        cpu = Inspection(staged)
+    except Exception as exc:
+        cpu_error = f"{type(exc).__name__}: {exc}".strip()
+    return PlatformInspection(fn, traced, lowerings, cpu, cpu_error)
+
+
+def inspect(
+    fn: Callable,
+    *args: Any,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    run: bool | None = None,
+    platforms: str | Sequence[str] | None = None,
+    **kwargs: Any,
+) -> Inspection | PlatformInspection:
+    """Trace, lower and compile ``fn(*args, **kwargs)`` and return an :class:`Inspection`.
+
+    `fn` may be a plain function or one already wrapped by ``jax.jit`` (its static arguments
+    are kept). Arguments may be arrays, pytrees, Python values or ``jax.ShapeDtypeStruct``
+    placeholders (inspect without data). With real arrays the compiled program is also run
+    (`run=False` skips that) so `.timings` has first-run and steady-state times.
+
+    `platforms` (e.g. ``("tpu", "cuda")``; names: cpu, tpu, cuda, rocm) lowers the call for
+    those platforms instead, without needing their devices, and returns a
+    :class:`PlatformInspection`: StableHLO per platform, the Pallas kernels' modules and
+    grids, and what differs from the CPU lowering. A function whose Pallas kernels cannot run
+    on CPU (no ``interpret=True``) is inspected that way for TPU and CUDA.
+
+    The keyword names ``static_argnums``, ``static_argnames``, ``run`` and ``platforms``
+    belong to jaxlab; every other keyword argument is passed to `fn`.
+    """
+    statics = {"static_argnums": static_argnums, "static_argnames": static_argnames}
+    if platforms is not None:
+        if run:
+            raise ValueError(
+                "`jaxlab.inspect(..., platforms=...)` lowers for those platforms without "
+                "running anything; drop run=True (the CPU inspection is `.cpu`)."
+            )
+        return inspect_platforms(fn, args, kwargs, check_platforms(platforms), **statics)
+    try:
+        staged = _stages.stage(fn, args, kwargs, **statics)
+    except Exception as exc:
+        if "Only interpret mode is supported on CPU" not in str(exc):
+            raise
+        # Pallas kernels written for TPU/GPU: show what those platforms get
+        why = f"{type(exc).__name__}: {exc}".strip()
+        insp = inspect_platforms(fn, args, kwargs, ("tpu", "cuda"), **statics, cpu_error=why)
+        if run:
+            raise ValueError(
+                "`jaxlab.inspect(..., run=True)`: the CPU runs Pallas kernels only in interpret "
+                "mode; pass `interpret=True` to `pallas_call`, or use `jaxlab.check_kernel`."
+            ) from None
+        return insp
+    if run is None:
+        run = staged.runnable
+    elif run and not staged.runnable:
+        raise ValueError(
+            "`jaxlab.inspect(..., run=True)` needs real arrays, but an argument is a "
+            "jax.ShapeDtypeStruct placeholder; pass arrays or drop run=True."
+        )
+    if run:
+        staged.run()
+    return Inspection(staged)
