@@ -10,11 +10,8 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     error,
     graph,
     guards,
-    inspection,
-    inspector,
-    inspector_html,
     irtext,
     memory,
     placement,
-    widget,
 )
+from jaxlab.views.inspector import html, model, summary, widget  # noqa: F401

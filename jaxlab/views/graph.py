@@ -14,7 +14,7 @@ from typing import Any
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
 from jaxlab.ir.graph import Graph, hlo_graph, jaxpr_graph
-from jaxlab.views.inspector import line_classes
+from jaxlab.views.inspector.model import line_classes
 
 LAYOUT_TIMEOUT_S = 30.0
 

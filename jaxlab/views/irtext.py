@@ -8,7 +8,7 @@ from jaxlab.api.irtext import IRText
 from jaxlab.base.display import renders
 from jaxlab.views._html import esc, fragment
 from jaxlab.views.code import code_block
-from jaxlab.views.inspection import MAX_TEXT_LINES, fusion_table
+from jaxlab.views.inspector.summary import MAX_TEXT_LINES, fusion_table
 from jaxlab.views.program import hlo_distribution
 
 

@@ -15,9 +15,9 @@ import pytest
 import jaxlab
 from jaxlab.ir.graph import FIRST_VIEW_NODES, dot_escape
 from jaxlab.ir.stablehlo import StableHloModule
-from jaxlab.views import inspector_html
 from jaxlab.views.graph import clean_svg, graph_of, graph_view
-from jaxlab.views.widget import answer, encode
+from jaxlab.views.inspector import html as inspector_html
+from jaxlab.views.inspector.widget import answer, encode
 
 EVIL = "<img src=x onerror=alert(1)>"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")

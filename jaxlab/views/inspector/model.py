@@ -1,5 +1,5 @@
 """The inspector's view model: one JSON-able dict built from an :class:`jaxlab.Inspection`, fed
-to both renderers (static HTML in ``inspector_html``, the live widget in ``extension/``).
+to both renderers (static HTML in ``html``, the live widget in ``extension/``).
 
 The model is a list of sections, each ``{"kind": ..., ...}``. A section may carry ``html``
 (its static rendering); the widget shows such sections as they are, so a new kind of section
@@ -22,7 +22,7 @@ from jaxlab.base.display import renders
 from jaxlab.core import analysis as _analysis
 from jaxlab.ir.hlo import HloModule
 from jaxlab.views._html import esc
-from jaxlab.views.inspection import analysis_table, timings_table
+from jaxlab.views.inspector.summary import analysis_table, timings_table
 from jaxlab.views.program import distribution_sections
 
 VERSION = 1

@@ -13,9 +13,9 @@ from typing import Any
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import render, renders
 from jaxlab.views.graph import graph_view
-from jaxlab.views.inspector_html import inspector_html
+from jaxlab.views.inspector.html import inspector_html
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 BUNDLE = STATIC / "inspector.js"
 VIZ_BUNDLE = STATIC / "viz.js"
 
