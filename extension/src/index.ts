@@ -78,7 +78,7 @@ class Inspector {
       } else if (section.kind === "graph") {
         this.graph = new GraphPane(section as GraphSection, request);
         this.root.append(this.graph.el);
-      } else if (section.html) {
+      } else if ("html" in section) {
         const div = document.createElement("div");
         div.className = `jl-section jl-${section.kind}`;
         div.innerHTML = section.html; // built and escaped by jaxlab's static renderer
@@ -142,9 +142,9 @@ class Inspector {
 
   private hoverRow(row: FusionRow | null): void {
     if (this.pinned) return;
-    this.setActive(row ? row[11] : [], null);
+    this.setActive(row ? row.groups : [], null);
     const hlo = this.panes.find((p) => p.pane.id === "hlo");
-    if (row && hlo && row[10] > 0) hlo.reveal(row[10] - 1);
+    if (row && hlo && row.hlo_line > 0) hlo.reveal(row.hlo_line - 1);
   }
 
   private clickRow(row: FusionRow): void {

@@ -1,51 +1,8 @@
-// The view model built by jaxlab.views.inspector (see there for its meaning).
+// The view model built by jaxlab.views.inspector.model: its types are generated from the Python
+// classes (generated/model.ts); this module adds what the widget does with them.
+import type { LineLinks } from "./generated/model";
 
-export type LineLinks = number | number[];
-
-export interface Pane {
-  id: string;
-  title: string;
-  dialect: string;
-  lines: string[];
-  links: LineLinks[];
-  numbers?: number[];
-  headers?: number[];
-}
-
-export interface Section {
-  kind: string;
-  html?: string;
-  [key: string]: unknown;
-}
-
-export interface PanesSection extends Section {
-  kind: "panes";
-  groups: number;
-  panes: Pane[];
-}
-
-export type FusionRow = [
-  string, string, number, string, string, string, string, string, number, number, number, number[],
-];
-
-export interface FusionsSection extends Section {
-  kind: "fusions";
-  columns: string[];
-  rows: FusionRow[];
-  total_rows: number;
-  totals: Record<string, number | string | null>;
-}
-
-export interface GraphSection extends Section {
-  kind: "graph";
-  graphs: { id: string; title: string; size: number }[];
-}
-
-export interface ViewModel {
-  version: number;
-  title: string;
-  sections: Section[];
-}
+export * from "./generated/model";
 
 export const PALETTE = 10;
 

@@ -64,7 +64,7 @@ def test_view_model_is_json_with_linked_panes(evil_insp):
     assert any(" fusion(" in line for line in hlo_lines)
     assert all("metadata=" not in line for line in panes["hlo"]["lines"])
     rows = sections(model)["fusions"]["rows"]
-    assert rows and any(body in row[11] for row in rows)
+    assert rows and any(body in row["groups"] for row in rows)
 
 
 def test_static_html_escapes_everything_and_needs_no_script(evil_insp):

@@ -7,7 +7,6 @@ output, so several inspector outputs in one page never affect each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from jaxlab.api.inspection import Inspection
@@ -16,6 +15,15 @@ from jaxlab.base.display import renders
 from jaxlab.views._html import esc, fragment, page, table
 from jaxlab.views.code import highlight_lines
 from jaxlab.views.graph import dot_available, graph_view
+from jaxlab.views.inspector.model import (
+    FusionRow,
+    FusionsSection,
+    GraphSection,
+    Pane,
+    PanesSection,
+    Section,
+    ViewModel,
+)
 
 STATIC_MAX_LINES = 2000  # per pane; the widget and the returned object have everything
 HIGHLIGHT_MAX_LINES = 1500  # panes longer than this are shown without token colours
@@ -46,32 +54,20 @@ INSPECTOR_CSS = """
 .jaxlab.jl-insp .jl-graph { overflow: auto; max-height: 600px; }
 """
 
-SectionRenderer = Callable[[dict, Any], str]
-RENDERERS: dict[str, SectionRenderer] = {}
 
-
-def renderer(kind: str) -> Callable[[SectionRenderer], SectionRenderer]:
-    def register(fn: SectionRenderer) -> SectionRenderer:
-        RENDERERS[kind] = fn
-        return fn
-
-    return register
-
-
-def inspector_body(model: dict, insp: Any = None) -> str:
+def inspector_body(model: ViewModel, insp: Inspection | None = None) -> str:
     parts = [f"<style>{INSPECTOR_CSS}{_hover_css(model)}</style>"]
     for sec in model["sections"]:
-        render = RENDERERS.get(sec["kind"])
-        parts.append(render(sec, insp) if render else sec.get("html", ""))
+        parts.append(_section(sec, insp))
     return "".join(parts)
 
 
-def inspector_html(model: dict, insp: Any = None, static_id: str = "") -> str:
+def inspector_html(model: ViewModel, insp: Inspection | None = None, static_id: str = "") -> str:
     return fragment(inspector_body(model, insp), extra_class="jl-insp", static_id=static_id)
 
 
 @renders(Inspection, "html")
-def inspection_html(insp: Any) -> str:
+def inspection_html(insp: Inspection) -> str:
     """The static inspector of an :class:`jaxlab.Inspection` (its ``_repr_html_``)."""
     return inspector_html(insp.view_model(), insp)
 
@@ -84,8 +80,21 @@ def inspection_page(insp: Inspection) -> str:
     )
 
 
-def _hover_css(model: dict) -> str:
-    panes = next((s for s in model["sections"] if s["kind"] == "panes"), None)
+def _section(sec: Section, insp: Inspection | None) -> str:
+    if sec["kind"] == "panes":
+        return _panes(sec)
+    if sec["kind"] == "fusions":
+        return _fusions(sec)
+    if sec["kind"] == "graph":
+        return _graph(sec, insp)
+    return sec["html"]
+
+
+def _hover_css(model: ViewModel) -> str:
+    panes: PanesSection | None = None
+    for sec in model["sections"]:
+        if sec["kind"] == "panes":
+            panes = sec
     if panes is None:
         return ""
     used: set[int] = set()
@@ -105,8 +114,7 @@ def _hover_css(model: dict) -> str:
     return "".join(rules)
 
 
-@renderer("panes")
-def _panes(sec: dict, insp: Any) -> str:
+def _panes(sec: PanesSection) -> str:
     out = ['<div class="jl-panes">']
     for pane in sec["panes"]:
         out.append(
@@ -117,7 +125,7 @@ def _panes(sec: dict, insp: Any) -> str:
     return "".join(out)
 
 
-def _pane_code(pane: dict) -> str:
+def _pane_code(pane: Pane) -> str:
     lines = pane["lines"]
     shown = lines[:STATIC_MAX_LINES]
     if len(lines) <= HIGHLIGHT_MAX_LINES:
@@ -153,8 +161,15 @@ def _pane_code(pane: dict) -> str:
     return f'<pre class="jl-code jl-{esc(pane["dialect"])}">{"".join(spans)}</pre>{note}'
 
 
-@renderer("fusions")
-def _fusions(sec: dict, insp: Any) -> str:
+def _cell(row: FusionRow, key: str) -> Any:
+    if key == "flops":
+        return _format.format_count(row["flops"])
+    if key == "bytes":
+        return _format.format_bytes(row["bytes"])
+    return row[key]  # type: ignore[literal-required]
+
+
+def _fusions(sec: FusionsSection) -> str:
     totals = sec["totals"]
     kernels, fusions = totals["kernels"], totals["fusions"]
     head = (
@@ -166,35 +181,20 @@ def _fusions(sec: dict, insp: Any) -> str:
         f"XLA's estimates: {esc(totals['xla_flops_text'])} FLOPs, "
         f"{esc(totals['xla_bytes_text'])} accessed</div>"
     )
-    rows = []
-    for row in sec["rows"][:MAX_STATIC_FUSIONS]:
-        rows.append(
-            [
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                _format.format_count(row[8]),
-                _format.format_bytes(row[9]),
-            ]
-        )
-    columns = [c for i, c in enumerate(sec["columns"]) if i != 7]
+    columns = sec["columns"]
+    rows = [[_cell(row, c["key"]) for c in columns] for row in sec["rows"][:MAX_STATIC_FUSIONS]]
     more = ""
     if sec["total_rows"] > MAX_STATIC_FUSIONS:
         more = (
             f'<div class="jl-note">{sec["total_rows"] - MAX_STATIC_FUSIONS:,} more kernels '
             "in the live widget and in <code>.fusions</code></div>"
         )
-    numeric = [False, False, True, False, False, False, False, True, True]
-    body = head + table(columns, rows, numeric=numeric) + more
+    titles = [c["title"] for c in columns]
+    body = head + table(titles, rows, numeric=[c["numeric"] for c in columns]) + more
     return f"<details><summary>fusion explorer</summary>{body}</details>"
 
 
-@renderer("graph")
-def _graph(sec: dict, insp: Any) -> str:
+def _graph(sec: GraphSection, insp: Inspection | None) -> str:
     parts = []
     small = all(g["size"] <= STATIC_GRAPH_MAX_NODES for g in sec["graphs"])
     for g in sec["graphs"]:

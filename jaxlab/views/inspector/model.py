@@ -1,9 +1,11 @@
-"""The inspector's view model: one JSON-able dict built from an :class:`jaxlab.Inspection`, fed
-to both renderers (static HTML in ``html``, the live widget in ``extension/``).
+"""The inspector's view model, built from an :class:`jaxlab.Inspection` and drawn by both
+renderers (static HTML in ``html``, the live widget in ``extension/``).
 
-The model is a list of sections, each ``{"kind": ..., ...}``. A section may carry ``html``
-(its static rendering); the widget shows such sections as they are, so a new kind of section
-needs only a builder here and a static renderer.
+The model is JSON: typed dicts (``TypedDict``), so it travels to the widget as it is, and the
+TypeScript types of the widget are generated from these classes (``schema``). It is a list of
+sections, each with a ``kind``. A section may carry ``html`` (its static rendering); the widget
+shows such sections as they are, so a new kind of section needs only a builder here and a
+static renderer.
 
 Links are colour groups: group ``g`` is line ``g`` of the source pane (0-based), and every line
 of every IR pane lists the groups it came from (-1 for none, an int for one, a list for more).
@@ -13,17 +15,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from jaxlab.api.inspection import Inspection
-from jaxlab.base import format as _format
 from jaxlab.base.display import renders
-from jaxlab.core import analysis as _analysis
-from jaxlab.ir.hlo import HloModule
+from jaxlab.base.format import format_bytes, format_count
+from jaxlab.core.analysis import UNAVAILABLE
+from jaxlab.ir.hlo import HloInstruction, HloModule
 from jaxlab.views._html import esc
 from jaxlab.views.inspector.summary import analysis_table, timings_table
 from jaxlab.views.program import distribution_sections
+
+if TYPE_CHECKING:
+    from jaxlab.ir.sources import SourceBlock
 
 VERSION = 1
 MAX_FUSION_ROWS = 5000  # rows sent to the widget; the static table shows fewer
@@ -31,28 +37,150 @@ MAX_FUSION_ROWS = 5000  # rows sent to the widget; the static table shows fewer
 _METADATA = re.compile(r', metadata=\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\}')
 _TABLES = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
 
-# section builders, in display order; each takes the inspection and the shared context
-SECTION_BUILDERS: list[Callable[[Any, dict], dict | None]] = []
+# the groups of one line: -1 for none, a group, or several
+LineLinks = int | list[int]
 
 
-def section(builder: Callable[[Any, dict], dict | None]) -> Callable[[Any, dict], dict | None]:
-    SECTION_BUILDERS.append(builder)
-    return builder
+# -- the model ----------------------------------------------------------------------------
+
+
+class HtmlSection(TypedDict):
+    """A section drawn by the static renderer only (the header, the summary, the distribution
+    and any later kind); the widget shows its `html` as it is."""
+
+    kind: str
+    html: str
+
+
+class PaneNumbering(TypedDict, total=False):
+    """What only the source pane has."""
+
+    numbers: list[int]  # file line number of each line (0: a header)
+    headers: list[int]  # lines that name a function and its file
+
+
+class Pane(PaneNumbering):
+    """One code pane: its lines and the colour groups of each line."""
+
+    id: str  # source, jaxpr, stablehlo, hlo
+    title: str
+    dialect: str  # python, jaxpr, stablehlo, hlo: the lexer of ``views.code``
+    lines: list[str]
+    links: list[LineLinks]
+
+
+class PanesSection(TypedDict):
+    kind: Literal["panes"]
+    groups: int  # number of colour groups (= lines of the source pane)
+    panes: list[Pane]
+
+
+class FusionColumn(TypedDict):
+    """A column of the fusion explorer: the row field it shows, its title, how it sorts."""
+
+    key: Literal[
+        "kernel", "kind", "ops", "fused_ops", "sources", "equations", "output", "flops", "bytes",
+    ]  # fmt: skip
+    title: str
+    numeric: bool
+
+
+class FusionRow(TypedDict):
+    """One kernel of the optimized program (a fusion or an op XLA left unfused)."""
+
+    kernel: str
+    kind: str
+    ops: int
+    fused_ops: str  # opcodes with their counts
+    sources: str  # file:line of the source lines it came from
+    equations: str  # jaxpr primitives@line with their counts
+    output: str
+    dtype: str
+    flops: int  # estimated from shapes
+    bytes: int  # estimated from shapes
+    hlo_line: int  # line of the fusion in the optimized HLO pane (1-based; 0: not shown)
+    groups: list[int]  # colour groups it links to
+
+
+class FusionTotals(TypedDict):
+    kernels: int
+    fusions: int
+    est_flops: int
+    est_bytes: int
+    xla_flops: float | None
+    xla_bytes: float | None
+    xla_flops_text: str
+    xla_bytes_text: str
+
+
+class FusionsSection(TypedDict):
+    kind: Literal["fusions"]
+    columns: list[FusionColumn]
+    rows: list[FusionRow]
+    total_rows: int
+    totals: FusionTotals
+
+
+class GraphRef(TypedDict):
+    id: Literal["jaxpr", "hlo"]
+    title: str
+    size: int  # nodes of the graph
+
+
+class GraphSection(TypedDict):
+    kind: Literal["graph"]
+    graphs: list[GraphRef]
+
+
+Section = HtmlSection | PanesSection | FusionsSection | GraphSection
+
+
+class ViewModel(TypedDict):
+    version: int
+    title: str
+    sections: list[Section]
+
+
+FUSION_COLUMNS: list[FusionColumn] = [
+    {"key": "kernel", "title": "kernel", "numeric": False},
+    {"key": "kind", "title": "kind", "numeric": False},
+    {"key": "ops", "title": "ops", "numeric": True},
+    {"key": "fused_ops", "title": "fused ops", "numeric": False},
+    {"key": "sources", "title": "source lines", "numeric": False},
+    {"key": "equations", "title": "jaxpr equations", "numeric": False},
+    {"key": "output", "title": "output", "numeric": False},
+    {"key": "flops", "title": "est. FLOPs", "numeric": True},
+    {"key": "bytes", "title": "est. bytes", "numeric": True},
+]
+
+# the types of the model and its aliases, in the order the TypeScript file declares them
+# (``schema`` writes it)
+ALIASES = {"LineLinks": LineLinks, "Section": Section}
+MODEL_TYPES = (
+    HtmlSection, Pane, PanesSection, FusionColumn, FusionRow, FusionTotals,
+    FusionsSection, GraphRef, GraphSection, ViewModel,
+)  # fmt: skip
+
+
+# -- building it --------------------------------------------------------------------------
 
 
 @renders(Inspection, "view model")
-def view_model(insp: Any) -> dict[str, Any]:
-    """The whole view model of an inspection."""
-    context: dict[str, Any] = {}
-    sections = []
-    for build in SECTION_BUILDERS:
-        built = build(insp, context)
-        if built is not None:
-            sections.append(built)
+def view_model(insp: Inspection) -> ViewModel:
+    """The whole view model of an inspection. Linking the panes finds what the fusion explorer
+    links to (HLO display lines, groups of each fusion); it is handed on explicitly."""
+    linked = link_panes(insp)
     return {
         "version": VERSION,
         "title": f"{insp.fn_name}{insp.in_avals}",
-        "sections": sections,
+        "sections": [
+            header_section(insp),
+            summary_section(insp),
+            linked.section,
+            fusions_section(insp, linked),
+            graph_section(insp),
+            distribution_section(insp),
+        ],
     }
 
 
@@ -63,8 +191,7 @@ def short_path(file: str) -> str:
 # -- header and summary -------------------------------------------------------------------
 
 
-@section
-def _header(insp: Any, context: dict) -> dict:
+def header_section(insp: Inspection) -> HtmlSection:
     devices = ", ".join(str(d) for d in insp.devices)
     html = (
         f'<div class="jl-title">Inspection of <code>{esc(insp.fn_name)}{esc(insp.in_avals)}'
@@ -74,8 +201,7 @@ def _header(insp: Any, context: dict) -> dict:
     return {"kind": "header", "html": html}
 
 
-@section
-def _summary(insp: Any, context: dict) -> dict:
+def summary_section(insp: Inspection) -> HtmlSection:
     html = (
         '<div class="jl-grid">'
         f"<div>{timings_table(insp.timings)}</div><div>{analysis_table(insp)}</div></div>"
@@ -120,10 +246,10 @@ def hlo_display(module: HloModule) -> tuple[list[str], list[int]]:
     return lines, mapping
 
 
-class _Groups:
+class SourceGroups:
     """Source lines shown in the source pane, and the groups of a list of frames."""
 
-    def __init__(self, blocks: list[Any]):
+    def __init__(self, blocks: list[SourceBlock]):
         self.lines: list[str] = []
         self.numbers: list[int] = []  # file line number of each pane line (0: a header)
         self.headers: list[int] = []
@@ -140,7 +266,9 @@ class _Groups:
                 self.numbers.append(block.first_line + k)
         self.files = sorted({b.file for b in blocks})
 
-    def of(self, frames: Any) -> list[int]:
+    def of(self, frames: Iterable[tuple]) -> list[int]:
+        """The groups of `frames` ((file, line, ...) tuples), innermost first, without
+        repeats."""
         index = self.index
         out: list[int] = []
         for frame in frames:
@@ -150,31 +278,39 @@ class _Groups:
         return out
 
 
-def _compact(groups: list[int]) -> int | list[int]:
+@dataclass(frozen=True)
+class LinkedPanes:
+    """The panes section and what linking it found, for the sections that link to it."""
+
+    section: PanesSection
+    hlo_mapping: list[int]  # display line (1-based) of each line of the optimized HLO text
+    fusion_groups: dict[str, list[int]]  # groups of each fusion (the union of its ops')
+
+
+def _compact(groups: list[int]) -> LineLinks:
     if not groups:
         return -1
     return groups[0] if len(groups) == 1 else groups
 
 
-@section
-def _panes(insp: Any, context: dict) -> dict:
+def link_panes(insp: Inspection) -> LinkedPanes:
+    """The four code panes with the colour group of every line."""
     links = insp.links
-    groups = _Groups(insp.sources)
-    context["groups"] = groups
-    source_links: list[Any] = [-1] * len(groups.lines)
+    groups = SourceGroups(insp.sources)
+    source_links: list[LineLinks] = [-1] * len(groups.lines)
     for (file, line), g in groups.index.items():
         if links.has_line((file, line)):
             source_links[g] = g
     # jaxpr: lines of equations (a jaxpr printed once for several calls gets all their groups)
     jaxpr_lines = insp.jaxpr_model.text.split("\n")
-    jaxpr_links: list[Any] = [-1] * len(jaxpr_lines)
+    jaxpr_links: list[LineLinks] = [-1] * len(jaxpr_lines)
     for eq in insp.jaxpr_model.equations:
         if eq.text_line:
             _add(jaxpr_links, eq.text_line - 1, groups.of(eq.frames))
     # StableHLO
     shlo = insp.stablehlo_module
     shlo_lines = shlo.text.split("\n")
-    shlo_links: list[Any] = [-1] * len(shlo_lines)
+    shlo_links: list[LineLinks] = [-1] * len(shlo_lines)
     memo: dict[int, list[int]] = {}
     for op in shlo.ops:
         key = id(op.location)
@@ -186,11 +322,10 @@ def _panes(insp: Any, context: dict) -> dict:
     # optimized HLO
     module = insp.hlo_module
     hlo_lines, mapping = hlo_display(module)
-    context["hlo_mapping"] = mapping
-    hlo_links: list[Any] = [-1] * len(hlo_lines)
+    hlo_links: list[LineLinks] = [-1] * len(hlo_lines)
     by_frame: dict[int, list[int]] = {}
 
-    def instr_groups(instr: Any) -> list[int]:
+    def instr_groups(instr: HloInstruction) -> list[int]:
         key = instr.stack_frame_id
         found = by_frame.get(key) if key else None
         if found is None:
@@ -210,7 +345,6 @@ def _panes(insp: Any, context: dict) -> dict:
         comp = module.called_computation(fusion.instruction)
         if comp is not None and comp.line < len(mapping) and mapping[comp.line]:
             _add(hlo_links, mapping[comp.line] - 1, union)
-    context["fusion_groups"] = fusion_groups
     for instr in module:
         line = mapping[instr.line] if instr.line < len(mapping) else 0
         if not line:
@@ -220,7 +354,7 @@ def _panes(insp: Any, context: dict) -> dict:
             found = instr_groups(instr)
         if found:
             _add(hlo_links, line - 1, found)
-    return {
+    section: PanesSection = {
         "kind": "panes",
         "groups": len(groups.lines),
         "panes": [
@@ -256,9 +390,10 @@ def _panes(insp: Any, context: dict) -> dict:
             },
         ],
     }
+    return LinkedPanes(section, mapping, fusion_groups)
 
 
-def _add(links: list[Any], index: int, groups: list[int]) -> None:
+def _add(links: list[LineLinks], index: int, groups: list[int]) -> None:
     if not groups or index < 0 or index >= len(links):
         return
     current = links[index]
@@ -274,18 +409,12 @@ def _add(links: list[Any], index: int, groups: list[int]) -> None:
 
 # -- fusion explorer ----------------------------------------------------------------------
 
-FUSION_COLUMNS = [
-    "kernel", "kind", "ops", "fused ops", "source lines", "jaxpr equations", "output", "dtype",
-    "est. FLOPs", "est. bytes",
-]  # fmt: skip
 
-
-@section
-def _fusions(insp: Any, context: dict) -> dict:
+def fusions_section(insp: Inspection, linked: LinkedPanes) -> FusionsSection:
     fusions = insp.fusions
-    mapping = context.get("hlo_mapping") or []
-    fusion_groups = context.get("fusion_groups", {})
-    rows = []
+    mapping = linked.hlo_mapping
+    fusion_groups = linked.fusion_groups
+    rows: list[FusionRow] = []
     for fusion in fusions[:MAX_FUSION_ROWS]:
         opcodes = fusion.opcodes
         counts: dict[str, int] = {}
@@ -307,35 +436,31 @@ def _fusions(insp: Any, context: dict) -> dict:
         shapes = fusion.output
         output = str(shapes[0]) if len(shapes) == 1 else f"({', '.join(map(str, shapes[:4]))})"
         rows.append(
-            [
-                fusion.name,
-                fusion.kind,
-                len(opcodes),
-                ops_text,
-                sources,
-                eq_text,
-                output,
-                fusion.dtype,
-                fusion.flops,
-                fusion.bytes,
-                line,
-                fusion_groups.get(fusion.name) or [],
-            ]
+            {
+                "kernel": fusion.name,
+                "kind": fusion.kind,
+                "ops": len(opcodes),
+                "fused_ops": ops_text,
+                "sources": sources,
+                "equations": eq_text,
+                "output": output,
+                "dtype": fusion.dtype,
+                "flops": fusion.flops,
+                "bytes": fusion.bytes,
+                "hlo_line": line,
+                "groups": fusion_groups.get(fusion.name) or [],
+            }
         )
     cost = insp.cost or {}
-    totals = {
+    totals: FusionTotals = {
         "kernels": len(fusions),
         "fusions": sum(1 for f in fusions if f.kind != "unfused"),
         "est_flops": sum(f.flops for f in fusions),
         "est_bytes": sum(f.bytes for f in fusions),
         "xla_flops": cost.get("flops"),
         "xla_bytes": cost.get("bytes accessed"),
-        "xla_flops_text": _format.format_count(cost.get("flops"))
-        if cost
-        else _analysis.UNAVAILABLE,
-        "xla_bytes_text": _format.format_bytes(cost.get("bytes accessed"))
-        if cost
-        else _analysis.UNAVAILABLE,
+        "xla_flops_text": format_count(cost.get("flops")) if cost else UNAVAILABLE,
+        "xla_bytes_text": format_bytes(cost.get("bytes accessed")) if cost else UNAVAILABLE,
     }
     return {
         "kind": "fusions",
@@ -349,8 +474,7 @@ def _fusions(insp: Any, context: dict) -> dict:
 # -- graphs -------------------------------------------------------------------------------
 
 
-@section
-def _graphs(insp: Any, context: dict) -> dict:
+def graph_section(insp: Inspection) -> GraphSection:
     return {
         "kind": "graph",
         "graphs": [
@@ -360,14 +484,18 @@ def _graphs(insp: Any, context: dict) -> dict:
     }
 
 
-def line_classes(insp: Any) -> dict[tuple[str, int], int]:
+def line_classes(insp: Inspection) -> dict[tuple[str, int], int]:
     """Source line -> colour group, for graph nodes."""
-    return _Groups(insp.sources).index
+    return SourceGroups(insp.sources).index
 
 
 # -- shardings, collectives, memory -------------------------------------------------------
 
 
-@section
-def _distribution(insp: Any, context: dict) -> dict:
+def distribution_section(insp: Inspection) -> HtmlSection:
     return {"kind": "distribution", "html": distribution_sections(insp)}
+
+
+def sections_of(model: ViewModel) -> dict[str, Section]:
+    """The sections of a model by kind."""
+    return {s["kind"]: s for s in model["sections"]}
