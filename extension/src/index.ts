@@ -7,7 +7,6 @@ import { GraphPane, type Request } from "./graph";
 import type { FusionRow, FusionsSection, GraphSection, PanesSection, ViewModel } from "./model";
 import { CodePane } from "./pane";
 import { findLines, step } from "./search";
-import { CSS as STYLE } from "./style";
 
 interface Props {
   payload: DataView | ArrayBuffer | Uint8Array;
@@ -67,9 +66,6 @@ class Inspector {
   constructor(view: ViewModel, request: Request) {
     this.root = document.createElement("div");
     this.root.className = "jaxlab jl-live";
-    const style = document.createElement("style");
-    style.textContent = STYLE;
-    this.root.append(style);
     for (const section of view.sections) {
       if (section.kind === "panes") this.root.append(this.buildPanes(section as PanesSection));
       else if (section.kind === "fusions") {
@@ -198,7 +194,7 @@ async function render({ model, el, signal }: RenderProps<Props>): Promise<() => 
     el.dataset.ready = "1";
   } catch (err) {
     const box = document.createElement("div");
-    box.className = "jaxlab jl-error";
+    box.className = "jaxlab jl-live jl-error";
     box.textContent = `jaxlab inspector could not start: ${(err as Error).message}`;
     el.replaceChildren(box);
   }

@@ -4,8 +4,6 @@ import type { LineLinks } from "./generated/model";
 
 export * from "./generated/model";
 
-export const PALETTE = 10;
-
 /** The groups of one line as a list. */
 export function groupsOf(value: LineLinks | undefined): number[] {
   if (value === undefined || value === -1) return [];

@@ -24,39 +24,17 @@ from jaxlab.views.inspector.model import (
     Section,
     ViewModel,
 )
+from jaxlab.views.inspector.style import PALETTE, stylesheet
 
 STATIC_MAX_LINES = 2000  # per pane; the widget and the returned object have everything
 HIGHLIGHT_MAX_LINES = 1500  # panes longer than this are shown without token colours
 MAX_STATIC_FUSIONS = 100
 MAX_HOVER_RULES = 400
 STATIC_GRAPH_MAX_NODES = 300  # lay out graphs in the static view when the program is this small
-PALETTE = 10
-
-INSPECTOR_CSS = """
-.jaxlab.jl-insp .jl-panes { display: grid; grid-template-columns: minmax(0,1fr) minmax(0,1fr);
-  gap: 8px; }
-.jaxlab.jl-insp .jl-pane-title { font-weight: 600; margin: 6px 0 2px; }
-.jaxlab.jl-insp .jl-pane pre.jl-code { max-height: 340px; margin: 0; }
-.jaxlab.jl-insp .jl-l[data-g] { cursor: default; }
-.jaxlab.jl-insp .jl-hdr { color: #59636e; font-style: italic; }
-.jaxlab.jl-insp .jl-num { color: #8c959f; display: inline-block; min-width: 3.5em; }
-.jaxlab.jl-insp .jl-c0 { background: rgba(255,179,0,.20); }
-.jaxlab.jl-insp .jl-c1 { background: rgba(0,163,255,.16); }
-.jaxlab.jl-insp .jl-c2 { background: rgba(46,204,64,.18); }
-.jaxlab.jl-insp .jl-c3 { background: rgba(255,80,120,.16); }
-.jaxlab.jl-insp .jl-c4 { background: rgba(150,90,255,.16); }
-.jaxlab.jl-insp .jl-c5 { background: rgba(0,200,190,.18); }
-.jaxlab.jl-insp .jl-c6 { background: rgba(255,120,0,.16); }
-.jaxlab.jl-insp .jl-c7 { background: rgba(120,160,0,.18); }
-.jaxlab.jl-insp .jl-c8 { background: rgba(220,0,220,.12); }
-.jaxlab.jl-insp .jl-c9 { background: rgba(0,90,255,.12); }
-.jaxlab.jl-insp .jl-graph svg { max-width: 100%; height: auto; }
-.jaxlab.jl-insp .jl-graph { overflow: auto; max-height: 600px; }
-"""
 
 
 def inspector_body(model: ViewModel, insp: Inspection | None = None) -> str:
-    parts = [f"<style>{INSPECTOR_CSS}{_hover_css(model)}</style>"]
+    parts = [f"<style>{stylesheet()}{_hover_css(model)}</style>"]
     for sec in model["sections"]:
         parts.append(_section(sec, insp))
     return "".join(parts)
@@ -109,7 +87,7 @@ def _hover_css(model: ViewModel) -> str:
         sel = f'[data-g~="{g}"]'
         rules.append(
             f".jaxlab.jl-insp:has(.jl-l{sel}:hover) .jl-l{sel}"
-            "{outline:1px solid #0969da;background:rgba(9,105,218,.22);}"
+            "{outline:1px solid var(--jl-linked-outline);background:var(--jl-linked-background);}"
         )
     return "".join(rules)
 

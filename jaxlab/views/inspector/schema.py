@@ -16,7 +16,7 @@ import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
 
-from jaxlab.views.inspector import model
+from jaxlab.views.inspector import model, style
 
 TARGET = Path(__file__).resolve().parents[3] / "extension" / "src" / "generated" / "model.ts"
 
@@ -79,6 +79,10 @@ def typescript() -> str:
     parts = [HEADER]
     parts.append(f"export const VERSION = {model.VERSION};")
     parts.append(f"export const MAX_FUSION_ROWS = {model.MAX_FUSION_ROWS};")
+    parts.append(
+        "/** Colours of the link palette (inspector.css): group g is drawn as jl-c(g % PALETTE). */\n"
+        f"export const PALETTE = {style.PALETTE};"
+    )
     for name, value in aliases.items():
         parts.append(f"export type {name} = {ts_type(value, aliases, top=True)};")
     for cls in model.MODEL_TYPES:

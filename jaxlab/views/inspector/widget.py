@@ -1,6 +1,7 @@
 """The live inspector: an anywidget whose front end is ``extension/`` bundled into
-``jaxlab/static/``. The view model travels gzipped as one binary buffer; graph layouts are
-computed on request, one view at a time."""
+``jaxlab/static/``, styled by the inspector's stylesheet (``inspector.css``, the one the static
+HTML inlines). The view model travels gzipped as one binary buffer; graph layouts are computed
+on request, one view at a time."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import render, renders
 from jaxlab.views.graph import graph_view
 from jaxlab.views.inspector.html import inspector_html
+from jaxlab.views.inspector.style import CSS_FILE
 
 if TYPE_CHECKING:
     from jaxlab.views.inspector.model import ViewModel
@@ -79,6 +81,7 @@ def make_widget(insp: Inspection, model: ViewModel, static_id: str = "") -> Any:
 
     class InspectorWidget(anywidget.AnyWidget):
         _esm = BUNDLE
+        _css = CSS_FILE
         payload = traitlets.Bytes(b"").tag(sync=True)
         static_id = traitlets.Unicode("").tag(sync=True)
 
