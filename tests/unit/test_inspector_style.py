@@ -38,7 +38,7 @@ def test_the_palette_is_defined_once_and_drawn_by_one_rule_per_colour():
 
 def test_no_colour_of_the_inspector_is_written_outside_its_stylesheet():
     sources = [*ROOT.joinpath("extension", "src").rglob("*.ts")]
-    sources += [p for p in (ROOT / "jaxlab" / "views" / "inspector").glob("*.py")]
+    sources += list((ROOT / "jaxlab" / "views" / "inspector").glob("*.py"))
     colour = re.compile(r"rgba?\(|#[0-9a-fA-F]{6}\b")
     offenders = [str(p.relative_to(ROOT)) for p in sources if colour.search(p.read_text())]
     assert offenders == []

@@ -5,7 +5,7 @@ export const VERSION = 1;
 
 export const MAX_FUSION_ROWS = 5000;
 
-/** Colours of the link palette (inspector.css): group g is drawn as jl-c(g % PALETTE). */
+/** Link colours in inspector.css: group g is drawn as jl-c(g % PALETTE). */
 export const PALETTE = 10;
 
 export type LineLinks = number | number[];

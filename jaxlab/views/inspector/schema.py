@@ -80,7 +80,8 @@ def typescript() -> str:
     parts.append(f"export const VERSION = {model.VERSION};")
     parts.append(f"export const MAX_FUSION_ROWS = {model.MAX_FUSION_ROWS};")
     parts.append(
-        "/** Colours of the link palette (inspector.css): group g is drawn as jl-c(g % PALETTE). */\n"
+        "/** Link colours in inspector.css: group g is drawn as jl-c(g % PALETTE). */"
+        "\n"
         f"export const PALETTE = {style.PALETTE};"
     )
     for name, value in aliases.items():
