@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds, format_size, format_stages
@@ -15,6 +15,9 @@ from jaxlab.benchmarking.result import BenchResult
 from jaxlab.views._html import details, esc, fragment, page, table
 from jaxlab.views._text import text_table
 from jaxlab.views.svgplot import Series, loglog_svg
+
+if TYPE_CHECKING:
+    from jaxlab.benchmarking.result import Timing
 
 BENCH_CSS = """
 .jaxlab .jl-bench .jl-banner { border-left: 3px solid #cf222e; padding: 3px 8px; margin: 4px 0;
@@ -40,7 +43,7 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
-def vs_baseline(result: Any, timing: Any) -> str:
+def vs_baseline(result: BenchResult, timing: Timing) -> str:
     """The ratio cell: 'baseline', '12.3× faster', or '≈ (not significant)'."""
     base = result.baseline
     if base is None:
@@ -58,13 +61,13 @@ def vs_baseline(result: Any, timing: Any) -> str:
     return _ratio(r.speedup)
 
 
-def _compile_cell(t: Any) -> str:
+def _compile_cell(t: Timing) -> str:
     if t.compile_s is None:
         return "–"
     return format_stages(t.trace_s, t.lower_s, t.compile_s, t.cached)
 
 
-def _flags(t: Any) -> list[tuple[str, str]]:
+def _flags(t: Timing) -> list[tuple[str, str]]:
     """(level, text) flags of one timing."""
     out = []
     if not t.valid:
@@ -76,7 +79,7 @@ def _flags(t: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _problems(result: Any) -> list[str]:
+def _problems(result: BenchResult) -> list[str]:
     lines = list(result.failures.values())
     lines += [
         m.message + (f" (n={m.size})" if result.sweep and m.size is not None else "")
@@ -92,7 +95,7 @@ def _problems(result: Any) -> list[str]:
     return lines
 
 
-def _single_rows(result: Any) -> tuple[list[str], list[list[str]], list[bool]]:
+def _single_rows(result: BenchResult) -> tuple[list[str], list[list[str]], list[bool]]:
     headers = [
         "variant",
         "median ± 95 % CI",
@@ -133,7 +136,7 @@ def _single_rows(result: Any) -> tuple[list[str], list[list[str]], list[bool]]:
     return headers, rows, numeric
 
 
-def _sweep_rows(result: Any) -> tuple[list[str], list[list[str]], list[bool]]:
+def _sweep_rows(result: BenchResult) -> tuple[list[str], list[list[str]], list[bool]]:
     names = result.variant_names
     headers = ["n"] + [f"{n} median" for n in names]
     if result.baseline:
@@ -161,7 +164,7 @@ def _sweep_rows(result: Any) -> tuple[list[str], list[list[str]], list[bool]]:
     return headers, rows, numeric
 
 
-def _sweep_roofline_rows(result: Any) -> list[list[str]]:
+def _sweep_roofline_rows(result: BenchResult) -> list[list[str]]:
     rows = []
     for t in sorted(result.timings, key=lambda t: t.size or 0):
         r = result.rates(t)
@@ -178,7 +181,7 @@ def _sweep_roofline_rows(result: Any) -> list[list[str]]:
     return rows
 
 
-def _crossovers(result: Any) -> list[str]:
+def _crossovers(result: BenchResult) -> list[str]:
     if not result.sweep or not result.baseline:
         return []
     out = []
@@ -189,7 +192,7 @@ def _crossovers(result: Any) -> list[str]:
     return out
 
 
-def _plots(result: Any) -> str:
+def _plots(result: BenchResult) -> str:
     names = result.variant_names
     series = []
     for n in names:
@@ -252,7 +255,7 @@ def _plots(result: Any) -> str:
     return f'<div class="jl-grid">{time_plot}{speed_plot}</div>'
 
 
-def _notes(result: Any) -> list[tuple[str, str]]:
+def _notes(result: BenchResult) -> list[tuple[str, str]]:
     notes = [(n.level, n.text) for n in result.notes]
     if result.interrupted and not any("interrupted" in text for _, text in notes):
         notes.append(("warn", "interrupted (Ctrl-C): the figures cover what had finished"))
@@ -260,7 +263,7 @@ def _notes(result: Any) -> list[tuple[str, str]]:
     return notes
 
 
-def _machine_text(result: Any) -> list[str]:
+def _machine_text(result: BenchResult) -> list[str]:
     lines = [machine.describe(result.environment)] if result.environment else []
     if result.peak:
         lines.append(
@@ -285,12 +288,12 @@ def bench_page(result: BenchResult) -> str:
     return page(f"bench {result.label}", bench_body(result))
 
 
-def bench_body(result: Any) -> str:
+def bench_body(result: BenchResult) -> str:
     """The view of a result, with its own (scoped) styles: for a fragment or a page."""
     return f'<div class="jl-bench"><style>{BENCH_CSS}</style>{_bench_parts(result)}</div>'
 
 
-def _bench_parts(result: Any) -> str:
+def _bench_parts(result: BenchResult) -> str:
     title = (
         f'<div class="jl-title">bench <code>{esc(result.label)}</code>'
         + (' <span class="jl-bad">INVALID</span>' if not result.valid else "")
@@ -350,12 +353,12 @@ def _bench_parts(result: Any) -> str:
 
 
 @renders(BenchResult, "html")
-def bench_html(result: Any) -> str:
+def bench_html(result: BenchResult) -> str:
     return fragment(bench_body(result))
 
 
 @renders(BenchResult, "text")
-def bench_text(result: Any) -> str:
+def bench_text(result: BenchResult) -> str:
     lines = [f"bench {result.label}" + ("  [INVALID]" if not result.valid else "")]
     lines += [f"  !! {p}" for p in _problems(result)]
     if result.timings:
@@ -387,7 +390,7 @@ def _p(p: float) -> str:
     return "<1e-4" if p < 1e-4 else f"{p:.2g}"
 
 
-def comparison_rows(comp: Any) -> tuple[list[str], list[list[str]]]:
+def comparison_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     headers = ["variant", "n"] + [f"[{i}] {label}" for i, label in enumerate(comp.labels)]
     for i in range(1, len(comp.labels)):
         headers += [f"[{i}] vs [0]", "speedup 95 % CI", "p"]
@@ -410,7 +413,7 @@ def comparison_rows(comp: Any) -> tuple[list[str], list[list[str]]]:
 
 
 @renders(Comparison, "html")
-def comparison_html(comp: Any) -> str:
+def comparison_html(comp: Comparison) -> str:
     headers, rows = comparison_rows(comp)
     body = f'<div class="jl-title">compare {esc(", ".join(comp.labels))}</div>'
     body += table(headers, rows, numeric=[False] + [True] * (len(headers) - 1))
@@ -423,7 +426,7 @@ def comparison_html(comp: Any) -> str:
 
 
 @renders(Comparison, "text")
-def comparison_text(comp: Any) -> str:
+def comparison_text(comp: Comparison) -> str:
     headers, rows = comparison_rows(comp)
     lines = [f"compare {', '.join(comp.labels)}"]
     lines += (
