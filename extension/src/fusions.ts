@@ -1,5 +1,5 @@
 // The fusion explorer: every kernel, sortable by any column; hovering a row links it.
-import type { FusionColumn, FusionRow, FusionsSection } from "./model";
+import { type FusionColumn, type FusionRow, type FusionsSection, rowsOf } from "./model";
 import { formatBytes, formatCount, sortRows } from "./sort";
 
 const PAGE = 200;
@@ -17,6 +17,7 @@ function cell(row: FusionRow, key: Key): string {
 
 export class FusionTable {
   readonly el: HTMLElement;
+  private readonly all: FusionRow[];
   private rows: FusionRow[];
   private limit = PAGE;
   private sortColumn: Key | null = null;
@@ -30,7 +31,8 @@ export class FusionTable {
     private readonly onHover: (row: FusionRow | null) => void,
     private readonly onClick: (row: FusionRow) => void,
   ) {
-    this.rows = section.rows;
+    this.all = rowsOf(section.kernels);
+    this.rows = this.all;
     this.el = document.createElement("details");
     this.el.className = "jl-fusions";
     const summary = document.createElement("summary");
@@ -81,7 +83,7 @@ export class FusionTable {
   sortBy(column: FusionColumn): void {
     this.descending = this.sortColumn === column.key ? !this.descending : column.numeric;
     this.sortColumn = column.key;
-    this.rows = sortRows(this.section.rows, column.key, this.descending);
+    this.rows = sortRows(this.all, column.key, this.descending);
     this.draw();
   }
 

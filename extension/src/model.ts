@@ -1,6 +1,6 @@
 // The view model built by jaxlab.views.inspector.model: its types are generated from the Python
 // classes (generated/model.ts); this module adds what the widget does with them.
-import type { LineLinks } from "./generated/model";
+import type { LineLinks, RowOf } from "./generated/model";
 
 export * from "./generated/model";
 
@@ -8,4 +8,17 @@ export * from "./generated/model";
 export function groupsOf(value: LineLinks | undefined): number[] {
   if (value === undefined || value === -1) return [];
   return typeof value === "number" ? [value] : value;
+}
+
+/** The rows of a table kept one list per field (row i holds item i of every list). */
+export function rowsOf<T extends { [K in keyof T]: readonly unknown[] }>(columns: T): RowOf<T>[] {
+  const keys = Object.keys(columns) as (keyof T)[];
+  const count = keys.length ? columns[keys[0]].length : 0;
+  const rows: RowOf<T>[] = [];
+  for (let i = 0; i < count; i++) {
+    const row = {} as RowOf<T>;
+    for (const key of keys) row[key] = columns[key][i] as RowOf<T>[keyof T];
+    rows.push(row);
+  }
+  return rows;
 }

@@ -93,18 +93,19 @@ def test_a_real_view_model_has_exactly_the_declared_fields(insp):
     kinds = [s["kind"] for s in view["sections"]]
     assert kinds == ["header", "summary", "panes", "fusions", "graph", "distribution"]
     fusions = model.sections_of(view)["fusions"]
-    assert fusions["rows"] and [c["key"] for c in fusions["columns"]] == [
-        c["key"] for c in model.FUSION_COLUMNS
-    ]
+    kernels = fusions["kernels"]
+    assert len(kernels["kernel"]) == fusions["total_rows"] == len(insp.fusions) > 0
+    assert {len(values) for values in kernels.values()} == {len(kernels["kernel"])}
+    assert [c["key"] for c in fusions["columns"]] == [c["key"] for c in model.FUSION_COLUMNS]
     assert set(get_args(get_type_hints(model.FusionColumn)["key"])) <= set(
-        get_type_hints(model.FusionRow)
-    )  # every column shows a field of the rows
+        get_type_hints(model.FusionColumns)
+    )  # every column shows a field of the kernels
 
 
 def test_conformance_finds_a_renamed_field(insp):
     view = insp.view_model()
-    row = model.sections_of(view)["fusions"]["rows"][0]
-    row["hlo_row"] = row.pop("hlo_line")
+    kernels = model.sections_of(view)["fusions"]["kernels"]
+    kernels["hlo_row"] = kernels.pop("hlo_line")  # type: ignore[typeddict-item]
     errors = conformance(view, model.ViewModel)
     assert any("no field 'hlo_row'" in e for e in errors)
     assert any("lacks its field 'hlo_line'" in e for e in errors)

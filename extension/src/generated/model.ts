@@ -35,27 +35,26 @@ export interface PanesSection {
   panes: Pane[];
 }
 
-/** A column of the fusion explorer: the row field it shows, its title, how it sorts. */
+/** A column of the fusion explorer: the field it shows, its title, how it sorts. */
 export interface FusionColumn {
   key: "kernel" | "kind" | "ops" | "fused_ops" | "sources" | "equations" | "output" | "flops" | "bytes";
   title: string;
   numeric: boolean;
 }
 
-/** One kernel of the optimized program (a fusion or an op XLA left unfused). */
-export interface FusionRow {
-  kernel: string;
-  kind: string;
-  ops: number;
-  fused_ops: string;
-  sources: string;
-  equations: string;
-  output: string;
-  dtype: string;
-  flops: number;
-  bytes: number;
-  hlo_line: number;
-  groups: number[];
+/** The kernels of the optimized program (fusions, and ops XLA left unfused), one list per field: kernel i is item i of every list. The widget reads them as rows (``FusionRow``). */
+export interface FusionColumns {
+  kernel: string[];
+  kind: string[];
+  ops: number[];
+  fused_ops: string[];
+  sources: string[];
+  equations: string[];
+  output: string[];
+  flops: number[];
+  bytes: number[];
+  hlo_line: number[];
+  groups: number[][];
 }
 
 export interface FusionTotals {
@@ -72,7 +71,7 @@ export interface FusionTotals {
 export interface FusionsSection {
   kind: "fusions";
   columns: FusionColumn[];
-  rows: FusionRow[];
+  kernels: FusionColumns;
   total_rows: number;
   totals: FusionTotals;
 }
@@ -93,3 +92,8 @@ export interface ViewModel {
   title: string;
   sections: Section[];
 }
+
+/** A row of a table kept one list per field: item i of each list. */
+export type RowOf<T> = { [K in keyof T]: T[K] extends readonly (infer V)[] ? V : never };
+
+export type FusionRow = RowOf<FusionColumns>;

@@ -16,7 +16,7 @@ from jaxlab.views._html import esc, fragment, page, table
 from jaxlab.views.code import highlight_lines
 from jaxlab.views.graph import dot_available, graph_view
 from jaxlab.views.inspector.model import (
-    FusionRow,
+    FusionColumns,
     FusionsSection,
     GraphSection,
     Pane,
@@ -139,12 +139,13 @@ def _pane_code(pane: Pane) -> str:
     return f'<pre class="jl-code jl-{esc(pane["dialect"])}">{"".join(spans)}</pre>{note}'
 
 
-def _cell(row: FusionRow, key: str) -> Any:
+def _column(kernels: FusionColumns, key: str, n: int) -> list[Any]:
+    values: list[Any] = kernels[key][:n]  # type: ignore[literal-required]
     if key == "flops":
-        return _format.format_count(row["flops"])
+        return [_format.format_count(v) for v in values]
     if key == "bytes":
-        return _format.format_bytes(row["bytes"])
-    return row[key]  # type: ignore[literal-required]
+        return [_format.format_bytes(v) for v in values]
+    return values
 
 
 def _fusions(sec: FusionsSection) -> str:
@@ -160,7 +161,8 @@ def _fusions(sec: FusionsSection) -> str:
         f"{esc(totals['xla_bytes_text'])} accessed</div>"
     )
     columns = sec["columns"]
-    rows = [[_cell(row, c["key"]) for c in columns] for row in sec["rows"][:MAX_STATIC_FUSIONS]]
+    shown = [_column(sec["kernels"], c["key"], MAX_STATIC_FUSIONS) for c in columns]
+    rows = list(zip(*shown, strict=True))
     more = ""
     if sec["total_rows"] > MAX_STATIC_FUSIONS:
         more = (

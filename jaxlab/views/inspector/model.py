@@ -76,7 +76,7 @@ class PanesSection(TypedDict):
 
 
 class FusionColumn(TypedDict):
-    """A column of the fusion explorer: the row field it shows, its title, how it sorts."""
+    """A column of the fusion explorer: the field it shows, its title, how it sorts."""
 
     key: Literal[
         "kernel", "kind", "ops", "fused_ops", "sources", "equations", "output", "flops", "bytes",
@@ -85,21 +85,21 @@ class FusionColumn(TypedDict):
     numeric: bool
 
 
-class FusionRow(TypedDict):
-    """One kernel of the optimized program (a fusion or an op XLA left unfused)."""
+class FusionColumns(TypedDict):
+    """The kernels of the optimized program (fusions, and ops XLA left unfused), one list per
+    field: kernel i is item i of every list. The widget reads them as rows (``FusionRow``)."""
 
-    kernel: str
-    kind: str
-    ops: int
-    fused_ops: str  # opcodes with their counts
-    sources: str  # file:line of the source lines it came from
-    equations: str  # jaxpr primitives@line with their counts
-    output: str
-    dtype: str
-    flops: int  # estimated from shapes
-    bytes: int  # estimated from shapes
-    hlo_line: int  # line of the fusion in the optimized HLO pane (1-based; 0: not shown)
-    groups: list[int]  # colour groups it links to
+    kernel: list[str]
+    kind: list[str]
+    ops: list[int]
+    fused_ops: list[str]  # opcodes with their counts
+    sources: list[str]  # file:line of the source lines it came from
+    equations: list[str]  # jaxpr primitive@line with their counts
+    output: list[str]  # shape(s) with dtype
+    flops: list[int]  # estimated from shapes
+    bytes: list[int]  # estimated from shapes
+    hlo_line: list[int]  # line of the fusion in the optimized HLO pane (1-based; 0: not shown)
+    groups: list[list[int]]  # colour groups it links to
 
 
 class FusionTotals(TypedDict):
@@ -116,7 +116,7 @@ class FusionTotals(TypedDict):
 class FusionsSection(TypedDict):
     kind: Literal["fusions"]
     columns: list[FusionColumn]
-    rows: list[FusionRow]
+    kernels: FusionColumns  # the first MAX_FUSION_ROWS kernels
     total_rows: int
     totals: FusionTotals
 
@@ -156,8 +156,10 @@ FUSION_COLUMNS: list[FusionColumn] = [
 # the types of the model and its aliases, in the order the TypeScript file declares them
 # (``schema`` writes it)
 ALIASES = {"LineLinks": LineLinks, "Section": Section}
+# row types of the tables kept one list per field: the widget reads them row by row
+ROW_TYPES = {"FusionRow": "FusionColumns"}
 MODEL_TYPES = (
-    HtmlSection, Pane, PanesSection, FusionColumn, FusionRow, FusionTotals,
+    HtmlSection, Pane, PanesSection, FusionColumn, FusionColumns, FusionTotals,
     FusionsSection, GraphRef, GraphSection, ViewModel,
 )  # fmt: skip
 
@@ -414,7 +416,10 @@ def fusions_section(insp: Inspection, linked: LinkedPanes) -> FusionsSection:
     fusions = insp.fusions
     mapping = linked.hlo_mapping
     fusion_groups = linked.fusion_groups
-    rows: list[FusionRow] = []
+    kernels: FusionColumns = {
+        "kernel": [], "kind": [], "ops": [], "fused_ops": [], "sources": [], "equations": [],
+        "output": [], "flops": [], "bytes": [], "hlo_line": [], "groups": [],
+    }  # fmt: skip
     for fusion in fusions[:MAX_FUSION_ROWS]:
         opcodes = fusion.opcodes
         counts: dict[str, int] = {}
@@ -435,22 +440,17 @@ def fusions_section(insp: Inspection, linked: LinkedPanes) -> FusionsSection:
         line = mapping[instr.line] if instr.line < len(mapping) else 0
         shapes = fusion.output
         output = str(shapes[0]) if len(shapes) == 1 else f"({', '.join(map(str, shapes[:4]))})"
-        rows.append(
-            {
-                "kernel": fusion.name,
-                "kind": fusion.kind,
-                "ops": len(opcodes),
-                "fused_ops": ops_text,
-                "sources": sources,
-                "equations": eq_text,
-                "output": output,
-                "dtype": fusion.dtype,
-                "flops": fusion.flops,
-                "bytes": fusion.bytes,
-                "hlo_line": line,
-                "groups": fusion_groups.get(fusion.name) or [],
-            }
-        )
+        kernels["kernel"].append(fusion.name)
+        kernels["kind"].append(fusion.kind)
+        kernels["ops"].append(len(opcodes))
+        kernels["fused_ops"].append(ops_text)
+        kernels["sources"].append(sources)
+        kernels["equations"].append(eq_text)
+        kernels["output"].append(output)
+        kernels["flops"].append(fusion.flops)
+        kernels["bytes"].append(fusion.bytes)
+        kernels["hlo_line"].append(line)
+        kernels["groups"].append(fusion_groups.get(fusion.name) or [])
     cost = insp.cost or {}
     totals: FusionTotals = {
         "kernels": len(fusions),
@@ -465,7 +465,7 @@ def fusions_section(insp: Inspection, linked: LinkedPanes) -> FusionsSection:
     return {
         "kind": "fusions",
         "columns": FUSION_COLUMNS,
-        "rows": rows,
+        "kernels": kernels,
         "total_rows": len(fusions),
         "totals": totals,
     }

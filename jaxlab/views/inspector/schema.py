@@ -88,6 +88,12 @@ def typescript() -> str:
         parts.append(f"export type {name} = {ts_type(value, aliases, top=True)};")
     for cls in model.MODEL_TYPES:
         parts.append(interface(cls, aliases))
+    parts.append(
+        "/** A row of a table kept one list per field: item i of each list. */\n"
+        "export type RowOf<T> = { [K in keyof T]: T[K] extends readonly (infer V)[] ? V : never };"
+    )
+    for row, table in model.ROW_TYPES.items():
+        parts.append(f"export type {row} = RowOf<{table}>;")
     return "\n\n".join(parts) + "\n"
 
 
