@@ -31,7 +31,7 @@ from jaxlab.views.program import distribution_sections
 if TYPE_CHECKING:
     from jaxlab.ir.sources import SourceBlock
 
-VERSION = 1
+VERSION = 2  # of the model's shape: 2 named every field (rows became FusionColumns)
 MAX_FUSION_ROWS = 5000  # rows sent to the widget; the static table shows fewer
 
 _METADATA = re.compile(r', metadata=\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\}')
