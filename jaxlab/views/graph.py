@@ -13,7 +13,7 @@ import subprocess
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
 from jaxlab.ir.graph import Graph, hlo_graph, jaxpr_graph
-from jaxlab.views.inspector.model import line_classes
+from jaxlab.views.inspector.model import GraphView, line_classes
 
 LAYOUT_TIMEOUT_S = 30.0
 
@@ -72,7 +72,7 @@ def graph_of(insp: Inspection, which: str) -> Graph:
 @renders(Inspection, "graph")
 def graph_view(
     insp: Inspection, which: str, expanded: list[int] | None = None, *, svg: bool = True
-):
+) -> GraphView:
     """One view of a graph: its DOT source and, where ``dot`` exists, its SVG."""
     graph = graph_of(insp, which)
     open_ = graph.first_view() if expanded is None else {int(g) for g in expanded} | {0}

@@ -15,6 +15,7 @@ import pytest
 
 import jaxlab
 from jaxlab.views.inspector import model, schema
+from jaxlab.views.inspector.widget import answer
 
 EXTENSION = Path(__file__).resolve().parents[2] / "extension"
 
@@ -100,6 +101,14 @@ def test_a_real_view_model_has_exactly_the_declared_fields(insp):
     assert set(get_args(get_type_hints(model.FusionColumn)["key"])) <= set(
         get_type_hints(model.FusionColumns)
     )  # every column shows a field of the kernels
+
+
+def test_the_kernels_answers_to_the_widget_have_exactly_the_declared_fields(insp):
+    reply = answer(insp, {"type": "layout", "graph": "hlo", "expanded": None, "req": 3})
+    assert conformance(reply, model.LayoutReply) == []
+    failure = answer(insp, {"type": "layout", "graph": "nonsense", "req": 4})
+    assert conformance(failure, model.LayoutFailure) == []
+    assert conformance(failure, model.LayoutReply)  # a failure is not a layout
 
 
 def test_conformance_finds_a_renamed_field(insp):

@@ -93,6 +93,42 @@ export interface ViewModel {
   sections: Section[];
 }
 
+/** One view of a graph: its DOT source and, where Graphviz ``dot`` exists, its SVG. */
+export interface GraphView {
+  graph: string;
+  expanded: number[];
+  visible: number;
+  total: number;
+  dot: string;
+  svg: string | null;
+}
+
+/** The answer to the widget's ``{"type": "layout", "graph", "expanded", "req"}``. */
+export interface LayoutReply {
+  graph: string;
+  expanded: number[];
+  visible: number;
+  total: number;
+  dot: string;
+  svg: string | null;
+  type: "layout";
+  req: number | null;
+}
+
+/** A layout request that could not be answered, and why. */
+export interface LayoutFailure {
+  type: "layout";
+  req: number | null;
+  error: string;
+}
+
+/** The answer to ``{"type": "viz"}``: Graphviz compiled to WebAssembly, as an ES module. */
+export interface VizReply {
+  type: "viz";
+  req: number | null;
+  source: string;
+}
+
 /** A row of a table kept one list per field: item i of each list. */
 export type RowOf<T> = { [K in keyof T]: T[K] extends readonly (infer V)[] ? V : never };
 

@@ -141,6 +141,43 @@ class ViewModel(TypedDict):
     sections: list[Section]
 
 
+# -- the widget's requests answered by the kernel (``widget.answer``) --------------------------
+
+
+class GraphView(TypedDict):
+    """One view of a graph: its DOT source and, where Graphviz ``dot`` exists, its SVG."""
+
+    graph: str  # jaxpr or hlo
+    expanded: list[int]  # the groups shown open
+    visible: int  # nodes and boxes drawn
+    total: int  # nodes of the whole graph
+    dot: str
+    svg: str | None
+
+
+class LayoutReply(GraphView):
+    """The answer to the widget's ``{"type": "layout", "graph", "expanded", "req"}``."""
+
+    type: Literal["layout"]
+    req: int | None
+
+
+class LayoutFailure(TypedDict):
+    """A layout request that could not be answered, and why."""
+
+    type: Literal["layout"]
+    req: int | None
+    error: str
+
+
+class VizReply(TypedDict):
+    """The answer to ``{"type": "viz"}``: Graphviz compiled to WebAssembly, as an ES module."""
+
+    type: Literal["viz"]
+    req: int | None
+    source: str
+
+
 FUSION_COLUMNS: list[FusionColumn] = [
     {"key": "kernel", "title": "kernel", "numeric": False},
     {"key": "kind", "title": "kind", "numeric": False},
@@ -160,7 +197,8 @@ ALIASES = {"LineLinks": LineLinks, "Section": Section}
 ROW_TYPES = {"FusionRow": "FusionColumns"}
 MODEL_TYPES = (
     HtmlSection, Pane, PanesSection, FusionColumn, FusionColumns, FusionTotals,
-    FusionsSection, GraphRef, GraphSection, ViewModel,
+    FusionsSection, GraphRef, GraphSection, ViewModel, GraphView, LayoutReply, LayoutFailure,
+    VizReply,
 )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from jaxlab.views.inspector.html import inspector_html
 from jaxlab.views.inspector.style import CSS_FILE
 
 if TYPE_CHECKING:
-    from jaxlab.views.inspector.model import ViewModel
+    from jaxlab.views.inspector.model import LayoutFailure, LayoutReply, ViewModel, VizReply
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 BUNDLE = STATIC / "inspector.js"
@@ -100,7 +100,9 @@ def make_widget(insp: Inspection, model: ViewModel, static_id: str = "") -> Any:
     return InspectorWidget(payload=encode(model), static_id=static_id)
 
 
-def answer(insp: Inspection, content: dict[str, Any]) -> dict[str, Any] | None:
+def answer(
+    insp: Inspection, content: dict[str, Any]
+) -> LayoutReply | LayoutFailure | VizReply | None:
     """The kernel's side of the widget's requests: graph layouts and the WebAssembly Graphviz."""
     kind = content.get("type")
     req = content.get("req")
