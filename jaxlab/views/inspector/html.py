@@ -65,7 +65,7 @@ def _section(sec: Section, insp: Inspection | None) -> str:
         return _fusions(sec)
     if sec["kind"] == "graph":
         return _graph(sec, insp)
-    return sec["html"]
+    return sec.get("html", "")  # a section of another kind draws itself
 
 
 def _hover_css(model: ViewModel) -> str:
@@ -73,6 +73,7 @@ def _hover_css(model: ViewModel) -> str:
     for sec in model["sections"]:
         if sec["kind"] == "panes":
             panes = sec
+            break
     if panes is None:
         return ""
     used: set[int] = set()
