@@ -34,8 +34,8 @@ import jaxlab  # noqa: E402
 from jaxlab.api.inspection import Inspection  # noqa: E402
 from jaxlab.base import compat as _compat  # noqa: E402
 from jaxlab.core import stages as _stages  # noqa: E402
-from jaxlab.views.inspector_html import inspector_html  # noqa: E402
-from jaxlab.views.widget import BUNDLE, encode  # noqa: E402
+from jaxlab.views.inspector.html import inspector_html  # noqa: E402
+from jaxlab.views.inspector.widget import BUNDLE, encode  # noqa: E402
 
 STEPS = [
     ("texts", "HLO, StableHLO and jaxpr text from JAX"),

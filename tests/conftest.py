@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import jax
 import pytest
 
-from jaxlab.views.widget import BUNDLE
+from jaxlab.views.inspector.widget import BUNDLE
 from tests.kernel._client import Kernel, install_kernelspec
 
 # tests of the live widget need its front end, which `make setup` builds when npm is there

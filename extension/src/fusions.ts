@@ -1,5 +1,5 @@
 // The fusion explorer: every kernel, sortable by any column; hovering a row links it.
-import type { FusionRow, FusionsSection } from "./model";
+import { type FusionColumn, type FusionRow, type FusionsSection, rowsOf } from "./model";
 import { formatBytes, formatCount, sortRows } from "./sort";
 
 const PAGE = 200;
@@ -7,14 +7,20 @@ const PAGE = 200;
 function plural(n: number, word: string): string {
   return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
 }
-const NUMERIC = new Set([2, 8, 9]);
-const SHOWN = [0, 1, 2, 3, 4, 5, 6, 8, 9]; // columns shown (dtype is part of the output)
+type Key = FusionColumn["key"];
+
+function cell(row: FusionRow, key: Key): string {
+  if (key === "flops") return formatCount(row.flops);
+  if (key === "bytes") return formatBytes(row.bytes);
+  return String(row[key]);
+}
 
 export class FusionTable {
   readonly el: HTMLElement;
+  private readonly all: FusionRow[];
   private rows: FusionRow[];
   private limit = PAGE;
-  private sortColumn = -1;
+  private sortColumn: Key | null = null;
   private descending = true;
   private readonly tbody: HTMLElement;
   private readonly more: HTMLButtonElement;
@@ -25,7 +31,8 @@ export class FusionTable {
     private readonly onHover: (row: FusionRow | null) => void,
     private readonly onClick: (row: FusionRow) => void,
   ) {
-    this.rows = section.rows;
+    this.all = rowsOf(section.kernels);
+    this.rows = this.all;
     this.el = document.createElement("details");
     this.el.className = "jl-fusions";
     const summary = document.createElement("summary");
@@ -39,14 +46,14 @@ export class FusionTable {
     const table = document.createElement("table");
     table.className = "jl-table";
     const head = document.createElement("tr");
-    SHOWN.forEach((c) => {
+    for (const c of section.columns) {
       const th = document.createElement("th");
-      th.textContent = section.columns[c];
+      th.textContent = c.title;
       th.title = "sort";
-      if (NUMERIC.has(c)) th.className = "num";
+      if (c.numeric) th.className = "num";
       th.addEventListener("click", () => this.sortBy(c));
       head.append(th);
-    });
+    }
     const thead = document.createElement("thead");
     thead.append(head);
     this.tbody = document.createElement("tbody");
@@ -73,10 +80,10 @@ export class FusionTable {
     return this.rows[Number(tr.dataset.r)] ?? null;
   }
 
-  sortBy(column: number): void {
-    this.descending = this.sortColumn === column ? !this.descending : NUMERIC.has(column);
-    this.sortColumn = column;
-    this.rows = sortRows(this.section.rows, column, this.descending);
+  sortBy(column: FusionColumn): void {
+    this.descending = this.sortColumn === column.key ? !this.descending : column.numeric;
+    this.sortColumn = column.key;
+    this.rows = sortRows(this.all, column.key, this.descending);
     this.draw();
   }
 
@@ -84,7 +91,7 @@ export class FusionTable {
     this.active = active;
     for (const tr of this.tbody.children) {
       const row = this.rows[Number((tr as HTMLElement).dataset.r)];
-      tr.classList.toggle("jl-hl", !!row && row[11].some((g) => active.has(g)));
+      tr.classList.toggle("jl-hl", !!row && row.groups.some((g) => active.has(g)));
     }
   }
 
@@ -93,11 +100,10 @@ export class FusionTable {
     this.rows.slice(0, this.limit).forEach((row, r) => {
       const tr = document.createElement("tr");
       tr.dataset.r = String(r);
-      for (const c of SHOWN) {
+      for (const c of this.section.columns) {
         const td = document.createElement("td");
-        const v = row[c];
-        td.textContent = c === 8 ? formatCount(v as number) : c === 9 ? formatBytes(v as number) : c === 6 ? `${v}` : String(v);
-        if (NUMERIC.has(c)) td.className = "num";
+        td.textContent = cell(row, c.key);
+        if (c.numeric) td.className = "num";
         tr.append(td);
       }
       frag.append(tr);

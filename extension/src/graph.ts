@@ -1,19 +1,7 @@
 // The graph pane: views laid out on demand, one expansion at a time. The kernel lays out with
 // Graphviz `dot` where it exists; otherwise it sends DOT and the browser lays it out with
 // Graphviz compiled to WebAssembly, loaded only then.
-import type { GraphSection } from "./model";
-
-export interface GraphReply {
-  type: "layout";
-  req: number;
-  graph: string;
-  expanded: number[];
-  visible: number;
-  total: number;
-  dot: string;
-  svg: string | null;
-  error?: string;
-}
+import type { GraphSection, LayoutFailure, LayoutReply, VizReply } from "./model";
 
 export type Request = (msg: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
@@ -22,7 +10,7 @@ let vizModule: Promise<{ instance: () => Promise<{ renderSVGElement(dot: string)
 async function loadViz(request: Request) {
   if (!vizModule) {
     vizModule = request({ type: "viz" }).then(async (reply) => {
-      const url = URL.createObjectURL(new Blob([String(reply.source)], { type: "text/javascript" }));
+      const url = URL.createObjectURL(new Blob([(reply as unknown as VizReply).source], { type: "text/javascript" }));
       try {
         return await import(/* @vite-ignore */ url);
       } finally {
@@ -115,8 +103,8 @@ export class GraphPane {
     this.status.textContent = " laying out…";
     const t0 = performance.now();
     try {
-      const reply = (await this.request({ type: "layout", graph: this.which, expanded: this.expanded.get(this.which) ?? null })) as unknown as GraphReply;
-      if (reply.error) throw new Error(reply.error);
+      const reply = (await this.request({ type: "layout", graph: this.which, expanded: this.expanded.get(this.which) ?? null })) as unknown as LayoutReply | LayoutFailure;
+      if ("error" in reply) throw new Error(reply.error);
       this.expanded.set(this.which, reply.expanded);
       let svg: SVGSVGElement | null = null;
       if (reply.svg) {

@@ -7,7 +7,6 @@ import { GraphPane, type Request } from "./graph";
 import type { FusionRow, FusionsSection, GraphSection, PanesSection, ViewModel } from "./model";
 import { CodePane } from "./pane";
 import { findLines, step } from "./search";
-import { CSS as STYLE } from "./style";
 
 interface Props {
   payload: DataView | ArrayBuffer | Uint8Array;
@@ -67,9 +66,6 @@ class Inspector {
   constructor(view: ViewModel, request: Request) {
     this.root = document.createElement("div");
     this.root.className = "jaxlab jl-live";
-    const style = document.createElement("style");
-    style.textContent = STYLE;
-    this.root.append(style);
     for (const section of view.sections) {
       if (section.kind === "panes") this.root.append(this.buildPanes(section as PanesSection));
       else if (section.kind === "fusions") {
@@ -78,7 +74,7 @@ class Inspector {
       } else if (section.kind === "graph") {
         this.graph = new GraphPane(section as GraphSection, request);
         this.root.append(this.graph.el);
-      } else if (section.html) {
+      } else if ("html" in section) {
         const div = document.createElement("div");
         div.className = `jl-section jl-${section.kind}`;
         div.innerHTML = section.html; // built and escaped by jaxlab's static renderer
@@ -142,9 +138,9 @@ class Inspector {
 
   private hoverRow(row: FusionRow | null): void {
     if (this.pinned) return;
-    this.setActive(row ? row[11] : [], null);
+    this.setActive(row ? row.groups : [], null);
     const hlo = this.panes.find((p) => p.pane.id === "hlo");
-    if (row && hlo && row[10] > 0) hlo.reveal(row[10] - 1);
+    if (row && hlo && row.hlo_line > 0) hlo.reveal(row.hlo_line - 1);
   }
 
   private clickRow(row: FusionRow): void {
@@ -198,7 +194,7 @@ async function render({ model, el, signal }: RenderProps<Props>): Promise<() => 
     el.dataset.ready = "1";
   } catch (err) {
     const box = document.createElement("div");
-    box.className = "jaxlab jl-error";
+    box.className = "jaxlab jl-live jl-error";
     box.textContent = `jaxlab inspector could not start: ${(err as Error).message}`;
     el.replaceChildren(box);
   }

@@ -1,56 +1,24 @@
-// The view model built by jaxlab.views.inspector (see there for its meaning).
+// The view model built by jaxlab.views.inspector.model: its types are generated from the Python
+// classes (generated/model.ts); this module adds what the widget does with them.
+import type { LineLinks, RowOf } from "./generated/model";
 
-export type LineLinks = number | number[];
-
-export interface Pane {
-  id: string;
-  title: string;
-  dialect: string;
-  lines: string[];
-  links: LineLinks[];
-  numbers?: number[];
-  headers?: number[];
-}
-
-export interface Section {
-  kind: string;
-  html?: string;
-  [key: string]: unknown;
-}
-
-export interface PanesSection extends Section {
-  kind: "panes";
-  groups: number;
-  panes: Pane[];
-}
-
-export type FusionRow = [
-  string, string, number, string, string, string, string, string, number, number, number, number[],
-];
-
-export interface FusionsSection extends Section {
-  kind: "fusions";
-  columns: string[];
-  rows: FusionRow[];
-  total_rows: number;
-  totals: Record<string, number | string | null>;
-}
-
-export interface GraphSection extends Section {
-  kind: "graph";
-  graphs: { id: string; title: string; size: number }[];
-}
-
-export interface ViewModel {
-  version: number;
-  title: string;
-  sections: Section[];
-}
-
-export const PALETTE = 10;
+export * from "./generated/model";
 
 /** The groups of one line as a list. */
 export function groupsOf(value: LineLinks | undefined): number[] {
   if (value === undefined || value === -1) return [];
   return typeof value === "number" ? [value] : value;
+}
+
+/** The rows of a table kept one list per field (row i holds item i of every list). */
+export function rowsOf<T extends { [K in keyof T]: readonly unknown[] }>(columns: T): RowOf<T>[] {
+  const keys = Object.keys(columns) as (keyof T)[];
+  const count = keys.length ? columns[keys[0]].length : 0;
+  const rows: RowOf<T>[] = [];
+  for (let i = 0; i < count; i++) {
+    const row = {} as RowOf<T>;
+    for (const key of keys) row[key] = columns[key][i] as RowOf<T>[keyof T];
+    rows.push(row);
+  }
+  return rows;
 }

@@ -1,12 +1,10 @@
-// Sorting the fusion explorer's rows by a column.
+// Sorting the fusion explorer's rows by a field.
 
-export type Cell = string | number | number[];
-
-export function sortRows<T extends Cell[]>(rows: readonly T[], column: number, descending: boolean): T[] {
+export function sortRows<T, K extends keyof T>(rows: readonly T[], column: K, descending: boolean): T[] {
   const sign = descending ? -1 : 1;
   return [...rows].sort((a, b) => {
-    const x = a[column];
-    const y = b[column];
+    const x: unknown = a[column];
+    const y: unknown = b[column];
     if (typeof x === "number" && typeof y === "number") return sign * (x - y);
     return sign * String(x).localeCompare(String(y), undefined, { numeric: true });
   });

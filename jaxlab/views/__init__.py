@@ -10,13 +10,10 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     error,
     graph,
     guards,
-    inspection,
-    inspector,
-    inspector_html,
     irtext,
     memory,
     pallas,
     placement,
     platform,
-    widget,
 )
+from jaxlab.views.inspector import html, model, summary, widget  # noqa: F401

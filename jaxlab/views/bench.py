@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds, format_size, format_stages
@@ -15,6 +16,9 @@ from jaxlab.benchmarking.result import BenchResult
 from jaxlab.views._html import details, esc, fragment, page, table
 from jaxlab.views._text import text_table
 from jaxlab.views.svgplot import Series, loglog_svg
+
+if TYPE_CHECKING:
+    from jaxlab.benchmarking.result import Timing
 
 BENCH_CSS = """
 .jaxlab .jl-bench .jl-banner { border-left: 3px solid #cf222e; padding: 3px 8px; margin: 4px 0;
@@ -40,7 +44,7 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
-def vs_baseline(result: Any, timing: Any) -> str:
+def vs_baseline(result: BenchResult, timing: Timing) -> str:
     """The ratio cell: 'baseline', '12.3× faster', or '≈ (not significant)'."""
     base = result.baseline
     if base is None:
@@ -58,13 +62,13 @@ def vs_baseline(result: Any, timing: Any) -> str:
     return _ratio(r.speedup)
 
 
-def _compile_cell(t: Any) -> str:
+def _compile_cell(t: Timing) -> str:
     if t.compile_s is None:
         return "–"
     return format_stages(t.trace_s, t.lower_s, t.compile_s, t.cached)
 
 
-def _flags(t: Any) -> list[tuple[str, str]]:
+def _flags(t: Timing) -> list[tuple[str, str]]:
     """(level, text) flags of one timing."""
     out = []
     if not t.valid:
@@ -76,7 +80,7 @@ def _flags(t: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _problems(result: Any) -> list[str]:
+def _problems(result: BenchResult) -> list[str]:
     lines = list(result.failures.values())
     lines += [
         m.message + (f" (n={m.size})" if result.sweep and m.size is not None else "")
@@ -92,93 +96,146 @@ def _problems(result: Any) -> list[str]:
     return lines
 
 
-def _single_rows(result: Any) -> tuple[list[str], list[list[str]], list[bool]]:
-    headers = [
-        "variant",
-        "median ± 95 % CI",
-        "95 % CI of median",
-        "IQR",
-        "min",
-        "max",
-        "runs × loops",
-        f"vs {result.baseline}" if result.baseline else "ratio",
-        "trace / lower / compile",
-        "first call",
-        "GB/s",
-        "GFLOP/s",
-        "% of peak",
+@dataclass(frozen=True)
+class Column:
+    """A column of a bench table: the row field it shows, its title, whether its cells are
+    numbers (right-aligned), and whether the plain-text table shows it too."""
+
+    key: str
+    title: str
+    numeric: bool = True
+    in_text: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table that both renderers draw: its columns and its rows (a cell per column key)."""
+
+    columns: list[Column]
+    rows: list[dict[str, str]]
+
+    def titles(self, *, text: bool = False) -> list[str]:
+        return [c.title for c in self.columns if c.in_text or not text]
+
+    def cells(self, *, text: bool = False) -> list[list[str]]:
+        keys = [c.key for c in self.columns if c.in_text or not text]
+        return [[row[k] for k in keys] for row in self.rows]
+
+    @property
+    def numeric(self) -> list[bool]:
+        return [c.numeric for c in self.columns]
+
+
+class TimingRow(TypedDict):
+    """One variant of a single-size bench, as its table shows it."""
+
+    variant: str
+    median: str
+    ci: str
+    iqr: str
+    min: str
+    max: str
+    runs: str
+    ratio: str
+    stages: str
+    first_call: str
+    gbps: str
+    gflops: str
+    peak: str
+
+
+def _single_table(result: BenchResult) -> Table:
+    columns = [
+        Column("variant", "variant", numeric=False),
+        Column("median", "median ± 95 % CI"),
+        Column("ci", "95 % CI of median"),
+        Column("iqr", "IQR"),
+        Column("min", "min", in_text=False),
+        Column("max", "max", in_text=False),
+        Column("runs", "runs × loops"),
+        Column("ratio", f"vs {result.baseline}" if result.baseline else "ratio"),
+        Column("stages", "trace / lower / compile", numeric=False),
+        Column("first_call", "first call", in_text=False),
+        Column("gbps", "GB/s"),
+        Column("gflops", "GFLOP/s", in_text=False),
+        Column("peak", "% of peak", in_text=False),
     ]
-    numeric = [False, True, True, True, True, True, True, True, False, True, True, True, True]
-    rows = []
+    rows: list[dict[str, str]] = []
     for t in result.timings:
         s = t.summary
         r = result.rates(t)
-        rows.append(
-            [
-                t.variant,
-                f"{format_seconds(s.median)} ±{100 * s.rel_half_width:.1f} %",
-                f"{format_seconds(s.ci_low)} – {format_seconds(s.ci_high)}",
-                format_seconds(s.iqr),
-                format_seconds(s.min),
-                format_seconds(s.max),
-                f"{s.runs} × {t.number}",
-                vs_baseline(result, t),
-                _compile_cell(t),
-                format_seconds(t.first_call_s),
-                _num(r.gbps if r else None),
-                _num(r.gflops if r else None),
-                _pct(r.percent_of_peak if r else None),
-            ]
-        )
-    return headers, rows, numeric
+        row: TimingRow = {
+            "variant": t.variant,
+            "median": f"{format_seconds(s.median)} ±{100 * s.rel_half_width:.1f} %",
+            "ci": f"{format_seconds(s.ci_low)} – {format_seconds(s.ci_high)}",
+            "iqr": format_seconds(s.iqr),
+            "min": format_seconds(s.min),
+            "max": format_seconds(s.max),
+            "runs": f"{s.runs} × {t.number}",
+            "ratio": vs_baseline(result, t),
+            "stages": _compile_cell(t),
+            "first_call": format_seconds(t.first_call_s),
+            "gbps": _num(r.gbps if r else None),
+            "gflops": _num(r.gflops if r else None),
+            "peak": _pct(r.percent_of_peak if r else None),
+        }
+        rows.append(dict(row))
+    return Table(columns, rows)
 
 
-def _sweep_rows(result: Any) -> tuple[list[str], list[list[str]], list[bool]]:
+def _sweep_table(result: BenchResult) -> Table:
     names = result.variant_names
-    headers = ["n"] + [f"{n} median" for n in names]
-    if result.baseline:
-        headers += [f"{n} vs {result.baseline}" for n in names if n != result.baseline]
-    numeric = [True] * len(headers)
+    base = result.baseline
+    columns = [Column("n", "n")] + [Column(f"median:{n}", f"{n} median") for n in names]
+    if base:
+        columns += [Column(f"ratio:{n}", f"{n} vs {base}") for n in names if n != base]
     rows = []
     for size in result.sizes:
-        row = [format_size(size)]
+        row = {"n": format_size(size)}
         for n in names:
             try:
                 t = result.timing(n, size)
                 cell = format_seconds(t.median) + ("" if t.valid else " (invalid)")
             except KeyError:
                 cell = "–"
-            row.append(cell)
-        if result.baseline:
+            row[f"median:{n}"] = cell
+        if base:
             for n in names:
-                if n == result.baseline:
+                if n == base:
                     continue
                 try:
-                    row.append(vs_baseline(result, result.timing(n, size)))
+                    row[f"ratio:{n}"] = vs_baseline(result, result.timing(n, size))
                 except KeyError:
-                    row.append("–")
+                    row[f"ratio:{n}"] = "–"
         rows.append(row)
-    return headers, rows, numeric
+    return Table(columns, rows)
 
 
-def _sweep_roofline_rows(result: Any) -> list[list[str]]:
+def _sweep_roofline_table(result: BenchResult) -> Table:
+    columns = [
+        Column("n", "n"),
+        Column("variant", "variant", numeric=False),
+        Column("gbps", "GB/s"),
+        Column("gflops", "GFLOP/s"),
+        Column("peak", "% of peak"),
+    ]
     rows = []
     for t in sorted(result.timings, key=lambda t: t.size or 0):
         r = result.rates(t)
         if r is not None:
             rows.append(
-                [
-                    format_size(t.size or 0),
-                    t.variant,
-                    _num(r.gbps),
-                    _num(r.gflops),
-                    _pct(r.percent_of_peak),
-                ]
+                {
+                    "n": format_size(t.size or 0),
+                    "variant": t.variant,
+                    "gbps": _num(r.gbps),
+                    "gflops": _num(r.gflops),
+                    "peak": _pct(r.percent_of_peak),
+                }
             )
-    return rows
+    return Table(columns, rows)
 
 
-def _crossovers(result: Any) -> list[str]:
+def _crossovers(result: BenchResult) -> list[str]:
     if not result.sweep or not result.baseline:
         return []
     out = []
@@ -189,7 +246,7 @@ def _crossovers(result: Any) -> list[str]:
     return out
 
 
-def _plots(result: Any) -> str:
+def _plots(result: BenchResult) -> str:
     names = result.variant_names
     series = []
     for n in names:
@@ -252,7 +309,7 @@ def _plots(result: Any) -> str:
     return f'<div class="jl-grid">{time_plot}{speed_plot}</div>'
 
 
-def _notes(result: Any) -> list[tuple[str, str]]:
+def _notes(result: BenchResult) -> list[tuple[str, str]]:
     notes = [(n.level, n.text) for n in result.notes]
     if result.interrupted and not any("interrupted" in text for _, text in notes):
         notes.append(("warn", "interrupted (Ctrl-C): the figures cover what had finished"))
@@ -260,7 +317,7 @@ def _notes(result: Any) -> list[tuple[str, str]]:
     return notes
 
 
-def _machine_text(result: Any) -> list[str]:
+def _machine_text(result: BenchResult) -> list[str]:
     lines = [machine.describe(result.environment)] if result.environment else []
     if result.peak:
         lines.append(
@@ -285,12 +342,12 @@ def bench_page(result: BenchResult) -> str:
     return page(f"bench {result.label}", bench_body(result))
 
 
-def bench_body(result: Any) -> str:
+def bench_body(result: BenchResult) -> str:
     """The view of a result, with its own (scoped) styles: for a fragment or a page."""
     return f'<div class="jl-bench"><style>{BENCH_CSS}</style>{_bench_parts(result)}</div>'
 
 
-def _bench_parts(result: Any) -> str:
+def _bench_parts(result: BenchResult) -> str:
     title = (
         f'<div class="jl-title">bench <code>{esc(result.label)}</code>'
         + (' <span class="jl-bad">INVALID</span>' if not result.valid else "")
@@ -304,25 +361,21 @@ def _bench_parts(result: Any) -> str:
         parts.append('<div class="jl-note">nothing was timed</div>')
     elif result.sweep:
         parts.append(_plots(result))
-        headers, rows, numeric = _sweep_rows(result)
-        parts.append(table(headers, rows, numeric=numeric))
+        sweep = _sweep_table(result)
+        parts.append(table(sweep.titles(), sweep.cells(), numeric=sweep.numeric))
         parts.extend(f'<div class="jl-warn">{esc(c)}</div>' for c in _crossovers(result))
-        roofline_rows = _sweep_roofline_rows(result)
-        if roofline_rows:
+        roofline = _sweep_roofline_table(result)
+        if roofline.rows:
             parts.append(
                 details(
                     "roofline: achieved GB/s, GFLOP/s and % of peak",
-                    table(
-                        ["n", "variant", "GB/s", "GFLOP/s", "% of peak"],
-                        roofline_rows,
-                        numeric=[True, False, True, True, True],
-                    ),
+                    table(roofline.titles(), roofline.cells(), numeric=roofline.numeric),
                 )
             )
     else:
-        headers, rows, numeric = _single_rows(result)
+        single = _single_table(result)
         flagged = []
-        for t, row in zip(result.timings, rows, strict=True):
+        for t, row in zip(result.timings, single.cells(), strict=True):
             flags = _flags(t)
             cells = [esc(c) for c in row]
             if flags:
@@ -332,7 +385,7 @@ def _bench_parts(result: Any) -> str:
                     for lvl, text in flags
                 )
             flagged.append(cells)
-        parts.append(table(headers, flagged, numeric=numeric, raw=True))
+        parts.append(table(single.titles(), flagged, numeric=single.numeric, raw=True))
     notes = _notes(result)
     if notes:
         cls = {"error": "jl-bad", "warn": "jl-warn", "info": "jl-muted"}
@@ -350,23 +403,19 @@ def _bench_parts(result: Any) -> str:
 
 
 @renders(BenchResult, "html")
-def bench_html(result: Any) -> str:
+def bench_html(result: BenchResult) -> str:
     return fragment(bench_body(result))
 
 
 @renders(BenchResult, "text")
-def bench_text(result: Any) -> str:
+def bench_text(result: BenchResult) -> str:
     lines = [f"bench {result.label}" + ("  [INVALID]" if not result.valid else "")]
     lines += [f"  !! {p}" for p in _problems(result)]
     if result.timings:
-        if result.sweep:
-            headers, rows, _ = _sweep_rows(result)
-        else:
-            headers, rows, _ = _single_rows(result)
-            keep = [0, 1, 2, 3, 6, 7, 8, 10]
-            headers = [headers[i] for i in keep]
-            rows = [[r[i] for i in keep] for r in rows]
-        lines += ["  " + line for line in text_table(headers, rows)]
+        shown = _sweep_table(result) if result.sweep else _single_table(result)
+        lines += [
+            "  " + line for line in text_table(shown.titles(text=True), shown.cells(text=True))
+        ]
         if not result.sweep:
             for t in result.timings:
                 lines += [f"  {t.variant}: {text}" for _, text in _flags(t)]
@@ -387,33 +436,39 @@ def _p(p: float) -> str:
     return "<1e-4" if p < 1e-4 else f"{p:.2g}"
 
 
-def comparison_rows(comp: Any) -> tuple[list[str], list[list[str]]]:
-    headers = ["variant", "n"] + [f"[{i}] {label}" for i, label in enumerate(comp.labels)]
+def comparison_table(comp: Comparison) -> Table:
+    columns = [Column("variant", "variant", numeric=False), Column("n", "n")]
+    columns += [Column(f"median:{i}", f"[{i}] {label}") for i, label in enumerate(comp.labels)]
     for i in range(1, len(comp.labels)):
-        headers += [f"[{i}] vs [0]", "speedup 95 % CI", "p"]
+        columns += [
+            Column(f"verdict:{i}", f"[{i}] vs [0]"),
+            Column(f"ci:{i}", "speedup 95 % CI"),
+            Column(f"p:{i}", "p"),
+        ]
     rows = []
     for row in comp.rows:
-        cells = [row.variant, format_size(row.size) if row.size else "–"]
-        cells += [format_seconds(m) if m is not None else "–" for m in row.medians]
-        for r in row.ratios:
+        cells = {"variant": row.variant, "n": format_size(row.size) if row.size else "–"}
+        for i, m in enumerate(row.medians):
+            cells[f"median:{i}"] = format_seconds(m) if m is not None else "–"
+        for i, r in enumerate(row.ratios, start=1):
             if r is None:
-                cells += ["–", "–", "–"]
+                cells.update({f"verdict:{i}": "–", f"ci:{i}": "–", f"p:{i}": "–"})
                 continue
             verdict = _ratio(r.speedup) if r.significant else "≈ same (not significant)"
-            cells += [
-                verdict,
-                f"{_num(r.ci_low)}–{_num(r.ci_high)}×" if math.isfinite(r.ci_low) else "–",
-                _p(r.p),
-            ]
+            cells[f"verdict:{i}"] = verdict
+            cells[f"ci:{i}"] = (
+                f"{_num(r.ci_low)}–{_num(r.ci_high)}×" if math.isfinite(r.ci_low) else "–"
+            )
+            cells[f"p:{i}"] = _p(r.p)
         rows.append(cells)
-    return headers, rows
+    return Table(columns, rows)
 
 
 @renders(Comparison, "html")
-def comparison_html(comp: Any) -> str:
-    headers, rows = comparison_rows(comp)
+def comparison_html(comp: Comparison) -> str:
+    shown = comparison_table(comp)
     body = f'<div class="jl-title">compare {esc(", ".join(comp.labels))}</div>'
-    body += table(headers, rows, numeric=[False] + [True] * (len(headers) - 1))
+    body += table(shown.titles(), shown.cells(), numeric=shown.numeric)
     body += (
         '<ul class="jl-notes">'
         + "".join(f'<li class="jl-muted">{esc(n)}</li>' for n in comp.notes)
@@ -423,11 +478,13 @@ def comparison_html(comp: Any) -> str:
 
 
 @renders(Comparison, "text")
-def comparison_text(comp: Any) -> str:
-    headers, rows = comparison_rows(comp)
+def comparison_text(comp: Comparison) -> str:
+    shown = comparison_table(comp)
     lines = [f"compare {', '.join(comp.labels)}"]
     lines += (
-        ["  " + line for line in text_table(headers, rows)] if rows else ["  nothing in common"]
+        ["  " + line for line in text_table(shown.titles(), shown.cells())]
+        if shown.rows
+        else ["  nothing in common"]
     )
     lines += [f"  - {n}" for n in comp.notes]
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jaxlab.api.devices import DeviceReport
 from jaxlab.base.display import renders
@@ -11,10 +11,13 @@ from jaxlab.views._html import esc, fragment, table
 from jaxlab.views.colours import device_colour, swatch
 from jaxlab.views.placement import device_list
 
+if TYPE_CHECKING:
+    from jaxlab.api.devices import DeviceInfo
+
 MAX_ROWS = 1024
 
 
-def headline(r: Any) -> str:
+def headline(r: DeviceReport) -> str:
     n, local = len(r.devices), len(r.addressable)
     default = " (default)" if r.backend == r.default_backend else f" (default: {r.default_backend})"
     return (
@@ -24,7 +27,7 @@ def headline(r: Any) -> str:
     )
 
 
-def _memory(d: Any) -> tuple[str, str, str]:
+def _memory(d: DeviceInfo) -> tuple[str, str, str]:
     if d.memory is None:
         return d.memory_note, "", ""
     return (
@@ -35,7 +38,7 @@ def _memory(d: Any) -> tuple[str, str, str]:
 
 
 @renders(DeviceReport, "text")
-def devices_text(r: Any) -> str:
+def devices_text(r: DeviceReport) -> str:
     lines = [headline(r)]
     if r.process_count > 1:
         for process, ids in r.processes.items():
@@ -53,7 +56,7 @@ def devices_text(r: Any) -> str:
     return "\n".join(lines)
 
 
-def devices_body(r: Any) -> str:
+def devices_body(r: DeviceReport) -> str:
     order = {d.id: i for i, d in enumerate(r.devices)}
     has_coords = any(d.coords is not None for d in r.devices)
     headers = ["", "id", "platform", "kind", "process"]
@@ -98,5 +101,5 @@ def devices_body(r: Any) -> str:
 
 
 @renders(DeviceReport, "html")
-def devices_html(r: Any) -> str:
+def devices_html(r: DeviceReport) -> str:
     return fragment(devices_body(r))

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from typing import Any
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
 from jaxlab.ir.graph import Graph, hlo_graph, jaxpr_graph
-from jaxlab.views.inspector import line_classes
+from jaxlab.views.inspector.model import GraphView, line_classes
 
 LAYOUT_TIMEOUT_S = 30.0
 
@@ -55,7 +54,7 @@ def clean_svg(svg: str) -> str:
     return svg.strip()
 
 
-def graph_of(insp: Any, which: str) -> Graph:
+def graph_of(insp: Inspection, which: str) -> Graph:
     """The jaxpr or HLO graph of an inspection, built once."""
     cache = insp.__dict__.setdefault("_graphs", {})
     graph = cache.get(which)
@@ -71,7 +70,9 @@ def graph_of(insp: Any, which: str) -> Graph:
 
 
 @renders(Inspection, "graph")
-def graph_view(insp: Any, which: str, expanded: list[int] | None = None, *, svg: bool = True):
+def graph_view(
+    insp: Inspection, which: str, expanded: list[int] | None = None, *, svg: bool = True
+) -> GraphView:
     """One view of a graph: its DOT source and, where ``dot`` exists, its SVG."""
     graph = graph_of(insp, which)
     open_ = graph.first_view() if expanded is None else {int(g) for g in expanded} | {0}

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from jaxlab.api.irtext import IRText
 from jaxlab.base.display import renders
 from jaxlab.views._html import esc, fragment
 from jaxlab.views.code import code_block
-from jaxlab.views.inspection import MAX_TEXT_LINES, fusion_table
+from jaxlab.views.inspector.summary import MAX_TEXT_LINES, fusion_table
 from jaxlab.views.program import hlo_distribution
 
 
 @renders(IRText, "text")
-def irtext_text(text: Any) -> str:
+def irtext_text(text: IRText) -> str:
     """The text itself: an IR's repr is the IR."""
     return str.__str__(text)
 
 
 @renders(IRText, "html")
-def irtext_html(text: Any) -> str:
+def irtext_html(text: IRText) -> str:
     parts = []
     if text.title:
         parts.append(f'<div class="jl-title">{esc(text.title)}</div>')

@@ -3,7 +3,7 @@ bytes (arguments, outputs, temporaries) over the schedule, the peak, and XLA's o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes
@@ -11,6 +11,9 @@ from jaxlab.core.analysis import UNAVAILABLE
 from jaxlab.ir.memory_timeline import MemoryTimeline
 from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import swatch
+
+if TYPE_CHECKING:
+    from jaxlab.ir.memory_timeline import Step
 
 WIDTH, HEIGHT = 560.0, 150.0
 LEFT, BOTTOM, TOP = 64.0, 18.0, 16.0
@@ -20,7 +23,7 @@ LABELS = {"argument": "arguments", "output": "outputs", "temp": "temporaries"}
 MAX_PEAK_BUFFERS = 12
 
 
-def _buckets(steps: list[Any]) -> list[Any]:
+def _buckets(steps: list[Step]) -> list[Step]:
     """At most MAX_POINTS steps, keeping each bucket's largest (so the peak survives)."""
     if len(steps) <= MAX_POINTS:
         return steps
@@ -28,7 +31,7 @@ def _buckets(steps: list[Any]) -> list[Any]:
     return [max(steps[i : i + size], key=lambda s: s.total) for i in range(0, len(steps), size)]
 
 
-def timeline_svg(t: Any, xla_total: int | None = None) -> str:
+def timeline_svg(t: MemoryTimeline, xla_total: int | None = None) -> str:
     """The live bytes of each step, stacked by kind, with the peak marked."""
     steps = _buckets(t.steps)
     if not steps:
@@ -118,7 +121,7 @@ def _legend(xla: bool) -> str:
 
 
 @renders(MemoryTimeline, "text")
-def timeline_text(t: Any) -> str:
+def timeline_text(t: MemoryTimeline) -> str:
     """One line: steps, the peak and where, and XLA's total beside it."""
     comparison = t.compare(t.xla_memory)
     text = (
@@ -134,11 +137,11 @@ def timeline_text(t: Any) -> str:
 
 
 @renders(MemoryTimeline, "html")
-def timeline_html(t: Any) -> str:
+def timeline_html(t: MemoryTimeline) -> str:
     return fragment(memory_section(t, t.xla_memory))
 
 
-def memory_section(t: Any, memory: dict[str, int] | None) -> str:
+def memory_section(t: MemoryTimeline | None, memory: dict[str, int] | None) -> str:
     """XLA's memory analysis next to the live-buffer timeline of the same program."""
     if t is None or not t.steps:
         return f'<div class="jl-note">memory timeline: {UNAVAILABLE}</div>'

@@ -377,7 +377,7 @@ def kernel_check_html(check: Any) -> str:
     return fragment(body, extra_class="jl-kcheck")
 
 
-def inspector_section(insp: Any, context: dict) -> dict | None:
+def inspector_section(insp: Any) -> dict | None:
     """The inspector's section of Pallas kernels (none when the program calls none)."""
     kernels = insp.kernels
     if not kernels:

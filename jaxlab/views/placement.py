@@ -5,13 +5,16 @@ and its shards."""
 from __future__ import annotations
 
 from itertools import pairwise, product
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jaxlab.api.placement import Placement
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes
 from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import device_colour, swatch
+
+if TYPE_CHECKING:
+    from jaxlab.api.placement import ArrayPlacement
 
 MAX_ARRAYS = 64  # arrays drawn in one output
 MAX_PANELS = 16  # 2-D slices drawn for arrays of rank 3 and more
@@ -43,7 +46,7 @@ def device_list(ids: list[int]) -> str:
 # -- text -------------------------------------------------------------------------------------
 
 
-def array_summary(a: Any) -> str:
+def array_summary(a: ArrayPlacement) -> str:
     parts = [f"{a.type_text}", format_bytes(a.nbytes), a.sharding_type]
     spec = a.spec + (f" over mesh {a.mesh}" if a.mesh else "")
     parts.append(spec)
@@ -58,7 +61,7 @@ def array_summary(a: Any) -> str:
     return ", ".join(parts)
 
 
-def layout_summary(a: Any) -> str:
+def layout_summary(a: ArrayPlacement) -> str:
     tiles = a.tiles()
     shard = f"{a.dtype}[{','.join(map(str, a.shard_shape))}]"
     text = (
@@ -77,7 +80,7 @@ def layout_summary(a: Any) -> str:
 
 
 @renders(Placement, "text")
-def placement_text(p: Any) -> str:
+def placement_text(p: Placement) -> str:
     count = len(p.arrays)
     lines = [f"Placement of {p.name or 'value'}: {count} array{'s' if count != 1 else ''}"]
     for a in p.arrays:
@@ -111,7 +114,7 @@ def _cell(cuts: list[int], start: int, stop: int) -> tuple[int, int]:
     return cuts.index(start), cuts.index(stop)
 
 
-def grid_svg(a: Any, order: dict[int, int]) -> str:
+def grid_svg(a: ArrayPlacement, order: dict[int, int]) -> str:
     """The array's sharding grid: one panel per slice of the leading dimensions, rows and
     columns for the last two; rank 0 and 1 arrays are one row."""
     cuts = a.boundaries()
@@ -231,7 +234,7 @@ def legend(ids: list[int], order: dict[int, int], labels: dict[int, str] | None 
     return f'<div class="jl-legend">{"".join(items)}</div>'
 
 
-def shards_table(a: Any) -> str:
+def shards_table(a: ArrayPlacement) -> str:
     rows = [
         (s.device_id, s.process_index, s.index_text, s.replica_id, "yes" if s.addressable else "no")
         for s in a.shards[:MAX_SHARD_ROWS]
@@ -249,7 +252,7 @@ def shards_table(a: Any) -> str:
     )
 
 
-def axes_caption(a: Any) -> str:
+def axes_caption(a: ArrayPlacement) -> str:
     rank = len(a.shape)
     if rank == 0:
         return "scalar"
@@ -263,7 +266,7 @@ def axes_caption(a: Any) -> str:
     return text
 
 
-def array_html(a: Any, order: dict[int, int]) -> str:
+def array_html(a: ArrayPlacement, order: dict[int, int]) -> str:
     labels = {s.device_id: f"{s.device_id} (process {s.process_index})" for s in a.shards}
     multi_process = len({s.process_index for s in a.shards}) > 1
     return (
@@ -278,7 +281,7 @@ def array_html(a: Any, order: dict[int, int]) -> str:
     )
 
 
-def placement_body(p: Any) -> str:
+def placement_body(p: Placement) -> str:
     count = len(p.arrays)
     devices = sorted({d for a in p.arrays for d in a.devices})
     head = (
@@ -300,5 +303,5 @@ def placement_body(p: Any) -> str:
 
 
 @renders(Placement, "html")
-def placement_html(p: Any) -> str:
+def placement_html(p: Placement) -> str:
     return fragment(placement_body(p))

@@ -9,8 +9,9 @@ from typing import Any
 from jaxlab.api.platforms import PlatformInspection
 from jaxlab.base.display import renders
 from jaxlab.views._html import esc, fragment, page, table
-from jaxlab.views.inspector import _add, _Groups
-from jaxlab.views.inspector_html import INSPECTOR_CSS, RENDERERS, _hover_css
+from jaxlab.views.inspector.html import _hover_css, _panes
+from jaxlab.views.inspector.model import SourceGroups, _add
+from jaxlab.views.inspector.style import stylesheet
 from jaxlab.views.pallas import kernels_html, kernels_text
 
 MAX_DIFF_ROWS = 60
@@ -40,7 +41,7 @@ def platform_text(pi: Any) -> str:
 @renders(PlatformInspection, "view model")
 def view_model(pi: Any) -> dict[str, Any]:
     """Panes (source, StableHLO per platform, kernel modules) linked by source line."""
-    groups = _Groups(pi.sources)
+    groups = SourceGroups(pi.sources)
     panes: list[dict[str, Any]] = []
     used: set[int] = set()
 
@@ -128,9 +129,9 @@ def _tree_order(model: Any):
 
 def platform_body(pi: Any) -> str:
     model = view_model(pi)
-    parts = [f"<style>{INSPECTOR_CSS}{_hover_css(model)}</style>", _header(pi)]
+    parts = [f"<style>{stylesheet()}{_hover_css(model)}</style>", _header(pi)]
     parts.append(_differences(pi))
-    parts.append(RENDERERS["panes"](model["sections"][0], None))
+    parts.append(_panes(model["sections"][0]))
     parts.append(_kernel_errors(pi))
     parts.append(kernels_html(pi.kernels, pi.platforms))
     return "".join(parts)

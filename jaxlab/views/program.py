@@ -3,12 +3,17 @@ partitioned HLO's collectives, and memory. Each takes plain data and returns HTM
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jaxlab.base.format import format_bytes
 from jaxlab.core.analysis import UNAVAILABLE
 from jaxlab.views._html import details, esc, table
 from jaxlab.views.memory import memory_section
+
+if TYPE_CHECKING:
+    from jaxlab.api.inspection import Inspection
+    from jaxlab.ir.collectives import Collective
+    from jaxlab.ir.shardings import ProgramShardings
 
 MAX_ROWS = 256
 
@@ -17,7 +22,7 @@ def _shape(shape: tuple[int, ...] | None) -> str:
     return "–" if shape is None else "[" + ",".join(map(str, shape)) + "]"
 
 
-def shardings_section(s: Any) -> str:
+def shardings_section(s: ProgramShardings | None) -> str:
     """Tables of the input and output shardings (``ProgramShardings``)."""
     if s is None:
         return f'<div class="jl-note">shardings: {UNAVAILABLE}</div>'
@@ -39,7 +44,7 @@ def shardings_section(s: Any) -> str:
     return '<div class="jl-shardings">' + "".join(parts) + "</div>"
 
 
-def collectives_summary(collectives: list[Any]) -> str:
+def collectives_summary(collectives: list[Collective]) -> str:
     if not collectives:
         return "no collectives"
     kinds: dict[str, int] = {}
@@ -50,7 +55,7 @@ def collectives_summary(collectives: list[Any]) -> str:
     return f"{len(collectives)} collectives ({listed}); {format_bytes(moved)} sent per device"
 
 
-def collectives_section(collectives: list[Any] | None, entry: str = "") -> str:
+def collectives_section(collectives: list[Collective] | None, entry: str = "") -> str:
     """A table of the partitioned HLO's collectives with replica groups and bytes moved."""
     if collectives is None:
         return f'<div class="jl-note">collectives: {UNAVAILABLE}</div>'
@@ -100,7 +105,7 @@ def collectives_section(collectives: list[Any] | None, entry: str = "") -> str:
     )
 
 
-def distribution_sections(insp: Any) -> str:
+def distribution_sections(insp: Inspection) -> str:
     """The shardings, collectives and memory of an Inspection, as collapsible sections."""
     shardings = insp.shardings
     devices = shardings.num_devices if shardings is not None else 1
@@ -124,7 +129,7 @@ def distribution_sections(insp: Any) -> str:
     )
 
 
-def hlo_distribution(insp: Any) -> str:
+def hlo_distribution(insp: Inspection) -> str:
     """What ``%hlo`` adds under the fusions: shardings and collectives of a partitioned
     program (nothing for a single-device program without collectives)."""
     shardings = insp.shardings
@@ -137,7 +142,7 @@ def hlo_distribution(insp: Any) -> str:
     ) + collectives_section(insp.collectives, entry)
 
 
-def distribution_lines(insp: Any) -> list[str]:
+def distribution_lines(insp: Inspection) -> list[str]:
     """Plain-text lines for an Inspection's repr."""
     lines = []
     shardings = insp.shardings

@@ -15,9 +15,9 @@ import pytest
 import jaxlab
 from jaxlab.ir.graph import FIRST_VIEW_NODES, dot_escape
 from jaxlab.ir.stablehlo import StableHloModule
-from jaxlab.views import inspector_html
 from jaxlab.views.graph import clean_svg, graph_of, graph_view
-from jaxlab.views.widget import answer, encode
+from jaxlab.views.inspector import html as inspector_html
+from jaxlab.views.inspector.widget import answer, encode
 
 EVIL = "<img src=x onerror=alert(1)>"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
@@ -63,8 +63,8 @@ def test_view_model_is_json_with_linked_panes(evil_insp):
     hlo_lines = [panes["hlo"]["lines"][i] for i in lines_in_group(panes["hlo"], body)]
     assert any(" fusion(" in line for line in hlo_lines)
     assert all("metadata=" not in line for line in panes["hlo"]["lines"])
-    rows = sections(model)["fusions"]["rows"]
-    assert rows and any(body in row[11] for row in rows)
+    kernels = sections(model)["fusions"]["kernels"]
+    assert kernels["kernel"] and any(body in groups for groups in kernels["groups"])
 
 
 def test_static_html_escapes_everything_and_needs_no_script(evil_insp):

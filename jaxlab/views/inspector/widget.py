@@ -1,6 +1,7 @@
 """The live inspector: an anywidget whose front end is ``extension/`` bundled into
-``jaxlab/static/``. The view model travels gzipped as one binary buffer; graph layouts are
-computed on request, one view at a time."""
+``jaxlab/static/``, styled by the inspector's stylesheet (``inspector.css``, the one the static
+HTML inlines). The view model travels gzipped as one binary buffer; graph layouts are computed
+on request, one view at a time."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import gzip
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import render, renders
 from jaxlab.views.graph import graph_view
-from jaxlab.views.inspector_html import inspector_html
+from jaxlab.views.inspector.html import inspector_html
+from jaxlab.views.inspector.style import CSS_FILE
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+if TYPE_CHECKING:
+    from jaxlab.views.inspector.model import LayoutFailure, LayoutReply, ViewModel, VizReply
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
 BUNDLE = STATIC / "inspector.js"
 VIZ_BUNDLE = STATIC / "viz.js"
 
@@ -34,7 +39,7 @@ def widgets_available() -> bool:
         return False
 
 
-def encode(model: dict) -> bytes:
+def encode(model: ViewModel) -> bytes:
     """The view model as gzipped JSON (what the widget receives)."""
     data = json.dumps(model, separators=(",", ":"), ensure_ascii=False).encode()
     return gzip.compress(data, compresslevel=3, mtime=0)
@@ -67,7 +72,7 @@ def display_inspection(insp: Inspection) -> None:
         display(widget)
 
 
-def make_widget(insp: Any, model: dict, static_id: str = "") -> Any:
+def make_widget(insp: Inspection, model: ViewModel, static_id: str = "") -> Any:
     """The live inspector. Once it runs, it hides the static rendering marked `static_id`
     (shown where there is no widget manager: exports, GitHub, a notebook opened without its
     kernel)."""
@@ -76,6 +81,7 @@ def make_widget(insp: Any, model: dict, static_id: str = "") -> Any:
 
     class InspectorWidget(anywidget.AnyWidget):
         _esm = BUNDLE
+        _css = CSS_FILE
         payload = traitlets.Bytes(b"").tag(sync=True)
         static_id = traitlets.Unicode("").tag(sync=True)
 
@@ -94,7 +100,9 @@ def make_widget(insp: Any, model: dict, static_id: str = "") -> Any:
     return InspectorWidget(payload=encode(model), static_id=static_id)
 
 
-def answer(insp: Any, content: dict) -> dict | None:
+def answer(
+    insp: Inspection, content: dict[str, Any]
+) -> LayoutReply | LayoutFailure | VizReply | None:
     """The kernel's side of the widget's requests: graph layouts and the WebAssembly Graphviz."""
     kind = content.get("type")
     req = content.get("req")

@@ -4,7 +4,7 @@ XLA's analyses and the fusion table (the inspector composes them, ``%hlo`` shows
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
@@ -13,12 +13,16 @@ from jaxlab.core import analysis as _analysis
 from jaxlab.views._html import table
 from jaxlab.views.program import distribution_lines
 
+if TYPE_CHECKING:
+    from jaxlab.core.stages import StageTimings
+    from jaxlab.ir.fusions import Fusion
+
 MAX_TEXT_LINES = 4000
 MAX_FUSION_ROWS = 200
 
 
 @renders(Inspection, "text")
-def inspection_text(insp: Any) -> str:
+def inspection_text(insp: Inspection) -> str:
     """Plain-text summary (the ``text/plain`` fallback)."""
     lines = [f"Inspection of {insp.fn_name}{insp.in_avals} -> {insp.out_avals}"]
     lines.append(f"  stages: {insp.timings.summary()}")
@@ -60,12 +64,12 @@ def inspection_text(insp: Any) -> str:
     return "\n".join(lines)
 
 
-def fusions_of_inspection(insp: Any) -> list[Any]:
+def fusions_of_inspection(insp: Inspection) -> list[Fusion]:
     """The fusions of an inspection (its kernels without the ops XLA left unfused)."""
     return [f for f in insp.fusions if f.kind != "unfused"]
 
 
-def timings_table(timings: Any) -> str:
+def timings_table(timings: StageTimings) -> str:
     rows = [
         (
             stage + (" (cached)" if stage in timings.cached else ""),
@@ -82,7 +86,7 @@ def timings_table(timings: Any) -> str:
     return table(["stage", "wall time"], rows, numeric=[False, True])
 
 
-def analysis_table(insp: Any) -> str:
+def analysis_table(insp: Inspection) -> str:
     rows: list[tuple[str, str]] = []
     cost = insp.cost
     if cost:
@@ -109,7 +113,7 @@ def analysis_table(insp: Any) -> str:
     return table(["XLA analysis", "value"], rows, numeric=[False, True])
 
 
-def fusion_table(insp: Any) -> str:
+def fusion_table(insp: Inspection) -> str:
     fusions = fusions_of_inspection(insp)
     if not fusions:
         return '<div class="jl-note">no fusions in the optimized HLO</div>'

@@ -7,7 +7,6 @@ output, so several inspector outputs in one page never affect each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from jaxlab.api.inspection import Inspection
@@ -16,62 +15,37 @@ from jaxlab.base.display import renders
 from jaxlab.views._html import esc, fragment, page, table
 from jaxlab.views.code import highlight_lines
 from jaxlab.views.graph import dot_available, graph_view
+from jaxlab.views.inspector.model import (
+    FusionColumns,
+    FusionsSection,
+    GraphSection,
+    Pane,
+    PanesSection,
+    Section,
+    ViewModel,
+)
+from jaxlab.views.inspector.style import PALETTE, stylesheet
 
 STATIC_MAX_LINES = 2000  # per pane; the widget and the returned object have everything
 HIGHLIGHT_MAX_LINES = 1500  # panes longer than this are shown without token colours
 MAX_STATIC_FUSIONS = 100
 MAX_HOVER_RULES = 400
 STATIC_GRAPH_MAX_NODES = 300  # lay out graphs in the static view when the program is this small
-PALETTE = 10
-
-INSPECTOR_CSS = """
-.jaxlab.jl-insp .jl-panes { display: grid; grid-template-columns: minmax(0,1fr) minmax(0,1fr);
-  gap: 8px; }
-.jaxlab.jl-insp .jl-pane-title { font-weight: 600; margin: 6px 0 2px; }
-.jaxlab.jl-insp .jl-pane pre.jl-code { max-height: 340px; margin: 0; }
-.jaxlab.jl-insp .jl-l[data-g] { cursor: default; }
-.jaxlab.jl-insp .jl-hdr { color: #59636e; font-style: italic; }
-.jaxlab.jl-insp .jl-num { color: #8c959f; display: inline-block; min-width: 3.5em; }
-.jaxlab.jl-insp .jl-c0 { background: rgba(255,179,0,.20); }
-.jaxlab.jl-insp .jl-c1 { background: rgba(0,163,255,.16); }
-.jaxlab.jl-insp .jl-c2 { background: rgba(46,204,64,.18); }
-.jaxlab.jl-insp .jl-c3 { background: rgba(255,80,120,.16); }
-.jaxlab.jl-insp .jl-c4 { background: rgba(150,90,255,.16); }
-.jaxlab.jl-insp .jl-c5 { background: rgba(0,200,190,.18); }
-.jaxlab.jl-insp .jl-c6 { background: rgba(255,120,0,.16); }
-.jaxlab.jl-insp .jl-c7 { background: rgba(120,160,0,.18); }
-.jaxlab.jl-insp .jl-c8 { background: rgba(220,0,220,.12); }
-.jaxlab.jl-insp .jl-c9 { background: rgba(0,90,255,.12); }
-.jaxlab.jl-insp .jl-graph svg { max-width: 100%; height: auto; }
-.jaxlab.jl-insp .jl-graph { overflow: auto; max-height: 600px; }
-"""
-
-SectionRenderer = Callable[[dict, Any], str]
-RENDERERS: dict[str, SectionRenderer] = {}
 
 
-def renderer(kind: str) -> Callable[[SectionRenderer], SectionRenderer]:
-    def register(fn: SectionRenderer) -> SectionRenderer:
-        RENDERERS[kind] = fn
-        return fn
-
-    return register
-
-
-def inspector_body(model: dict, insp: Any = None) -> str:
-    parts = [f"<style>{INSPECTOR_CSS}{_hover_css(model)}</style>"]
+def inspector_body(model: ViewModel, insp: Inspection | None = None) -> str:
+    parts = [f"<style>{stylesheet()}{_hover_css(model)}</style>"]
     for sec in model["sections"]:
-        render = RENDERERS.get(sec["kind"])
-        parts.append(render(sec, insp) if render else sec.get("html", ""))
+        parts.append(_section(sec, insp))
     return "".join(parts)
 
 
-def inspector_html(model: dict, insp: Any = None, static_id: str = "") -> str:
+def inspector_html(model: ViewModel, insp: Inspection | None = None, static_id: str = "") -> str:
     return fragment(inspector_body(model, insp), extra_class="jl-insp", static_id=static_id)
 
 
 @renders(Inspection, "html")
-def inspection_html(insp: Any) -> str:
+def inspection_html(insp: Inspection) -> str:
     """The static inspector of an :class:`jaxlab.Inspection` (its ``_repr_html_``)."""
     return inspector_html(insp.view_model(), insp)
 
@@ -84,8 +58,22 @@ def inspection_page(insp: Inspection) -> str:
     )
 
 
-def _hover_css(model: dict) -> str:
-    panes = next((s for s in model["sections"] if s["kind"] == "panes"), None)
+def _section(sec: Section, insp: Inspection | None) -> str:
+    if sec["kind"] == "panes":
+        return _panes(sec)
+    if sec["kind"] == "fusions":
+        return _fusions(sec)
+    if sec["kind"] == "graph":
+        return _graph(sec, insp)
+    return sec.get("html", "")  # a section of another kind draws itself
+
+
+def _hover_css(model: ViewModel) -> str:
+    panes: PanesSection | None = None
+    for sec in model["sections"]:
+        if sec["kind"] == "panes":
+            panes = sec
+            break
     if panes is None:
         return ""
     used: set[int] = set()
@@ -100,13 +88,12 @@ def _hover_css(model: dict) -> str:
         sel = f'[data-g~="{g}"]'
         rules.append(
             f".jaxlab.jl-insp:has(.jl-l{sel}:hover) .jl-l{sel}"
-            "{outline:1px solid #0969da;background:rgba(9,105,218,.22);}"
+            "{outline:1px solid var(--jl-linked-outline);background:var(--jl-linked-background);}"
         )
     return "".join(rules)
 
 
-@renderer("panes")
-def _panes(sec: dict, insp: Any) -> str:
+def _panes(sec: PanesSection) -> str:
     out = ['<div class="jl-panes">']
     for pane in sec["panes"]:
         out.append(
@@ -117,7 +104,7 @@ def _panes(sec: dict, insp: Any) -> str:
     return "".join(out)
 
 
-def _pane_code(pane: dict) -> str:
+def _pane_code(pane: Pane) -> str:
     lines = pane["lines"]
     shown = lines[:STATIC_MAX_LINES]
     if len(lines) <= HIGHLIGHT_MAX_LINES:
@@ -153,8 +140,16 @@ def _pane_code(pane: dict) -> str:
     return f'<pre class="jl-code jl-{esc(pane["dialect"])}">{"".join(spans)}</pre>{note}'
 
 
-@renderer("fusions")
-def _fusions(sec: dict, insp: Any) -> str:
+def _column(kernels: FusionColumns, key: str, n: int) -> list[Any]:
+    values: list[Any] = kernels[key][:n]  # type: ignore[literal-required]
+    if key == "flops":
+        return [_format.format_count(v) for v in values]
+    if key == "bytes":
+        return [_format.format_bytes(v) for v in values]
+    return values
+
+
+def _fusions(sec: FusionsSection) -> str:
     totals = sec["totals"]
     kernels, fusions = totals["kernels"], totals["fusions"]
     head = (
@@ -166,35 +161,21 @@ def _fusions(sec: dict, insp: Any) -> str:
         f"XLA's estimates: {esc(totals['xla_flops_text'])} FLOPs, "
         f"{esc(totals['xla_bytes_text'])} accessed</div>"
     )
-    rows = []
-    for row in sec["rows"][:MAX_STATIC_FUSIONS]:
-        rows.append(
-            [
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                _format.format_count(row[8]),
-                _format.format_bytes(row[9]),
-            ]
-        )
-    columns = [c for i, c in enumerate(sec["columns"]) if i != 7]
+    columns = sec["columns"]
+    shown = [_column(sec["kernels"], c["key"], MAX_STATIC_FUSIONS) for c in columns]
+    rows = list(zip(*shown, strict=True))
     more = ""
     if sec["total_rows"] > MAX_STATIC_FUSIONS:
         more = (
             f'<div class="jl-note">{sec["total_rows"] - MAX_STATIC_FUSIONS:,} more kernels '
             "in the live widget and in <code>.fusions</code></div>"
         )
-    numeric = [False, False, True, False, False, False, False, True, True]
-    body = head + table(columns, rows, numeric=numeric) + more
+    titles = [c["title"] for c in columns]
+    body = head + table(titles, rows, numeric=[c["numeric"] for c in columns]) + more
     return f"<details><summary>fusion explorer</summary>{body}</details>"
 
 
-@renderer("graph")
-def _graph(sec: dict, insp: Any) -> str:
+def _graph(sec: GraphSection, insp: Inspection | None) -> str:
     parts = []
     small = all(g["size"] <= STATIC_GRAPH_MAX_NODES for g in sec["graphs"])
     for g in sec["graphs"]:
