@@ -304,19 +304,41 @@ def test_side_effects_reported_once_per_site_when_traced():
 def test_recompile_limit_and_reasons():
     guards = Guards(GuardSettings(recompile_limit=3))
     ns: dict = {"jax": jax, "jnp": jnp}
-    code = (
-        "@jax.jit\ndef shapes(x):\n    return x + 1\nfor n in range({}):\n    shapes(jnp.ones(n))\n"
-    )
-    assert run_cell(guards, ns, 1, code.format(3)) == []
-    (w,) = run_cell(guards, ns, 2, code.format(5))
-    assert (w.guard, w.function, w.cell, w.kind) == ("recompiles", "shapes", 2, "types")
+    assert run_cell(guards, ns, 1, "@jax.jit\ndef shapes(x):\n    return x + 1\n") == []
+    loop = "for n in range({}, {}):\n    shapes(jnp.ones(n))\n"
+    assert run_cell(guards, ns, 2, loop.format(1, 4)) == []
+    (w,) = run_cell(guards, ns, 3, loop.format(4, 9))
+    assert (w.guard, w.function, w.cell, w.kind) == ("recompiles", "shapes", 3, "types")
     assert any("`x` changed" in d for d in w.details)
     report = guards.ledger.report()
-    assert report["shapes"].count == 8 and report["shapes"].cells == {1: 3, 2: 5}
+    assert report["shapes"].count == 8 and report["shapes"].cells == {2: 3, 3: 5}
     assert report["shapes"].records[0].reason == "first compilation"
     guards.settings.recompiles = False
-    assert run_cell(guards, ns, 3, code.format(5)) == []
+    assert run_cell(guards, ns, 4, loop.format(10, 15)) == []
     assert guards.ledger.report()["shapes"].count == 8
+
+
+def test_same_named_functions_keep_their_own_recompile_history():
+    guards = Guards(GuardSettings(recompile_limit=3))
+    ns: dict = {"jax": jax, "jnp": jnp}
+    code = (
+        "@jax.jit\ndef shapes(x):\n    return x + {}\nfor n in range({}):\n"
+        "    shapes(jnp.ones(n))\n"
+    )
+    assert run_cell(guards, ns, 1, code.format(1, 3)) == []
+    (w,) = run_cell(guards, ns, 2, code.format(2, 5))  # 5 of its own, not 3 + 5
+    assert w.function.startswith("shapes (") and "5 times" in w.summary
+    assert "`%recompiles shapes`" in w.fix
+    first, second = guards.ledger.named("shapes")
+    assert (first.label, first.count, first.cells) == ("shapes", 3, {1: 3})
+    assert (second.count, second.cells) == (5, {2: 5})
+    assert len(guards.ledger.report("shapes")) == 2
+    # a jitted function created inline is followed too, under its own identity
+    code = (
+        "def inline(x):\n    return x * 2\nfor n in range(5):\n    jax.jit(inline)(jnp.ones(n))\n"
+    )
+    (w,) = run_cell(guards, ns, 3, code)
+    assert (w.function, w.kind) == ("inline", "types")
 
 
 def test_eager_operations_are_not_counted():
