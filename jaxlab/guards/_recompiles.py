@@ -12,13 +12,12 @@ later one labelled with its cell (``f (In [7])``).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jaxlab.base.display import Displayed
-from jaxlab.base.format import format_seconds
+from jaxlab.base.format import format_seconds, source_location
 from jaxlab.core.compile_events import Compilation, CompileLog
 from jaxlab.guards._functions import traced_function
 from jaxlab.guards._warning import GuardWarning
@@ -209,7 +208,7 @@ class RecompileLedger:
             label = name
             if label in self.functions:
                 where = (self.cell_label(file) if self.cell_label and file else None) or (
-                    f"{os.path.basename(file)}:{line}" if file else "?"
+                    source_location(file, line) if file else "?"
                 )
                 label = f"{name} ({where})"
                 n = 2
@@ -324,7 +323,7 @@ class RecompileReport(Displayed):
             return None
         filename, line = entry.defined_at
         label = self.cell_label(filename) if self.cell_label else None
-        return f"line {line} of {label}" if label else f"{filename}:{line}"
+        return f"{label}, line {line}" if label else source_location(filename, line)
 
     def rows(self) -> list[tuple[str, int, str, str, str]]:
         return [

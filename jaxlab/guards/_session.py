@@ -40,7 +40,7 @@ class Guards:
     """Stale-closure, side-effect and recompilation checks around the cells of one session.
 
     `settings` is any object with :class:`GuardSettings`' attributes (in IPython, the ``JaxLab``
-    configurable); `cell_label` turns a code object's file name into "In[5]"; `config_hint`
+    configurable); `cell_label` turns a code object's file name into "In [5]"; `config_hint`
     says how to turn a setting back on (``{name}`` is replaced).
     """
 

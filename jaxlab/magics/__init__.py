@@ -47,11 +47,21 @@ def unload(ipython: Any) -> None:
 
 
 def register(ipython: Any) -> None:
+    from functools import partial
+
+    from jaxlab.base.format import set_cell_labeler
+    from jaxlab.magics._base import cell_label
+
     for cls in magic_classes():
         ipython.register_magics(cls)
+    # every view names notebook code by its cell ("In [19], line 2"), not IPython's file name
+    set_cell_labeler(partial(cell_label, ipython))
 
 
 def unregister(ipython: Any) -> None:
+    from jaxlab.base.format import set_cell_labeler
+
+    set_cell_labeler(None)
     manager = ipython.magics_manager
     for cls in magic_classes():
         for kind, names in cls.magics.items():

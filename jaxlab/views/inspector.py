@@ -11,7 +11,6 @@ of every IR pane lists the groups it came from (-1 for none, an int for one, a l
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from jaxlab.api.inspection import Inspection
 from jaxlab.base import format as _format
 from jaxlab.base.display import renders
+from jaxlab.base.format import source_location
 from jaxlab.core import analysis as _analysis
 from jaxlab.ir.hlo import HloModule
 from jaxlab.views._html import esc
@@ -57,7 +57,8 @@ def view_model(insp: Any) -> dict[str, Any]:
 
 
 def short_path(file: str) -> str:
-    return os.path.basename(file) or file
+    """A file as a reader names it: the notebook cell ("In [19]") or its base name."""
+    return source_location(file)
 
 
 # -- header and summary -------------------------------------------------------------------
@@ -129,7 +130,7 @@ class _Groups:
         self.headers: list[int] = []
         self.index: dict[tuple[str, int], int] = {}
         for block in blocks:
-            where = f"{short_path(block.file)}:{block.first_line}"
+            where = source_location(block.file, block.first_line)
             label = f"# {where}" + (f" ({block.function})" if block.function else "")
             self.headers.append(len(self.lines))
             self.lines.append(label)
@@ -292,7 +293,7 @@ def _fusions(insp: Any, context: dict) -> dict:
         for code in opcodes:
             counts[code] = counts.get(code, 0) + 1
         ops_text = ", ".join(f"{c}×{n}" if n > 1 else c for c, n in counts.items())
-        sources = ", ".join(f"{short_path(f)}:{n}" for f, n in fusion.source_lines[:6])
+        sources = ", ".join(source_location(f, n) for f, n in fusion.source_lines[:6])
         if len(fusion.source_lines) > 6:
             sources += f", … ({len(fusion.source_lines)})"
         eq_counts: dict[str, int] = {}
