@@ -30,8 +30,10 @@ def magic_classes() -> list[type]:
 def load(ipython: Any) -> None:
     """``%load_ext jaxlab``: CPU devices from the environment, the magics, the guards."""
     from jaxlab.core.cpu_devices import apply_environment
-    from jaxlab.magics._guards import install
+    from jaxlab.magics._guards import hooks_of, install
 
+    if hooks_of(ipython) is not None:  # loaded already (the jaxlab kernel preloads it)
+        return
     problem = apply_environment()
     if problem:
         warnings.warn(problem, stacklevel=3)
