@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -122,3 +123,22 @@ def source_location(file: str, line: int | None = None) -> str:
         return f"{label}, line {line}" if line else label
     name = os.path.basename(file) or file
     return f"{name}:{line}" if line else name
+
+
+_QUOTED_FILE = re.compile(r'"([^"\n]+\.py|<ipython-input-[^"\n]+>)"')
+
+
+def relabel_cells(text: str) -> str:
+    """An IR's text with the quoted file names of notebook cells (in HLO's stack-frame table,
+    StableHLO's locations) replaced by the cells' labels: ``"In [19]"``."""
+    if _cell_labeler is None or '"' not in text:
+        return text
+    labels: dict[str, str] = {}
+
+    def replace(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in labels:
+            labels[name] = f'"{cell_label(name)}"' if cell_label(name) else m.group(0)
+        return labels[name]
+
+    return _QUOTED_FILE.sub(replace, text)
