@@ -481,3 +481,22 @@ def test_traced_function_finds_the_user_function_behind_jax_wrappers():
     exec(compile(code, jax.__file__, "exec"), lib)
     assert traced_function(lib["make"](f)) == (f, None)
     assert traced_function(jnp.sin) is None
+
+
+def test_side_effects_of_a_jitted_method_and_an_inline_jit():
+    guards = Guards(GuardSettings(stale_closures=False))
+    ns: dict = {"jax": jax, "jnp": jnp}
+    code = (
+        "class Counter:\n"
+        "    def __init__(self):\n"
+        "        self.calls = 0\n"
+        "    def step(self, x):\n"
+        "        self.calls += 1\n"
+        "        return x + 1\n"
+        "c = Counter()\n"
+        "y = jax.jit(c.step)(1.0)\n"
+    )
+    (w,) = run_cell(guards, ns, 1, code)
+    assert (w.kind, w.function, w.variable) == ("mutation", "Counter.step", "self")
+    assert "changes the object `self`" in w.summary
+    assert run_cell(guards, ns, 2, "y = jax.jit(c.step)(jnp.ones(2))") == []
