@@ -16,6 +16,15 @@ from tests.kernel.test_guards import guard_outputs, one_warning, silent
 pytestmark = pytest.mark.kernel
 
 
+def warns_stale(kernel, change: str, function: str, variable: str) -> dict:
+    """Run `change`: exactly one stale-value warning, at that cell, naming `function` and
+    `variable`."""
+    warning, cell = one_warning(kernel, change)
+    found = (warning["guard"], warning["function"], warning["variable"], warning["cell"])
+    assert found == ("stale-closure", function, variable, cell)
+    return warning
+
+
 @pytest.mark.parametrize(
     ("label", "define", "call", "function"),
     [
@@ -99,86 +108,73 @@ def test_print_at_trace_time_wherever_the_jitted_callable_lives(
     silent(kernel, call)
 
 
-def test_numpy_array_changed_in_place(kernel):
-    silent(kernel, "w_np = np.ones(3)\ndef lin_np(x):\n    return x * w_np\nf_np = jax.jit(lin_np)")
-    silent(kernel, "y_np = f_np(1.0)")
-    warning, cell = one_warning(kernel, "w_np[0] = 5.0")
-    assert (warning["guard"], warning["function"], warning["variable"], warning["cell"]) == (
-        "stale-closure",
-        "f_np",
-        "w_np",
-        cell,
-    )
-    assert warning["kind"] == "in-place" and "changed in place" in warning["summary"]
-    assert kernel.value("f_np(1.0).tolist()") == [1.0, 1.0, 1.0]  # really stale
-    silent(kernel, "w_np[1] = 7.0")  # said once
-    # a large array (sampled, not hashed) and an inline jit
-    silent(kernel, "big_np = np.zeros(2_000_000)\ndef pick_np(x):\n    return x + big_np[-1]")
-    silent(kernel, "y2_np = jax.jit(pick_np)(1.0)")
-    warning, cell = one_warning(kernel, "big_np[-1] = 3.0")
-    assert (warning["function"], warning["variable"], warning["cell"]) == (
-        "pick_np",
-        "big_np",
-        cell,
-    )
-    assert "jax.clear_caches()" in warning["fix"]
-    # the correct way: the array is an argument; changing it is fine
-    silent(kernel, "w2_np = np.ones(3)\n@jax.jit\ndef lin2_np(x, w):\n    return x * w")
-    silent(kernel, "y3_np = lin2_np(1.0, w2_np)")
-    silent(kernel, "w2_np[0] = 5.0\ny3_np = lin2_np(1.0, w2_np)")
-
-
-def test_container_changed_in_place(kernel):
-    silent(kernel, "table_ct = [1.0, 2.0]\n@jax.jit\ndef use_ct(x):\n    return x * table_ct[0]")
-    silent(kernel, "y_ct = use_ct(1.0)")
-    warning, cell = one_warning(kernel, "table_ct[0] = 4.0")
-    assert (warning["function"], warning["variable"], warning["cell"]) == (
-        "use_ct",
-        "table_ct",
-        cell,
-    )
-
-
-def test_attribute_read_at_trace_time(kernel):
-    silent(
-        kernel,
+STALE_CASES = {
+    "numpy in place": (
+        "w_np = np.ones(3)\ndef lin_np(x):\n    return x * w_np\nf_np = jax.jit(lin_np)",
+        "y_np = f_np(1.0)",
+        "w_np[0] = 5.0",
+        ("f_np", "w_np", "global `w_np`"),
+    ),
+    "large numpy in place, inline jit": (
+        "big_np = np.zeros(2_000_000)\ndef pick_np(x):\n    return x + big_np[-1]",
+        "y2_np = jax.jit(pick_np)(1.0)",
+        "big_np[-1] = 3.0",
+        ("pick_np", "big_np", "jax.clear_caches()"),
+    ),
+    "container in place": (
+        "table_ct = [1.0, 2.0]\n@jax.jit\ndef use_ct(x):\n    return x * table_ct[0]",
+        "y_ct = use_ct(1.0)",
+        "table_ct[0] = 4.0",
+        ("use_ct", "table_ct", "changed in place"),
+    ),
+    "attribute": (
         "import types\ncfg_at = types.SimpleNamespace(lr=0.1)\n"
         "@jax.jit\ndef step_at(w):\n    return w - cfg_at.lr",
-    )
-    silent(kernel, "y_at = step_at(1.0)")
-    warning, cell = one_warning(kernel, "cfg_at.lr = 0.5")
-    assert (warning["function"], warning["variable"], warning["cell"]) == (
-        "step_at",
-        "cfg_at.lr",
-        cell,
-    )
-    assert "attribute `cfg_at.lr`" in warning["summary"]
-    silent(kernel, "cfg_at.other = 3")  # not read by the trace
-
-
-def test_self_attribute_of_a_jitted_method(kernel):
-    silent(
-        kernel,
+        "y_at = step_at(1.0)",
+        "cfg_at.lr = 0.5",
+        ("step_at", "cfg_at.lr", "attribute `cfg_at.lr`"),
+    ),
+    "self attribute": (
         "class Model_sa:\n    def __init__(self):\n        self.w = jnp.ones(3)\n"
         "    def apply(self, x):\n        return x * self.w\n"
         "m_sa = Model_sa()\nfwd_sa = jax.jit(m_sa.apply)",
-    )
-    silent(kernel, "y_sa = fwd_sa(1.0)")
-    warning, cell = one_warning(kernel, "m_sa.w = 2 * jnp.ones(3)")
-    assert (warning["function"], warning["variable"], warning["cell"]) == ("fwd_sa", "self.w", cell)
-    silent(kernel, "m_sa.w = 2 * jnp.ones(3)")  # a new object, same value: no change
-
-
-def test_enclosing_function_variable(kernel):
-    silent(
-        kernel,
+        "y_sa = fwd_sa(1.0)",
+        "m_sa.w = 2 * jnp.ones(3)",
+        ("fwd_sa", "self.w", "attribute `self.w`"),
+    ),
+    "enclosing variable": (
         "def make_ef():\n    scale = np.ones(2)\n"
         "    return jax.jit(lambda x: x * scale), scale\nf_ef, scale_ef = make_ef()",
+        "y_ef = f_ef(1.0)",
+        "scale_ef[0] = 9.0",
+        ("f_ef", "scale", "enclosing variable `scale`"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(STALE_CASES))
+def test_stale_values_of_every_kind(kernel, case):
+    define, call, change, (function, variable, phrase) = STALE_CASES[case]
+    silent(kernel, define)
+    silent(kernel, call)
+    warning = warns_stale(kernel, change, function, variable)
+    assert phrase in warning["summary"] + warning["fix"]
+    silent(kernel, change)  # said once
+    silent(kernel, call.split(" = ")[0] + " = 0")  # unrelated
+
+
+def test_numpy_array_changed_in_place_really_is_stale(kernel):
+    silent(
+        kernel,
+        "w_rs = np.ones(3)\n@jax.jit\ndef lin_rs(x):\n    return x * w_rs\ny_rs = lin_rs(1.0)",
     )
-    silent(kernel, "y_ef = f_ef(1.0)")
-    warning, cell = one_warning(kernel, "scale_ef[0] = 9.0")
-    assert (warning["variable"], warning["cell"]) == ("scale", cell)
-    assert "enclosing variable `scale`" in warning["summary"]
+    warning = warns_stale(kernel, "w_rs[0] = 5.0", "lin_rs", "w_rs")
+    assert warning["kind"] == "in-place" and "changed in place" in warning["summary"]
+    assert kernel.value("lin_rs(1.0).tolist()") == [1.0, 1.0, 1.0]  # the guard is right
+    # the correct way: the array is an argument; changing it is fine
+    silent(kernel, "w2_rs = np.ones(3)\n@jax.jit\ndef lin2_rs(x, w):\n    return x * w")
+    silent(kernel, "y2_rs = lin2_rs(1.0, w2_rs)")
+    silent(kernel, "w2_rs[0] = 5.0\ny2_rs = lin2_rs(1.0, w2_rs)")
 
 
 def test_same_named_functions_in_different_cells_keep_their_own_history(kernel):
