@@ -142,3 +142,15 @@ def relabel_cells(text: str) -> str:
         return labels[name]
 
     return _QUOTED_FILE.sub(replace, text)
+
+
+_SRC_INFO = re.compile(r"^(.*) at (.+):(\d+)$")
+
+
+def function_location(src_info: str) -> str:
+    """JAX's "fn at /path/file.py:12" (a traced function's debug info) as a reader names it:
+    "fn at In [19], line 12" for a notebook cell, "fn at file.py:12" for a file."""
+    m = _SRC_INFO.match(src_info or "")
+    if m is None:
+        return src_info
+    return f"{m.group(1)} at {source_location(m.group(2), int(m.group(3)))}"
