@@ -35,6 +35,7 @@ def test_guards_notebook_warns_where_it_says(kernel_prefix, kernel_name):
 
     expected = {
         "W = 2 *": [("stale-closure", "global", "W")],
+        "table[0] = 5.0": [("stale-closure", "in-place", "table")],
         "history = []": [
             ("side-effect", "print", None),
             ("side-effect", "mutation", "history"),
