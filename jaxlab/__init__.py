@@ -95,7 +95,8 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Called by ``%load_ext jaxlab``: registers the magics and the guards."""
+    """Called by ``%load_ext jaxlab``: registers the magics and the guards. Loading it again
+    into the same shell (the jaxlab kernel preloads it) changes nothing."""
     from jaxlab.magics import load
 
     load(ipython)

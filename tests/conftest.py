@@ -10,7 +10,7 @@ import jax
 import pytest
 
 from jaxlab.views.inspector.widget import BUNDLE
-from tests.kernel._client import Kernel, install_kernelspec
+from tests.kernel._client import Kernel, install_kernelspec, install_plain_kernelspec
 
 # tests of the live widget need its front end, which `make setup` builds when npm is there
 needs_widget_bundle = pytest.mark.skipif(
@@ -24,10 +24,13 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 
 @pytest.fixture(scope="session")
 def kernel_prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private Jupyter data dir holding kernelspecs installed by `jaxlab kernel install`."""
+    """A private Jupyter data dir holding kernelspecs installed by `jaxlab kernel install`, and
+    a plain `python3` one for this Python (what Colab, VS Code or a bare Jupyter give: no
+    jaxlab preloaded)."""
     prefix = tmp_path_factory.mktemp("jupyter-prefix")
     install_kernelspec(prefix, "jaxlab-test")
     install_kernelspec(prefix, "jaxlab-test-4cpu", "--cpu-devices", "4")
+    install_plain_kernelspec(prefix, "python3")
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(prefix / "share" / "jupyter"), old) if p

@@ -244,3 +244,66 @@ def pallas_call_info(eqn: Any) -> dict[str, Any] | None:
         }
     except Exception:
         return None
+
+
+# -- the function JAX is tracing ---------------------------------------------------------------
+
+_TRACING_CODES: dict[Any, str] | None = None
+
+
+def _tracing_codes() -> dict[Any, str]:
+    """Code objects of JAX's tracing entry points, with the local that holds the callable being
+    traced (found once; an entry point a JAX version lacks is left out)."""
+    global _TRACING_CODES
+    if _TRACING_CODES is None:
+        codes: dict[Any, str] = {}
+        try:
+            from jax._src.interpreters import partial_eval as pe
+
+            codes[pe.explain.__code__] = "fun"
+        except Exception:
+            pass
+        try:
+            from jax._src import pjit
+
+            codes[pjit._trace_for_jit.__code__] = "fun"
+        except Exception:
+            pass
+        _TRACING_CODES = codes
+    return _TRACING_CODES
+
+
+def tracing_function(max_frames: int = 80) -> Any:
+    """The callable JAX is tracing (or has just traced) in this thread, read from the frames
+    of JAX's tracing entry points on the current stack: what ``jax.jit`` (also under grad,
+    vmap, checkpoint or shard_map) was given, a bound method with its object, or the wrapper
+    ``pmap`` traces. None when no such frame is on the stack or JAX's internals moved."""
+    import sys
+
+    codes = _tracing_codes()
+    if not codes:
+        return None
+    try:
+        frame = sys._getframe(1)
+    except Exception:
+        return None
+    for _ in range(max_frames):
+        if frame is None:
+            return None
+        local = codes.get(frame.f_code)
+        if local is not None:
+            return frame.f_locals.get(local)
+        frame = frame.f_back
+    return None
+
+
+def wrapped_callable(obj: Any) -> Any:
+    """The Python callable inside one of JAX's wrapped functions (``linear_util.WrappedFun``),
+    or None for anything else."""
+    try:
+        from jax._src import linear_util as lu
+    except Exception:
+        return None
+    if isinstance(obj, lu.WrappedFun):
+        return obj.f
+    return None

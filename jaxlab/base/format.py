@@ -6,7 +6,9 @@ Every view and message formats through here, so one quantity reads the same ever
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -87,3 +89,68 @@ def short_repr(value: Any, limit: int = 60) -> str:
         text = f"<{type(value).__name__}>"
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- where code comes from -----------------------------------------------------------------------
+
+# turns the file name of code run in a notebook cell into its label ("In [19]"); set by the
+# IPython extension (nothing below the magics knows about IPython), None outside a notebook
+_cell_labeler: Callable[[str], str | None] | None = None
+
+
+def set_cell_labeler(labeler: Callable[[str], str | None] | None) -> None:
+    """Install the function that names notebook cells by their file name (None removes it)."""
+    global _cell_labeler
+    _cell_labeler = labeler
+
+
+def cell_label(file: str) -> str | None:
+    """ "In [19]" for the file name of a notebook cell's code, None for anything else."""
+    labeler = _cell_labeler
+    if labeler is None or not file:
+        return None
+    try:
+        return labeler(file)
+    except Exception:
+        return None
+
+
+def source_location(file: str, line: int | None = None) -> str:
+    """Where code is, as a reader names it: "In [19], line 2" for a notebook cell,
+    "model.py:12" for a file (its base name)."""
+    label = cell_label(file)
+    if label is not None:
+        return f"{label}, line {line}" if line else label
+    name = os.path.basename(file) or file
+    return f"{name}:{line}" if line else name
+
+
+_QUOTED_FILE = re.compile(r'"([^"\n]+\.py|<ipython-input-[^"\n]+>)"')
+
+
+def relabel_cells(text: str) -> str:
+    """An IR's text with the quoted file names of notebook cells (in HLO's stack-frame table,
+    StableHLO's locations) replaced by the cells' labels: ``"In [19]"``."""
+    if _cell_labeler is None or '"' not in text:
+        return text
+    labels: dict[str, str] = {}
+
+    def replace(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in labels:
+            labels[name] = f'"{cell_label(name)}"' if cell_label(name) else m.group(0)
+        return labels[name]
+
+    return _QUOTED_FILE.sub(replace, text)
+
+
+_SRC_INFO = re.compile(r"^(.*) at (.+):(\d+)$")
+
+
+def function_location(src_info: str) -> str:
+    """JAX's "fn at /path/file.py:12" (a traced function's debug info) as a reader names it:
+    "fn at In [19], line 12" for a notebook cell, "fn at file.py:12" for a file."""
+    m = _SRC_INFO.match(src_info or "")
+    if m is None:
+        return src_info
+    return f"{m.group(1)} at {source_location(m.group(2), int(m.group(3)))}"

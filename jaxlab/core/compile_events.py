@@ -4,6 +4,11 @@ JAX reports, per compilation, the jaxpr trace, the lowering to MLIR and the back
 each tagged with the function's name. :func:`recording` collects them while a block runs and,
 with ``explain=True``, also JAX's own explanation of each tracing-cache miss (why it compiled
 again), captured from JAX's log instead of being printed.
+
+Names are not identities (two cells may both define ``f``), so each compilation also keeps the
+callable JAX traced, read from JAX's own tracing frames when the event arrives
+(:func:`jaxlab.base.compat.tracing_function`): the function given to ``jax.jit`` wherever the
+jitted callable lives (inline, in a dict, under ``grad``/``vmap``, a bound method, ``pmap``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ class Compilation:
     compile_s: float = 0.0
     # JAX's explanation of the tracing-cache miss that caused it (with explain=True)
     reasons: list[str] = field(default_factory=list)
+    # the callable JAX traced (None when its tracing frames were not found)
+    function: object = None
+    # on_trace was called for it
+    announced: bool = False
 
     @property
     def total_s(self) -> float:
@@ -52,6 +61,7 @@ class CompileLog:
     compilations: list[Compilation] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     explanations: list[tuple[str, str]] = field(default_factory=list)  # (function, reason)
+    traced_only: list[Compilation] = field(default_factory=list)
     _pending: dict[str, Compilation] = field(default_factory=dict)
     # the user had asked JAX to explain misses already: keep showing them
     _shown: bool = False
@@ -59,9 +69,27 @@ class CompileLog:
     # not raise (its errors are dropped: they would land in the user's code)
     on_trace: Callable[[str, Compilation], None] | None = None
 
-    def _on_explanation(self, name: str, reason: str) -> None:
+    def _on_explanation(self, name: str, reason: str, function: object = None) -> None:
         self.explanations.append((name, reason))
-        self._pending.setdefault(name, Compilation(name)).reasons.append(reason)
+        pending = self._pending.get(name)
+        if (
+            pending is not None
+            and function is not None
+            and pending.function not in (None, function)  # another function of that name
+        ):
+            self.traced_only.append(self._pending.pop(name))
+            pending = None
+        if pending is None:
+            pending = self._pending[name] = Compilation(name)
+        pending.reasons.append(reason)
+        if pending.function is None:
+            pending.function = function
+
+    def _announce(self, name: str, pending: Compilation) -> None:
+        pending.announced = True
+        if self.on_trace is not None:
+            with suppress(Exception):
+                self.on_trace(name, pending)
 
     def _on_duration(self, event: str, seconds: float, fun_name: str) -> None:
         name = _bare_name(fun_name)
@@ -71,14 +99,21 @@ class CompileLog:
         pending = self._pending.setdefault(name, Compilation(name))
         if event == _TRACE:
             pending.trace_s += seconds
-            if self.on_trace is not None:
-                with suppress(Exception):
-                    self.on_trace(name, pending)
+            if pending.function is None:
+                pending.function = _compat.tracing_function()
+            self._announce(name, pending)
         elif event == _LOWER:
             pending.lower_s += seconds
+            if not pending.announced:  # traced under a transformation: no trace event
+                self._announce(name, pending)
         else:
             pending.compile_s += seconds
             self.compilations.append(self._pending.pop(name))
+
+    def traced(self) -> list[Compilation]:
+        """Every trace seen, compiled or not (a trace that failed, or one that was only traced,
+        as by ``jax.eval_shape``), in order."""
+        return [*self.compilations, *self.traced_only, *self._pending.values()]
 
     def cached_stages(self) -> tuple[str, ...]:
         """Stages that sent no event: JAX served them from its caches."""
@@ -116,10 +151,11 @@ class _MissCapture(logging.Filter):
         m = _MISS_NAME.search(message)
         name = _bare_name((m.group(1) or m.group(2)) if m else "")
         reason = "\n".join(line.strip() for line in message.splitlines()[1:] if line.strip())
+        function = _compat.tracing_function()
         with _lock:
             logs = list(_explaining)
         for log in logs:
-            log._on_explanation(name, reason)
+            log._on_explanation(name, reason, function)
         return any(log._shown for log in logs)
 
 

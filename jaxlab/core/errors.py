@@ -16,6 +16,8 @@ from types import TracebackType
 
 import jax
 
+from jaxlab.base.format import source_location
+
 _ARG_DEPENDS = re.compile(r"depends on the value of the argument ([\w\[\]'\".]+)")
 _TRACING_FN = re.compile(r"while tracing the function (\S+) at (\S+):(\d+)")
 _NONSCALAR = re.compile(
@@ -91,7 +93,7 @@ def describe_frame(
         return None
     filename, lineno, function, text = frame
     label = cell_label(filename) if cell_label else None
-    place = f"line {lineno} of {label}" if label else f"{os.path.basename(filename)}:{lineno}"
+    place = f"{label}, line {lineno}" if label else source_location(filename, lineno)
     if function not in ("<module>", "<lambda>"):
         place += f" (in {function})"
     return f"{place}: {text}" if text else place

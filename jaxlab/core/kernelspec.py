@@ -24,7 +24,7 @@ def kernel_json(
             "ipykernel_launcher",
             "-f",
             "{connection_file}",
-            "--ext=jaxlab",
+            "--ext=jaxlab.preload",
         ],
         "display_name": display_name,
         "language": "python",

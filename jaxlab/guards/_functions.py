@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType, MethodType
 from typing import Any
 
+from jaxlab.base import compat as _compat
 from jaxlab.core.errors import is_user_file
 
 # how many calls deep helpers are followed, and how many functions at most
@@ -45,6 +46,48 @@ def python_function(obj: Any) -> FunctionType | None:
         try:
             obj = getattr(obj, "__wrapped__", None)
         except Exception:
+            return None
+    return None
+
+
+# how deep the closures of JAX's own wrappers are searched for the user's function
+WRAPPER_DEPTH = 3
+
+
+def traced_function(obj: Any) -> tuple[FunctionType, Any] | None:
+    """(the user's function, the object it is a method of, or None) behind a callable JAX
+    traced, as JAX's tracing frames hold it: the function given to ``jax.jit``, a bound method
+    (its object is where ``self.w`` is read), a partial, or a wrapper of JAX's own (``pmap``'s)
+    that holds the user's function in its closure. None when no user function is behind it."""
+    owner = None
+    frontier: list[Any] = [obj]
+    seen: set[int] = set()
+    for _ in range(WRAPPER_DEPTH + 1):
+        nxt: list[Any] = []
+        for item in frontier:
+            while item is not None and id(item) not in seen:
+                seen.add(id(item))
+                if is_user_function(item):
+                    return item, owner
+                if isinstance(item, MethodType):
+                    owner = owner if owner is not None else item.__self__
+                    item = item.__func__
+                    continue
+                if isinstance(item, functools.partial):
+                    item = item.func
+                    continue
+                inner = _compat.wrapped_callable(item)
+                if inner is not None:
+                    item = inner
+                    continue
+                if isinstance(item, FunctionType):
+                    nxt.extend(_closure_values(item))
+                try:
+                    item = getattr(item, "__wrapped__", None)
+                except Exception:
+                    item = None
+        frontier = nxt
+        if not frontier:
             return None
     return None
 

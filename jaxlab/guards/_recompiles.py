@@ -4,6 +4,10 @@ The compilations of each cell come from :func:`jaxlab.core.compile_events.record
 ``explain=True``: JAX's explanation of each tracing-cache miss is kept with the compilation it
 caused instead of being logged. JAX explains misses of user functions only, so the op-by-op
 compilations of JAX's own primitives (eager ``jnp`` calls) are left out.
+
+Functions are told apart by where they are defined (the file and line JAX reports, or the
+traced function's code), not by name: two cells that each define ``f`` keep two histories, the
+later one labelled with its cell (``f (In [7])``).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jaxlab.base.display import Displayed
-from jaxlab.base.format import format_seconds
+from jaxlab.base.format import format_seconds, source_location
 from jaxlab.core.compile_events import Compilation, CompileLog
+from jaxlab.guards._functions import traced_function
 from jaxlab.guards._warning import GuardWarning
 
 # compilations kept per function (older ones are counted, not kept)
@@ -106,7 +111,9 @@ class CompileRecord:
 
 @dataclass
 class FunctionCompiles:
-    """Every compilation of one function (by name) in the session."""
+    """Every compilation of one function (told apart by where it is defined) in the session;
+    `label` is its name, with the cell it was defined in when another function of that name
+    came first."""
 
     name: str
     count: int = 0
@@ -114,6 +121,10 @@ class FunctionCompiles:
     cells: dict[int | None, int] = field(default_factory=dict)
     records: list[CompileRecord] = field(default_factory=list)
     defined_at: tuple[str, int] | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
 
     def cells_text(self) -> str:
         parts = []
@@ -159,25 +170,60 @@ def _reason_lines(comps: list[Compilation], most: int = 3) -> list[str]:
     return lines
 
 
-def _user_compilations(log: CompileLog) -> dict[str, list[Compilation]]:
-    by_name: dict[str, list[Compilation]] = {}
+def identity(comp: Compilation) -> tuple[str, str, int]:
+    """(name, file, line) of the function a compilation traced: where JAX says it is defined,
+    else where its code is, else its name alone."""
+    site = defined_at(comp.reasons)
+    if site is None and comp.function is not None:
+        found = traced_function(comp.function)
+        if found is not None:
+            code = found[0].__code__
+            site = (code.co_filename, code.co_firstlineno)
+    return (comp.name, *(site or ("", 0)))
+
+
+def _user_compilations(log: CompileLog) -> dict[tuple, list[Compilation]]:
+    by_function: dict[tuple, list[Compilation]] = {}
     for comp in log.compilations:
         if comp.reasons:  # JAX explains misses of user functions only
-            by_name.setdefault(comp.name, []).append(comp)
-    return by_name
+            by_function.setdefault(identity(comp), []).append(comp)
+    return by_function
 
 
 class RecompileLedger:
-    """Compilations per function across the cells of a session."""
+    """Compilations per function across the cells of a session (``functions`` by label).
 
-    def __init__(self) -> None:
+    `cell_label` turns a code file name into "In [7]" for the labels of same-named functions.
+    """
+
+    def __init__(self, cell_label: Callable[[str], str | None] | None = None) -> None:
         self.functions: dict[str, FunctionCompiles] = {}
+        self.cell_label = cell_label
+        self._labels: dict[tuple, str] = {}
+
+    def _label(self, key: tuple[str, str, int]) -> str:
+        label = self._labels.get(key)
+        if label is None:
+            name, file, line = key
+            label = name
+            if label in self.functions:
+                where = (self.cell_label(file) if self.cell_label and file else None) or (
+                    source_location(file, line) if file else "?"
+                )
+                label = f"{name} ({where})"
+                n = 2
+                while label in self.functions:
+                    label, n = f"{name} ({where}, #{n})", n + 1
+            self._labels[key] = label
+        return label
 
     def add(self, log: CompileLog, cell: int | None) -> dict[str, list[Compilation]]:
-        """Record a cell's compilations; returns them by function name."""
-        by_name = _user_compilations(log)
-        for name, comps in by_name.items():
-            entry = self.functions.setdefault(name, FunctionCompiles(name))
+        """Record a cell's compilations; returns them by function label."""
+        by_name: dict[str, list[Compilation]] = {}
+        for key, comps in _user_compilations(log).items():
+            name = self._label(key)
+            by_name[name] = comps
+            entry = self.functions.setdefault(name, FunctionCompiles(key[0], label=name))
             for comp in comps:
                 raw = "\n".join(comp.reasons)
                 entry.count += 1
@@ -211,7 +257,7 @@ class RecompileLedger:
                         f"`{name}` compiled {len(comps)} times in this cell (more than the "
                         f"limit of {limit})."
                     ),
-                    fix=f"{fix}. `%recompiles {name}` lists every compilation.",
+                    fix=f"{fix}. `%recompiles {name.split(' ')[0]}` lists every compilation.",
                     function=name,
                     cell=cell,
                     kind=main,
@@ -225,15 +271,28 @@ class RecompileLedger:
         name: str | None = None,
         cell_label: Callable[[str], str | None] | None = None,
     ) -> RecompileReport:
-        if name is not None and name not in self.functions:
-            raise KeyError(name)
-        chosen = [self.functions[name]] if name else list(self.functions.values())
-        chosen.sort(key=lambda f: (-f.count, f.name))
+        if name is None:
+            chosen = list(self.functions.values())
+            chosen.sort(key=lambda f: (-f.count, f.label))
+        else:
+            chosen = self.named(name)
+            if not chosen:
+                raise KeyError(name)
         return RecompileReport(chosen, name, cell_label)
+
+    def named(self, name: str) -> list[FunctionCompiles]:
+        """The function labelled `name`, or every function called `name` (each with its own
+        history), oldest first."""
+        if name in self.functions:
+            entry = self.functions[name]
+            if entry.label != entry.name:
+                return [entry]
+        return [f for f in self.functions.values() if f.name == name]
 
     def clear(self) -> int:
         n = sum(f.count for f in self.functions.values())
         self.functions.clear()
+        self._labels.clear()
         return n
 
 
@@ -255,7 +314,7 @@ class RecompileReport(Displayed):
 
     def __getitem__(self, name: str) -> FunctionCompiles:
         for f in self.functions:
-            if f.name == name:
+            if f.label == name:
                 return f
         raise KeyError(name)
 
@@ -264,10 +323,10 @@ class RecompileReport(Displayed):
             return None
         filename, line = entry.defined_at
         label = self.cell_label(filename) if self.cell_label else None
-        return f"line {line} of {label}" if label else f"{filename}:{line}"
+        return f"{label}, line {line}" if label else source_location(filename, line)
 
     def rows(self) -> list[tuple[str, int, str, str, str]]:
         return [
-            (f.name, f.count, f.cells_text(), format_seconds(f.seconds), f.last_reason)
+            (f.label, f.count, f.cells_text(), format_seconds(f.seconds), f.last_reason)
             for f in self.functions
         ]

@@ -1,9 +1,10 @@
 """The guards of one notebook session: what runs before and after each cell.
 
-Before a cell, compilations start being recorded (with JAX's reasons). After it, the guards look
-at that cell's compilations and at the jitted functions in the namespace, and return what they
-found; nothing is printed here. A guard that fails is turned off and reported in one line: the
-guards never raise into the user's cell.
+Before a cell, compilations start being recorded (with JAX's reasons, and the function JAX
+traced for each: the guards follow what JAX traced, not names). After it, the guards look at
+that cell's traces and compilations and at the jitted functions bound to names (which name them
+in messages), and return what they found; nothing is printed here. A guard that fails is
+turned off and reported in one line: the guards never raise into the user's cell.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jaxlab.core import compile_events as _compile_events
+from jaxlab.guards._functions import traced_function
 from jaxlab.guards._jitted import Jitted, jitted_callables
 from jaxlab.guards._recompiles import RecompileLedger, defined_at
 from jaxlab.guards._side_effects import effect_warning, side_effects
@@ -38,7 +40,7 @@ class Guards:
     """Stale-closure, side-effect and recompilation checks around the cells of one session.
 
     `settings` is any object with :class:`GuardSettings`' attributes (in IPython, the ``JaxLab``
-    configurable); `cell_label` turns a code object's file name into "In[5]"; `config_hint`
+    configurable); `cell_label` turns a code object's file name into "In [5]"; `config_hint`
     says how to turn a setting back on (``{name}`` is replaced).
     """
 
@@ -52,7 +54,7 @@ class Guards:
         self.settings = settings if settings is not None else GuardSettings()
         self.cell_label = cell_label
         self.config_hint = config_hint
-        self.ledger = RecompileLedger()
+        self.ledger = RecompileLedger(cell_label)
         self.stale = StaleClosureGuard()
         self._analyzed: weakref.WeakSet = weakref.WeakSet()
         self._sites: set[tuple[str, str, str]] = set()
@@ -69,7 +71,7 @@ class Guards:
         reasons when the recompiles guard is on. Jitted functions of `namespace` traced during
         the cell have their globals read as the trace saw them."""
         self._depth += 1
-        if self._depth > 1 or not (self.settings.recompiles or self.settings.stale_closures):
+        if self._depth > 1 or not self._any_on():
             return []
         found: list[GuardWarning] = []
         self._namespace = namespace
@@ -88,6 +90,7 @@ class Guards:
         compiled = Counter(
             defined_at(c.reasons) or c.name for c in (log.compilations if log else ())
         )
+        traced = _traced_functions(log)
         wanted = tuple(n for n in ("side_effects", "stale_closures") if getattr(self.settings, n))
         if not wanted:
             return found
@@ -95,7 +98,7 @@ class Guards:
         if jitted is None:
             return found
         if self.settings.side_effects:
-            self._check(("side_effects",), lambda: self._side_effects(jitted, cell), found)
+            self._check(("side_effects",), lambda: self._side_effects(jitted, traced, cell), found)
         if self.settings.stale_closures:
             self._check(
                 ("stale_closures",), lambda: self.stale.check(jitted, cell, compiled), found
@@ -109,18 +112,23 @@ class Guards:
 
     # -- the guards ---------------------------------------------------------------------------
 
+    def _any_on(self) -> bool:
+        s = self.settings
+        return bool(s.recompiles or s.stale_closures or s.side_effects)
+
     def _start_recording(self) -> None:
         stack = ExitStack()
-        self._explained = bool(self.settings.recompiles)  # JAX's reasons: for that guard only
-        self._log = stack.enter_context(_compile_events.recording(explain=self._explained))
+        # JAX's explanations also say which function it traces under grad, vmap, ...
+        self._explained = True
+        self._log = stack.enter_context(_compile_events.recording(explain=True))
         self._log.on_trace = self._traced
         self._recording = stack
 
     def _traced(self, name: str, so_far: _compile_events.Compilation) -> None:
         """Called by the compile events right after JAX traced `name` (which drop its errors:
         the check after the cell still runs and reports its own)."""
-        if self.settings.stale_closures:
-            self.stale.traced(name, so_far.reasons, self._namespace)
+        if self.settings.stale_closures and so_far.function is not None:
+            self.stale.traced(so_far.function, so_far.reasons)
 
     def _stop_recording(self) -> _compile_events.CompileLog | None:
         stack, log = self._recording, self._log
@@ -133,17 +141,27 @@ class Guards:
         by_name = self.ledger.add(log, cell)
         return self.ledger.over_limit(by_name, int(self.settings.recompile_limit), cell)
 
-    def _side_effects(self, jitted: list[Jitted], cell: int | None) -> list[GuardWarning]:
+    def _side_effects(
+        self, jitted: list[Jitted], traced: list[tuple[Any, Any]], cell: int | None
+    ) -> list[GuardWarning]:
+        """Side effects of each function traced for the first time: those JAX traced in this
+        cell, and jitted functions bound to names seen traced (named as they are bound)."""
+        names = {id(j.function): j.name for j in jitted}
+        todo = [(fn, owner) for fn, owner in traced]
+        todo += [(j.function, None) for j in jitted if j.traced]
         found = []
-        for j in jitted:
-            if not j.traced or j.function in self._analyzed:
+        for fn, owner in todo:
+            if fn in self._analyzed:
                 continue
-            self._analyzed.add(j.function)
-            for effect in side_effects(j.function):
+            self._analyzed.add(fn)
+            label = names.get(id(fn)) or (
+                f"{type(owner).__name__}.{fn.__name__}" if owner is not None else fn.__name__
+            )
+            for effect in side_effects(fn):
                 if effect.site in self._sites:
                     continue
                 self._sites.add(effect.site)
-                found.append(effect_warning(effect, j.name, cell, self.cell_label))
+                found.append(effect_warning(effect, label, cell, self.cell_label))
         return found
 
     # -- failures ----------------------------------------------------------------------------
@@ -180,3 +198,13 @@ class Guards:
                 )
             )
             return None
+
+
+def _traced_functions(log: _compile_events.CompileLog | None) -> list[tuple[Any, Any]]:
+    """(user function, its object or None) of each trace in `log`, once each, in order."""
+    out: dict[int, tuple[Any, Any]] = {}
+    for comp in log.traced() if log is not None else ():
+        found = traced_function(comp.function) if comp.function is not None else None
+        if found is not None:
+            out.setdefault(id(found[0]), found)
+    return list(out.values())

@@ -5,8 +5,8 @@ The function's source (and that of the user helpers it calls) is read with ``ast
 resolved with Python's scoping rules against the function's real globals and closure, so
 ``print`` means the builtin, ``time.time`` the clock and ``history.append`` a global list.
 Found: ``print()``, assignments to globals and nonlocals, mutation of global (or enclosing)
-containers and objects, and calls into the ``time``, ``datetime.now``, ``random`` and
-``numpy.random`` modules.
+containers and objects, attribute writes on ``self`` in a method, and calls into the ``time``,
+``datetime.now``, ``random`` and ``numpy.random`` modules.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ class SideEffect:
     line: int
     source: str
     name: str
-    scope: str = "global"  # where `name` lives: "global" or "closure" (an enclosing function)
+    # where `name` lives: "global", "closure" (an enclosing function) or "object" (`self`)
+    scope: str = "global"
 
     @property
     def site(self) -> tuple[str, str, str]:
@@ -326,6 +327,23 @@ class _Analysis(ast.NodeVisitor):
             found = self.outer(target.value)
             if found is not None and not _is_jax_array(found[1]):
                 self.add(node, "mutation", found[0], found[2])
+            elif found is None and self._on_self(target):
+                # `self.count += 1` in a jitted method: runs once, stores a tracer on the object
+                self.add(node, "mutation", "self", "object")
+
+    def _on_self(self, target: ast.expr) -> bool:
+        """`self.a = ...` / `self.a[k] = ...` in the method itself (not a nested function)."""
+        node = target
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        code = self.fn.__code__
+        first = code.co_varnames[0] if code.co_argcount else None
+        return (
+            isinstance(node, ast.Name)
+            and node.id == first == "self"
+            and len(self.scopes) == 1
+            and self.fn.__code__.co_name != "__init__"
+        )
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
@@ -399,7 +417,7 @@ def side_effects(root: FunctionType) -> list[SideEffect]:
 def _explain(effect: SideEffect, label: str) -> tuple[str, str]:
     """(what happens, the JAX way) for one side effect in the function bound to `label`."""
     name = effect.name
-    holder = "global" if effect.scope == "global" else "enclosing variable"
+    holder = {"global": "global", "object": "object"}.get(effect.scope, "enclosing variable")
     if effect.kind == "print":
         return (
             f"`print()` in `{label}` runs only while JAX traces it (once per compilation, "

@@ -30,8 +30,10 @@ def magic_classes() -> list[type]:
 def load(ipython: Any) -> None:
     """``%load_ext jaxlab``: CPU devices from the environment, the magics, the guards."""
     from jaxlab.core.cpu_devices import apply_environment
-    from jaxlab.magics._guards import install
+    from jaxlab.magics._guards import hooks_of, install
 
+    if hooks_of(ipython) is not None:  # loaded already (the jaxlab kernel preloads it)
+        return
     problem = apply_environment()
     if problem:
         warnings.warn(problem, stacklevel=3)
@@ -47,11 +49,21 @@ def unload(ipython: Any) -> None:
 
 
 def register(ipython: Any) -> None:
+    from functools import partial
+
+    from jaxlab.base.format import set_cell_labeler
+    from jaxlab.magics._base import cell_label
+
     for cls in magic_classes():
         ipython.register_magics(cls)
+    # every view names notebook code by its cell ("In [19], line 2"), not IPython's file name
+    set_cell_labeler(partial(cell_label, ipython))
 
 
 def unregister(ipython: Any) -> None:
+    from jaxlab.base.format import set_cell_labeler
+
+    set_cell_labeler(None)
     manager = ipython.magics_manager
     for cls in magic_classes():
         for kind, names in cls.magics.items():

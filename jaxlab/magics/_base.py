@@ -256,12 +256,22 @@ def name_list(text: str | None) -> tuple[str, ...] | None:
 
 
 def cell_label(shell: Any, filename: str) -> str | None:
-    """ "In[5]" for the file name IPython gave a cell's code, else None."""
+    """ "In [5]" for the file name IPython gave a cell's code (IPython maps the names of the
+    cells it compiled to their execution counts), else None."""
+    try:
+        number = shell.compile._filename_map.get(filename)
+    except Exception:
+        number = None
+    if number is not None:
+        return f"In [{number}]"
     try:
         label = shell.compile.format_code_name(filename)
     except Exception:
         return None
-    return label[1] if label else None
+    if not label:
+        return None
+    text = label[1]
+    return f"In [{text[3:-1]}]" if text.startswith("In[") and text.endswith("]") else text
 
 
 class JaxlabMagics(Magics):

@@ -241,7 +241,7 @@ class GuardMagics(JaxlabMagics):
             print(f"[jaxlab] forgot {n} recorded compilation{'s' if n != 1 else ''}")
             return None
         name = args.expr or None
-        if name is not None and name not in ledger.functions:
+        if name is not None and not ledger.named(name):
             known = ", ".join(sorted(ledger.functions)) or "none yet"
             raise UsageError(
                 f"%recompiles: no compilations of `{name}` recorded (functions with "

@@ -4,9 +4,9 @@ the short explanation and the user's source line, with the lines around it."""
 from __future__ import annotations
 
 import linecache
-import os
 
 from jaxlab.base.display import Displayed, renders
+from jaxlab.base.format import source_location
 from jaxlab.core.errors import Explanation, user_frame
 from jaxlab.views._html import esc, fragment
 
@@ -52,5 +52,5 @@ def _source_excerpt(frame: tuple[str, int, str, str]) -> str:
         text = esc(lines[n - 1].rstrip("\n")) or " "
         cls = "jl-l jl-bad" if n == line else "jl-l"
         spans.append(f'<span class="{cls}" data-line="{n}">{n:>4}  {text}</span>')
-    name = esc(os.path.basename(file))
+    name = esc(source_location(file))
     return f'<div class="jl-muted">{name}</div><pre class="jl-code">{"".join(spans)}</pre>'

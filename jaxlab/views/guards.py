@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds
-from jaxlab.guards._recompiles import RecompileReport
+from jaxlab.guards._recompiles import FunctionCompiles, RecompileReport
 from jaxlab.guards._warning import GuardWarning
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views._text import text_table
@@ -29,22 +29,25 @@ def warning_html(warning: GuardWarning) -> str:
     return fragment(GUARD_CSS + "".join(lines), extra_class="jl-guard")
 
 
+def _entry_text(report: RecompileReport, entry: FunctionCompiles) -> list[str]:
+    where = report.defined_at(entry)
+    head = (
+        f"{entry.label}: {entry.count} compilation{'s' if entry.count != 1 else ''} "
+        f"({format_seconds(entry.seconds)})" + (f", defined at {where}" if where else "")
+    )
+    lines = [head]
+    if entry.count > len(entry.records):
+        lines.append(f"  (the last {len(entry.records)} are listed)")
+    for r in entry.records:
+        cell = f"[{r.cell}]" if r.cell is not None else "[?]"
+        lines.append(f"  cell {cell:<6} {format_seconds(r.seconds):>9}  {r.reason}")
+    return lines
+
+
 @renders(RecompileReport, "text")
 def recompiles_text(report: RecompileReport) -> str:
     if report.name is not None:
-        entry = report.functions[0]
-        where = report.defined_at(entry)
-        head = (
-            f"{entry.name}: {entry.count} compilation{'s' if entry.count != 1 else ''} "
-            f"({format_seconds(entry.seconds)})" + (f", defined at {where}" if where else "")
-        )
-        lines = [head]
-        if entry.count > len(entry.records):
-            lines.append(f"  (the last {len(entry.records)} are listed)")
-        for r in entry.records:
-            cell = f"[{r.cell}]" if r.cell is not None else "[?]"
-            lines.append(f"  cell {cell:<6} {format_seconds(r.seconds):>9}  {r.reason}")
-        return "\n".join(lines)
+        return "\n\n".join("\n".join(_entry_text(report, e)) for e in report.functions)
     if not report.functions:
         return "no compilations of user functions recorded yet"
     n = len(report.functions)
@@ -57,22 +60,25 @@ def recompiles_text(report: RecompileReport) -> str:
     return "\n".join(lines + ["  " + line for line in table_lines])
 
 
+def _entry_html(report: RecompileReport, entry: FunctionCompiles) -> str:
+    where = report.defined_at(entry)
+    title = (
+        f'<div class="jl-title"><code>{esc(entry.label)}</code>: {entry.count} '
+        f"compilation{'s' if entry.count != 1 else ''}"
+        + (f' <span class="jl-muted">defined at {esc(where)}</span>' if where else "")
+        + "</div>"
+    )
+    rows = [
+        (f"[{r.cell}]" if r.cell is not None else "[?]", format_seconds(r.seconds), r.reason)
+        for r in entry.records
+    ]
+    return title + table(["cell", "time", "JAX's reason"], rows)
+
+
 @renders(RecompileReport, "html")
 def recompiles_html(report: RecompileReport) -> str:
     if report.name is not None:
-        entry = report.functions[0]
-        where = report.defined_at(entry)
-        title = (
-            f'<div class="jl-title"><code>{esc(entry.name)}</code>: {entry.count} '
-            f"compilation{'s' if entry.count != 1 else ''}"
-            + (f' <span class="jl-muted">defined at {esc(where)}</span>' if where else "")
-            + "</div>"
-        )
-        rows = [
-            (f"[{r.cell}]" if r.cell is not None else "[?]", format_seconds(r.seconds), r.reason)
-            for r in entry.records
-        ]
-        return fragment(title + table(["cell", "time", "JAX's reason"], rows))
+        return fragment("".join(_entry_html(report, e) for e in report.functions))
     if not report.functions:
         return fragment(
             '<div class="jl-muted">no compilations of user functions recorded yet</div>'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jaxlab.api.irtext import IRText
 from jaxlab.base.display import renders
+from jaxlab.base.format import relabel_cells
 from jaxlab.views._html import esc, fragment
 from jaxlab.views.code import code_block
 from jaxlab.views.inspector.summary import MAX_TEXT_LINES, fusion_table
@@ -12,8 +13,8 @@ from jaxlab.views.program import hlo_distribution
 
 @renders(IRText, "text")
 def irtext_text(text: IRText) -> str:
-    """The text itself: an IR's repr is the IR."""
-    return str.__str__(text)
+    """The text itself: an IR's repr is the IR (notebook cells named by their labels)."""
+    return relabel_cells(str.__str__(text))
 
 
 @renders(IRText, "html")
@@ -24,5 +25,5 @@ def irtext_html(text: IRText) -> str:
     if text.dialect == "hlo" and text.inspection is not None:
         parts.append(fusion_table(text.inspection))
         parts.append(hlo_distribution(text.inspection))
-    parts.append(code_block(str(text), text.dialect, max_lines=MAX_TEXT_LINES))
+    parts.append(code_block(irtext_text(text), text.dialect, max_lines=MAX_TEXT_LINES))
     return fragment("".join(parts))

@@ -9,7 +9,7 @@ from typing import Any
 
 from jaxlab.api.kernels import KernelCheck
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes, format_count
+from jaxlab.base.format import format_bytes, format_count, function_location
 from jaxlab.views._html import esc, svg, table
 
 CELL = 22
@@ -58,7 +58,7 @@ def kernel_html(
         f"· grid {esc(grid)} · {kernel.num_programs:,} programs"
         + (" · interpret mode" if kernel.interpret else "")
         + "</div>"
-        f'<div class="jl-muted">{esc(kernel.source)} · selected program '
+        f'<div class="jl-muted">{esc(function_location(kernel.source))} · selected program '
         f"<code>{esc(program)}</code>; hover a program to see the blocks it reads and "
         "writes</div>"
     )

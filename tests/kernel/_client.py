@@ -56,6 +56,16 @@ def install_kernelspec(prefix: Path, name: str, *extra: str) -> None:
     )
 
 
+def install_plain_kernelspec(prefix: Path, name: str) -> None:
+    """ipykernel's own kernelspec for this Python (no jaxlab preloaded)."""
+    subprocess.run(
+        [sys.executable, "-m", "ipykernel", "install", "--prefix", str(prefix), "--name", name],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
 class Kernel:
     """One running kernel; `run` executes a cell and collects every output message."""
 

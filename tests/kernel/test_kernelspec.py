@@ -14,6 +14,10 @@ def test_cpu_devices_option_gives_that_many_devices(kernel_prefix):
     try:
         k.ok("import jax")
         assert k.value("jax.device_count()") == 4
-        assert k.value("'jaxlab' in get_ipython().extension_manager.loaded")
+        assert k.value("'jaxlab.preload' in get_ipython().extension_manager.loaded")
+        # a notebook's `%load_ext jaxlab` is silent here and changes nothing
+        result = k.ok("%load_ext jaxlab")
+        assert result.stdout == "" and result.stderr == ""
+        assert k.value("jax.device_count()") == 4
     finally:
         k.shutdown()

@@ -46,7 +46,7 @@ def seed_functions(kernel):
 
 def test_extension_is_preloaded_by_the_kernelspec(kernel):
     assert kernel.value("'grad' in get_ipython().magics_manager.magics['line']")
-    assert kernel.value("'jaxlab' in get_ipython().extension_manager.loaded")
+    assert kernel.value("'jaxlab.preload' in get_ipython().extension_manager.loaded")
 
 
 def test_tanh_derivatives(kernel):

@@ -15,9 +15,11 @@ pytestmark = pytest.mark.kernel
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "guards.ipynb"
 
 
-def test_guards_notebook_warns_where_it_says(kernel_prefix):
+@pytest.mark.parametrize("kernel_name", ["jaxlab-test", "python3"])
+def test_guards_notebook_warns_where_it_says(kernel_prefix, kernel_name):
+    """The same warnings in the jaxlab kernel and in a plain one (after `%load_ext jaxlab`)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, kernel_name="jaxlab-test", timeout=300).execute()
+    NotebookClient(nb, kernel_name=kernel_name, timeout=300).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
 
     def cell(start: str):
@@ -32,7 +34,8 @@ def test_guards_notebook_warns_where_it_says(kernel_prefix):
         ]
 
     expected = {
-        "W = 2 *": [("stale-closure", None, "W")],
+        "W = 2 *": [("stale-closure", "global", "W")],
+        "table[0] = 5.0": [("stale-closure", "in-place", "table")],
         "history = []": [
             ("side-effect", "print", None),
             ("side-effect", "mutation", "history"),

@@ -25,10 +25,10 @@ RANKS = {
     "guards": 3,
     "api": 4,
     "views": 5,
-    "root": 6,  # jaxlab/__init__.py (public names), __main__.py, cli.py
+    "root": 6,  # jaxlab/__init__.py (public names), __main__.py, cli.py, preload.py
     "magics": 7,
 }
-ROOT_MODULES = {"jaxlab", "jaxlab.__main__", "jaxlab.cli"}
+ROOT_MODULES = {"jaxlab", "jaxlab.__main__", "jaxlab.cli", "jaxlab.preload"}
 # IPython enters through the package root (``%load_ext jaxlab`` calls
 # ``jaxlab.load_ipython_extension``), which hands over to the magics: the one upward import
 ENTRY_POINTS = {("jaxlab", "jaxlab.magics")}

@@ -18,7 +18,7 @@ def test_install_into_prefix(tmp_path):
     assert done.returncode == 0, done.stderr
     spec = json.loads((tmp_path / "share/jupyter/kernels/jl/kernel.json").read_text())
     assert spec["display_name"] == "Python 3 (jaxlab)"
-    assert "--ext=jaxlab" in spec["argv"]
+    assert "--ext=jaxlab.preload" in spec["argv"]
     assert spec["argv"][0] == sys.executable
     assert "env" not in spec
 

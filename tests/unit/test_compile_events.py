@@ -108,3 +108,36 @@ def test_nested_explaining_recordings_keep_explanations_out_of_the_log(caplog):
         jitted(jnp.ones(4))
     assert outer.of("twice_fn") and inner.of("twice_fn")
     assert not any(r.getMessage().startswith("TRACING CACHE MISS") for r in caplog.records)
+
+
+def test_each_trace_keeps_the_function_jax_traced():
+    """Same-named functions stay apart, and the function is found where no name is bound:
+    inline, under grad (no trace event there: JAX's explanation carries it), pmap."""
+
+    def make(k):
+        def twin(x):
+            return x * k
+
+        return twin
+
+    first, second = make(2.0), make(3.0)
+
+    def squared(x):
+        return (x**2).sum()
+
+    def plus_one(x):
+        return x + 1
+
+    with recording(explain=True) as log:
+        jax.jit(first)(1.0)
+        jax.jit(second)(1.0)
+        jax.grad(jax.jit(squared))(jnp.ones(3))
+        jax.pmap(plus_one)(jnp.ones((1, 2)))
+    traced = [c.function for c in log.traced() if c.function is not None]
+    assert first in traced and second in traced and squared in traced
+    twins = [c for c in log.compilations if c.name == "twin"]
+    assert [c.function for c in twins] == [first, second]
+    # pmap traces a wrapper of JAX's own, holding the user's function
+    from jaxlab.guards._functions import traced_function
+
+    assert any(traced_function(f) == (plus_one, None) for f in traced)

@@ -53,3 +53,24 @@ def test_one_name_for_a_function_everywhere():
     # the magics name the call the same way, falling back to the expression as written
     assert Call(jax.jit(loss), (), {}, "f", "f(w)").name == "loss"
     assert Call(scaled, (), {}, "partial(loss)", "partial(loss)(w)").name == "partial(loss)"
+
+
+def test_notebook_code_is_named_by_its_cell():
+    from jaxlab.base.format import (
+        function_location,
+        relabel_cells,
+        set_cell_labeler,
+        source_location,
+    )
+
+    cells = {"/tmp/ipykernel_1/224308452.py": "In [19]"}
+    assert source_location("/tmp/ipykernel_1/224308452.py", 2) == "224308452.py:2"
+    set_cell_labeler(cells.get)
+    try:
+        assert source_location("/tmp/ipykernel_1/224308452.py", 2) == "In [19], line 2"
+        assert source_location("/home/me/model.py", 12) == "model.py:12"
+        assert function_location("k at /tmp/ipykernel_1/224308452.py:3") == "k at In [19], line 3"
+        hlo = 'FileNames\n1 "/tmp/ipykernel_1/224308452.py"\n2 "/lib/jax/x.py"\n'
+        assert relabel_cells(hlo) == 'FileNames\n1 "In [19]"\n2 "/lib/jax/x.py"\n'
+    finally:
+        set_cell_labeler(None)

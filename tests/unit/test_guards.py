@@ -3,6 +3,7 @@ stale-closure and recompilation checks, and failures turned into one warning."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import linecache
 import random
@@ -304,19 +305,41 @@ def test_side_effects_reported_once_per_site_when_traced():
 def test_recompile_limit_and_reasons():
     guards = Guards(GuardSettings(recompile_limit=3))
     ns: dict = {"jax": jax, "jnp": jnp}
-    code = (
-        "@jax.jit\ndef shapes(x):\n    return x + 1\nfor n in range({}):\n    shapes(jnp.ones(n))\n"
-    )
-    assert run_cell(guards, ns, 1, code.format(3)) == []
-    (w,) = run_cell(guards, ns, 2, code.format(5))
-    assert (w.guard, w.function, w.cell, w.kind) == ("recompiles", "shapes", 2, "types")
+    assert run_cell(guards, ns, 1, "@jax.jit\ndef shapes(x):\n    return x + 1\n") == []
+    loop = "for n in range({}, {}):\n    shapes(jnp.ones(n))\n"
+    assert run_cell(guards, ns, 2, loop.format(1, 4)) == []
+    (w,) = run_cell(guards, ns, 3, loop.format(4, 9))
+    assert (w.guard, w.function, w.cell, w.kind) == ("recompiles", "shapes", 3, "types")
     assert any("`x` changed" in d for d in w.details)
     report = guards.ledger.report()
-    assert report["shapes"].count == 8 and report["shapes"].cells == {1: 3, 2: 5}
+    assert report["shapes"].count == 8 and report["shapes"].cells == {2: 3, 3: 5}
     assert report["shapes"].records[0].reason == "first compilation"
     guards.settings.recompiles = False
-    assert run_cell(guards, ns, 3, code.format(5)) == []
+    assert run_cell(guards, ns, 4, loop.format(10, 15)) == []
     assert guards.ledger.report()["shapes"].count == 8
+
+
+def test_same_named_functions_keep_their_own_recompile_history():
+    guards = Guards(GuardSettings(recompile_limit=3))
+    ns: dict = {"jax": jax, "jnp": jnp}
+    code = (
+        "@jax.jit\ndef shapes(x):\n    return x + {}\nfor n in range({}):\n"
+        "    shapes(jnp.ones(n))\n"
+    )
+    assert run_cell(guards, ns, 1, code.format(1, 3)) == []
+    (w,) = run_cell(guards, ns, 2, code.format(2, 5))  # 5 of its own, not 3 + 5
+    assert w.function.startswith("shapes (") and "5 times" in w.summary
+    assert "`%recompiles shapes`" in w.fix
+    first, second = guards.ledger.named("shapes")
+    assert (first.label, first.count, first.cells) == ("shapes", 3, {1: 3})
+    assert (second.count, second.cells) == (5, {2: 5})
+    assert len(guards.ledger.report("shapes")) == 2
+    # a jitted function created inline is followed too, under its own identity
+    code = (
+        "def inline(x):\n    return x * 2\nfor n in range(5):\n    jax.jit(inline)(jnp.ones(n))\n"
+    )
+    (w,) = run_cell(guards, ns, 3, code)
+    assert (w.function, w.kind) == ("inline", "types")
 
 
 def test_eager_operations_are_not_counted():
@@ -375,3 +398,105 @@ def test_html_escapes_what_comes_from_the_program():
         html = report._repr_html_()
         assert "<lambda>" not in html and "&lt;lambda&gt;" in html
     assert "<lambda>" in repr(RecompileReport([entry]))
+
+
+def test_numpy_fingerprints_see_writes_without_reading_megabytes():
+    from jaxlab.guards._values import SAMPLE_HEAD, Snapshot, fingerprint
+
+    small = np.ones(100)
+    snap = Snapshot.of(small)
+    assert snap.unchanged(small)
+    small[50] = 2.0  # any element of a small array
+    assert not snap.unchanged(small) and snap.in_place(small) and not snap.same_as(small)
+    big = np.zeros(4_000_000)
+    assert len(fingerprint(big)[2]) < 10_000  # samples, not 32 MB
+    snap = Snapshot.of(big)
+    big[SAMPLE_HEAD // 2] = 1.0
+    assert not snap.unchanged(big) and not snap.same_as(big)
+    snap = Snapshot.of(big)
+    big[-1] = 1.0
+    assert not snap.unchanged(big)
+    # a new, equal array is the same value; a container holding an array written into is not
+    assert Snapshot.of(np.arange(3.0)).same_as(np.arange(3.0))
+    params = {"w": np.ones(3)}
+    snap = Snapshot.of(params)
+    params["w"][0] = 5.0
+    assert not snap.unchanged(params) and not snap.same_as(params)
+
+
+def test_reads_cover_globals_enclosing_variables_and_attributes():
+    from types import SimpleNamespace
+
+    from jaxlab.guards._reads import reads
+
+    ns: dict = {"jnp": jnp, "cfg": SimpleNamespace(lr=0.1, opt=SimpleNamespace(beta=0.9))}
+    exec(
+        compile(
+            "def make():\n"
+            "    table = jnp.ones(2)\n"
+            "    def step(x):\n"
+            "        return x * table * cfg.lr * cfg.opt.beta + jnp.pi\n"
+            "    return step\n"
+            "class Model:\n"
+            "    def __init__(self):\n"
+            "        self.w = 2.0\n"
+            "    def apply(self, x):\n"
+            "        return x * self.w\n",
+            "<cell-reads>",
+            "exec",
+        ),
+        ns,
+    )
+    found = {(r.kind, r.name): r.current() for r in reads(ns["make"]())}
+    assert found[("attribute", "cfg.lr")] == 0.1 and found[("attribute", "cfg.opt.beta")] == 0.9
+    assert ("closure", "table") in found
+    assert not any(name.startswith("jnp.") for _, name in found)  # modules are not state
+    model = ns["Model"]()
+    found = {r.name: r for r in reads(ns["Model"].apply, model)}
+    assert found["self.w"].current() == 2.0
+    model.w = 3.0
+    assert found["self.w"].current() == 3.0
+
+
+def test_traced_function_finds_the_user_function_behind_jax_wrappers():
+    from jaxlab.guards._functions import traced_function
+
+    ns: dict = {}
+    exec(compile("def f(x):\n    return x\n", "<cell-tf>", "exec"), ns)
+    f = ns["f"]
+
+    class Box:
+        def m(self, x):
+            return x
+
+    box = Box()
+    assert traced_function(f) == (f, None)
+    assert traced_function(functools.partial(f)) == (f, None)
+    fn, owner = traced_function(box.m)
+    assert fn is Box.m and owner is box
+
+    # a wrapper of library code holding the user function in its closure, as pmap's does
+    lib: dict = {}
+    code = "def make(inner):\n    def wrapper(*a):\n        return inner(*a)\n    return wrapper\n"
+    exec(compile(code, jax.__file__, "exec"), lib)
+    assert traced_function(lib["make"](f)) == (f, None)
+    assert traced_function(jnp.sin) is None
+
+
+def test_side_effects_of_a_jitted_method_and_an_inline_jit():
+    guards = Guards(GuardSettings(stale_closures=False))
+    ns: dict = {"jax": jax, "jnp": jnp}
+    code = (
+        "class Counter:\n"
+        "    def __init__(self):\n"
+        "        self.calls = 0\n"
+        "    def step(self, x):\n"
+        "        self.calls += 1\n"
+        "        return x + 1\n"
+        "c = Counter()\n"
+        "y = jax.jit(c.step)(1.0)\n"
+    )
+    (w,) = run_cell(guards, ns, 1, code)
+    assert (w.kind, w.function, w.variable) == ("mutation", "Counter.step", "self")
+    assert "changes the object `self`" in w.summary
+    assert run_cell(guards, ns, 2, "y = jax.jit(c.step)(jnp.ones(2))") == []

@@ -13,7 +13,6 @@ of every IR pane lists the groups it came from (-1 for none, an int for one, a l
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes, format_count
+from jaxlab.base.format import format_bytes, format_count, source_location
 from jaxlab.core.analysis import UNAVAILABLE
 from jaxlab.ir.hlo import HloInstruction, HloModule
 from jaxlab.views._html import esc
@@ -227,7 +226,8 @@ def view_model(insp: Inspection) -> ViewModel:
 
 
 def short_path(file: str) -> str:
-    return os.path.basename(file) or file
+    """A file as a reader names it: the notebook cell ("In [19]") or its base name."""
+    return source_location(file)
 
 
 # -- header and summary -------------------------------------------------------------------
@@ -297,7 +297,7 @@ class SourceGroups:
         self.headers: list[int] = []
         self.index: dict[tuple[str, int], int] = {}
         for block in blocks:
-            where = f"{short_path(block.file)}:{block.first_line}"
+            where = source_location(block.file, block.first_line)
             label = f"# {where}" + (f" ({block.function})" if block.function else "")
             self.headers.append(len(self.lines))
             self.lines.append(label)
@@ -466,7 +466,7 @@ def fusions_section(insp: Inspection, linked: LinkedPanes) -> FusionsSection:
         for code in opcodes:
             counts[code] = counts.get(code, 0) + 1
         ops_text = ", ".join(f"{c}×{n}" if n > 1 else c for c, n in counts.items())
-        sources = ", ".join(f"{short_path(f)}:{n}" for f, n in fusion.source_lines[:6])
+        sources = ", ".join(source_location(f, n) for f, n in fusion.source_lines[:6])
         if len(fusion.source_lines) > 6:
             sources += f", … ({len(fusion.source_lines)})"
         eq_counts: dict[str, int] = {}

@@ -3,12 +3,11 @@ XLA's analyses and the fusion table (the inspector composes them, ``%hlo`` shows
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes, format_count, format_seconds
+from jaxlab.base.format import format_bytes, format_count, format_seconds, source_location
 from jaxlab.core import analysis as _analysis
 from jaxlab.views._html import table
 from jaxlab.views.program import distribution_lines
@@ -121,7 +120,7 @@ def fusion_table(insp: Inspection) -> str:
     for f in fusions[:MAX_FUSION_ROWS]:
         ops = f.opcodes
         summary = ", ".join(ops[:6]) + (f", … ({len(ops)} ops)" if len(ops) > 6 else "")
-        sources = ", ".join(f"{os.path.basename(file)}:{line}" for file, line in f.source_lines[:4])
+        sources = ", ".join(source_location(file, line) for file, line in f.source_lines[:4])
         rows.append((f.name, f.kind, summary, f.shape, sources))
     more = ""
     if len(fusions) > MAX_FUSION_ROWS:
