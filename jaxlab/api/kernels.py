@@ -59,7 +59,6 @@ class OutputCheck:
 class KernelCheck(Displayed):
     """Result of :func:`jaxlab.check_kernel`: `.ok`, and per output `.outputs`."""
 
-
     kernel_name: str
     ref_name: str
     outputs: list[OutputCheck]

@@ -27,7 +27,6 @@ class PlatformInspection(Displayed):
     """One call lowered for each of `platforms` (StableHLO, kernel modules), beside the CPU
     :class:`jaxlab.Inspection` when the CPU can compile it (`.cpu`, else `.cpu_error`)."""
 
-
     def __init__(
         self,
         fn: Callable,
