@@ -307,3 +307,23 @@ def wrapped_callable(obj: Any) -> Any:
     if isinstance(obj, lu.WrappedFun):
         return obj.f
     return None
+
+def tracing_call(limit: int = 40) -> tuple[tuple, dict] | None:
+    """The (args, kwargs) of the jitted call JAX is tracing right now, found on the stack (a
+    duration listener of JAX's trace event runs inside it); None when not found."""
+    import sys
+
+    try:
+        frame = sys._getframe(1)
+    except ValueError:
+        return None
+    for _ in range(limit):
+        if frame is None:
+            return None
+        if frame.f_code.co_name == "_trace_for_jit" and "jax" in frame.f_code.co_filename:
+            args, kwargs = frame.f_locals.get("args"), frame.f_locals.get("kwargs")
+            if isinstance(args, tuple) and isinstance(kwargs, dict):
+                return args, kwargs
+            return None
+        frame = frame.f_back
+    return None

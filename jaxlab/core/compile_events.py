@@ -48,6 +48,9 @@ class Compilation:
     function: object = None
     # on_trace was called for it
     announced: bool = False
+    # the call's arguments as shapes and dtypes (static and Python values as they were), when
+    # recorded with explain=True: enough to stage the same compilation again
+    call: tuple[tuple, dict] | None = None
 
     @property
     def total_s(self) -> float:
@@ -101,6 +104,8 @@ class CompileLog:
             pending.trace_s += seconds
             if pending.function is None:
                 pending.function = _compat.tracing_function()
+            if self in _explaining and pending.call is None:
+                pending.call = abstract_call()
             self._announce(name, pending)
         elif event == _LOWER:
             pending.lower_s += seconds
@@ -128,6 +133,28 @@ class CompileLog:
 
     def __len__(self) -> int:
         return len(self.compilations)
+
+
+def abstract_call() -> tuple[tuple, dict] | None:
+    """The arguments of the call being traced, arrays replaced by ``jax.ShapeDtypeStruct``."""
+    import jax
+
+    call = _compat.tracing_call()
+    if call is None:
+        return None
+
+    def spec(leaf: object) -> object:
+        shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
+        if shape is None or dtype is None:
+            return leaf
+        return jax.ShapeDtypeStruct(
+            shape, dtype, weak_type=bool(getattr(leaf, "weak_type", False))
+        )
+
+    try:
+        return jax.tree_util.tree_map(spec, call)
+    except Exception:
+        return None
 
 
 _lock = threading.Lock()

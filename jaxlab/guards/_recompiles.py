@@ -24,6 +24,8 @@ from jaxlab.guards._warning import GuardWarning
 
 # compilations kept per function (older ones are counted, not kept)
 MAX_RECORDS = 200
+# compilations per function whose argument shapes are kept (`%recompiles f --diff`)
+KEEP_CALLS = 2
 
 _BULLET = re.compile(r"^\s*\*\s*(.+)$", re.M)
 _URL = re.compile(r"https?://\S+")
@@ -107,6 +109,8 @@ class CompileRecord:
     seconds: float
     reason: str
     raw_reason: str
+    # the arguments as shapes and dtypes, kept for the last compilations only (see `add`)
+    call: tuple[tuple, dict] | None = None
 
 
 @dataclass
@@ -229,9 +233,13 @@ class RecompileLedger:
                 entry.count += 1
                 entry.seconds += comp.total_s
                 entry.cells[cell] = entry.cells.get(cell, 0) + 1
-                entry.records.append(CompileRecord(cell, comp.total_s, summarize_reason(raw), raw))
+                entry.records.append(
+                    CompileRecord(cell, comp.total_s, summarize_reason(raw), raw, comp.call)
+                )
                 entry.defined_at = defined_at(comp.reasons) or entry.defined_at
             del entry.records[:-MAX_RECORDS]
+            for old in entry.records[:-KEEP_CALLS]:
+                old.call = None
         return by_name
 
     def over_limit(

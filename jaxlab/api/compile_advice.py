@@ -1,0 +1,249 @@
+"""Advice from a compile profile: unrolled Python loops, constants baked into the program, a
+very large number of tiny kernels, and static arguments that recompile per value."""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import statistics
+from collections import Counter, defaultdict
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from jaxlab.api.compile_profile import Advice
+from jaxlab.base import compat as _compat
+from jaxlab.base.format import format_bytes, format_seconds
+
+if TYPE_CHECKING:
+    from jaxlab.api.compile_profile import CompileProfile
+
+LOOP_MIN = 8  # repeats of one equation from one place that look like an unrolled loop
+CONSTANT_MIN = 1 << 20  # bytes of constants worth passing as an argument
+TINY_KERNELS_MIN = 500
+TINY_KERNEL_BYTES = 16 << 10
+
+
+def advise(profile: CompileProfile) -> list[Advice]:
+    found: list[Advice] = []
+    for finder in (_unrolled_loops, _baked_constants, _tiny_kernels, _static_recompiles):
+        try:
+            found.extend(finder(profile))
+        except Exception:  # advice is best-effort: a finder that fails says nothing
+            continue
+    return found
+
+
+@lru_cache(maxsize=64)
+def _loops_of(file: str, mtime_key: int) -> tuple[tuple[int, int, int, str], ...]:
+    """(first line, last line of the body, loop line, kind) of each for/while loop of a
+    file."""
+    text = "".join(linecache.getlines(file))
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return ()
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While, ast.AsyncFor)) and node.body:
+            end = max(getattr(n, "end_lineno", n.lineno) or n.lineno for n in node.body)
+            kind = "while" if isinstance(node, ast.While) else "for"
+            out.append((node.body[0].lineno, end, node.lineno, kind))
+    return tuple(out)
+
+
+def _enclosing_loop(file: str, line: int) -> tuple[int, str] | None:
+    """The innermost loop whose body holds `line`: (loop line, 'for' | 'while')."""
+    best = None
+    for first, last, loop_line, kind in _loops_of(file, len(linecache.getlines(file))):
+        inside = first <= line <= last or line == loop_line
+        if inside and (best is None or loop_line > best[0]):
+            best = (loop_line, kind)
+    return best
+
+
+def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
+    eqns = profile.inspection.jaxpr.jaxpr.eqns
+    groups: Counter = Counter()
+    chains: dict[tuple, tuple] = {}
+    for eqn in eqns:
+        frames = tuple((f, n, c) for f, n, c, _ in _compat.eqn_frames(eqn))
+        if not frames:
+            continue
+        key = (eqn.primitive.name, frames)
+        groups[key] += 1
+        chains[key] = frames
+    # loops: (file, loop line) -> repeats seen, equations made, body lines
+    loops: dict[tuple[str, int], dict[str, Any]] = {}
+    for key, repeats in groups.items():
+        if repeats < LOOP_MIN:
+            continue
+        for file, line, _ in chains[key]:
+            loop = _enclosing_loop(file, line)
+            if loop is None:
+                continue
+            entry = loops.setdefault(
+                (file, loop[0]), {"repeats": Counter(), "eqns": 0, "body": set(), "kind": loop[1]}
+            )
+            entry["repeats"][repeats] += 1
+            entry["eqns"] += repeats
+            entry["body"].add(line)
+            break
+    advice = []
+    for (file, loop_line), entry in sorted(loops.items(), key=lambda kv: -kv[1]["eqns"]):
+        iterations = entry["repeats"].most_common(1)[0][0]
+        seconds = _cost_of_lines(profile, file, entry["body"] | {loop_line})
+        body = sorted(entry["body"])
+        where = f"line {body[0]}" if len(body) == 1 else f"lines {body[0]}–{body[-1]}"
+        cost = (
+            f" Its copies cost ≈{format_seconds(seconds)} of the "
+            f"{format_seconds(profile.compile_s)} compile (kernel code generation measured, "
+            "pass time apportioned by instruction count)."
+            if seconds
+            else ""
+        )
+        advice.append(
+            Advice(
+                kind="unrolled-loop",
+                message=(
+                    f"the Python {entry['kind']} loop at line {loop_line} is unrolled: "
+                    f"{where} traced ≈{iterations} times ({entry['eqns']} equations), and XLA "
+                    f"optimizes and compiles every copy.{cost}"
+                ),
+                fix=(
+                    "write the body once and loop with `jax.lax.fori_loop(0, n, body, x)` "
+                    "(or `jax.lax.scan` to keep per-step outputs); XLA then compiles one copy"
+                ),
+                file=file,
+                line=loop_line,
+                seconds=seconds or None,
+            )
+        )
+    return advice
+
+
+def _cost_of_lines(profile: CompileProfile, file: str, lines: set[int]) -> float:
+    """Compile seconds of the kernels and instructions made through `lines`: kernels'
+    measured code generation plus LLVM share, and the passes' time in proportion to the
+    HLO instructions."""
+    module = profile.inspection.hlo_module
+
+    def through(instr: Any) -> bool:
+        return any(f == file and n in lines for f, n, _, _ in module.frames_of(instr))
+
+    seconds = 0.0
+    for k in profile.kernels:
+        fusion = profile.fusion_map.get(k["fusion"])
+        if fusion is not None and any(through(op) for op in (fusion.instruction, *fusion.ops)):
+            seconds += k["seconds"]
+    total = len(module)
+    if total:
+        mine = sum(1 for instr in module if through(instr))
+        seconds += profile.passes_s * mine / total
+    return seconds
+
+
+def _baked_constants(profile: CompileProfile) -> list[Advice]:
+    sizes = []
+    for const in getattr(profile.inspection.jaxpr, "consts", ()):
+        nbytes = getattr(const, "nbytes", 0)
+        if nbytes >= CONSTANT_MIN:
+            sizes.append((int(nbytes), getattr(const, "shape", ()), str(getattr(const, "dtype", ""))))
+    module = profile.inspection.hlo_module
+    places: Counter = Counter()
+    hlo_bytes = 0
+    for instr in module:
+        if instr.opcode == "constant" and instr.output_bytes >= CONSTANT_MIN:
+            hlo_bytes += instr.output_bytes
+            frames = module.frames_of(instr)
+            if frames:
+                places[(frames[0][0], frames[0][1])] += instr.output_bytes
+    total = max(sum(s for s, _, _ in sizes), hlo_bytes)
+    if not total:
+        return []
+    shapes = ", ".join(f"{d}{list(s)}" for _, s, d in sizes[:3])
+    file, line = places.most_common(1)[0][0] if places else ("", 0)
+    return [
+        Advice(
+            kind="baked-constant",
+            message=(
+                f"{format_bytes(total)} of array constants are baked into the program"
+                + (f" ({shapes})" if shapes else "")
+                + ": XLA folds and copies them while compiling, and a new value means a new "
+                "compilation."
+            ),
+            fix=(
+                "pass the array as an argument of the jitted function instead of closing "
+                "over it (a global or an enclosing function's variable)"
+            ),
+            file=file,
+            line=line,
+        )
+    ]
+
+
+def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
+    kernels = [f for f in profile.fusion_map.values()]
+    if len(kernels) < TINY_KERNELS_MIN:
+        return []
+    sizes = [f.instruction.output_bytes for f in kernels]
+    median = statistics.median(sizes)
+    if median > TINY_KERNEL_BYTES:
+        return []
+    lines: Counter = Counter(place for f in kernels for place in f.source_lines[:1])
+    file, line = lines.most_common(1)[0][0] if lines else ("", 0)
+    seconds = sum(k["seconds"] for k in profile.kernels)
+    return [
+        Advice(
+            kind="tiny-kernels",
+            message=(
+                f"{len(kernels)} kernels, half of them writing ≤ {format_bytes(median)}: each "
+                "is compiled and launched on its own (code generation "
+                f"≈{format_seconds(seconds)})."
+            ),
+            fix=(
+                "work on whole arrays: batch per-item Python code with `jax.vmap`, stack small "
+                "arrays into one, or loop with `jax.lax.scan`"
+            ),
+            file=file,
+            line=line,
+            seconds=seconds or None,
+        )
+    ]
+
+
+def _static_recompiles(profile: CompileProfile) -> list[Advice]:
+    from jaxlab.guards._recompiles import reason_category, summarize_reason
+
+    entry = profile.recompiles
+    if entry is None:
+        return []
+    by_arg: dict[str, list[float]] = defaultdict(list)
+    values: dict[str, list[str]] = defaultdict(list)
+    for record in entry.records:
+        if reason_category(record.raw_reason) != "static":
+            continue
+        for part in summarize_reason(record.raw_reason).split("; "):
+            if part.startswith("static argument "):
+                arg, _, rest = part[len("static argument ") :].partition(" is now ")
+                by_arg[arg].append(record.seconds)
+                values[arg].append(rest.split(", was ")[0])
+    file, line = entry.defined_at or ("", 0)
+    return [
+        Advice(
+            kind="static-recompiles",
+            message=(
+                f"static argument `{arg}` recompiled `{entry.name}` {len(secs)} times, once "
+                f"per value ({', '.join(dict.fromkeys(values[arg][:4]))}…), "
+                f"{format_seconds(sum(secs))} in all (measured)."
+            ),
+            fix=(
+                f"pass `{arg}` as a traced (non-static) argument when only its value changes, "
+                "or round it to a few values"
+            ),
+            file=file,
+            line=line,
+            seconds=sum(secs),
+        )
+        for arg, secs in by_arg.items()
+        if len(secs) >= 2
+    ]

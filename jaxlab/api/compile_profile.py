@@ -1,0 +1,224 @@
+"""`jaxlab.compile_profile`: where the compile time of one call goes — trace, lower, XLA's pass
+pipelines and passes, code generation per kernel, and per source line — with advice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from jaxlab.api.inspection import Inspection
+from jaxlab.base.display import Displayed, data_frame
+from jaxlab.core import compile_profile as _watch
+from jaxlab.core import stages as _stages
+from jaxlab.core.compile_events import recording
+from jaxlab.ir.compile_trace import CompileTrace
+
+
+class Table(list):
+    """Rows (dicts) with ``.to_pandas()``."""
+
+    columns: tuple[str, ...] = ()
+
+    def __init__(self, rows: list[dict[str, Any]], columns: Sequence[str], owner: str):
+        super().__init__(rows)
+        self.columns = tuple(columns)
+        self._owner = owner
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self)
+
+    def to_pandas(self):
+        return data_frame(list(self), self._owner, self.columns)
+
+
+@dataclass
+class Advice:
+    """One finding: what is wrong, where, what it costs, and the fix."""
+
+    kind: str  # unrolled-loop | baked-constant | tiny-kernels | static-recompiles
+    message: str
+    fix: str
+    file: str = ""
+    line: int = 0
+    seconds: float | None = None  # compile time it costs (see `message` for how it is known)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file.rsplit('/', 1)[-1]}:{self.line}" if self.line else ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.message} Fix: {self.fix}"
+
+
+@dataclass(repr=False)
+class CompileProfile(Displayed):
+    """Wall times of trace, lower and compile of one call; the compile split into XLA's pass
+    pipelines and passes (``.passes``), code generation per kernel (``.kernels``) and per
+    source line (``.by_line()``); ``.advice`` lists what could compile faster.
+
+    Pass and backend seconds are XLA's own profiler spans (measured). The backend's wall time
+    is shared out to kernels by their emission spans (measured) plus their part of the
+    module-wide LLVM step by op count (estimated: XLA compiles the kernels together)."""
+
+    _text_view = "compile:profile_text"
+    _html_view = "compile:profile_html"
+
+    inspection: Inspection
+    trace_s: float
+    lower_s: float
+    compile_s: float
+    trace: CompileTrace
+    processing_s: float  # jaxlab's own work: reading the profiler trace, attributing kernels
+    notes: list[str] = field(default_factory=list)
+    recompiles: Any = None  # the function's FunctionCompiles from the session, if given
+
+    @property
+    def fn_name(self) -> str:
+        return self.inspection.fn_name
+
+    @property
+    def total_s(self) -> float:
+        return self.trace_s + self.lower_s + self.compile_s
+
+    @property
+    def passes_s(self) -> float:
+        """Seconds in XLA's HLO pass pipelines (measured)."""
+        return self.trace.passes_s
+
+    @property
+    def codegen_s(self) -> float:
+        """Seconds in the backend after the passes: kernel emission and LLVM (measured)."""
+        return self.trace.backend_s
+
+    @property
+    def explained_share(self) -> float:
+        """Fraction of the compile wall time the passes and code generation account for."""
+        return (self.passes_s + self.codegen_s) / self.compile_s if self.compile_s else 0.0
+
+    @cached_property
+    def passes(self) -> Table:
+        rows = [
+            {"pipeline": p.pipeline, "pass": p.name, "seconds": p.seconds, "calls": p.calls}
+            for p in self.trace.passes
+        ]
+        rows.sort(key=lambda r: -r["seconds"])
+        return Table(rows, ("pipeline", "pass", "seconds", "calls"), "CompileProfile.passes")
+
+    @cached_property
+    def fusion_map(self) -> dict[str, Any]:
+        """The optimized program's fusions by name (parsed from its HLO only)."""
+        from jaxlab.ir.fusions import fusions_of
+
+        return {f.name: f for f in fusions_of(self.inspection.hlo_module, unfused=True)}
+
+    @cached_property
+    def kernels(self) -> Table:
+        """Code generation per kernel: the fusion and its source lines; ``emit_s``, XLA's span
+        emitting it (measured; kernels are emitted on several threads at once);
+        ``llvm_share_s``, its share of the module's LLVM step by op count (estimated); and
+        ``seconds``, its part of the backend's wall time in proportion to those two."""
+        total_ops = sum(k.op_count for k in self.trace.kernels) or 1
+        llvm = self.trace.codegen_s
+        weights = [k.seconds + llvm * k.op_count / total_ops for k in self.trace.kernels]
+        scale = self.trace.backend_s / sum(weights) if sum(weights) else 0.0
+        rows = []
+        for k, weight in zip(self.trace.kernels, weights, strict=True):
+            fusion = self.fusion_map.get(k.fusion)
+            lines = fusion.source_lines if fusion is not None else []
+            rows.append(
+                {
+                    "fusion": k.fusion,
+                    "lines": [f"{f.rsplit('/', 1)[-1]}:{n}" for f, n in lines],
+                    "seconds": weight * scale,
+                    "emit_s": k.seconds,
+                    "llvm_share_s": llvm * k.op_count / total_ops,
+                    "op_count": k.op_count,
+                    "_places": list(lines),
+                }
+            )
+        rows.sort(key=lambda r: -r["seconds"])
+        columns = ("fusion", "lines", "seconds", "emit_s", "llvm_share_s", "op_count")
+        return Table(rows, columns, "CompileProfile.kernels")
+
+    def by_line(self) -> Table:
+        """Code-generation seconds per source line (each kernel's ``seconds`` split evenly
+        over the lines it fused), the line's text, and its share of the compile wall time."""
+        per: dict[tuple[str, int], dict[str, Any]] = {}
+        for k in self.kernels:
+            places = k["_places"] or [("", 0)]
+            for place in places:
+                row = per.setdefault(
+                    place, {"file": place[0], "line": place[1], "kernels": 0, "seconds": 0.0}
+                )
+                row["kernels"] += 1
+                row["seconds"] += k["seconds"] / len(places)
+        rows = sorted(per.values(), key=lambda r: -r["seconds"])
+        for row in rows:
+            row["code"] = _line_text(row["file"], row["line"])
+            row["share"] = row["seconds"] / self.compile_s if self.compile_s else 0.0
+        columns = ("file", "line", "code", "kernels", "seconds", "share")
+        return Table(rows, columns, "CompileProfile.by_line()")
+
+    @cached_property
+    def advice(self) -> list[Advice]:
+        from jaxlab.api.compile_advice import advise
+
+        return advise(self)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.passes.rows()
+
+    def to_pandas(self):
+        return self.passes.to_pandas()
+
+
+def _line_text(file: str, line: int) -> str:
+    import linecache
+
+    return linecache.getline(file, line).strip() if file and line else ""
+
+
+def compile_profile(
+    fn: Callable,
+    *args: Any,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    recompiles: Any = None,
+    **kwargs: Any,
+) -> CompileProfile:
+    """Trace, lower and compile ``fn(*args, **kwargs)`` under XLA's profiler and return a
+    :class:`CompileProfile`. Nothing is run. The compile is done afresh even when JAX had
+    compiled the same call before. `recompiles` (a function's entry of ``%recompiles``) adds
+    advice about static arguments that recompile per value.
+    """
+    jitted, nums, names = _stages.make_jitted(fn, static_argnums, static_argnames)
+    with recording():
+        t0 = time.perf_counter()
+        traced = jitted.trace(*args, **kwargs)
+        t1 = time.perf_counter()
+        lowered = traced.lower()
+        t2 = time.perf_counter()
+    watched = _watch.compile_traced(lowered)
+    staged = _stages.Staged(
+        fn=fn, jitted=jitted, args=tuple(args), kwargs=dict(kwargs), static_argnums=nums,
+        static_argnames=names, traced=traced, lowered=lowered, compiled=watched.compiled,
+        trace_s=t1 - t0, lower_s=t2 - t1, compile_s=watched.wall_s,
+    )  # fmt: skip
+    t3 = time.perf_counter()
+    profile = CompileProfile(
+        inspection=Inspection(staged),
+        trace_s=t1 - t0,
+        lower_s=t2 - t1,
+        compile_s=watched.wall_s,
+        trace=watched.trace,
+        processing_s=0.0,
+        notes=[watched.note] if watched.note else [],
+        recompiles=recompiles,
+    )
+    _ = profile.kernels, profile.advice  # attribute now: part of the processing time
+    profile.processing_s = watched.processing_s + time.perf_counter() - t3
+    return profile

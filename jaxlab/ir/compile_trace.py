@@ -1,0 +1,194 @@
+"""What a profiler trace recorded while XLA compiled one program: its pass pipelines and passes,
+the backend's code generation, and the kernel-by-kernel emission of fused computations.
+
+The input is the Chrome-trace JSON that ``jax.profiler.trace`` writes (``*.trace.json.gz``).
+XLA marks each pass pipeline with a span ``"<pipeline> (<module>)"`` whose ``args.module`` names
+the HLO module, each pass with a span nested in it, the backend with ``*Compiler::RunBackend``,
+LLVM code generation with ``Codegen`` and each kernel with ``FusionCompiler::Compile``
+(``args.module``: ``<fusion>_kernel_module``). Everything here is measured, except where a name
+says ``share`` (an apportioned estimate).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_PIPELINE_SRC = "hlo_pass_pipeline.cc"
+_KERNEL = "FusionCompiler::Compile"
+_KERNEL_SUFFIX = "_kernel_module"
+_KERNEL_PREFIX = "__compute_module_"
+_COMPILE = ("PjRtCpuClient::Compile", "PjRtStreamExecutorClient::Compile", "PjRtClient::Compile")
+_INVARIANTS = "RunInvariantCheckers"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One complete event (``ph == "X"``): times in seconds from the trace's start."""
+
+    name: str
+    start: float
+    seconds: float
+    thread: int
+    args: dict[str, str]
+
+    @property
+    def end(self) -> float:
+        return self.start + self.seconds
+
+    def contains(self, other: Span) -> bool:
+        return (
+            self.thread == other.thread
+            and self.start <= other.start
+            and other.end <= self.end + 1e-9
+            and other is not self
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PassTime:
+    pipeline: str
+    name: str
+    seconds: float
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class KernelTime:
+    """Code generation of one kernel (the fused computation XLA emitted)."""
+
+    fusion: str
+    seconds: float
+    op_count: int
+
+
+@dataclass
+class CompileTrace:
+    """Compile time as XLA's own spans measured it."""
+
+    module: str = ""
+    compile_s: float = 0.0  # the backend client's compile span (0 when not seen)
+    pipelines: dict[str, float] = field(default_factory=dict)  # outermost pipelines
+    passes: list[PassTime] = field(default_factory=list)
+    backend_s: float = 0.0  # *Compiler::RunBackend minus the pass pipelines inside it
+    codegen_s: float = 0.0  # LLVM: the ``Codegen`` spans
+    kernels: list[KernelTime] = field(default_factory=list)
+
+    @property
+    def passes_s(self) -> float:
+        return sum(self.pipelines.values())
+
+    @property
+    def kernels_s(self) -> float:
+        return sum(k.seconds for k in self.kernels)
+
+    @property
+    def found(self) -> bool:
+        """False when the trace holds no compilation (XLA answered from a cache)."""
+        return bool(self.pipelines or self.backend_s or self.compile_s)
+
+
+def read_spans(path: str | Path) -> list[Span]:
+    """The complete events of a Chrome-trace file (gzip-compressed or not), native ones only
+    (the Python tracer's ``$file:line name`` events are left out)."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    events = data.get("traceEvents", []) if isinstance(data, dict) else data
+    return spans_of(events)
+
+
+def spans_of(events: list[dict[str, Any]]) -> list[Span]:
+    out = []
+    for e in events:
+        if e.get("ph") != "X" or str(e.get("name", "")).startswith("$"):
+            continue
+        args = e.get("args") or {}
+        out.append(
+            Span(
+                name=str(e.get("name", "")),
+                start=float(e.get("ts", 0.0)) / 1e6,
+                seconds=float(e.get("dur", 0.0)) / 1e6,
+                thread=int(e.get("tid", 0) or 0),
+                args={str(k): str(v) for k, v in args.items()},
+            )
+        )
+    out.sort(key=lambda s: (s.thread, s.start, -s.seconds))
+    return out
+
+
+def _is_pipeline(span: Span) -> bool:
+    return span.args.get("_src", "").endswith(_PIPELINE_SRC) and "module" in span.args
+
+
+def _pipeline_name(span: Span) -> str:
+    suffix = f" ({span.args.get('module', '')})"
+    return span.name[: -len(suffix)] if span.name.endswith(suffix) else span.name
+
+
+def parse_compile_trace(spans: list[Span], module: str | None = None) -> CompileTrace:
+    """The compilation of `module` (an HLO module name such as ``jit_f``; default: the first
+    pipeline's) in the spans of one trace."""
+    pipelines = [s for s in spans if _is_pipeline(s)]
+    if module is None and pipelines:
+        module = pipelines[0].args["module"]
+    pipelines = [p for p in pipelines if p.args["module"] == module]
+    trace = CompileTrace(module=module or "")
+    compiles = [s for s in spans if s.name in _COMPILE]
+    trace.compile_s = sum(s.seconds for s in compiles)
+
+    parents = _parents(spans)
+    outer = [p for p in pipelines if not any(q.contains(p) for q in pipelines)]
+    for p in outer:
+        name = _pipeline_name(p)
+        trace.pipelines[name] = trace.pipelines.get(name, 0.0) + p.seconds
+
+    # a pass is a span directly inside a pipeline; a span that only wraps a nested pipeline
+    # (a fixed-point loop such as "simplification") is counted through that pipeline's passes
+    ids = {id(p) for p in pipelines}
+    wrappers = {id(parents[id(p)]) for p in pipelines if parents.get(id(p)) is not None}
+    totals: dict[tuple[str, str], list[float]] = {}
+    for s in spans:
+        parent = parents.get(id(s))
+        if parent is None or id(parent) not in ids or id(s) in ids or id(s) in wrappers:
+            continue
+        totals.setdefault((_pipeline_name(parent), s.name), []).append(s.seconds)
+    trace.passes = [PassTime(p, n, sum(t), len(t)) for (p, n), t in totals.items()]
+
+    backends = [s for s in spans if s.name.endswith("Compiler::RunBackend")]
+    if module is not None:
+        named = [s for s in backends if s.args.get("name") == module]
+        backends = named or backends
+    for b in backends:
+        inner = sum(p.seconds for p in outer if b.contains(p))
+        trace.backend_s += b.seconds - inner
+    trace.codegen_s = sum(s.seconds for s in spans if s.name == "Codegen")
+    for s in spans:
+        if s.name == _KERNEL:
+            name = s.args.get("module", "")
+            name = name.removeprefix(_KERNEL_PREFIX).removesuffix(_KERNEL_SUFFIX)
+            try:
+                ops = int(s.args.get("op_count", "0"))
+            except ValueError:
+                ops = 0
+            trace.kernels.append(KernelTime(name, s.seconds, ops))
+    return trace
+
+
+def _parents(spans: list[Span]) -> dict[int, Span | None]:
+    """The innermost span enclosing each span (by ``id``), thread by thread."""
+    parents: dict[int, Span | None] = {}
+    stack: list[Span] = []
+    thread = None
+    for s in spans:  # sorted by thread, start, longest first
+        if s.thread != thread:
+            stack, thread = [], s.thread
+        while stack and stack[-1].end < s.end - 1e-9:
+            stack.pop()
+        parents[id(s)] = stack[-1] if stack else None
+        stack.append(s)
+    return parents
