@@ -214,6 +214,21 @@ class Inspection(Displayed):
         """One self-contained HTML page with every view (no kernel or widget needed)."""
         return renderer(self, "page")(self)
 
+    # -- saved inspections ----------------------------------------------------------------
+    def save(self, path: Any) -> Any:
+        """Write what this inspection shows (IR texts, costs, memory, timings, versions) to a
+        JSON file; ``jaxlab.Inspection.load(path)`` reads it back for ``jaxlab.diff``."""
+        from jaxlab.api.saved import save
+
+        return save(self, path)
+
+    @staticmethod
+    def load(path: Any) -> Inspection:
+        """A saved inspection (``Inspection.save``), to compare with ``jaxlab.diff``."""
+        from jaxlab.api.saved import load
+
+        return load(path)
+
     # -- distribution: shardings, collectives, memory -------------------------------------
     @cached_property
     def shardings(self) -> Any:

@@ -139,7 +139,7 @@ def text_diff(what: str, a: str, b: str, kind: str = "hlo") -> TextDiff:
             for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
                 diff.rows.append(DiffRow("same", la[i][1], lb[j][1], la[i][0], lb[j][0]))
             continue
-        paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+        paired = i2 - i1 if tag == "replace" and i2 - i1 == j2 - j1 else 0
         for k in range(paired):
             i, j = i1 + k, j1 + k
             diff.rows.append(DiffRow("changed", la[i][1], lb[j][1], la[i][0], lb[j][0]))
