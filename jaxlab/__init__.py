@@ -15,10 +15,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BenchResult",
+    "CompileDiff",
+    "CompileProfile",
     "DeviceReport",
     "IRText",
     "Inspection",
     "KernelCheck",
+    "PassPipeline",
     "Placement",
     "PlatformInspection",
     "StageTimings",
@@ -26,10 +29,13 @@ __all__ = [
     "bench",
     "check_kernel",
     "compare",
+    "compile_profile",
     "devices",
+    "diff",
     "hlo",
     "inspect",
     "jaxpr",
+    "passes",
     "placement",
     "set_cpu_devices",
     "transformed",
@@ -46,6 +52,12 @@ _LAZY = {
     "KernelCheck": "jaxlab.api.kernels",
     "check_kernel": "jaxlab.api.kernels",
     "StageTimings": "jaxlab.core.stages",
+    "CompileProfile": "jaxlab.api.compile_profile",
+    "compile_profile": "jaxlab.api.compile_profile",
+    "PassPipeline": "jaxlab.api.passes",
+    "passes": "jaxlab.api.passes",
+    "CompileDiff": "jaxlab.api.compile_diff",
+    "diff": "jaxlab.api.compile_diff",
     "transformed": "jaxlab.api.transforms",
     "DeviceReport": "jaxlab.api.devices",
     "devices": "jaxlab.api.devices",
@@ -58,10 +70,13 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from jaxlab.api.compile_diff import CompileDiff, diff
+    from jaxlab.api.compile_profile import CompileProfile, compile_profile
     from jaxlab.api.devices import DeviceReport, devices
     from jaxlab.api.inspection import Inspection
     from jaxlab.api.irtext import IRText, hlo, jaxpr
     from jaxlab.api.kernels import KernelCheck, check_kernel
+    from jaxlab.api.passes import PassPipeline, passes
     from jaxlab.api.placement import Placement, placement
     from jaxlab.api.platforms import PlatformInspection, inspect
     from jaxlab.api.transforms import transformed

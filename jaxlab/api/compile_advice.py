@@ -147,7 +147,8 @@ def _baked_constants(profile: CompileProfile) -> list[Advice]:
     for const in getattr(profile.inspection.jaxpr, "consts", ()):
         nbytes = getattr(const, "nbytes", 0)
         if nbytes >= CONSTANT_MIN:
-            sizes.append((int(nbytes), getattr(const, "shape", ()), str(getattr(const, "dtype", ""))))
+            shape, dtype = getattr(const, "shape", ()), str(getattr(const, "dtype", ""))
+            sizes.append((int(nbytes), shape, dtype))
     module = profile.inspection.hlo_module
     places: Counter = Counter()
     hlo_bytes = 0
@@ -182,7 +183,7 @@ def _baked_constants(profile: CompileProfile) -> list[Advice]:
 
 
 def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
-    kernels = [f for f in profile.fusion_map.values()]
+    kernels = list(profile.fusion_map.values())
     if len(kernels) < TINY_KERNELS_MIN:
         return []
     sizes = [f.instruction.output_bytes for f in kernels]

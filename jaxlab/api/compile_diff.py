@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from jaxlab.api.inspection import Inspection
@@ -21,6 +22,7 @@ from jaxlab.ir.hlo_diff import (
     text_diff,
 )
 
+_OWN = str(Path(__file__).resolve().parents[1])  # jaxlab's own frames are no user lines
 _NUMBER = re.compile(r"(?:\.\d+)+$")
 _LAYOUT = re.compile(r"\{[0-9,]*(?::[^}]*)?\}")
 
@@ -158,7 +160,7 @@ def _stablehlo_by_line(insp: Inspection) -> dict[tuple[str, int], Counter]:
     lines = module.text.splitlines()
     out: dict[tuple[str, int], Counter] = {}
     for op in module.ops:
-        places = op.location.source_lines
+        places = [p for p in op.location.source_lines if not p[0].startswith(_OWN)]
         if not places or not 0 < op.line <= len(lines):
             continue
         text = mlir_key(lines[op.line - 1])
@@ -208,3 +210,68 @@ def diff_calls(fn: Any, first: tuple[tuple, dict], second: tuple[tuple, dict]) -
     a = inspect(fn, *first[0], run=False, **first[1])
     b = inspect(fn, *second[0], run=False, **second[1])
     return diff(a, b, (f"before {a.in_avals}", f"now {b.in_avals}"))
+
+
+@dataclass(repr=False)
+class RecompileDiff(Displayed):
+    """Why `fn` compiled again: JAX's cache-miss reason for its last compilation, the
+    arguments whose type or static value changed, and the diff of the two compilations."""
+
+    _text_view = "compile:recompile_diff_text"
+    _html_view = "compile:recompile_diff_html"
+
+    name: str
+    reason: str
+    changes: list[tuple[str, str, str]]  # (argument, before, now)
+    diff: CompileDiff
+
+    @property
+    def changed_arguments(self) -> list[str]:
+        return [arg for arg, _, _ in self.changes]
+
+
+def recompile_diff(fn: Any, name: str, before: Any, now: Any) -> RecompileDiff:
+    """`before` and `now` are two compilation records of ``%recompiles`` (with ``.call``,
+    the arguments as shapes and dtypes, and ``.reason``, JAX's explanation)."""
+    changes = signature_changes(fn, before.call, now.call)
+    return RecompileDiff(name, now.reason, changes, diff_calls(fn, before.call, now.call))
+
+
+def signature_changes(
+    fn: Any, first: tuple[tuple, dict], second: tuple[tuple, dict]
+) -> list[tuple[str, str, str]]:
+    """(argument, before, now) for each argument leaf whose shape, dtype or value changed."""
+    la, lb = _labelled_leaves(fn, first), _labelled_leaves(fn, second)
+    out = []
+    for key in list(dict.fromkeys([*la, *lb])):
+        va, vb = la.get(key, "(absent)"), lb.get(key, "(absent)")
+        if va != vb:
+            out.append((key, va, vb))
+    return out
+
+
+def _labelled_leaves(fn: Any, call: tuple[tuple, dict]) -> dict[str, str]:
+    import inspect as _inspect
+
+    import jax
+
+    args, kwargs = call
+    try:
+        bound = _inspect.signature(getattr(fn, "__wrapped__", fn)).bind_partial(*args, **kwargs)
+        named = dict(bound.arguments)
+    except (TypeError, ValueError):
+        named = {f"args[{i}]": a for i, a in enumerate(args)} | dict(kwargs)
+    out: dict[str, str] = {}
+    for name, value in named.items():
+        leaves, _ = jax.tree_util.tree_flatten_with_path(value)
+        for path, leaf in leaves:
+            out[name + jax.tree_util.keystr(path)] = _leaf_type(leaf)
+    return out
+
+
+def _leaf_type(leaf: Any) -> str:
+    shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
+    if shape is not None and dtype is not None:
+        weak = " (weak)" if getattr(leaf, "weak_type", False) else ""
+        return f"{dtype}[{','.join(map(str, shape))}]{weak}"
+    return f"{type(leaf).__name__} {leaf!r}"[:80]

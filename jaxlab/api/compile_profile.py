@@ -204,10 +204,19 @@ def compile_profile(
         t2 = time.perf_counter()
     watched = _watch.compile_traced(lowered)
     staged = _stages.Staged(
-        fn=fn, jitted=jitted, args=tuple(args), kwargs=dict(kwargs), static_argnums=nums,
-        static_argnames=names, traced=traced, lowered=lowered, compiled=watched.compiled,
-        trace_s=t1 - t0, lower_s=t2 - t1, compile_s=watched.wall_s,
-    )  # fmt: skip
+        fn=fn,
+        jitted=jitted,
+        args=tuple(args),
+        kwargs=dict(kwargs),
+        static_argnums=nums,
+        static_argnames=names,
+        traced=traced,
+        lowered=lowered,
+        compiled=watched.compiled,
+        trace_s=t1 - t0,
+        lower_s=t2 - t1,
+        compile_s=watched.wall_s,
+    )
     t3 = time.perf_counter()
     profile = CompileProfile(
         inspection=Inspection(staged),

@@ -133,7 +133,9 @@ def passes(
     previous = dump.before_optimizations
     for snap in dump.snapshots:
         if snap.after != "pipeline-start" and previous and snap.text != previous:
-            result.steps.append(PassStep(snap.index, snap.pipeline, snap.after, previous, snap.text))
+            result.steps.append(
+                PassStep(snap.index, snap.pipeline, snap.after, previous, snap.text)
+            )
         previous = snap.text
     try:
         result.final = dump.compiled.as_text() or previous

@@ -130,8 +130,7 @@ def compile_dumped(lowered: Any, module: str) -> PassDump:
         dump = _read_dump(compiled, folder, new, module)
         dump.folder = folder
         dump.note = (
-            f"XLA_FLAGS sets --xla_dump_to={folder}: the pass snapshots were written there "
-            "and kept"
+            f"XLA_FLAGS sets --xla_dump_to={folder}: the pass snapshots were written there and kept"
         )
         return dump
     with _temp_dir("jaxlab-passes-") as tmp:
@@ -159,7 +158,9 @@ def _read_dump(compiled: Any, folder: str, names: list[str], module: str) -> Pas
             continue
         text = Path(folder, name).read_text(encoding="utf-8", errors="replace")
         pipeline = m.group(4).replace("_", " ")
-        dump.snapshots.append(Snapshot(int(m.group(3)), pipeline, m.group(5), m.group(6) or "", text))
+        dump.snapshots.append(
+            Snapshot(int(m.group(3)), pipeline, m.group(5), m.group(6) or "", text)
+        )
     before = Path(folder, f"module_{last}.{module}.before_optimizations.txt") if last else None
     if before is not None and before.exists():
         dump.before_optimizations = before.read_text(encoding="utf-8", errors="replace")

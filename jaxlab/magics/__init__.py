@@ -9,6 +9,7 @@ from typing import Any
 
 def magic_classes() -> list[type]:
     from jaxlab.magics._bench import BenchMagics
+    from jaxlab.magics._compile import CompileMagics
     from jaxlab.magics._devices import DeviceMagics
     from jaxlab.magics._guards import GuardMagics
     from jaxlab.magics._inspect import InspectMagics
@@ -24,6 +25,7 @@ def magic_classes() -> list[type]:
         DeviceMagics,
         GuardMagics,
         KernelMagics,
+        CompileMagics,
     ]
 
 

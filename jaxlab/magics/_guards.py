@@ -212,6 +212,12 @@ class GuardMagics(JaxlabMagics):
     @traceback_option
     @argument("--clear", action="store_true", help="forget the compilations recorded so far")
     @argument(
+        "--diff",
+        action="store_true",
+        help="with a function's name: what changed between its last two compilations "
+        "(JAX's reason, the arguments, jaxpr, StableHLO and HLO)",
+    )
+    @argument(
         "expr",
         nargs="*",
         metavar="NAME",
@@ -223,6 +229,8 @@ class GuardMagics(JaxlabMagics):
         which cells, how long, and why (JAX's explanation of each tracing-cache miss, captured
         instead of logged). ``%recompiles f`` lists every compilation of ``f``;
         ``r = %recompiles`` returns the report (``r.functions``, ``r["f"].count``).
+        ``%recompiles f --diff`` compares the last two compilations of ``f``: JAX's reason,
+        the arguments that changed, and the jaxpr, StableHLO and HLO diffs.
         """
         args = parse_line(self.recompiles, line)
         hooks = hooks_of(self.shell)
@@ -248,6 +256,8 @@ class GuardMagics(JaxlabMagics):
                 f"compilations: {known}).\n  fix: give the name of a function that was jitted "
                 "and called since jaxlab was loaded, or run `%recompiles` for all of them."
             )
+        if args.diff:
+            return self._recompile_diff(name, ledger, args.traceback)
         if not hooks.config.recompiles:
             print(
                 "[jaxlab] recording is off; `%config JaxLab.recompiles = True` turns it on "
@@ -255,3 +265,27 @@ class GuardMagics(JaxlabMagics):
             )
         with self.friendly_errors("recompiles", name, args.traceback):
             return ledger.report(name, self.cell_label)
+
+    def _recompile_diff(self, name: str | None, ledger: Any, show_traceback: bool) -> Any:
+        from jaxlab.api.compile_diff import recompile_diff
+
+        if name is None:
+            raise UsageError(
+                "%recompiles --diff needs a function's name.\n"
+                "  fix: `%recompiles f --diff` (run `%recompiles` to list the functions)."
+            )
+        records = [r for r in ledger.functions[name].records if r.call is not None]
+        if len(records) < 2:
+            raise UsageError(
+                f"%recompiles --diff: `{name}` has fewer than two recorded compilations with "
+                "their arguments.\n  fix: call it again with the new arguments, then run "
+                f"`%recompiles {name} --diff`."
+            )
+        fn = self.shell.user_ns.get(name)
+        if not callable(fn):
+            raise UsageError(
+                f"%recompiles --diff: no function `{name}` in the namespace to compile again.\n"
+                f"  fix: keep `{name}` defined (the diff stages it with both calls' arguments)."
+            )
+        with self.friendly_errors("recompiles", name, show_traceback):
+            return recompile_diff(fn, name, records[-2], records[-1])

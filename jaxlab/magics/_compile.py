@@ -1,0 +1,61 @@
+"""``%compile_profile f(x)`` and ``%passes f(x)``: where compile time goes, and what each XLA
+pass did."""
+
+from __future__ import annotations
+
+from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from jaxlab.api.compile_profile import CompileProfile, compile_profile
+from jaxlab.api.passes import PassPipeline, passes
+from jaxlab.magics._base import JaxlabMagics, static_options, traceback_option
+
+
+@magics_class
+class CompileMagics(JaxlabMagics):
+    """The compile explorer: compile profile and pass pipeline of a call."""
+
+    @magic_arguments()
+    @traceback_option
+    @static_options
+    @argument("expr", nargs="*", help="the call, e.g. f(x)")
+    @no_var_expand
+    @needs_local_scope
+    @line_magic
+    def compile_profile(self, line: str = "", local_ns: dict | None = None) -> CompileProfile:
+        """Where the compile time of a call goes: ``%compile_profile f(x)``. Trace, lower and
+        compile (XLA's pass pipelines and passes, code generation per kernel and per source
+        line), measured with XLA's profiler; advice names slow patterns (unrolled loops,
+        baked constants, tiny kernels, static arguments that recompile). Nothing is run.
+        Returns the :class:`jaxlab.CompileProfile` (``.passes.to_pandas()``, ``.by_line()``).
+        """
+        args, call, statics = self.parse_call(
+            self.compile_profile, "compile_profile", line, local_ns
+        )
+        recorded = None
+        from jaxlab.magics._guards import hooks_of
+
+        hooks = hooks_of(self.shell)
+        if hooks is not None:
+            recorded = hooks.guards.ledger.functions.get(call.name)
+        with self.friendly_errors("compile_profile", call.name, args.traceback):
+            return compile_profile(
+                call.fn, *call.args, recompiles=recorded, **statics, **call.kwargs
+            )
+
+    @magic_arguments()
+    @traceback_option
+    @static_options
+    @argument("expr", nargs="*", help="the call, e.g. f(x)")
+    @no_var_expand
+    @needs_local_scope
+    @line_magic
+    def passes(self, line: str = "", local_ns: dict | None = None) -> PassPipeline:
+        """The XLA passes that changed a call's HLO module: ``%passes f(x)``. Each pass opens
+        to a before/after diff (renumbered names ignored, instructions coloured by source
+        line), so you see which pass created a fusion or inserted a copy. Returns the
+        :class:`jaxlab.PassPipeline` (``.created("fusion")``, ``.to_pandas()``).
+        """
+        args, call, statics = self.parse_call(self.passes, "passes", line, local_ns)
+        with self.friendly_errors("passes", call.name, args.traceback):
+            return passes(call.fn, *call.args, **statics, **call.kwargs)
