@@ -4,7 +4,9 @@ very large number of tiny kernels, and static arguments that recompile per value
 from __future__ import annotations
 
 import ast
+import inspect as pyinspect
 import linecache
+import re
 import statistics
 from collections import Counter, defaultdict
 from functools import lru_cache
@@ -226,6 +228,7 @@ def _static_recompiles(profile: CompileProfile) -> list[Advice]:
         for part in summarize_reason(record.raw_reason).split("; "):
             if part.startswith("static argument "):
                 arg, _, rest = part[len("static argument ") :].partition(" is now ")
+                arg = _argument_name(profile.inspection._staged.fn, arg)
                 by_arg[arg].append(record.seconds)
                 values[arg].append(rest.split(", was ")[0])
     file, line = entry.defined_at or ("", 0)
@@ -248,3 +251,20 @@ def _static_recompiles(profile: CompileProfile) -> list[Advice]:
         for arg, secs in by_arg.items()
         if len(secs) >= 2
     ]
+
+
+_PATH = re.compile(r"^\[0\]\[(\d+)\](.*)$|^\[1\]\['(\w+)'\](.*)$")
+
+
+def _argument_name(fn: Any, path: str) -> str:
+    """JAX's input path (``[0][1]``: positional argument 1) as the parameter's name."""
+    m = _PATH.match(path)
+    if m is None:
+        return path
+    if m.group(3):
+        return m.group(3) + m.group(4)
+    try:
+        params = list(pyinspect.signature(getattr(fn, "__wrapped__", fn)).parameters)
+        return params[int(m.group(1))] + m.group(2)
+    except (TypeError, ValueError, IndexError):
+        return path
