@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import MAGIC_NO_VAR_EXPAND_ATTR
 
 LINE = ["grad", "jacfwd", "jacrev", "hessian", "vmap", "jit", "jaxpr", "hlo", "inspect"]
-LINE += ["bench", "devices", "where", "recompiles"]
+LINE += ["bench", "devices", "where", "recompiles", "compile_profile", "passes"]
 CELL = ["jit", "bench"]
 NO_EXPRESSION = {"devices", "recompiles"}  # they take names or options, nothing to evaluate
 
@@ -47,6 +47,8 @@ FAILURES = [
     ("devices", "--backend nowhere"),
     ("where", "undefined_here"),
     ("recompiles", "never_compiled"),
+    ("compile_profile", "branchy(1.0)"),
+    ("passes", "branchy(1.0)"),
 ]
 
 
