@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from jaxlab.api.compile_profile import Advice
-from jaxlab.base import compat as _compat
 from jaxlab.base.format import format_bytes, format_seconds
 
 if TYPE_CHECKING:
@@ -64,34 +63,36 @@ def _enclosing_loop(file: str, line: int) -> tuple[int, str] | None:
 
 
 def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
-    eqns = profile.inspection.jaxpr.jaxpr.eqns
+    """Loops from the optimized HLO: instructions of one opcode made at one source position
+    (one chain of stack frames, which XLA keeps once per position) many times over are the
+    copies of an unrolled loop's body; the loop is the Python loop around a line of that
+    chain."""
+    module = profile.inspection.hlo_module
     groups: Counter = Counter()
-    chains: dict[tuple, tuple] = {}
-    for eqn in eqns:
-        frames = tuple((f, n, c) for f, n, c, _ in _compat.eqn_frames(eqn))
-        if not frames:
-            continue
-        key = (eqn.primitive.name, frames)
-        groups[key] += 1
-        chains[key] = frames
-    # loops: (file, loop line) -> repeats seen, equations made, body lines
+    sample: dict[tuple[str, int], Any] = {}
+    for instr in module:
+        if instr.stack_frame_id and instr.opcode not in ("parameter", "constant", "tuple"):
+            key = (instr.opcode, instr.stack_frame_id)
+            groups[key] += 1
+            sample.setdefault(key, instr)
+    # loops: (file, loop line) -> repeats seen, instructions made, body lines
     loops: dict[tuple[str, int], dict[str, Any]] = {}
     for key, repeats in groups.items():
         if repeats < LOOP_MIN:
             continue
-        for file, line, _ in chains[key]:
+        for file, line, _, _ in module.frames_of(sample[key]):
             loop = _enclosing_loop(file, line)
             if loop is None:
                 continue
             entry = loops.setdefault(
-                (file, loop[0]), {"repeats": Counter(), "eqns": 0, "body": set(), "kind": loop[1]}
+                (file, loop[0]), {"repeats": Counter(), "ops": 0, "body": set(), "kind": loop[1]}
             )
             entry["repeats"][repeats] += 1
-            entry["eqns"] += repeats
+            entry["ops"] += repeats
             entry["body"].add(line)
             break
     advice = []
-    for (file, loop_line), entry in sorted(loops.items(), key=lambda kv: -kv[1]["eqns"]):
+    for (file, loop_line), entry in sorted(loops.items(), key=lambda kv: -kv[1]["ops"]):
         iterations = entry["repeats"].most_common(1)[0][0]
         seconds = _cost_of_lines(profile, file, entry["body"] | {loop_line})
         body = sorted(entry["body"])
@@ -108,8 +109,9 @@ def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
                 kind="unrolled-loop",
                 message=(
                     f"the Python {entry['kind']} loop at line {loop_line} is unrolled: "
-                    f"{where} traced ≈{iterations} times ({entry['eqns']} equations), and XLA "
-                    f"optimizes and compiles every copy.{cost}"
+                    f"{where} made ≈{iterations} copies of the same operations "
+                    f"({entry['ops']} HLO instructions), and XLA optimizes and compiles every "
+                    f"copy.{cost}"
                 ),
                 fix=(
                     "write the body once and loop with `jax.lax.fori_loop(0, n, body, x)` "
@@ -125,17 +127,22 @@ def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
 
 def _cost_of_lines(profile: CompileProfile, file: str, lines: set[int]) -> float:
     """Compile seconds of the kernels and instructions made through `lines`: kernels'
-    measured code generation plus LLVM share, and the passes' time in proportion to the
-    HLO instructions."""
+    share of the backend's time, and the passes' time in proportion to the HLO
+    instructions."""
     module = profile.inspection.hlo_module
+    through_frame: dict[int, bool] = {}
 
     def through(instr: Any) -> bool:
-        return any(f == file and n in lines for f, n, _, _ in module.frames_of(instr))
+        fid = instr.stack_frame_id
+        if fid not in through_frame:
+            through_frame[fid] = any(
+                f == file and n in lines for f, n, _, _ in module.frames_of(instr)
+            )
+        return through_frame[fid]
 
     seconds = 0.0
     for k in profile.kernels:
-        fusion = profile.fusion_map.get(k["fusion"])
-        if fusion is not None and any(through(op) for op in (fusion.instruction, *fusion.ops)):
+        if any(through(op) for op in profile.kernel_ops(k["fusion"])):
             seconds += k["seconds"]
     total = len(module)
     if total:
@@ -185,14 +192,13 @@ def _baked_constants(profile: CompileProfile) -> list[Advice]:
 
 
 def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
-    kernels = list(profile.fusion_map.values())
+    kernels = profile.inspection.hlo_module.fusion_instructions()
     if len(kernels) < TINY_KERNELS_MIN:
         return []
-    sizes = [f.instruction.output_bytes for f in kernels]
-    median = statistics.median(sizes)
+    median = statistics.median(f.output_bytes for f in kernels)
     if median > TINY_KERNEL_BYTES:
         return []
-    lines: Counter = Counter(place for f in kernels for place in f.source_lines[:1])
+    lines: Counter = Counter(place for k in profile.kernels for place in k["_places"][:1])
     file, line = lines.most_common(1)[0][0] if lines else ("", 0)
     seconds = sum(k["seconds"] for k in profile.kernels)
     return [

@@ -108,12 +108,24 @@ class CompileProfile(Displayed):
         rows.sort(key=lambda r: -r["seconds"])
         return Table(rows, ("pipeline", "pass", "seconds", "calls"), "CompileProfile.passes")
 
-    @cached_property
-    def fusion_map(self) -> dict[str, Any]:
-        """The optimized program's fusions by name (parsed from its HLO only)."""
-        from jaxlab.ir.fusions import fusions_of
+    def kernel_ops(self, name: str) -> list[Any]:
+        """The HLO instruction of kernel `name` and the ops it fused ([] when not found)."""
+        module = self.inspection.hlo_module
+        instr = module.instructions.get(name)
+        if instr is None:
+            return []
+        comp = module.called_computation(instr) if instr.opcode == "fusion" else None
+        return [instr, *(comp.instructions if comp else ())]
 
-        return {f.name: f for f in fusions_of(self.inspection.hlo_module, unfused=True)}
+    def kernel_lines(self, name: str) -> list[tuple[str, int]]:
+        """(file, line) of the source lines kernel `name` was made from, sorted."""
+        module = self.inspection.hlo_module
+        lines = set()
+        for op in self.kernel_ops(name):
+            frames = module.frames_of(op)
+            if frames and frames[0][1]:
+                lines.add((frames[0][0], frames[0][1]))
+        return sorted(lines)
 
     @cached_property
     def kernels(self) -> Table:
@@ -127,8 +139,7 @@ class CompileProfile(Displayed):
         scale = self.trace.backend_s / sum(weights) if sum(weights) else 0.0
         rows = []
         for k, weight in zip(self.trace.kernels, weights, strict=True):
-            fusion = self.fusion_map.get(k.fusion)
-            lines = fusion.source_lines if fusion is not None else []
+            lines = self.kernel_lines(k.fusion)
             rows.append(
                 {
                     "fusion": k.fusion,

@@ -147,9 +147,7 @@ def abstract_call() -> tuple[tuple, dict] | None:
         shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
         if shape is None or dtype is None:
             return leaf
-        return jax.ShapeDtypeStruct(
-            shape, dtype, weak_type=bool(getattr(leaf, "weak_type", False))
-        )
+        return jax.ShapeDtypeStruct(shape, dtype, weak_type=bool(getattr(leaf, "weak_type", False)))
 
     try:
         return jax.tree_util.tree_map(spec, call)
