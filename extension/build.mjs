@@ -19,7 +19,7 @@ if (process.argv.includes("--tests")) {
   });
 } else {
   await build({
-    entryPoints: { inspector: `${here}src/index.ts`, viz: `${here}src/viz.ts` },
+    entryPoints: { inspector: `${here}src/index.ts`, viz: `${here}src/viz.ts`, passes: `${here}src/passes.ts` },
     outdir: out,
     bundle: true,
     format: "esm",

@@ -109,6 +109,12 @@ class PassPipeline(Displayed):
     def to_pandas(self):
         return data_frame(self.rows(), "PassPipeline")
 
+    def _ipython_display_(self) -> None:
+        """In a kernel: the static view, then the live pass explorer."""
+        from jaxlab.base.display import view
+
+        view("compile_widget:show")(self)
+
 
 def passes(
     fn: Callable,

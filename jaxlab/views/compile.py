@@ -4,8 +4,6 @@ two compilations. Every text from the program (names, IR, source) is escaped her
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from jaxlab.base.format import format_bytes, format_seconds
@@ -284,11 +282,30 @@ def passes_text(p: Any) -> str:
 
 
 def pass_model(p: Any) -> dict[str, Any]:
-    """The JSON-able model the widget's pass list draws: steps with their diff rows and the
-    source line (and colour) of each instruction."""
+    """The JSON-able model the live pass explorer draws: each step's changed rows with
+    CONTEXT rows around them, and folds (row ranges the widget asks the kernel for when
+    opened); each row carries the source line of its instruction on each side."""
     steps = []
     for s in p.steps:
-        tags_a, tags_b = _frame_tags(s.before), _frame_tags(s.after)
+        rows = s.diff.rows
+        tags = _step_tags(s)
+        items: list[list[Any]] = []
+        i = 0
+        while i < len(rows):
+            j = i
+            while j < len(rows) and rows[j].kind == "same":
+                j += 1
+            head = CONTEXT if i > 0 else 0
+            tail = CONTEXT if j < len(rows) else 0
+            if j - i > head + tail + 1:
+                items.extend(["row", *_row(r, tags)] for r in rows[i : i + head])
+                items.append(["fold", i + head, j - tail])
+                items.extend(["row", *_row(r, tags)] for r in rows[j - tail : j])
+            else:
+                items.extend(["row", *_row(r, tags)] for r in rows[i:j])
+            if j < len(rows):
+                items.append(["row", *_row(rows[j], tags)])
+            i = j + 1
         steps.append(
             {
                 "index": s.index,
@@ -297,28 +314,38 @@ def pass_model(p: Any) -> dict[str, Any]:
                 "renumbering_only": s.renumbering_only,
                 "removed": s.diff.removed,
                 "added": s.diff.added,
-                "rows": [
-                    [
-                        r.kind,
-                        r.a,
-                        r.b,
-                        r.a_line,
-                        r.b_line,
-                        _place(tags_a.get(r.a_line)),
-                        _place(tags_b.get(r.b_line)),
-                    ]
-                    for r in s.diff.rows
-                ],
+                "items": items,
             }
         )
     return {"fn": p.fn_name, "module": p.module, "notes": list(p.notes), "steps": steps}
+
+
+def step_rows(p: Any, index: int, start: int, end: int) -> list[list[Any]]:
+    """Rows `start:end` of the diff of the step XLA numbered `index` (a fold being opened)."""
+    step = next(s for s in p.steps if s.index == index)
+    tags = _step_tags(step)
+    return [_row(r, tags) for r in step.diff.rows[max(0, start) : max(0, end)]]
+
+
+def _step_tags(step: Any) -> tuple[dict, dict]:
+    cache = step.__dict__.setdefault("_tags", None)
+    if cache is None:
+        cache = step.__dict__["_tags"] = (_frame_tags(step.before), _frame_tags(step.after))
+    return cache
+
+
+def _row(r: Any, tags: tuple[dict, dict]) -> list[Any]:
+    return [
+        r.kind, r.a, r.b, r.a_line, r.b_line,
+        _place(tags[0].get(r.a_line)), _place(tags[1].get(r.b_line)),
+    ]  # fmt: skip
 
 
 def _place(place: tuple[str, int] | None) -> str:
     return f"{place[0]}:{place[1]}" if place else ""
 
 
-def passes_html(p: Any) -> str:
+def passes_html(p: Any, static_id: str = "") -> str:
     changed = p.changed
     hidden = len(p) - len(changed)
     parts = [
@@ -338,7 +365,7 @@ def passes_html(p: Any) -> str:
             "</span>"
         )
         parts.append(f"<details><summary>{summary}</summary>{body}</details>")
-    return fragment(CSS + "".join(parts), extra_class="jl-compile")
+    return fragment(CSS + "".join(parts), extra_class="jl-compile", static_id=static_id)
 
 
 # -- compile diff ---------------------------------------------------------------------------
@@ -441,30 +468,3 @@ def saved_html(insp: Any) -> str:
         "</details>"
     )
     return fragment(body, extra_class="jl-compile")
-
-
-def model_json(model: dict[str, Any]) -> str:
-    """The pass model as JSON safe to embed in HTML (no ``</script>`` breaks out)."""
-    return re.sub(r"[<>&]", lambda m: f"\\u{ord(m.group()):04x}", json.dumps(model))
-
-
-# -- %recompiles f --diff -------------------------------------------------------------------
-
-
-def recompile_diff_text(r: Any) -> str:
-    lines = [f"why {r.name} compiled again", f"  JAX: {r.reason}"]
-    for arg, before, now in r.changes:
-        lines.append(f"  argument {arg}: {before} → {now}")
-    lines.append(diff_text(r.diff))
-    return "\n".join(lines)
-
-
-def recompile_diff_html(r: Any) -> str:
-    parts = [
-        f'<div class="jl-title">why <code>{esc(r.name)}</code> compiled again</div>',
-        f"<div><b>JAX:</b> {esc(r.reason)}</div>",
-    ]
-    if r.changes:
-        parts.append(table(["argument", "before", "now"], [list(c) for c in r.changes]))
-    parts.append(diff_body(r.diff))
-    return fragment(CSS + "".join(parts), extra_class="jl-compile")

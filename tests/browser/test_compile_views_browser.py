@@ -9,6 +9,7 @@ from jaxlab.api.compile_diff import CompileDiff
 from jaxlab.api.passes import PassPipeline, PassStep
 from jaxlab.api.saved import FORMAT, VERSION, SavedInspection
 from jaxlab.views._html import page as html_page
+from tests.conftest import needs_widget_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -72,3 +73,46 @@ def test_compile_views_escape_names_and_diff_text(page, tmp_path):
         page.wait_for_timeout(200)
         assert page.dialogs == []
         assert page.evaluate("document.querySelectorAll('details:not([open])').length") == 0
+
+
+@needs_widget_bundle
+@pytest.mark.slow
+def test_live_pass_explorer_lists_passes_and_links_both_sides(lab, page):
+    name = lab.write_notebook(
+        "passes.ipynb",
+        [
+            "import jax, jax.numpy as jnp",
+            "def fn(x):\n    with jax.named_scope(" + repr(HOSTILE) + "):\n"
+            "        return x + x*x + x*x*x",
+            "%passes fn(jnp.ones(1000))",
+        ],
+    )
+    lab.open(page, name)
+    lab.run_all(page)
+    live = page.locator(".jaxlab.jl-passes-live")
+    live.wait_for(timeout=180_000)
+    static = page.locator("[data-jaxlab-static]")
+    assert static.count() == 1 and not static.first.is_visible()
+    items = live.locator(".jl-item")
+    names = [items.nth(i).locator(".jl-pass").text_content() for i in range(items.count())]
+    assert "fusion" in names
+    items.nth(names.index("fusion")).click()
+    view = live.locator(".jl-view")
+    added = view.locator("tr.jl-added td.b", has_text="kind=kLoop")
+    added.first.wait_for(timeout=10_000)
+    # hovering an instruction lights the instructions of its source line on both sides
+    row = view.locator("tr.jl-removed", has_text="multiply").first
+    row.hover()
+    lit = view.locator("tr.jl-lit")
+    assert lit.count() >= 2
+    assert view.locator("tr.jl-lit.jl-added").count() >= 1
+    folds = view.locator("tr.jl-fold")
+    if folds.count():
+        before = view.locator("tr").count()
+        folds.first.click()
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jl-passes-live .jl-view tr').length > n", arg=before
+        )
+    assert page.dialogs == []
+    assert page.locator('img[src="x"]').count() == 0
+    assert "<img src=x onerror=alert(" in view.inner_text()  # shown as text
