@@ -213,7 +213,7 @@ def compile_profile(
         t1 = time.perf_counter()
         lowered = traced.lower()
         t2 = time.perf_counter()
-    watched = _watch.compile_traced(lowered)
+    watched = _watch.compile_traced(lowered, _watch.module_name(lowered))
     staged = _stages.Staged(
         fn=fn,
         jitted=jitted,
@@ -229,6 +229,12 @@ def compile_profile(
         compile_s=watched.wall_s,
     )
     t3 = time.perf_counter()
+    notes = [watched.note] if watched.note else []
+    if watched.trace.found and not watched.trace.kernels:
+        notes.append(
+            "code generation per kernel unavailable on this backend (XLA compiles the "
+            "module's kernels together); `.by_line()` is empty"
+        )
     profile = CompileProfile(
         inspection=Inspection(staged),
         trace_s=t1 - t0,
@@ -236,7 +242,7 @@ def compile_profile(
         compile_s=watched.wall_s,
         trace=watched.trace,
         processing_s=0.0,
-        notes=[watched.note] if watched.note else [],
+        notes=notes,
         recompiles=recompiles,
     )
     _ = profile.kernels, profile.advice  # attribute now: part of the processing time

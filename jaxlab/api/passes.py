@@ -128,7 +128,7 @@ def passes(
     removed (an ``--xla_dump_to`` set in ``XLA_FLAGS`` is used instead, and kept)."""
     jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
     lowered = jitted.trace(*args, **kwargs).lower()
-    module = _module_name(lowered) or f"jit_{_stages.function_name(fn)}"
+    module = _watch.module_name(lowered) or f"jit_{_stages.function_name(fn)}"
     dump = _watch.compile_dumped(lowered, module)
     result = PassPipeline(
         fn_name=_stages.function_name(fn),
@@ -148,11 +148,3 @@ def passes(
     except Exception:
         result.final = previous
     return result
-
-
-def _module_name(lowered: Any) -> str | None:
-    """The HLO module name XLA uses (``jit_f``): the lowered module's symbol name."""
-    try:
-        return str(lowered.compiler_ir("stablehlo").operation.attributes["sym_name"]).strip('"')
-    except Exception:
-        return None

@@ -37,6 +37,14 @@ def fresh_options(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return options
 
 
+def module_name(lowered: Any) -> str | None:
+    """The HLO module name XLA uses (``jit_f``): the lowered module's symbol name."""
+    try:
+        return str(lowered.compiler_ir("stablehlo").operation.attributes["sym_name"]).strip('"')
+    except Exception:
+        return None
+
+
 def user_dump_dir() -> str | None:
     """The folder of ``--xla_dump_to`` in ``XLA_FLAGS``, if the user set one."""
     m = _DUMP_FLAG.search(os.environ.get("XLA_FLAGS", ""))

@@ -21,7 +21,9 @@ _PIPELINE_SRC = "hlo_pass_pipeline.cc"
 _KERNEL = "FusionCompiler::Compile"
 _KERNEL_SUFFIX = "_kernel_module"
 _KERNEL_PREFIX = "__compute_module_"
-_COMPILE = ("PjRtCpuClient::Compile", "PjRtStreamExecutorClient::Compile", "PjRtClient::Compile")
+# the client's whole compile (CPU; GPU through the C API), the backend after the HLO passes
+_COMPILE = ("PjRtCpuClient::Compile", "PjRtStreamExecutorClient::CompileInternal")
+_BACKEND = ("Compiler::RunBackend", "CompileToBackendResult")
 _INVARIANTS = "RunInvariantCheckers"
 
 
@@ -73,8 +75,10 @@ class CompileTrace:
     compile_s: float = 0.0  # the backend client's compile span (0 when not seen)
     pipelines: dict[str, float] = field(default_factory=dict)  # outermost pipelines
     passes: list[PassTime] = field(default_factory=list)
-    backend_s: float = 0.0  # *Compiler::RunBackend minus the pass pipelines inside it
-    codegen_s: float = 0.0  # LLVM: the ``Codegen`` spans
+    # the backend after the HLO passes (CPU: ``*Compiler::RunBackend``; GPU:
+    # ``CompileToBackendResult``, scheduling included) minus the pass pipelines inside it
+    backend_s: float = 0.0
+    codegen_s: float = 0.0  # LLVM's compile of the module's kernels (``Codegen``, CPU)
     kernels: list[KernelTime] = field(default_factory=list)
 
     @property
@@ -134,12 +138,15 @@ def parse_compile_trace(spans: list[Span], module: str | None = None) -> Compile
     """The compilation of `module` (an HLO module name such as ``jit_f``; default: the first
     pipeline's) in the spans of one trace."""
     pipelines = [s for s in spans if _is_pipeline(s)]
-    if module is None and pipelines:
-        module = pipelines[0].args["module"]
+    if module is None and pipelines:  # the module XLA spent most pipeline time on
+        totals: dict[str, float] = {}
+        for p in pipelines:
+            totals[p.args["module"]] = totals.get(p.args["module"], 0.0) + p.seconds
+        module = max(totals, key=lambda m: totals[m])
     pipelines = [p for p in pipelines if p.args["module"] == module]
     trace = CompileTrace(module=module or "")
     compiles = [s for s in spans if s.name in _COMPILE]
-    trace.compile_s = sum(s.seconds for s in compiles)
+    trace.compile_s = max((s.seconds for s in compiles), default=0.0)
 
     parents = _parents(spans)
     outer = [p for p in pipelines if not any(q.contains(p) for q in pipelines)]
@@ -159,10 +166,11 @@ def parse_compile_trace(spans: list[Span], module: str | None = None) -> Compile
         totals.setdefault((_pipeline_name(parent), s.name), []).append(s.seconds)
     trace.passes = [PassTime(p, n, sum(t), len(t)) for (p, n), t in totals.items()]
 
-    backends = [s for s in spans if s.name.endswith("Compiler::RunBackend")]
+    backends = [s for s in spans if s.name.endswith(_BACKEND)]
     if module is not None:
         named = [s for s in backends if s.args.get("name") == module]
         backends = named or backends
+    backends = [b for b in backends if not any(o.contains(b) for o in backends)]
     for b in backends:
         inner = sum(p.seconds for p in outer if b.contains(p))
         trace.backend_s += b.seconds - inner

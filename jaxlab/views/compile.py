@@ -468,3 +468,25 @@ def saved_html(insp: Any) -> str:
         "</details>"
     )
     return fragment(body, extra_class="jl-compile")
+
+
+# -- %recompiles f --diff -------------------------------------------------------------------
+
+
+def recompile_diff_text(r: Any) -> str:
+    lines = [f"why {r.name} compiled again", f"  JAX: {r.reason}"]
+    for arg, before, now in r.changes:
+        lines.append(f"  argument {arg}: {before} → {now}")
+    lines.append(diff_text(r.diff))
+    return "\n".join(lines)
+
+
+def recompile_diff_html(r: Any) -> str:
+    parts = [
+        f'<div class="jl-title">why <code>{esc(r.name)}</code> compiled again</div>',
+        f"<div><b>JAX:</b> {esc(r.reason)}</div>",
+    ]
+    if r.changes:
+        parts.append(table(["argument", "before", "now"], [list(c) for c in r.changes]))
+    parts.append(diff_body(r.diff))
+    return fragment(CSS + "".join(parts), extra_class="jl-compile")

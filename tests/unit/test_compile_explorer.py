@@ -277,3 +277,31 @@ def test_compile_trace_parser_nests_passes_in_their_pipelines():
     }
     assert round(trace.backend_s * 1e6) == 300 and round(trace.codegen_s * 1e6) == 100
     assert [(k.fusion, k.op_count) for k in trace.kernels] == [("add_fusion", 7)]
+
+
+def test_views_fold_long_unchanged_runs_and_the_widget_model_fetches_them():
+    from jaxlab.views.compile import CONTEXT, diff_table, pass_model, step_rows
+    from jaxlab.views.compile_widget import answer
+
+    pipeline = jaxlab.passes(progs.unrolled, jnp.ones((4, 4)), jnp.ones((4, 4)))
+    step = max(pipeline.changed, key=lambda s: sum(r.kind == "same" for r in s.diff.rows))
+    html = diff_table(step.diff)
+    same = sum(r.kind == "same" for r in step.diff.rows)
+    assert "unchanged lines</summary>" in html and same > 2 * CONTEXT
+    model = pass_model(pipeline)
+    entry = next(s for s in model["steps"] if s["index"] == step.index)
+    folds = [item for item in entry["items"] if item[0] == "fold"]
+    rows = [item for item in entry["items"] if item[0] == "row"]
+    assert folds and len(rows) + sum(end - start for _, start, end in folds) == len(step.diff.rows)
+    _, start, end = folds[0]
+    fetched = step_rows(pipeline, step.index, start, end)
+    assert len(fetched) == end - start and all(r[0] == "same" for r in fetched)
+    reply = answer(pipeline, {"type": "rows", "req": 7, "step": step.index, "start": start,
+                              "end": end})  # fmt: skip
+    assert reply["req"] == 7 and len(reply["rows"]) == end - start
+    bad = answer(pipeline, {"type": "rows", "req": 8, "step": "x"})
+    assert bad["rows"] == [] and "error" in bad
+    # a body line's instructions carry its source line on both sides
+    body = line_of(progs.unrolled, "jnp.tanh(x @ w) + i")
+    assert any(r[5] == f"{SRC}:{body}" or r[6] == f"{SRC}:{body}" for r in fetched + [
+        item[1:] for item in rows])  # fmt: skip
