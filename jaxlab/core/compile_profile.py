@@ -60,6 +60,20 @@ def _temp_dir(prefix: str) -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _options() -> Any:
+    """XLA's spans only: no Python tracer (its events would be most of the trace), no
+    device tracer, no HLO protos."""
+    import jax
+
+    try:
+        options = jax.profiler.ProfileOptions()
+        options.python_tracer_level = 0
+        options.enable_hlo_proto = False
+        return options
+    except Exception:
+        return None
+
+
 @dataclass
 class TracedCompile:
     compiled: Any
@@ -75,7 +89,7 @@ def compile_traced(lowered: Any, module: str | None = None) -> TracedCompile:
 
     with _temp_dir("jaxlab-compile-trace-") as folder:
         try:
-            session = jax.profiler.trace(folder)
+            session = jax.profiler.trace(folder, profiler_options=_options())
             session.__enter__()
         except Exception as exc:  # another trace is running
             t0 = time.perf_counter()

@@ -170,6 +170,11 @@ def parse_compile_trace(spans: list[Span], module: str | None = None) -> Compile
     if module is not None:
         named = [s for s in backends if s.args.get("name") == module]
         backends = named or backends
+    # the module's own backend: on the thread of its pipelines (a GPU autotuner compiles
+    # candidate kernels through the same steps on other threads)
+    threads = {p.thread for p in outer}
+    if threads:
+        backends = [b for b in backends if b.thread in threads]
     backends = [b for b in backends if not any(o.contains(b) for o in backends)]
     for b in backends:
         inner = sum(p.seconds for p in outer if b.contains(p))
