@@ -3,17 +3,15 @@ very large number of tiny kernels, and static arguments that recompile per value
 
 from __future__ import annotations
 
-import ast
 import inspect as pyinspect
-import linecache
 import re
 import statistics
 from collections import Counter, defaultdict
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from jaxlab.api.compile_profile import Advice
 from jaxlab.base.format import format_bytes, format_seconds
+from jaxlab.ir.sources import enclosing_loop
 
 if TYPE_CHECKING:
     from jaxlab.api.compile_profile import CompileProfile
@@ -32,34 +30,6 @@ def advise(profile: CompileProfile) -> list[Advice]:
         except Exception:  # advice is best-effort: a finder that fails says nothing
             continue
     return found
-
-
-@lru_cache(maxsize=64)
-def _loops_of(file: str, mtime_key: int) -> tuple[tuple[int, int, int, str], ...]:
-    """(first line, last line of the body, loop line, kind) of each for/while loop of a
-    file."""
-    text = "".join(linecache.getlines(file))
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return ()
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.While, ast.AsyncFor)) and node.body:
-            end = max(getattr(n, "end_lineno", n.lineno) or n.lineno for n in node.body)
-            kind = "while" if isinstance(node, ast.While) else "for"
-            out.append((node.body[0].lineno, end, node.lineno, kind))
-    return tuple(out)
-
-
-def _enclosing_loop(file: str, line: int) -> tuple[int, str] | None:
-    """The innermost loop whose body holds `line`: (loop line, 'for' | 'while')."""
-    best = None
-    for first, last, loop_line, kind in _loops_of(file, len(linecache.getlines(file))):
-        inside = first <= line <= last or line == loop_line
-        if inside and (best is None or loop_line > best[0]):
-            best = (loop_line, kind)
-    return best
 
 
 def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
@@ -81,7 +51,7 @@ def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
         if repeats < LOOP_MIN:
             continue
         for file, line, _, _ in module.frames_of(sample[key]):
-            loop = _enclosing_loop(file, line)
+            loop = enclosing_loop(file, line)
             if loop is None:
                 continue
             entry = loops.setdefault(

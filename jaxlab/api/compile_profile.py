@@ -13,7 +13,6 @@ from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed, data_frame
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
-from jaxlab.core.compile_events import recording
 from jaxlab.ir.compile_trace import CompileTrace
 
 
@@ -206,45 +205,39 @@ def compile_profile(
     compiled the same call before. `recompiles` (a function's entry of ``%recompiles``) adds
     advice about static arguments that recompile per value.
     """
-    jitted, nums, names = _stages.make_jitted(fn, static_argnums, static_argnames)
-    with recording():
-        t0 = time.perf_counter()
-        traced = jitted.trace(*args, **kwargs)
-        t1 = time.perf_counter()
-        lowered = traced.lower()
-        t2 = time.perf_counter()
-    watched = _watch.compile_traced(lowered, _watch.module_name(lowered))
-    staged = _stages.Staged(
-        fn=fn,
-        jitted=jitted,
-        args=tuple(args),
-        kwargs=dict(kwargs),
-        static_argnums=nums,
-        static_argnames=names,
-        traced=traced,
-        lowered=lowered,
-        compiled=watched.compiled,
-        trace_s=t1 - t0,
-        lower_s=t2 - t1,
-        compile_s=watched.wall_s,
+    watched: list[_watch.TracedCompile] = []
+
+    def compile_watched(lowered: Any) -> Any:
+        watched.append(_watch.compile_traced(lowered, _watch.module_name(lowered)))
+        return watched[0].compiled
+
+    staged = _stages.stage(
+        fn,
+        args,
+        kwargs,
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        compile=compile_watched,
     )
+    watch = watched[0]
+    staged.compile_s = watch.wall_s  # the compile alone, not the trace's start and parsing
     t3 = time.perf_counter()
-    notes = [watched.note] if watched.note else []
-    if watched.trace.found and not watched.trace.kernels:
+    notes = [watch.note] if watch.note else []
+    if watch.trace.found and not watch.trace.kernels:
         notes.append(
             "code generation per kernel unavailable on this backend (XLA compiles the "
             "module's kernels together); `.by_line()` is empty"
         )
     profile = CompileProfile(
         inspection=Inspection(staged),
-        trace_s=t1 - t0,
-        lower_s=t2 - t1,
-        compile_s=watched.wall_s,
-        trace=watched.trace,
+        trace_s=staged.trace_s,
+        lower_s=staged.lower_s,
+        compile_s=watch.wall_s,
+        trace=watch.trace,
         processing_s=0.0,
         notes=notes,
         recompiles=recompiles,
     )
     _ = profile.kernels, profile.advice  # attribute now: part of the processing time
-    profile.processing_s = watched.processing_s + time.perf_counter() - t3
+    profile.processing_s = watch.processing_s + time.perf_counter() - t3
     return profile

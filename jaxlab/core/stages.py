@@ -273,8 +273,10 @@ def stage(
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     donate_argnums: int | Sequence[int] | None = None,
+    compile: Callable[[Any], Any] | None = None,
 ) -> Staged:
-    """Trace, lower and compile one call of `fn`, timing each stage."""
+    """Trace, lower and compile one call of `fn`, timing each stage. `compile(lowered)`
+    replaces ``lowered.compile()`` (to compile under watch)."""
     jitted, nums, names = make_jitted(fn, static_argnums, static_argnames, donate_argnums)
     with _compile_events.recording() as log:
         t0 = time.perf_counter()
@@ -282,7 +284,7 @@ def stage(
         t1 = time.perf_counter()
         lowered = traced.lower()
         t2 = time.perf_counter()
-        compiled = lowered.compile()
+        compiled = lowered.compile() if compile is None else compile(lowered)
         t3 = time.perf_counter()
     return Staged(
         fn=fn,

@@ -50,19 +50,49 @@ def function_source(fn: Any) -> tuple[str, int, list[str]] | None:
 
 
 @lru_cache(maxsize=64)
-def _definitions(text: str) -> tuple[tuple[int, int, str], ...]:
-    """(start, end, name) of every function defined in a file's text, outermost first (cached
-    by the text itself: a file edited on disk is parsed again)."""
+def _tree(text: str) -> ast.Module | None:
+    """A file's text parsed (cached by the text itself: a file edited on disk is parsed
+    again), or None when it is not Python."""
     try:
-        tree = ast.parse(text)
+        return ast.parse(text)
     except (SyntaxError, ValueError):
-        return ()
+        return None
+
+
+@lru_cache(maxsize=64)
+def _definitions(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, name) of every function defined in a file's text, outermost first."""
+    tree = _tree(text)
     out = []
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
             out.append((start, node.end_lineno or node.lineno, node.name))
     return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _loops(text: str) -> tuple[tuple[int, int, int, str], ...]:
+    """(first line, last line of the body, loop line, 'for' | 'while') of every loop."""
+    tree = _tree(text)
+    out = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, (ast.For, ast.While, ast.AsyncFor)) and node.body:
+            end = max(n.end_lineno or n.lineno for n in node.body)
+            kind = "while" if isinstance(node, ast.While) else "for"
+            out.append((node.body[0].lineno, end, node.lineno, kind))
+    return tuple(out)
+
+
+def enclosing_loop(file: str, line: int) -> tuple[int, str] | None:
+    """The innermost Python loop in `file` whose body (or header) holds `line`: (the loop's
+    line, 'for' | 'while')."""
+    best = None
+    for first, last, loop_line, kind in _loops("".join(linecache.getlines(file))):
+        inside = first <= line <= last or line == loop_line
+        if inside and (best is None or loop_line > best[0]):
+            best = (loop_line, kind)
+    return best
 
 
 def enclosing_function(file: str, line: int) -> tuple[int, int, str] | None:
