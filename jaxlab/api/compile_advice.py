@@ -7,14 +7,35 @@ import inspect as pyinspect
 import re
 import statistics
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from jaxlab.api.compile_profile import Advice
 from jaxlab.base.format import format_bytes, format_seconds
 from jaxlab.ir.sources import enclosing_loop
 
-if TYPE_CHECKING:
-    from jaxlab.api.compile_profile import CompileProfile
+# `profile` below is a jaxlab.CompileProfile (not imported: it imports this module)
+CompileProfile = Any
+
+
+@dataclass
+class Advice:
+    """One finding: what is wrong, where, what it costs, and the fix."""
+
+    kind: str  # unrolled-loop | baked-constant | tiny-kernels | static-recompiles
+    message: str
+    fix: str
+    file: str = ""
+    line: int = 0
+    seconds: float | None = None  # compile time it costs (see `message` for how it is known)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file.rsplit('/', 1)[-1]}:{self.line}" if self.line else ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.message} Fix: {self.fix}"
+
 
 LOOP_MIN = 8  # repeats of one equation from one place that look like an unrolled loop
 CONSTANT_MIN = 1 << 20  # bytes of constants worth passing as an argument

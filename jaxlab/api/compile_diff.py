@@ -43,9 +43,6 @@ class CompileDiff(Displayed):
     """Two compilations compared. ``empty`` is True when jaxpr, StableHLO, HLO and fusions
     are the same up to renumbering (timings always differ a little and are not counted)."""
 
-    _text_view = "compile:diff_text"
-    _html_view = "compile:diff_html"
-
     a: Inspection
     b: Inspection
     labels: tuple[str, str] = ("a", "b")
@@ -216,9 +213,6 @@ def diff_calls(fn: Any, first: tuple[tuple, dict], second: tuple[tuple, dict]) -
 class RecompileDiff(Displayed):
     """Why `fn` compiled again: JAX's cache-miss reason for its last compilation, the
     arguments whose type or static value changed, and the diff of the two compilations."""
-
-    _text_view = "compile:recompile_diff_text"
-    _html_view = "compile:recompile_diff_html"
 
     name: str
     reason: str

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from jaxlab.api.compile_advice import Advice, advise
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed, data_frame
 from jaxlab.core import compile_profile as _watch
@@ -33,26 +34,6 @@ class Table(list):
         return data_frame(list(self), self._owner, self.columns)
 
 
-@dataclass
-class Advice:
-    """One finding: what is wrong, where, what it costs, and the fix."""
-
-    kind: str  # unrolled-loop | baked-constant | tiny-kernels | static-recompiles
-    message: str
-    fix: str
-    file: str = ""
-    line: int = 0
-    seconds: float | None = None  # compile time it costs (see `message` for how it is known)
-
-    @property
-    def where(self) -> str:
-        return f"{self.file.rsplit('/', 1)[-1]}:{self.line}" if self.line else ""
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.message} Fix: {self.fix}"
-
-
 @dataclass(repr=False)
 class CompileProfile(Displayed):
     """Wall times of trace, lower and compile of one call; the compile split into XLA's pass
@@ -62,9 +43,6 @@ class CompileProfile(Displayed):
     Pass and backend seconds are XLA's own profiler spans (measured). The backend's wall time
     is shared out to kernels by their emission spans (measured) plus their part of the
     module-wide LLVM step by op count (estimated: XLA compiles the kernels together)."""
-
-    _text_view = "compile:profile_text"
-    _html_view = "compile:profile_html"
 
     inspection: Inspection
     trace_s: float
@@ -175,8 +153,6 @@ class CompileProfile(Displayed):
 
     @cached_property
     def advice(self) -> list[Advice]:
-        from jaxlab.api.compile_advice import advise
-
         return advise(self)
 
     def rows(self) -> list[dict[str, Any]]:

@@ -218,16 +218,18 @@ class Inspection(Displayed):
     def save(self, path: Any) -> Any:
         """Write what this inspection shows (IR texts, costs, memory, timings, versions) to a
         JSON file; ``jaxlab.Inspection.load(path)`` reads it back for ``jaxlab.diff``."""
-        from jaxlab.api.saved import save
+        from jaxlab.api.saved import write
 
-        return save(self, path)
+        return write(self, path)
 
     @staticmethod
-    def load(path: Any) -> Inspection:
-        """A saved inspection (``Inspection.save``), to compare with ``jaxlab.diff``."""
-        from jaxlab.api.saved import load
+    def load(path: Any) -> SavedInspection:
+        """A saved inspection (``Inspection.save``), to compare with ``jaxlab.diff``. A file
+        that is not one, or one from a newer jaxlab, raises a one-line
+        ``InspectionFileError``."""
+        from jaxlab.api.saved import read
 
-        return load(path)
+        return SavedInspection(read(path), str(path))
 
     # -- distribution: shardings, collectives, memory -------------------------------------
     @cached_property
@@ -270,6 +272,59 @@ class Inspection(Displayed):
         timeline = memory_timeline(self.hlo_module)
         timeline.xla_memory = self.memory
         return timeline
+
+
+class SavedInspection(Inspection):
+    """An inspection read back from a file: its texts, analyses and timings, without the live
+    JAX objects (``traced``, ``lowered``, ``compiled`` and ``jaxpr`` are None)."""
+
+    def __init__(self, data: dict[str, Any], path: str = ""):
+        self._data = data
+        self.path = path
+        self.__dict__.update(
+            jaxpr_text=str(data.get("jaxpr") or ""),
+            stablehlo_debug=str(data.get("stablehlo_debug") or ""),
+            hlo=str(data.get("hlo") or ""),
+            cost=data.get("cost"),
+            memory=data.get("memory"),
+            devices=[],
+        )
+
+    traced = lowered = compiled = jaxpr = output = property(lambda self: None)
+
+    @property
+    def fn_name(self) -> str:
+        return str(self._data.get("fn_name", "?"))
+
+    @property
+    def jax_version(self) -> str:
+        return str(self._data.get("jax", "?"))
+
+    @property
+    def jaxlab_version(self) -> str:
+        return str(self._data.get("jaxlab", "?"))
+
+    @property
+    def stablehlo(self) -> str:  # type: ignore[override]
+        return self.stablehlo_module.text
+
+    @property
+    def timings(self) -> _stages.StageTimings:
+        t = self._data.get("timings") or {}
+        return _stages.StageTimings(
+            trace=float(t.get("trace") or 0.0),
+            lower=float(t.get("lower") or 0.0),
+            compile=float(t.get("compile") or 0.0),
+            cached=tuple(t.get("cached") or ()),
+        )
+
+    @property
+    def in_avals(self) -> str:
+        return str(self._data.get("in_avals", "(?)"))
+
+    @property
+    def out_avals(self) -> str:
+        return str(self._data.get("out_avals", "?"))
 
 
 def inspect(

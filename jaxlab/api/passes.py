@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed, data_frame, renderer
+from jaxlab.base.format import function_name
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
 from jaxlab.ir.hlo_diff import TextDiff, text_diff
@@ -55,9 +56,6 @@ class PassPipeline(Displayed):
     XLA writes the module only after passes that changed it (and at each pipeline's start);
     passes that changed nothing are left out, and ``renumbering_only`` marks those whose
     change is only names, layouts or metadata."""
-
-    _text_view = "compile:passes_text"
-    _html_view = "compile:passes_html"
 
     fn_name: str
     module: str
@@ -111,9 +109,7 @@ class PassPipeline(Displayed):
 
     def _ipython_display_(self) -> None:
         """In a kernel: the static view, then the live pass explorer."""
-        from jaxlab.base.display import view
-
-        view("compile_widget:show")(self)
+        renderer(self, "display")(self)
 
 
 def passes(
@@ -128,10 +124,10 @@ def passes(
     removed (an ``--xla_dump_to`` set in ``XLA_FLAGS`` is used instead, and kept)."""
     jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
     lowered = jitted.trace(*args, **kwargs).lower()
-    module = _watch.module_name(lowered) or f"jit_{_stages.function_name(fn)}"
+    module = _watch.module_name(lowered) or f"jit_{function_name(fn)}"
     dump = _watch.compile_dumped(lowered, module)
     result = PassPipeline(
-        fn_name=_stages.function_name(fn),
+        fn_name=function_name(fn),
         module=module,
         before_optimizations=dump.before_optimizations,
         notes=[dump.note] if dump.note else [],

@@ -1,14 +1,12 @@
-"""Saved inspections: what an :class:`~jaxlab.Inspection` shows, written to a JSON file and read
-back (by another process, another jaxlab or JAX version) to compare with ``jaxlab.diff``."""
+"""The file format of saved inspections: what an inspection shows (IR texts, costs, memory,
+timings, versions) as JSON, written and read back (by another process, another jaxlab or JAX
+version) to compare with ``jaxlab.diff``. ``Inspection.save`` and ``Inspection.load`` use it."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
-
-from jaxlab.api.inspection import Inspection
-from jaxlab.core.stages import StageTimings
 
 FORMAT = "jaxlab.inspection"
 VERSION = 1
@@ -18,15 +16,14 @@ class InspectionFileError(ValueError):
     """A file that is not a saved inspection this jaxlab can read."""
 
 
-def save(insp: Inspection, path: str | Path) -> Path:
+def write(insp: Any, path: str | Path) -> Path:
+    """Save what `insp` (an Inspection) shows to `path`."""
     import jax
-
-    from jaxlab import __version__
 
     data = {
         "format": FORMAT,
         "version": VERSION,
-        "jaxlab": __version__,
+        "jaxlab": _jaxlab_version(),
         "jax": jax.__version__,
         "fn_name": insp.fn_name,
         "in_avals": insp.in_avals,
@@ -44,20 +41,14 @@ def save(insp: Inspection, path: str | Path) -> Path:
     return path
 
 
-def _backend(insp: Inspection) -> str:
-    try:
-        return str(insp.devices[0].platform) if insp.devices else ""
-    except Exception:
-        return ""
-
-
-def load(path: str | Path) -> SavedInspection:
+def read(path: str | Path) -> dict[str, Any]:
+    """The data of a saved inspection; InspectionFileError (one line) for anything else."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InspectionFileError(f"no file {str(path)!r}: give the path `save` wrote") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, IsADirectoryError):
         data = None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InspectionFileError(
@@ -70,65 +61,20 @@ def load(path: str | Path) -> SavedInspection:
             f"{str(path)!r} was saved by a newer jaxlab ({data.get('jaxlab', '?')}, format "
             f"{version}; this one reads up to {VERSION}): `pip install --upgrade jaxlab`"
         )
-    return SavedInspection(data, str(path))
+    return data
 
 
-class SavedInspection(Inspection):
-    """An inspection read back from a file: its texts, analyses and timings, without the live
-    JAX objects (``traced``, ``lowered``, ``compiled`` are None)."""
+def _jaxlab_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    _text_view = "compile:saved_text"
-    _html_view = "compile:saved_html"
+    try:
+        return version("jaxlab")
+    except PackageNotFoundError:
+        return "unknown"
 
-    def __init__(self, data: dict[str, Any], path: str = ""):
-        self._data = data
-        self.path = path
-        self.__dict__.update(
-            jaxpr_text=str(data.get("jaxpr") or ""),
-            stablehlo_debug=str(data.get("stablehlo_debug") or ""),
-            hlo=str(data.get("hlo") or ""),
-            cost=data.get("cost"),
-            memory=data.get("memory"),
-            devices=[],
-        )
 
-    @property
-    def fn_name(self) -> str:
-        return str(self._data.get("fn_name", "?"))
-
-    @property
-    def jax_version(self) -> str:
-        return str(self._data.get("jax", "?"))
-
-    @property
-    def jaxlab_version(self) -> str:
-        return str(self._data.get("jaxlab", "?"))
-
-    traced = lowered = compiled = jaxpr = output = property(lambda self: None)
-
-    @property
-    def stablehlo(self) -> str:  # type: ignore[override]
-        return self.stablehlo_module.text
-
-    @property
-    def timings(self) -> StageTimings:
-        t = self._data.get("timings") or {}
-        return StageTimings(
-            trace=float(t.get("trace") or 0.0),
-            lower=float(t.get("lower") or 0.0),
-            compile=float(t.get("compile") or 0.0),
-            cached=tuple(t.get("cached") or ()),
-        )
-
-    @property
-    def in_avals(self) -> str:
-        return str(self._data.get("in_avals", "(?)"))
-
-    @property
-    def out_avals(self) -> str:
-        return str(self._data.get("out_avals", "?"))
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self._repr_mimebundle_(), raw=True)
+def _backend(insp: Any) -> str:
+    try:
+        return str(insp.devices[0].platform) if insp.devices else ""
+    except Exception:
+        return ""

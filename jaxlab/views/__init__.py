@@ -6,6 +6,8 @@ each result type; the package root imports it on the first display.
 
 from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     bench,
+    compile,
+    compile_widget,
     devices,
     error,
     graph,

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from jaxlab.api.compile_diff import CompileDiff, RecompileDiff
+from jaxlab.api.compile_profile import CompileProfile
+from jaxlab.api.inspection import SavedInspection
+from jaxlab.api.passes import PassPipeline
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_seconds
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views._text import text_table
@@ -145,6 +150,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+@renders(CompileProfile, "text")
 def profile_text(p: Any) -> str:
     lines = [
         f"compile profile of {p.fn_name}: trace {format_seconds(p.trace_s)}, lower "
@@ -260,6 +266,7 @@ def profile_body(p: Any) -> str:
     return "".join(parts)
 
 
+@renders(CompileProfile, "html")
 def profile_html(p: Any) -> str:
     return fragment(CSS + profile_body(p), extra_class="jl-compile")
 
@@ -267,6 +274,7 @@ def profile_html(p: Any) -> str:
 # -- pass pipeline --------------------------------------------------------------------------
 
 
+@renders(PassPipeline, "text")
 def passes_text(p: Any) -> str:
     changed = p.changed
     lines = [
@@ -345,6 +353,7 @@ def _place(place: tuple[str, int] | None) -> str:
     return f"{place[0]}:{place[1]}" if place else ""
 
 
+@renders(PassPipeline, "html")
 def passes_html(p: Any, static_id: str = "") -> str:
     changed = p.changed
     hidden = len(p) - len(changed)
@@ -371,6 +380,7 @@ def passes_html(p: Any, static_id: str = "") -> str:
 # -- compile diff ---------------------------------------------------------------------------
 
 
+@renders(CompileDiff, "text")
 def diff_text(d: Any) -> str:
     la, lb = d.labels
     if d.empty:
@@ -445,6 +455,7 @@ def diff_body(d: Any) -> str:
     return "".join(parts)
 
 
+@renders(CompileDiff, "html")
 def diff_html(d: Any) -> str:
     return fragment(CSS + diff_body(d), extra_class="jl-compile")
 
@@ -452,6 +463,7 @@ def diff_html(d: Any) -> str:
 # -- saved inspection -----------------------------------------------------------------------
 
 
+@renders(SavedInspection, "text")
 def saved_text(insp: Any) -> str:
     return (
         f"saved inspection of {insp.fn_name}{insp.in_avals} -> {insp.out_avals} "
@@ -459,6 +471,7 @@ def saved_text(insp: Any) -> str:
     )
 
 
+@renders(SavedInspection, "html")
 def saved_html(insp: Any) -> str:
     body = (
         f'<div class="jl-title">saved inspection of <code>{esc(insp.fn_name)}'
@@ -473,6 +486,7 @@ def saved_html(insp: Any) -> str:
 # -- %recompiles f --diff -------------------------------------------------------------------
 
 
+@renders(RecompileDiff, "text")
 def recompile_diff_text(r: Any) -> str:
     lines = [f"why {r.name} compiled again", f"  JAX: {r.reason}"]
     for arg, before, now in r.changes:
@@ -481,6 +495,7 @@ def recompile_diff_text(r: Any) -> str:
     return "\n".join(lines)
 
 
+@renders(RecompileDiff, "html")
 def recompile_diff_html(r: Any) -> str:
     parts = [
         f'<div class="jl-title">why <code>{esc(r.name)}</code> compiled again</div>',
@@ -490,3 +505,11 @@ def recompile_diff_html(r: Any) -> str:
         parts.append(table(["argument", "before", "now"], [list(c) for c in r.changes]))
     parts.append(diff_body(r.diff))
     return fragment(CSS + "".join(parts), extra_class="jl-compile")
+
+
+@renders(SavedInspection, "display")
+def show_saved(insp: Any) -> None:
+    """A saved inspection in a kernel: its summary (there is no live program to inspect)."""
+    from IPython.display import display
+
+    display(insp._repr_mimebundle_(), raw=True)

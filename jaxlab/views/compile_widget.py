@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jaxlab.api.passes import PassPipeline
+from jaxlab.base.display import renders
 from jaxlab.views.compile import pass_model, step_rows
 from jaxlab.views.widget import STATIC
 
@@ -49,6 +51,7 @@ def answer(pipeline: Any, content: dict) -> dict | None:
     return {"type": "rows", "req": req, "rows": rows}
 
 
+@renders(PassPipeline, "display")
 def show(pipeline: Any) -> None:
     """In a kernel: the static rendering, then the live explorer, which hides the static one
     once it runs (exports keep the static one)."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from jaxlab.api.compile_diff import CompileDiff
+from jaxlab.api.inspection import SavedInspection
 from jaxlab.api.passes import PassPipeline, PassStep
-from jaxlab.api.saved import FORMAT, VERSION, SavedInspection
+from jaxlab.api.saved import FORMAT, VERSION
 from jaxlab.views._html import page as html_page
 from tests.conftest import needs_widget_bundle
 
