@@ -305,3 +305,20 @@ def test_views_fold_long_unchanged_runs_and_the_widget_model_fetches_them():
     body = line_of(progs.unrolled, "jnp.tanh(x @ w) + i")
     assert any(r[5] == f"{SRC}:{body}" or r[6] == f"{SRC}:{body}" for r in fetched + [
         item[1:] for item in rows])  # fmt: skip
+
+
+def test_trace_reader_drops_thread_pool_markers_unread(tmp_path):
+    import gzip
+
+    from jaxlab.ir.compile_trace import read_spans
+
+    marker = {"ph": "X", "pid": 1, "tid": 2, "ts": 1, "dur": 0,
+              "name": "ThreadpoolListener::Record", "args": {"_src": "a/b.cc"}}  # fmt: skip
+    kept = {"ph": "X", "pid": 1, "tid": 2, "ts": 1, "dur": 5, "name": 'algsimp "q" {x}',
+            "args": {"module": "m", "nested": "}{"}}  # fmt: skip
+    text = json.dumps({"traceEvents": [marker] * 50 + [kept, marker]}, separators=(",", ":"))
+    path = tmp_path / "t.trace.json.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(text)
+    spans = read_spans(path)
+    assert [(s.name, s.args["nested"]) for s in spans] == [('algsimp "q" {x}', "}{")]
