@@ -71,13 +71,16 @@ def main() -> None:
     print(f"  Python for loop (unrolled): compile {loop:.3f} s")
     print(f"  jax.lax.fori_loop:          compile {fori:.3f} s  ({loop / fori:.0f}x faster)")
     profile = jaxlab.compile_profile(unrolled, x, w)
-    top = profile.by_line()[0]
-    codegen = sum(r["seconds"] for r in profile.by_line())
-    print(
-        f"  profile of the loop: {len(profile.kernels)} kernels; line {top['line']} "
-        f"({top['code']}) gets {top['seconds']:.3f} s of {codegen:.3f} s code generation "
-        f"({100 * top['seconds'] / codegen:.0f} %)"
-    )
+    by_line = profile.by_line()
+    if by_line:
+        top, codegen = by_line[0], sum(r["seconds"] for r in by_line)
+        print(
+            f"  profile of the loop: {len(profile.kernels)} kernels; line {top['line']} "
+            f"({top['code']}) gets {top['seconds']:.3f} s of {codegen:.3f} s code generation "
+            f"({100 * top['seconds'] / codegen:.0f} %)"
+        )
+    for note in profile.notes:
+        print(f"  note: {note}")
     for advice in profile.advice:
         print(f"  advice: {advice}")
 
