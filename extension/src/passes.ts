@@ -2,7 +2,7 @@
 // selected pass's before/after diff, each instruction coloured by the source line it came from;
 // hovering one lights up that line's instructions on both sides. Unchanged regions are folded
 // and fetched from the kernel when opened. Every string from the program is set as text
-// (textContent), never as markup.
+// (textContent), never as markup; colours come from jaxlab (the model and the widget's CSS).
 import type { AnyModel, RenderProps } from "@anywidget/types";
 
 // [kind, before, after, before line, after line, before source, after source]
@@ -24,6 +24,16 @@ export interface PassModel {
   module: string;
   notes: string[];
   steps: Step[];
+  colours: Record<string, string>; // source line ("file:line") -> its colour, chosen by jaxlab
+}
+
+/** The source lines ("file:line") of the rows, each once, in order of first appearance. */
+export function sourcePlaces(rows: Row[]): string[] {
+  const seen = new Set<string>();
+  for (const row of rows) {
+    for (const place of [row[5], row[6]]) if (place) seen.add(place);
+  }
+  return [...seen];
 }
 
 interface Props {
@@ -31,48 +41,14 @@ interface Props {
   static_id: string;
 }
 
-const PALETTE = [
-  "#8ecae6", "#ffb703", "#90be6d", "#f4978e", "#cdb4db", "#f9c74f", "#80cbc4", "#e5989b",
-  "#a3c4f3", "#ffd6a5", "#b5e48c", "#f1c0e8", "#98f5e1", "#fde4cf", "#bdb2ff", "#cfbaf0",
-];
-
 /** The steps the list shows: passes that only renumbered names are hidden unless asked. */
 export function visibleSteps(steps: Step[], showRenumbering: boolean): Step[] {
   return steps.filter((s) => showRenumbering || !s.renumbering_only);
 }
 
-/** One colour per source line ("file:line"), in order of first appearance. */
-export function sourceColours(rows: Row[], colours: Map<string, string> = new Map()): Map<string, string> {
-  for (const row of rows) {
-    for (const place of [row[5], row[6]]) {
-      if (place && !colours.has(place)) colours.set(place, PALETTE[colours.size % PALETTE.length]);
-    }
-  }
-  return colours;
-}
-
 export function rowsOf(items: Item[]): Row[] {
   return items.filter((i) => i[0] === "row").map((i) => i.slice(1) as Row);
 }
-
-const STYLE = `
-.jl-passes { display: flex; gap: 10px; font-size: 12px; }
-.jl-passes .jl-list { min-width: 260px; max-height: 560px; overflow: auto; border-right: 1px solid #d0d7de; }
-.jl-passes .jl-item { padding: 2px 6px; cursor: pointer; white-space: nowrap; }
-.jl-passes .jl-item.jl-sel { background: #ddf4ff; font-weight: 600; }
-.jl-passes .jl-item .jl-count { color: #59636e; margin-left: 6px; }
-.jl-passes .jl-view { flex: 1; min-width: 0; max-height: 560px; overflow: auto; }
-.jl-passes table { border-collapse: collapse; width: 100%; table-layout: fixed;
-  font-family: var(--jp-code-font-family, ui-monospace, monospace); }
-.jl-passes td { padding: 0 5px; white-space: pre; overflow: hidden; text-overflow: ellipsis; }
-.jl-passes td.n { width: 3.5em; text-align: right; color: #8c959f; }
-.jl-passes td.src { width: 4em; }
-.jl-passes tr.jl-removed td.a, .jl-passes tr.jl-changed td.a { background: #ffebe9; }
-.jl-passes tr.jl-added td.b, .jl-passes tr.jl-changed td.b { background: #dafbe1; }
-.jl-passes tr.jl-fold td { color: #59636e; font-style: italic; background: #f6f8fa; cursor: pointer; }
-.jl-passes .jl-tag { border-radius: 3px; padding: 0 3px; font-size: 11px; color: #1f2328; }
-.jl-passes tr.jl-lit td { outline: 1px solid #0969da; }
-`;
 
 type Fetch = (step: number, start: number, end: number) => Promise<Row[]>;
 
@@ -86,12 +62,10 @@ class PassExplorer {
   constructor(private readonly data: PassModel, private readonly fetchRows: Fetch) {
     this.root = document.createElement("div");
     this.root.className = "jaxlab jl-passes-live";
-    const style = document.createElement("style");
-    style.textContent = STYLE;
     const title = document.createElement("div");
     title.className = "jl-title";
     title.textContent = `HLO passes of ${data.fn} (module ${data.module})`;
-    this.root.append(style, title);
+    this.root.append(title);
     for (const note of data.notes) {
       const n = document.createElement("div");
       n.className = "jl-note";
@@ -159,15 +133,14 @@ class PassExplorer {
     const table = document.createElement("table");
     const tbody = document.createElement("tbody");
     table.append(tbody);
-    const colours = sourceColours(rowsOf(step.items));
     for (const item of step.items) {
-      if (item[0] === "row") tbody.append(this.rowEl(item.slice(1) as Row, colours));
-      else tbody.append(this.foldEl(item[1], item[2], colours));
+      if (item[0] === "row") tbody.append(this.rowEl(item.slice(1) as Row));
+      else tbody.append(this.foldEl(item[1], item[2]));
     }
     this.view.append(head, table);
   }
 
-  private foldEl(start: number, end: number, colours: Map<string, string>): HTMLElement {
+  private foldEl(start: number, end: number): HTMLElement {
     const tr = document.createElement("tr");
     tr.className = "jl-fold";
     const td = document.createElement("td");
@@ -178,8 +151,7 @@ class PassExplorer {
       td.textContent = "loading…";
       try {
         const rows = await this.fetchRows(this.data.steps[this.selected].index, start, end);
-        sourceColours(rows, colours);
-        tr.replaceWith(...rows.map((r) => this.rowEl(r, colours)));
+        tr.replaceWith(...rows.map((r) => this.rowEl(r)));
       } catch (err) {
         td.textContent = `could not load: ${(err as Error).message}`;
       }
@@ -187,7 +159,7 @@ class PassExplorer {
     return tr;
   }
 
-  private rowEl(row: Row, colours: Map<string, string>): HTMLElement {
+  private rowEl(row: Row): HTMLElement {
     const [kind, a, b, na, nb, pa, pb] = row;
     const tr = document.createElement("tr");
     tr.className = `jl-${kind}`;
@@ -205,7 +177,7 @@ class PassExplorer {
       if (place) {
         const span = document.createElement("span");
         span.className = "jl-tag";
-        span.style.background = colours.get(place) ?? "";
+        span.style.background = this.data.colours[place] ?? "";
         span.textContent = `L${place.slice(place.lastIndexOf(":") + 1)}`;
         span.title = place;
         td.append(span);

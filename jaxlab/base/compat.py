@@ -308,6 +308,7 @@ def wrapped_callable(obj: Any) -> Any:
         return obj.f
     return None
 
+
 def tracing_call(limit: int = 40) -> tuple[tuple, dict] | None:
     """The (args, kwargs) of the jitted call JAX is tracing right now, found on the stack (a
     duration listener of JAX's trace event runs inside it); None when not found."""

@@ -37,7 +37,8 @@ class CompileMagics(JaxlabMagics):
 
         hooks = hooks_of(self.shell)
         if hooks is not None:
-            recorded = hooks.guards.ledger.functions.get(call.name)
+            named = hooks.guards.ledger.named(call.name)
+            recorded = named[-1] if named else None
         with self.friendly_errors("compile_profile", call.name, args.traceback):
             return compile_profile(
                 call.fn, *call.args, recompiles=recorded, **statics, **call.kwargs

@@ -274,18 +274,20 @@ class GuardMagics(JaxlabMagics):
                 "%recompiles --diff needs a function's name.\n"
                 "  fix: `%recompiles f --diff` (run `%recompiles` to list the functions)."
             )
-        records = [r for r in ledger.functions[name].records if r.call is not None]
+        entry = ledger.named(name)[-1]  # the latest function of that name
+        records = [r for r in entry.records if r.call is not None]
         if len(records) < 2:
             raise UsageError(
                 f"%recompiles --diff: `{name}` has fewer than two recorded compilations with "
                 "their arguments.\n  fix: call it again with the new arguments, then run "
                 f"`%recompiles {name} --diff`."
             )
-        fn = self.shell.user_ns.get(name)
+        fn = self.shell.user_ns.get(entry.name)
         if not callable(fn):
             raise UsageError(
-                f"%recompiles --diff: no function `{name}` in the namespace to compile again.\n"
-                f"  fix: keep `{name}` defined (the diff stages it with both calls' arguments)."
+                f"%recompiles --diff: no function `{entry.name}` in the namespace to compile "
+                f"again.\n  fix: keep `{entry.name}` defined (the diff stages it with both "
+                "calls' arguments)."
             )
         with self.friendly_errors("recompiles", name, show_traceback):
             return recompile_diff(fn, name, records[-2], records[-1])

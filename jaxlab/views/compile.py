@@ -19,6 +19,28 @@ from jaxlab.views.colours import PALETTE
 CONTEXT = 3  # unchanged rows shown around each change; longer unchanged runs fold
 TOP = 12  # rows of the longest tables shown before "more"
 
+# the live pass explorer's stylesheet (the static view's rules below, plus the list and view)
+WIDGET_CSS = """
+.jl-passes { display: flex; gap: 10px; font-size: 12px; }
+.jl-passes .jl-list { min-width: 260px; max-height: 560px; overflow: auto;
+  border-right: 1px solid #d0d7de; }
+.jl-passes .jl-item { padding: 2px 6px; cursor: pointer; white-space: nowrap; }
+.jl-passes .jl-item.jl-sel { background: #ddf4ff; font-weight: 600; }
+.jl-passes .jl-item .jl-count { color: #59636e; margin-left: 6px; }
+.jl-passes .jl-view { flex: 1; min-width: 0; max-height: 560px; overflow: auto; }
+.jl-passes table { border-collapse: collapse; width: 100%; table-layout: fixed;
+  font-family: var(--jp-code-font-family, ui-monospace, monospace); }
+.jl-passes td { padding: 0 5px; white-space: pre; overflow: hidden; text-overflow: ellipsis; }
+.jl-passes td.n { width: 3.5em; text-align: right; color: #8c959f; }
+.jl-passes td.src { width: 4em; }
+.jl-passes tr.jl-removed td.a, .jl-passes tr.jl-changed td.a { background: #ffebe9; }
+.jl-passes tr.jl-added td.b, .jl-passes tr.jl-changed td.b { background: #dafbe1; }
+.jl-passes tr.jl-fold td { color: #59636e; font-style: italic; background: #f6f8fa;
+  cursor: pointer; }
+.jl-passes .jl-tag { border-radius: 3px; padding: 0 3px; font-size: 11px; color: #1f2328; }
+.jl-passes tr.jl-lit td { outline: 1px solid #0969da; }
+"""
+
 CSS = """<style>
 .jaxlab.jl-compile table.jl-diff { border-collapse: collapse; font-size: 12px; width: 100%;
   font-family: var(--jp-code-font-family, ui-monospace, monospace); table-layout: fixed; }
@@ -325,7 +347,18 @@ def pass_model(p: Any) -> dict[str, Any]:
                 "items": items,
             }
         )
-    return {"fn": p.fn_name, "module": p.module, "notes": list(p.notes), "steps": steps}
+    colours: dict[tuple[str, int], str] = {}
+    for s in p.steps:
+        tags_a, tags_b = _step_tags(s)
+        for place in [*tags_a.values(), *tags_b.values()]:
+            _colour_of(colours, place)
+    return {
+        "fn": p.fn_name,
+        "module": p.module,
+        "notes": list(p.notes),
+        "steps": steps,
+        "colours": {_place(place): colour for place, colour in colours.items()},
+    }
 
 
 def step_rows(p: Any, index: int, start: int, end: int) -> list[list[Any]]:

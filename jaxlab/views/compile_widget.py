@@ -8,8 +8,8 @@ from typing import Any
 
 from jaxlab.api.passes import PassPipeline
 from jaxlab.base.display import renders
-from jaxlab.views.compile import pass_model, step_rows
-from jaxlab.views.widget import STATIC
+from jaxlab.views.compile import WIDGET_CSS, pass_model, step_rows
+from jaxlab.views.inspector.widget import STATIC
 
 PASSES_BUNDLE = STATIC / "passes.js"
 
@@ -20,6 +20,7 @@ def make_passes_widget(pipeline: Any, static_id: str = "") -> Any:
 
     class PassesWidget(anywidget.AnyWidget):
         _esm = PASSES_BUNDLE
+        _css = WIDGET_CSS
         payload = traitlets.Unicode("").tag(sync=True)
         static_id = traitlets.Unicode("").tag(sync=True)
 
@@ -61,7 +62,7 @@ def show(pipeline: Any) -> None:
 
     from jaxlab.base.display import render
     from jaxlab.views.compile import passes_html
-    from jaxlab.views.widget import widgets_available
+    from jaxlab.views.inspector.widget import widgets_available
 
     live = widgets_available() and PASSES_BUNDLE.exists()
     static_id = uuid.uuid4().hex if live else ""
