@@ -96,6 +96,27 @@ def _tag(place: tuple[str, int] | None, colours: dict[tuple[str, int], str]) -> 
     )
 
 
+def segments(rows: list[Any]) -> list[tuple[int, int, bool]]:
+    """(start, end, folded) runs covering the rows of a diff: unchanged runs longer than
+    2·CONTEXT fold, keeping CONTEXT rows next to each change."""
+    out: list[tuple[int, int, bool]] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j].kind == "same":
+            j += 1
+        head = CONTEXT if i > 0 else 0
+        tail = CONTEXT if j < len(rows) else 0
+        if j - i > head + tail + 1:
+            out += [(i, i + head, False), (i + head, j - tail, True), (j - tail, j, False)]
+        else:
+            out.append((i, j, False))
+        if j < len(rows):
+            out.append((j, j + 1, False))
+        i = j + 1
+    return [seg for seg in out if seg[1] > seg[0]]
+
+
 def diff_table(
     diff: Any,
     tags_a: dict[int, tuple[str, int]] | None = None,
@@ -126,30 +147,17 @@ def diff_table(
 
     width = 6 if with_tags else 4
     out: list[str] = []
-    rows = diff.rows
-    i = 0
-    while i < len(rows):
-        j = i
-        while j < len(rows) and rows[j].kind == "same":
-            j += 1
-        run = j - i
-        head = CONTEXT if i > 0 else 0
-        tail = CONTEXT if j < len(rows) else 0
-        if run > head + tail + 1:
-            out.extend(row_html(r) for r in rows[i : i + head])
-            hidden = rows[i + head : j - tail]
-            inner = "".join(row_html(r) for r in hidden)
-            out.append(
-                f'<tr class="jl-fold"><td colspan="{width}"><details><summary>'
-                f"{len(hidden)} unchanged lines</summary>"
-                f'<table class="jl-diff">{inner}</table></details></td></tr>'
-            )
-            out.extend(row_html(r) for r in rows[j - tail : j])
-        else:
-            out.extend(row_html(r) for r in rows[i:j])
-        if j < len(rows):
-            out.append(row_html(rows[j]))
-        i = j + 1
+    for start, end, folded in segments(diff.rows):
+        rows = diff.rows[start:end]
+        if not folded:
+            out.extend(row_html(r) for r in rows)
+            continue
+        inner = "".join(row_html(r) for r in rows)
+        out.append(
+            f'<tr class="jl-fold"><td colspan="{width}"><details><summary>'
+            f"{len(rows)} unchanged lines</summary>"
+            f'<table class="jl-diff">{inner}</table></details></td></tr>'
+        )
     cols = '<col style="width:3.5em">' + ('<col style="width:4.5em">' if with_tags else "")
     head_cells = "".join(
         f'<th colspan="{2 if not with_tags else 3}" style="text-align:left">{esc(label)}</th>'
@@ -320,22 +328,11 @@ def pass_model(p: Any) -> dict[str, Any]:
         rows = s.diff.rows
         tags = _step_tags(s)
         items: list[list[Any]] = []
-        i = 0
-        while i < len(rows):
-            j = i
-            while j < len(rows) and rows[j].kind == "same":
-                j += 1
-            head = CONTEXT if i > 0 else 0
-            tail = CONTEXT if j < len(rows) else 0
-            if j - i > head + tail + 1:
-                items.extend(["row", *_row(r, tags)] for r in rows[i : i + head])
-                items.append(["fold", i + head, j - tail])
-                items.extend(["row", *_row(r, tags)] for r in rows[j - tail : j])
+        for start, end, folded in segments(rows):
+            if folded:
+                items.append(["fold", start, end])
             else:
-                items.extend(["row", *_row(r, tags)] for r in rows[i:j])
-            if j < len(rows):
-                items.append(["row", *_row(rows[j], tags)])
-            i = j + 1
+                items.extend(["row", *_row(r, tags)] for r in rows[start:end])
         steps.append(
             {
                 "index": s.index,
