@@ -67,8 +67,17 @@ class CompileDiff(Displayed):
 
     @cached_property
     def lines(self) -> SourceAlignment:
-        """Optimized-HLO instructions per source line, and the lines whose output changed."""
-        return align_by_line(hlo_by_line(self.a.hlo_module), hlo_by_line(self.b.hlo_module))
+        """Optimized-HLO instructions per source line, and the lines whose output changed.
+        When no (file, line) is common to both (say, notebook cells of two sessions, whose
+        files differ), lines are matched by function name and line instead (``by_function``)."""
+        a, b = self.a.hlo_module, self.b.hlo_module
+        aligned = align_by_line(hlo_by_line(a), hlo_by_line(b))
+        if not aligned.common:
+            by_function = align_by_line(hlo_by_line(a, True), hlo_by_line(b, True))
+            if by_function.common:
+                by_function.by_function = True
+                return by_function
+        return aligned
 
     @cached_property
     def stablehlo_lines(self) -> SourceAlignment:
@@ -179,6 +188,11 @@ def diff(a: Any, b: Any, labels: tuple[str, str] | None = None) -> CompileDiff:
     va, vb = result.versions()
     if va != vb:
         result.notes.append(f"compiled by different JAX versions: {va} and {vb}")
+    if result.lines.by_function:
+        result.notes.append(
+            "the two programs come from different files: source lines are matched by function "
+            "name and line number"
+        )
     if not result.aligned:
         result.notes.append(
             "no source line appears in both programs (different functions or files): the "

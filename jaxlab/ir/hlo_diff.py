@@ -183,17 +183,21 @@ class SourceAlignment:
     common: int = 0
     only_a: list[tuple[str, int]] = field(default_factory=list)
     only_b: list[tuple[str, int]] = field(default_factory=list)
+    by_function: bool = False  # places are (function, line), not (file, line)
 
 
-def hlo_by_line(module: HloModule) -> dict[tuple[str, int], Counter]:
-    """Normalized instruction keys per innermost source line."""
+def hlo_by_line(module: HloModule, by_function: bool = False) -> dict[tuple[str, int], Counter]:
+    """Normalized instruction keys per innermost source line: (file, line), or (function,
+    line) with `by_function` (to align programs whose files differ, such as the cells of two
+    notebook sessions)."""
     out: dict[tuple[str, int], Counter] = {}
     for instr in module:
         frames = module.frames_of(instr)
         if not frames or not frames[0][1]:
             continue
         key = f"{instr.opcode} {_SHAPE_LAYOUT.sub('', instr.shape)}"
-        out.setdefault((frames[0][0], frames[0][1]), Counter())[key] += 1
+        place = (frames[0][3] if by_function else frames[0][0], frames[0][1])
+        out.setdefault(place, Counter())[key] += 1
     return out
 
 

@@ -322,3 +322,20 @@ def test_trace_reader_drops_thread_pool_markers_unread(tmp_path):
         f.write(text)
     spans = read_spans(path)
     assert [(s.name, s.args["nested"]) for s in spans] == [('algsimp "q" {x}', "}{")]
+
+
+def test_saved_inspection_from_another_session_and_jax_version(tmp_path):
+    """A notebook cell's file differs between sessions: lines align by function and line, and
+    a different JAX version is named."""
+    insp = jaxlab.inspect(progs.seed, jnp.ones(100), run=False)
+    path = insp.save(tmp_path / "seed.json")
+    data = json.loads(path.read_text())
+    data["jax"] = "0.4.1"
+    data["hlo"] = data["hlo"].replace(SRC, "/tmp/ipykernel_1/123.py")
+    path.write_text(json.dumps(data))
+    d = jaxlab.diff(
+        jaxlab.Inspection.load(path), jaxlab.inspect(progs.seed, jnp.ones(50), run=False)
+    )
+    assert any("0.4.1" in n for n in d.notes)
+    assert d.lines.by_function and d.lines.common == 1
+    assert [(c.file, c.line) for c in d.lines.changes] == [("seed", line_of(progs.seed, "return"))]
