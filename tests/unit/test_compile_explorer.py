@@ -339,3 +339,31 @@ def test_saved_inspection_from_another_session_and_jax_version(tmp_path):
     assert any("0.4.1" in n for n in d.notes)
     assert d.lines.by_function and d.lines.common == 1
     assert [(c.file, c.line) for c in d.lines.changes] == [("seed", line_of(progs.seed, "return"))]
+
+
+def test_tiny_kernels_advice():
+    from types import SimpleNamespace
+
+    from jaxlab.api.compile_advice import TINY_KERNELS_MIN, advise
+    from jaxlab.ir.hlo import HloModule
+
+    n = TINY_KERNELS_MIN + 10
+    body = "\n".join(
+        f"  %f.{i} = f32[2]{{0}} fusion(%p.1), kind=kLoop, calls=%fused_computation"
+        for i in range(n)
+    )
+    text = (
+        "HloModule m\n\n%fused_computation (q: f32[2]) -> f32[2] {\n"
+        "  %q = f32[2]{0} parameter(0)\n  ROOT %n = f32[2]{0} negate(%q)\n}\n\n"
+        f"ENTRY %main (p.1: f32[2]) -> f32[2] {{\n  %p.1 = f32[2]{{0}} parameter(0)\n{body}\n"
+        f"  ROOT %r = f32[2]{{0}} add(%f.0, %f.1)\n}}\n"
+    )
+    kernels = [{"fusion": f"f.{i}", "seconds": 0.001, "_places": []} for i in range(n)]
+    profile = SimpleNamespace(
+        inspection=SimpleNamespace(hlo_module=HloModule.parse(text), jaxpr=None),
+        kernels=kernels, compile_s=1.0, passes_s=0.0, recompiles=None,
+        kernel_ops=lambda name: [],
+    )  # fmt: skip
+    found = [a for a in advise(profile) if a.kind == "tiny-kernels"]
+    assert len(found) == 1 and f"{n} kernels" in found[0].message
+    assert "vmap" in found[0].fix and found[0].seconds == pytest.approx(n * 0.001)
