@@ -3,12 +3,14 @@ pass did."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from jaxlab.api.compile_profile import CompileProfile, compile_profile
 from jaxlab.api.passes import PassPipeline, passes
-from jaxlab.magics._base import JaxlabMagics, static_options, traceback_option
+from jaxlab.magics._base import Call, JaxlabMagics, static_options, traceback_option
 
 
 @magics_class
@@ -32,17 +34,8 @@ class CompileMagics(JaxlabMagics):
         args, call, statics = self.parse_call(
             self.compile_profile, "compile_profile", line, local_ns
         )
-        recorded = None
-        from jaxlab.magics._guards import hooks_of
-
-        hooks = hooks_of(self.shell)
-        if hooks is not None:
-            named = hooks.guards.ledger.named(call.name)
-            recorded = named[-1] if named else None
         with self.friendly_errors("compile_profile", call.name, args.traceback):
-            return compile_profile(
-                call.fn, *call.args, recompiles=recorded, **statics, **call.kwargs
-            )
+            return profile_call(self.shell, call, statics)
 
     @magic_arguments()
     @traceback_option
@@ -60,3 +53,14 @@ class CompileMagics(JaxlabMagics):
         args, call, statics = self.parse_call(self.passes, "passes", line, local_ns)
         with self.friendly_errors("passes", call.name, args.traceback):
             return passes(call.fn, *call.args, **statics, **call.kwargs)
+
+
+def profile_call(shell: Any, call: Call, statics: dict[str, Any]) -> CompileProfile:
+    """`jaxlab.compile_profile` of an evaluated call, with the function's recompile history
+    from the guards when they run (advice on static arguments)."""
+    from jaxlab.magics._guards import hooks_of
+
+    hooks = hooks_of(shell)
+    named = hooks.guards.ledger.named(call.name) if hooks is not None else []
+    recorded = named[-1] if named else None
+    return compile_profile(call.fn, *call.args, recompiles=recorded, **statics, **call.kwargs)

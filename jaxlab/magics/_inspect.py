@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from jaxlab.api.compile_profile import CompileProfile
 from jaxlab.api.inspection import Inspection
 from jaxlab.api.platforms import PlatformInspection, inspect
 from jaxlab.core.errors import Explanation
@@ -25,13 +27,18 @@ class InspectMagics(JaxlabMagics):
     @traceback_option
     @static_options
     @platform_option
+    @argument(
+        "--compile-profile",
+        action="store_true",
+        help="where the compile time goes instead (the same as %%compile_profile)",
+    )
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
     @no_var_expand
     @needs_local_scope
     @line_magic
     def inspect(
         self, line: str = "", local_ns: dict | None = None
-    ) -> Inspection | PlatformInspection:
+    ) -> Inspection | PlatformInspection | CompileProfile:
         """Inspect a call: ``%inspect f(x)``. Shows the function's source beside its jaxpr,
         StableHLO and optimized HLO, colour-linked line by line, with a graph and a fusion
         explorer. Returns the :class:`jaxlab.Inspection` (``.fusions``,
@@ -41,9 +48,22 @@ class InspectMagics(JaxlabMagics):
         ``--platform tpu,cuda`` lowers the call for those platforms (no such device needed):
         StableHLO per platform, Pallas kernels' modules, grids and BlockSpecs, and what
         differs from the CPU lowering (a :class:`PlatformInspection`).
+
+        ``--compile-profile`` shows where the compile time goes instead (a
+        :class:`jaxlab.CompileProfile`, as ``%compile_profile f(x)``).
         """
         args, call, statics = self.parse_call(self.inspect, "inspect", line, local_ns)
         platforms = platform_values(args, "inspect")
+        if args.compile_profile:
+            if platforms:
+                raise UsageError(
+                    "%inspect: --compile-profile compiles for this machine's backend only.\n"
+                    "  fix: drop --platform, or drop --compile-profile."
+                )
+            from jaxlab.magics._compile import profile_call
+
+            with self.friendly_errors("inspect", call.name, args.traceback):
+                return profile_call(self.shell, call, statics)
         with self.friendly_errors(
             "inspect", call.name, args.traceback, on_failure=_show_error_card
         ):

@@ -43,6 +43,12 @@ def test_compile_profile_and_passes_magics(kernel):
     result = kernel.ok("ps = %passes cubic_cp(jnp.ones(1000))\nps")
     assert kernel.value("ps.created('fusion').name") == "fusion"
     assert "fusion" in result.html and "<details>" in result.html
+    kernel.ok("ip = %inspect --compile-profile cubic_cp(jnp.ones(1000))")
+    assert kernel.value("type(ip).__name__") == "CompileProfile"
+    assert kernel.value("ip.by_line()[0]['code']") == "return x + x * x + x * x * x"
+    kernel.fails_cleanly(
+        "%inspect --compile-profile --platform tpu cubic_cp(jnp.ones(3))", "drop --platform"
+    )
     kernel.fails_cleanly("%compile_profile", "needs an expression")
     kernel.fails_cleanly("%passes cubic_cp(undefined_cp)", "undefined_cp")
     kernel.fails_cleanly("%compile_profile 3(4)", "not a function")
