@@ -1,0 +1,120 @@
+"""Kernel events of a profiler trace (Chrome-trace JSON, as JAX's profiler writes it with
+``create_perfetto_trace=True``), as plain data.
+
+Each kernel XLA runs is a complete event (``"ph": "X"``) whose ``args`` carry ``hlo_module``
+and ``hlo_op``: the compiled module's name and the instruction's name, the names the optimized
+HLO text uses. Times are microseconds on the trace's clock.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+
+
+class TraceError(ValueError):
+    """The bytes are not a Chrome trace."""
+
+
+@dataclass(slots=True)
+class KernelEvent:
+    """One run of one kernel."""
+
+    op: str  # HLO instruction name ("" when the trace does not name it)
+    name: str  # the event's name (the kernel as the runtime calls it)
+    module: str
+    device: int
+    track: int  # index into Trace.tracks
+    start_us: float
+    dur_us: float
+    run_id: str
+
+    @property
+    def end_us(self) -> float:
+        return self.start_us + self.dur_us
+
+
+@dataclass
+class Trace:
+    kernels: list[KernelEvent] = field(default_factory=list)
+    tracks: list[str] = field(default_factory=list)  # "process / thread" of each track
+    modules: dict[str, int] = field(default_factory=dict)  # module -> kernel events
+
+    def of_module(self, module: str) -> list[KernelEvent]:
+        return [k for k in self.kernels if k.module == module]
+
+
+def load_trace(blob: bytes) -> dict:
+    """The trace's JSON object (gzip'd or not)."""
+    if blob[:2] == b"\x1f\x8b":
+        try:
+            blob = gzip.decompress(blob)
+        except (OSError, EOFError) as exc:
+            raise TraceError(f"the trace is not a valid gzip stream ({exc})") from None
+    try:
+        data = json.loads(blob)
+    except ValueError as exc:
+        raise TraceError(f"the trace is not JSON ({exc})") from None
+    if isinstance(data, list):
+        data = {"traceEvents": data}
+    if not isinstance(data, dict) or not isinstance(data.get("traceEvents"), list):
+        raise TraceError("the trace has no `traceEvents` list")
+    return data
+
+
+def parse_trace(blob: bytes | dict) -> Trace:
+    """Kernel events of a trace: the complete events that name an HLO module."""
+    data = blob if isinstance(blob, dict) else load_trace(blob)
+    processes: dict[object, str] = {}
+    threads: dict[tuple[object, object], str] = {}
+    raw: list[dict] = []
+    for ev in data["traceEvents"]:
+        if not isinstance(ev, dict):
+            continue
+        ph = ev.get("ph")
+        if ph == "X":
+            args = ev.get("args")
+            if isinstance(args, dict) and "hlo_module" in args:
+                raw.append(ev)
+        elif ph == "M":
+            args = ev.get("args") or {}
+            if ev.get("name") == "process_name":
+                processes[ev.get("pid")] = str(args.get("name", ""))
+            elif ev.get("name") == "thread_name":
+                threads[(ev.get("pid"), ev.get("tid"))] = str(args.get("name", ""))
+    trace = Trace()
+    track_index: dict[tuple[object, object], int] = {}
+    for ev in raw:
+        args = ev["args"]
+        key = (ev.get("pid"), ev.get("tid"))
+        track = track_index.get(key)
+        if track is None:
+            track = track_index[key] = len(trace.tracks)
+            process = processes.get(key[0], f"process {key[0]}")
+            thread = threads.get(key, f"thread {key[1]}")
+            trace.tracks.append(f"{process} / {thread}")
+        try:
+            device = int(args.get("device_ordinal", 0))
+        except (TypeError, ValueError):
+            device = 0
+        try:
+            start, dur = float(ev.get("ts", 0.0)), float(ev.get("dur", 0.0))
+        except (TypeError, ValueError):
+            continue
+        module = str(args.get("hlo_module", ""))
+        trace.kernels.append(
+            KernelEvent(
+                op=str(args.get("hlo_op", "") or ""),
+                name=str(ev.get("name", "")),
+                module=module,
+                device=device,
+                track=track,
+                start_us=start,
+                dur_us=max(dur, 0.0),
+                run_id=str(args.get("run_id", "")),
+            )
+        )
+        trace.modules[module] = trace.modules.get(module, 0) + 1
+    trace.kernels.sort(key=lambda k: k.start_us)
+    return trace
