@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from jaxlab.base.display import Displayed, data_frame
 from jaxlab.core import profiler as _profiler
 from jaxlab.core import stages as _stages
+from jaxlab.ir._bulk import gc_paused
 from jaxlab.ir.kernel_times import NO_SOURCE, KernelProfile, KernelTime, attribute
 from jaxlab.ir.trace_events import parse_trace
 
@@ -92,6 +93,7 @@ class Profile(Displayed):
     processing_s: float = 0.0  # jaxlab's reading of the trace, after JAX wrote it
     stop_s: float = 0.0  # JAX's collecting and writing the trace
     other_modules: dict[str, int] = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)  # processing_s, step by step
 
     # -- totals ------------------------------------------------------------------------
     @property
@@ -316,13 +318,21 @@ def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
         peak_value = _peak(insp)
     traced = _profiler.trace_calls(once, runs)
     t0 = time.perf_counter()
-    trace = parse_trace(traced.trace)
-    name = insp.hlo_module.name or _module_name(insp)
-    events = trace.of_module(name)
-    if not events and len(trace.modules) == 1:
-        name = next(iter(trace.modules))
+    steps: dict[str, float] = {}
+    with gc_paused():
+        trace = parse_trace(traced.trace)
+        steps["parse trace"] = time.perf_counter() - t0
+        module = insp.hlo_module
+        steps["parse optimized HLO"] = time.perf_counter() - t0 - sum(steps.values())
+        name = module.name or _module_name(insp)
         events = trace.of_module(name)
-    kp: KernelProfile = attribute(events, insp.fusions, insp.hlo_module, traced.walls, trace.tracks)
+        if not events and len(trace.modules) == 1:
+            name = next(iter(trace.modules))
+            events = trace.of_module(name)
+        kernels = _kernels_of(insp)
+        steps["kernels and estimates"] = time.perf_counter() - t0 - sum(steps.values())
+        kp: KernelProfile = attribute(events, kernels, module, traced.walls, trace.tracks)
+        steps["attribute"] = time.perf_counter() - t0 - sum(steps.values())
     others = {m: n for m, n in trace.modules.items() if m != name}
     result = Profile(
         fn_name=insp.fn_name,
@@ -338,9 +348,24 @@ def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
         peak=peak_value,
         stop_s=traced.stop_s,
         other_modules=others,
+        steps=steps,
     )
     result.processing_s = time.perf_counter() - t0
     return result
+
+
+def _kernels_of(insp: Inspection) -> list:
+    """The program's kernels: the inspection's (with links to jaxpr equations) when it has
+    built them, else straight from the optimized HLO (the jaxpr and StableHLO are not needed
+    to attribute kernel times to source lines)."""
+    if "links" in insp.__dict__:
+        return insp.fusions
+    from jaxlab.ir.fusions import fusions_of
+
+    found = insp.__dict__.get("_profile_kernels")
+    if found is None:
+        found = insp.__dict__["_profile_kernels"] = fusions_of(insp.hlo_module, unfused=True)
+    return found
 
 
 def _module_name(insp: Inspection) -> str:

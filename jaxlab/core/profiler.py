@@ -40,6 +40,7 @@ def _options() -> Any:
     options = jax.profiler.ProfileOptions()
     with contextlib.suppress(Exception):
         options.python_tracer_level = 0  # Python frames would slow every call down
+        options.host_tracer_level = 1  # kernels and runtime activity, not every wait
     return options
 
 

@@ -9,9 +9,9 @@ as *unattributed*, with its time.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from jaxlab.ir.collectives import kind_of as _collective_kind
 from jaxlab.ir.fusions import Fusion
@@ -21,6 +21,7 @@ from jaxlab.ir.trace_events import KernelEvent
 SourceLine = tuple[str, int]
 NO_SOURCE: SourceLine = ("", 0)
 NO_SCOPE = ""
+_PLUMBING = frozenset({"parameter", "constant", "tuple", "get-tuple-element", "bitcast"})
 
 FUSION_KINDS = {
     "loop": "loop fusion",
@@ -30,10 +31,13 @@ FUSION_KINDS = {
 }
 CONTROL = {"while", "conditional", "call"}
 # op_name parts that are transformations or the jit itself, not a user's named scope
-_TRANSFORM = re.compile(
-    r"^(jit|pjit|jvp|transpose|vmap|pmap|xmap|shard_map|remat|checkpoint|custom_jvp_call|"
-    r"custom_vjp_call|cond|while|scan|body|branch_\d+\w*|closed_call|core_call)(\(.*\))?$"
-)
+_TRANSFORMS = frozenset(
+    {
+        "jit", "pjit", "jvp", "transpose", "vmap", "pmap", "xmap", "shard_map", "remat",
+        "checkpoint", "custom_jvp_call", "custom_vjp_call", "cond", "while", "scan", "body",
+        "closed_call", "core_call",
+    }
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -133,32 +137,43 @@ def kernel_kind(fusion: Fusion | None, module: HloModule, op: str) -> tuple[str,
     return code, False
 
 
+@lru_cache(maxsize=65536)
 def scope_of(op_name: str) -> str:
     """The user's named scopes in an op_name: 'jit(f)/jvp(g)/attn/dot_general' gives 'attn'."""
     if not op_name:
         return NO_SCOPE
     parts = op_name.split(";")[0].split("/")[:-1]
-    return "/".join(p for p in parts if p and not _TRANSFORM.match(p))
+    return "/".join(p for p in parts if p and not _is_transform(p))
+
+
+def _is_transform(part: str) -> bool:
+    """'jit(f)', 'jvp(block)', 'transpose(jvp(f))', 'while', 'branch_1_fun'... are made by
+    JAX's transformations, not by ``jax.named_scope``."""
+    head = part.split("(", 1)[0]
+    return head in _TRANSFORMS or head.startswith("branch_") or part.endswith(")")
 
 
 def _shares(fusion: Fusion, module: HloModule) -> tuple[list, list]:
-    """(line, share) and (scope, share) of a kernel."""
+    """(line, share) and (scope, share) of a kernel. A line's share counts the jaxpr
+    equations it made in the kernel: the linked equation keys when the inspection linked
+    them, else the distinct (line, column, primitive) of the fused ops, which name the same
+    equations."""
     lines: dict[SourceLine, float] = defaultdict(float)
     for key in fusion.equation_keys:
         if len(key) == 4:  # (file, line, column, primitive)
             lines[(key[0], key[1])] += 1.0
     scopes: dict[str, float] = defaultdict(float)
-    work = [
-        op
-        for op in fusion.ops
-        if op.opcode not in ("parameter", "constant", "tuple", "get-tuple-element", "bitcast")
-    ]
-    for op in work or [fusion.instruction]:
+    work = [op for op in fusion.ops if op.opcode not in _PLUMBING] or [fusion.instruction]
+    keys: set[tuple] = set()
+    for op in work:
         scopes[scope_of(op.op_name or fusion.instruction.op_name)] += 1.0
         if not fusion.equation_keys:
             frames = module.frames_of(op)
             if frames and frames[0][1]:
-                lines[(frames[0][0], frames[0][1])] += 1.0
+                prim = op.op_name.rsplit("/", 1)[-1] if op.op_name else op.opcode
+                keys.add((frames[0][0], frames[0][1], frames[0][2], prim))
+    for file, line, _col, _prim in keys:
+        lines[(file, line)] += 1.0
     if not lines:
         for line in fusion.source_lines:
             lines[line] += 1.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from jaxlab.base.format import format_bytes, format_count, format_seconds
+from jaxlab.ir._bulk import gc_paused
 from jaxlab.views._html import details, esc, fragment, page, svg, table
 from jaxlab.views._text import text_table
 
@@ -51,9 +52,16 @@ def line_groups(profile: Any) -> dict[tuple[str, int], int]:
     if insp is None:
         return {}
     try:
-        from jaxlab.views.inspector import line_classes
+        from jaxlab.views.inspector import _Groups, line_classes
 
-        return line_classes(insp)
+        if "links" in insp.__dict__:
+            return line_classes(insp)
+        # the inspector's source pane without linking the jaxpr: the blocks of the
+        # function and of the helpers the kernels' innermost frames are in
+        from jaxlab.ir.sources import source_blocks
+
+        innermost = {line for k in profile.kernels for line, _ in k.lines if line[1]}
+        return _Groups(source_blocks(insp._staged.fn, innermost)).index
     except Exception:
         return {}
 
@@ -75,6 +83,14 @@ def kernel_groups(profile: Any, groups: dict[tuple[str, int], int]) -> dict[str,
 def timeline_model(profile: Any) -> dict[str, Any]:
     """One call's kernels as JSON-able data: tracks (device / thread), events
     ``[track, start_us, dur_us, kernel index]``, kernel names, their groups and lines."""
+    cached = profile.__dict__.get("_timeline_model")
+    if cached is None:
+        with gc_paused():
+            cached = profile.__dict__["_timeline_model"] = _timeline_model(profile)
+    return cached
+
+
+def _timeline_model(profile: Any) -> dict[str, Any]:
     groups = line_groups(profile)
     kgroups = kernel_groups(profile, groups)
     by_kernel = {}
