@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
@@ -25,6 +26,15 @@ class InspectMagics(JaxlabMagics):
     @traceback_option
     @static_options
     @platform_option
+    @argument(
+        "--runs", default="10", metavar="N", help="calls measured by --profile (default 10)"
+    )
+    @argument(
+        "--profile",
+        action="store_true",
+        help="also run the call under JAX's profiler: kernel times in the fusion explorer, "
+        "heat on lines and HLO instructions, a timeline of one call",
+    )
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
     @no_var_expand
     @needs_local_scope
@@ -44,12 +54,30 @@ class InspectMagics(JaxlabMagics):
         """
         args, call, statics = self.parse_call(self.inspect, "inspect", line, local_ns)
         platforms = platform_values(args, "inspect")
+        profile: int | bool = False
+        if args.profile:
+            from jaxlab.magics._profile import runs_value
+
+            profile = runs_value(args.runs, "inspect")
+        from jaxlab.core.profiler import ProfilerBusy
+
         with self.friendly_errors(
-            "inspect", call.name, args.traceback, on_failure=_show_error_card
+            "inspect",
+            call.name,
+            args.traceback,
+            plain=(ProfilerBusy,),
+            on_failure=_show_error_card,
         ):
             if platforms:
+                if profile:
+                    raise UsageError(
+                        "%inspect: --profile measures the call on this machine; it cannot be "
+                        "combined with --platform.\n  fix: drop one of them."
+                    )
                 return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
-            return inspect(call.fn, *call.args, run=False, **statics, **call.kwargs)
+            return inspect(
+                call.fn, *call.args, run=False, profile=profile, **statics, **call.kwargs
+            )
 
 
 def _show_error_card(exc: BaseException, explanation: Explanation) -> None:
