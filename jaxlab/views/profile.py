@@ -456,3 +456,62 @@ def profile_diff_html(d: Any) -> str:
         )
     )
     return fragment(body, extra_class="jl-profile")
+
+
+# -- inside the inspector -----------------------------------------------------------------
+
+
+def inspector_section(insp: Any, context: dict) -> dict | None:
+    """The inspector's profile section (None without a profile): measured time per kernel
+    for the fusion explorer, heat (0..1, of the hottest) per source-pane line and HLO-pane
+    line, the timeline model, and its static rendering."""
+    p = getattr(insp, "profile", None)
+    if p is None:
+        return None
+    runs = max(p.runs, 1)
+    times: dict[str, float] = {}
+    for k in p.kernels:
+        times[k.kernel] = times.get(k.kernel, 0.0) + k.total_s / runs
+    source_heat: dict[int, float] = {}
+    groups = context.get("groups")
+    if groups is not None:
+        for row in p.by_line():
+            g = groups.index.get((row.file, row.line))
+            if g is not None:
+                source_heat[g] = source_heat.get(g, 0.0) + row.per_call_s
+    hlo_heat: dict[int, float] = {}
+    mapping = context.get("hlo_mapping") or []
+    module = insp.hlo_module
+    for name, t in times.items():
+        instr = module.instructions.get(name)
+        if instr is None:
+            continue
+        lines = [instr.line]
+        comp = module.called_computation(instr)
+        if comp is not None:
+            lines.extend(op.line for op in comp.instructions)
+        for n in lines:
+            if 0 < n < len(mapping) and mapping[n]:
+                hlo_heat[mapping[n] - 1] = max(hlo_heat.get(mapping[n] - 1, 0.0), t)
+
+    def scaled(heat: dict[int, float]) -> dict[str, float]:
+        top = max(heat.values(), default=0.0)
+        return {str(k): round(v / top, 3) for k, v in heat.items() if top > 0 and v > 0}
+
+    tables = details("time by source line", lines_table(p), open_=True) + details(
+        "kernel times", kernels_table(p)
+    )
+    html = (
+        f"<style>{PROFILE_CSS}</style>"
+        f'<div class="jl-title">Measured: {esc(summary_line(p))}</div>'
+        f'<div class="jl-tl-wrap">{timeline_svg(p)}</div>' + tables
+    )
+    return {
+        "kind": "profile",
+        "html": html,
+        "tables_html": tables,
+        "summary": summary_line(p),
+        "kernel_times": times,
+        "heat": {"source": scaled(source_heat), "hlo": scaled(hlo_heat)},
+        "timeline": timeline_model(p),
+    }
