@@ -112,9 +112,13 @@ def _timeline_model(profile: Any) -> dict[str, Any]:
     order = sorted(used_tracks)
     remap = {key: n for n, key in enumerate(order)}
     tracks = []
+    seen: dict[str, int] = {}
     for device, track in order:
-        thread = profile.tracks[track] if track < len(profile.tracks) else f"track {track}"
-        tracks.append(f"device {device} · {thread.rsplit('/', 1)[-1].strip()}")
+        full = profile.tracks[track] if track < len(profile.tracks) else f"track {track}"
+        thread = full.split(" / ", 1)[-1].split("/", 1)[0].removeprefix("tf_") or "thread"
+        label = f"device {device} · {thread}"
+        seen[label] = seen.get(label, 0) + 1
+        tracks.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
     rows = [[remap[key], s, d, i] for key, s, d, i in events]
     duration = max((s + d for _, s, d, _ in rows), default=0.0)
     from jaxlab.api.profile import where
