@@ -173,7 +173,8 @@ class Profile(Displayed):
 
     def by_line(self) -> list[LineTime]:
         """Time per source line, largest first. A kernel made from several lines is split by
-        its jaxpr equations' share; such kernels are listed in each line's ``split``."""
+        the share of its estimated work (FLOPs) each line's equations made; such kernels are
+        listed in each line's ``split``."""
         return _roll_up(self, lambda k: k.lines, _line_time, NO_SOURCE)
 
     def by_scope(self) -> list[ScopeTime]:

@@ -1,9 +1,9 @@
 """Measured kernel times attributed to a compiled program: each kernel event of a trace →
 the HLO instruction or fusion it ran → the source lines and named scopes it came from.
 
-A kernel made from several source lines is split between them by its jaxpr equations' share
-(one share per equation the fusion's ops came from; failing that, per fused op), and every
-such split is recorded. A kernel event whose ``hlo_op`` names no kernel of the program is kept
+A kernel made from several source lines is split between them by the share of its estimated
+work (FLOPs of the fused ops) that each line's equations made, and every such split is
+recorded. A kernel event whose ``hlo_op`` names no kernel of the program is kept
 as *unattributed*, with its time.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from jaxlab.ir.collectives import kind_of as _collective_kind
-from jaxlab.ir.fusions import Fusion
+from jaxlab.ir.fusions import Fusion, op_flops
 from jaxlab.ir.hlo import HloModule
 from jaxlab.ir.trace_events import KernelEvent
 
@@ -154,26 +154,22 @@ def _is_transform(part: str) -> bool:
 
 
 def _shares(fusion: Fusion, module: HloModule) -> tuple[list, list]:
-    """(line, share) and (scope, share) of a kernel. A line's share counts the jaxpr
-    equations it made in the kernel: the linked equation keys when the inspection linked
-    them, else the distinct (line, column, primitive) of the fused ops, which name the same
-    equations."""
+    """(line, share) and (scope, share) of a kernel. Each source line's share is the estimated
+    work (FLOPs, at least 1 per op) of the fused ops its jaxpr equations became, so a dot
+    fused with the reduction of its result goes mostly to the dot's line."""
     lines: dict[SourceLine, float] = defaultdict(float)
-    for key in fusion.equation_keys:
-        if len(key) == 4:  # (file, line, column, primitive)
-            lines[(key[0], key[1])] += 1.0
     scopes: dict[str, float] = defaultdict(float)
     work = [op for op in fusion.ops if op.opcode not in _PLUMBING] or [fusion.instruction]
-    keys: set[tuple] = set()
     for op in work:
-        scopes[scope_of(op.op_name or fusion.instruction.op_name)] += 1.0
-        if not fusion.equation_keys:
-            frames = module.frames_of(op)
-            if frames and frames[0][1]:
-                prim = op.op_name.rsplit("/", 1)[-1] if op.op_name else op.opcode
-                keys.add((frames[0][0], frames[0][1], frames[0][2], prim))
-    for file, line, _col, _prim in keys:
-        lines[(file, line)] += 1.0
+        weight = float(max(op_flops(module, op)[0], 1))
+        scopes[scope_of(op.op_name or fusion.instruction.op_name)] += weight
+        frames = module.frames_of(op)
+        if frames and frames[0][1]:
+            lines[(frames[0][0], frames[0][1])] += weight
+    if not lines:
+        for key in fusion.equation_keys:
+            if len(key) == 4:  # (file, line, column, primitive)
+                lines[(key[0], key[1])] += 1.0
     if not lines:
         for line in fusion.source_lines:
             lines[line] += 1.0
