@@ -176,6 +176,9 @@ export class Timeline {
     const t = Math.floor((e.clientY - rect.top) / TRACK);
     const box = t >= 0 && t < this.boxes.length ? boxAt(this.boxes[t], x) : null;
     if (!box) {
+      const at = formatUs(Math.max(x, 0) / this.scale());
+      const track = this.model.tracks[t] ?? "";
+      this.tip.textContent = `${at}${track ? ` on ${track}` : ""}: no kernel running`;
       this.onHover(null, null);
       return;
     }
