@@ -74,6 +74,7 @@ export function boxAt(boxes: Box[], x: number): Box | null {
 }
 
 export function formatUs(us: number): string {
+  if (us === 0) return "0";
   if (us >= 1e6) return `${(us / 1e6).toPrecision(3)} s`;
   if (us >= 1e3) return `${(us / 1e3).toPrecision(3)} ms`;
   if (us >= 1) return `${us.toPrecision(3)} µs`;
