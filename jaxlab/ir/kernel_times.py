@@ -123,6 +123,8 @@ def kernel_kind(fusion: Fusion | None, module: HloModule, op: str) -> tuple[str,
         return f"collective ({coll[0]})", True
     if fusion is not None and fusion.kind in FUSION_KINDS:
         return FUSION_KINDS[fusion.kind], False
+    if fusion is not None and fusion.kind != "unfused":
+        return f"{fusion.kind} fusion", False  # a GPU emitter: triton, triton gemm, cudnn
     code = instr.opcode
     if code.startswith("copy"):
         return "copy", False
