@@ -4,8 +4,9 @@ its bytes, its device and kind as labels, and the Python frames that created it.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
+
+from jaxlab.ir._compressed import decompressed
 
 Frame = tuple[str, int, str]  # (file, line, function)
 
@@ -96,11 +97,7 @@ class PprofProfile:
 
 def parse_pprof(blob: bytes) -> PprofProfile:
     """Decode a pprof profile (gzip'd or not)."""
-    if blob[:2] == b"\x1f\x8b":
-        try:
-            blob = gzip.decompress(blob)
-        except (OSError, EOFError) as exc:
-            raise ProtobufError(f"not a gzip stream: {exc}") from None
+    blob = decompressed(blob, ProtobufError, "the profile")
     strings: list[str] = []
     raw_types: list[bytes] = []
     raw_samples: list[bytes] = []

@@ -8,9 +8,10 @@ HLO text uses. Times are microseconds on the trace's clock.
 
 from __future__ import annotations
 
-import gzip
 import json
 from dataclasses import dataclass, field
+
+from jaxlab.ir._compressed import decompressed
 
 
 class TraceError(ValueError):
@@ -47,13 +48,8 @@ class Trace:
 
 def load_trace(blob: bytes) -> dict:
     """The trace's JSON object (gzip'd or not)."""
-    if blob[:2] == b"\x1f\x8b":
-        try:
-            blob = gzip.decompress(blob)
-        except (OSError, EOFError) as exc:
-            raise TraceError(f"the trace is not a valid gzip stream ({exc})") from None
     try:
-        data = json.loads(blob)
+        data = json.loads(decompressed(blob, TraceError, "the trace"))
     except ValueError as exc:
         raise TraceError(f"the trace is not JSON ({exc})") from None
     if isinstance(data, list):
@@ -64,12 +60,7 @@ def load_trace(blob: bytes) -> dict:
 
 
 def _text(blob: bytes) -> str:
-    if blob[:2] == b"\x1f\x8b":
-        try:
-            blob = gzip.decompress(blob)
-        except (OSError, EOFError) as exc:
-            raise TraceError(f"the trace is not a valid gzip stream ({exc})") from None
-    return blob.decode("utf-8", "replace")
+    return decompressed(blob, TraceError, "the trace").decode("utf-8", "replace")
 
 
 _EVENT_START = '{"ph": '

@@ -23,6 +23,15 @@ WIDGET_TIMEOUT_MS = 300_000
 DEFAULT_TIP = "hover a kernel"
 
 
+def open_notebook(lab, page, name: str, cells: list[str]):
+    """Run a notebook in JupyterLab; the first ready inspector widget."""
+    lab.open(page, lab.write_notebook(name, cells))
+    lab.run_all(page)
+    widget = page.locator(".jl-inspector-host[data-ready='1']")
+    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
+    return widget
+
+
 def hover_timeline(page, widget, fraction: float, track: int = 0) -> str:
     canvas = widget.locator("canvas.jl-timeline-canvas")
     canvas.scroll_into_view_if_needed()
@@ -34,7 +43,9 @@ def hover_timeline(page, widget, fraction: float, track: int = 0) -> str:
 
 
 def test_hovering_a_kernel_in_the_timeline_highlights_its_lines(lab, page):
-    name = lab.write_notebook(
+    widget = open_notebook(
+        lab,
+        page,
         "profile-small.ipynb",
         [
             "import jax, jax.numpy as jnp",
@@ -42,10 +53,6 @@ def test_hovering_a_kernel_in_the_timeline_highlights_its_lines(lab, page):
             "%inspect --profile --runs 3 fn(jnp.ones((512, 512)))",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widget = page.locator(".jl-inspector-host[data-ready='1']")
-    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
     assert widget.locator("canvas.jl-timeline-canvas").count() == 1
     # the matmul kernel takes most of the call: the middle of the track is on it
     tip = ""
@@ -70,7 +77,9 @@ def test_hovering_a_kernel_in_the_timeline_highlights_its_lines(lab, page):
 
 
 def test_the_timeline_of_the_48_layer_step_answers_within_2_seconds(lab, page):
-    name = lab.write_notebook(
+    widget = open_notebook(
+        lab,
+        page,
         "profile-transformer.ipynb",
         [
             f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r})\n"
@@ -82,10 +91,6 @@ def test_the_timeline_of_the_48_layer_step_answers_within_2_seconds(lab, page):
             "%inspect --profile step(params, x)",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widget = page.locator(".jl-inspector-host[data-ready='1']")
-    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
     ready = time.perf_counter()
     tip = widget.locator(".jl-timeline-tip")
     # the pointer sweeps the busiest track until the tip names a kernel (or a run of kernels
@@ -158,7 +163,9 @@ def test_user_strings_in_profile_and_memory_views_are_text(lab, page, tmp_path):
     assert EVIL in page.locator("body").text_content()  # shown, as text
     screenshot(page, "profile-static-escaped")
     # the live timeline in JupyterLab, with a named scope of markup
-    name = lab.write_notebook(
+    widget = open_notebook(
+        lab,
+        page,
         "profile-xss.ipynb",
         [
             "import jax, jax.numpy as jnp",
@@ -168,10 +175,6 @@ def test_user_strings_in_profile_and_memory_views_are_text(lab, page, tmp_path):
             f"d = {{{EVIL!r}: jnp.ones(3)}}\n%memory",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widget = page.locator(".jl-inspector-host[data-ready='1']")
-    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
     lab.wait_until_executed(page)
     for fraction in (0.1, 0.5, 0.9):
         hover_timeline(page, widget, fraction)
