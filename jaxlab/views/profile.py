@@ -465,6 +465,29 @@ def profile_diff_html(d: Any) -> str:
 # -- inside the inspector -----------------------------------------------------------------
 
 
+MAX_HEAT_RULES = 400
+
+
+def static_heat_css(heat_by_pane: dict[int, dict[str, float]]) -> str:
+    """Heat bars on the static inspector's lines: CSS rules scoped (through ``:has()``) to
+    the output that holds this marker, so other outputs on the page are untouched. `heat_by_pane`
+    maps a pane's position (1: source, 4: optimized HLO) to {line index: 0..1}."""
+    import uuid
+
+    token = f"jl-heat-{uuid.uuid4().hex[:12]}"
+    rules = []
+    for position, heat in heat_by_pane.items():
+        hottest = sorted(heat.items(), key=lambda kv: -kv[1])[:MAX_HEAT_RULES]
+        for line, value in hottest:
+            alpha = 0.15 + 0.85 * value
+            rules.append(
+                f".jaxlab.jl-insp:has(.{token}) .jl-pane:nth-child({position}) "
+                f'.jl-l[data-line="{int(line) + 1}"] '
+                f"{{ box-shadow: inset 4px 0 0 rgba(207,34,46,{alpha:.2f}); }}"
+            )
+    return f'<span class="{token}" hidden></span><style>{"".join(rules)}</style>'
+
+
 def inspector_section(insp: Any, context: dict) -> dict | None:
     """The inspector's profile section (None without a profile): measured time per kernel
     for the fusion explorer, heat (0..1, of the hottest) per source-pane line and HLO-pane
@@ -505,9 +528,11 @@ def inspector_section(insp: Any, context: dict) -> dict | None:
     tables = details("time by source line", lines_table(p), open_=True) + details(
         "kernel times", kernels_table(p)
     )
+    source_scaled, hlo_scaled = scaled(source_heat), scaled(hlo_heat)
     html = (
         f"<style>{PROFILE_CSS}</style>"
-        f'<div class="jl-title">Measured: {esc(summary_line(p))}</div>'
+        + static_heat_css({1: source_scaled, 4: hlo_scaled})
+        + f'<div class="jl-title">Measured: {esc(summary_line(p))}</div>'
         f'<div class="jl-tl-wrap">{timeline_svg(p)}</div>' + tables
     )
     return {
@@ -516,6 +541,6 @@ def inspector_section(insp: Any, context: dict) -> dict | None:
         "tables_html": tables,
         "summary": summary_line(p),
         "kernel_times": times,
-        "heat": {"source": scaled(source_heat), "hlo": scaled(hlo_heat)},
+        "heat": {"source": source_scaled, "hlo": hlo_scaled},
         "timeline": timeline_model(p),
     }

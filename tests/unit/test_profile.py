@@ -211,6 +211,10 @@ def test_inspect_with_profile_adds_times_heat_and_a_timeline():
     assert section["heat"]["hlo"]
     assert section["timeline"]["events"]
     assert "<svg" in section["html"]
+    # the static view marks the hot lines too, scoped to its own output
+    html = insp.to_html()
+    assert ".jl-pane:nth-child(1) .jl-l[data-line=" in html
+    assert ".jl-pane:nth-child(4) .jl-l[data-line=" in html
     assert jaxlab.inspect(scoped, jnp.ones(4)).profile is None
 
 
