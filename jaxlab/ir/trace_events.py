@@ -67,37 +67,38 @@ _EVENT_START = '{"ph": '
 
 
 def _fast_events(text: str) -> list[dict] | None:
-    """The metadata events and the events naming an HLO module, decoded one by one: a large
-    trace is mostly other events (thread-pool markers, host activity), and decoding only
-    these is several times quicker than the whole document. None when the text is not laid
-    out as JAX writes it (the caller then decodes everything)."""
-    decode = json.JSONDecoder().raw_decode
-    out: list[dict] = []
-    seen: set[int] = set()
-    for marker in ('"hlo_module"', '"ph": "M"'):
+    """The metadata events and the events naming an HLO module, cut out of the text and
+    decoded in one go: a large trace is mostly other events (thread-pool markers, host
+    activity), and decoding only these is several times quicker than the whole document.
+    None when the text is not laid out as JAX writes it (the caller then decodes everything).
+    """
+    if not text.lstrip().startswith("{"):
+        return None
+    pieces: list[str] = []
+    starts: set[int] = set()
+    for marker, back in (('"hlo_module"', 0), ('"ph": "M"', len('"ph": "M"'))):
         pos = text.find(marker)
         while pos >= 0:
-            start = text.rfind(_EVENT_START, 0, pos + (len(marker) if marker[1] == "p" else 0))
-            if start < 0:
+            start = text.rfind(_EVENT_START, 0, pos + back)
+            end = text.find("}}", pos)
+            if start < 0 or end < 0:
                 return None
-            if start not in seen:
-                seen.add(start)
-                try:
-                    event, end = decode(text, start)
-                except ValueError:
-                    return None
-                if not isinstance(event, dict):
-                    return None
-                out.append(event)
-                pos = text.find(marker, end)
-            else:
-                pos = text.find(marker, pos + 1)
-    if not out or not text.lstrip().startswith("{"):
+            if start not in starts:
+                starts.add(start)
+                pieces.append(text[start : end + 2])
+            pos = text.find(marker, end)
+    if not pieces:
         return None
-    for event in out:
+    try:
+        events = json.loads("[" + ",".join(pieces) + "]")
+    except ValueError:
+        return None
+    for event in events:
+        if not isinstance(event, dict):
+            return None
         if event.get("ph") == "X" and "hlo_module" not in (event.get("args") or {}):
             return None  # the marker was inside another event's text: decode everything
-    return out
+    return events
 
 
 def parse_trace(blob: bytes | dict) -> Trace:
@@ -127,6 +128,8 @@ def parse_trace(blob: bytes | dict) -> Trace:
                 threads[(ev.get("pid"), ev.get("tid"))] = str(args.get("name", ""))
     trace = Trace()
     track_index: dict[tuple[object, object], int] = {}
+    kernels = trace.kernels
+    modules = trace.modules
     for ev in raw:
         args = ev["args"]
         key = (ev.get("pid"), ev.get("tid"))
@@ -138,25 +141,24 @@ def parse_trace(blob: bytes | dict) -> Trace:
             trace.tracks.append(f"{process} / {thread}")
         try:
             device = int(args.get("device_ordinal", 0))
-        except (TypeError, ValueError):
-            device = 0
-        try:
             start, dur = float(ev.get("ts", 0.0)), float(ev.get("dur", 0.0))
         except (TypeError, ValueError):
             continue
-        module = str(args.get("hlo_module", ""))
-        trace.kernels.append(
+        module = args["hlo_module"]
+        module = module if isinstance(module, str) else str(module)
+        op = args.get("hlo_op") or ""
+        kernels.append(
             KernelEvent(
-                op=str(args.get("hlo_op", "") or ""),
-                name=str(ev.get("name", "")),
-                module=module,
-                device=device,
-                track=track,
-                start_us=start,
-                dur_us=max(dur, 0.0),
-                run_id=str(args.get("run_id", "")),
+                op if isinstance(op, str) else str(op),
+                str(ev.get("name", "")),
+                module,
+                device,
+                track,
+                start,
+                dur if dur > 0 else 0.0,
+                str(args.get("run_id", "")),
             )
         )
-        trace.modules[module] = trace.modules.get(module, 0) + 1
+        modules[module] = modules.get(module, 0) + 1
     trace.kernels.sort(key=lambda k: k.start_us)
     return trace
