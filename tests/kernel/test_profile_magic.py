@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.kernel._client import Kernel
+
 pytestmark = pytest.mark.kernel
 
 SETUP = """
@@ -91,7 +93,8 @@ def test_bad_input_gets_one_clear_line(kernel):
     kernel.fails_cleanly("%profile", "needs an expression")
     kernel.fails_cleanly("%profile undefined_fn(jnp.ones(3))", "undefined_fn")
     result = kernel.fails_cleanly("%profile broken(jnp.ones((2, 2)))", "broken", max_lines=12)
-    assert "return x @ jnp.ones((3, 5))" in result.stderr or "line" in result.stderr
+    assert "return x @ jnp.ones((3, 5))" in result.stderr and "(in broken)" in result.stderr
+    assert result.data and "text/html" in result.data[-1]  # the error card
     kernel.fails_cleanly("%memory --diff not_a_function", "not a memory snapshot")
     kernel.fails_cleanly("%memory something", "takes no expression")
 
@@ -105,3 +108,32 @@ def test_a_users_profiler_session_is_left_running(kernel, tmp_path):
         kernel.ok("jax.profiler.stop_trace()")  # the user's session was still running
     assert list(tmp_path.rglob("*.xplane.pb"))
     kernel.ok("%profile --runs 1 seed(jnp.ones(3))")
+
+
+@pytest.fixture(scope="module")
+def eight(kernel_prefix):
+    k = Kernel("jaxlab-test", env={"JAXLAB_CPU_DEVICES": "8"})
+    k.ok("import jax, jax.numpy as jnp")
+    yield k
+    k.shutdown()
+
+
+def test_a_batch_sharded_step_on_8_devices_has_rows_per_device_and_collectives(eight):
+    assert eight.value("jax.device_count()") == 8
+    eight.ok(
+        "auto = (jax.sharding.AxisType.Auto,)\n"
+        "mesh = jax.make_mesh((8,), ('batch',), axis_types=auto)\n"
+        "spec = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('batch'))\n"
+        "x = jax.device_put(jnp.ones((256, 64)), spec)\n"
+        "w = jnp.full((64, 64), 0.01)\n"
+        "def step(w, x):\n"
+        "    loss = lambda w: jnp.mean(jnp.tanh(x @ w) ** 2)\n"
+        "    return jax.grad(loss)(w)"
+    )
+    result = eight.ok("p = %profile --runs 3 step(w, x)\np")
+    assert eight.value("p.devices") == list(range(8))
+    assert eight.value("sorted({k.device for k in p.kernels})") == list(range(8))
+    kinds = eight.value("sorted({k.kind for k in p.collectives})")
+    assert kinds and all(k.startswith("collective (") for k in kinds)
+    assert eight.value("len(p.to_pandas().query('kind.str.startswith(\\'collective\\')'))") >= 8
+    assert "outlined red" in result.html
