@@ -215,8 +215,9 @@ def timeline_svg_of(model: dict, width: int = TIMELINE_WIDTH) -> str:
     ticks = 5
     for n in range(ticks + 1):
         x = LABEL_WIDTH + plot * n / ticks
+        anchor = "start" if n == 0 else "end" if n == ticks else "middle"
         parts.append(
-            f'<text x="{x:.0f}" y="{axis_y + 10}" text-anchor="middle" '
+            f'<text x="{x:.0f}" y="{axis_y + 10}" text-anchor="{anchor}" '
             f'class="jl-tl-axis">{esc(format_seconds(duration * 1e-6 * n / ticks))}</text>'
         )
     height = axis_y + 16
