@@ -208,13 +208,24 @@ def attribute(
     walls: list[float],
     tracks: list[str],
 ) -> KernelProfile:
-    """Kernel times per (kernel, device), per call, and the timeline of the median call."""
+    """Kernel times per (kernel, device), per call, and the timeline of the median call.
+
+    A ``while``, ``conditional`` or ``call`` runs the kernels of its body inside its own
+    event: it is counted with its self time (its duration less the kernels inside it), so no
+    time is counted twice."""
     by_name = {f.name: f for f in fusions}
     rows: dict[tuple[str, int], KernelTime] = {}
     runs: dict[str, list[KernelEvent]] = {}
     memo: dict[str, tuple] = {}
     for ev in events:
         runs.setdefault(ev.run_id, []).append(ev)
+    control = {
+        op
+        for op in {ev.op for ev in events}
+        if op in module.instructions and module.instructions[op].opcode in CONTROL
+    }
+    self_us = _self_times(runs, control) if control else {}
+    for ev in events:
         op = ev.op or ev.name
         key = (op, ev.device)
         row = rows.get(key)
@@ -249,7 +260,7 @@ def attribute(
                 attributed=known,
             )
         row.calls += 1
-        row.total_s += ev.dur_us * 1e-6
+        row.total_s += self_us.get(id(ev), ev.dur_us) * 1e-6
     # calls: runs ordered by their first kernel, matched to the measured walls in order
     ordered = sorted(runs.values(), key=lambda evs: evs[0].start_us)
     calls: list[CallTime] = []
@@ -260,8 +271,8 @@ def attribute(
             CallTime(
                 run=i,
                 wall_s=walls[i] if i < len(walls) else 0.0,
-                kernels=len(evs),
-                kernel_s=sum(e.dur_us for e in evs) * 1e-6,
+                kernels=sum(1 for e in evs if e.op not in control),
+                kernel_s=sum(self_us.get(id(e), e.dur_us) for e in evs) * 1e-6,
                 busy_s=_union([(e.start_us, e.end_us) for e in evs]) * 1e-6,
                 span_s=(end - start) * 1e-6,
                 start_us=start,
@@ -276,6 +287,7 @@ def attribute(
         timeline = [
             TimelineEvent(e.track, e.start_us - t0, e.dur_us, e.op or e.name, e.device)
             for e in ordered[chosen]
+            if e.op not in control  # its body's kernels are drawn instead
         ]
     kernels = sorted(rows.values(), key=lambda r: (-r.total_s, r.device, r.kernel))
     return KernelProfile(
@@ -286,3 +298,27 @@ def attribute(
         tracks=tracks,
         devices=sorted({r.device for r in kernels}),
     )
+
+
+def _self_times(runs: dict[str, list[KernelEvent]], control: set[str]) -> dict[int, float]:
+    """id(event) -> self time (µs) of each control-flow event: its duration less the
+    durations of the events inside it on its track (nested loops count once, in the
+    innermost)."""
+    out: dict[int, float] = {}
+    for evs in runs.values():
+        by_track: dict[int, list[KernelEvent]] = defaultdict(list)
+        for e in evs:
+            by_track[e.track].append(e)
+        for track_events in by_track.values():
+            track_events.sort(key=lambda e: (e.start_us, -e.dur_us))
+            open_: list[KernelEvent] = []  # enclosing control events, innermost last
+            for e in track_events:
+                while open_ and e.start_us >= open_[-1].end_us:
+                    open_.pop()
+                if open_:
+                    parent = open_[-1]
+                    out[id(parent)] = out.get(id(parent), parent.dur_us) - e.dur_us
+                if e.op in control:
+                    out.setdefault(id(e), e.dur_us)
+                    open_.append(e)
+    return {k: max(v, 0.0) for k, v in out.items()}

@@ -270,3 +270,21 @@ def test_a_failing_call_stops_the_profiler_and_removes_its_folder():
     assert calls["n"] == 1
     assert _leftovers() == before
     assert jaxlab.profile(flaky, jnp.ones(3), runs=1, peak=False).calls  # profiler stopped
+
+
+def test_a_loop_counts_its_body_kernels_once():
+    def looped(x):
+        def body(c, _):
+            return jnp.tanh(c @ c), None
+
+        c, _ = jax.lax.scan(body, x, None, length=20)
+        return c.sum()
+
+    p = jaxlab.profile(looped, jnp.full((128, 128), 0.01), runs=3, peak=False)
+    loops = [k for k in p.kernels if k.kind == "while"]
+    body = [k for k in p.kernels if k.calls == 60]  # 20 iterations × 3 calls
+    assert loops and body
+    assert p.kernel_sum_s <= p.wall_s
+    assert p.kernel_sum_s == pytest.approx(p.kernel_s, rel=0.05)
+    assert loops[0].total_s < sum(k.total_s for k in body)
+    assert "c @ c" in p.by_line()[0].code
