@@ -265,12 +265,10 @@ def inspect(
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     run: bool | None = None,
-    profile: bool | int = False,
     **kwargs: Any,
 ) -> Inspection:
     """Trace, lower and compile ``fn(*args, **kwargs)`` for this machine's backend and return
-    an :class:`Inspection` (``jaxlab.inspect`` adds other platforms on top of this); with
-    `profile`, measured as :func:`with_profile` says."""
+    an :class:`Inspection` (``jaxlab.inspect`` adds other platforms on top of this)."""
     staged = _stages.stage(
         fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
     )
@@ -283,32 +281,4 @@ def inspect(
         )
     if run:
         staged.run()
-    return with_profile(Inspection(staged), profile)
-
-
-def with_profile(insp: Inspection, profile: bool | int) -> Inspection:
-    """With `profile` (True, or the number of calls to measure; True means 10), the compiled
-    program is also run under JAX's profiler: ``.profile`` holds the measured
-    :class:`jaxlab.Profile` and the views add kernel times to the fusion explorer, heat to
-    source lines and HLO instructions, and a timeline of one call."""
-    if profile is False or profile is None:
-        return insp
-    from jaxlab.api.profile import measure
-
-    if not insp._staged.runnable:
-        raise ValueError(
-            "`jaxlab.inspect(..., profile=True)` runs the call, but an argument is a "
-            "jax.ShapeDtypeStruct placeholder; pass arrays or drop profile=True."
-        )
-    runs = 10 if profile is True else profile
-    insp.profile = measure(insp, _profile_runs(runs))
-    return insp
-
-
-def _profile_runs(runs: Any) -> int:
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        raise ValueError(
-            f"`jaxlab.inspect(..., profile=...)` takes True or a number of calls >= 1, "
-            f"not {runs!r}."
-        )
-    return runs
+    return Inspection(staged)

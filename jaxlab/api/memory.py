@@ -115,9 +115,6 @@ def _is_history(name: str) -> bool:
 class MemorySnapshot(Displayed):
     """Device memory held at one moment, array by array. Build it with :func:`jaxlab.memory`."""
 
-    _text_view = "device_memory:snapshot_text"
-    _html_view = "device_memory:snapshot_html"
-
     arrays: list[ArrayMemory]
     by_device: dict[str, int]  # bytes held per device (every live buffer)
     taken_at: float
@@ -146,9 +143,6 @@ class MemorySnapshot(Displayed):
 @dataclass(repr=False)
 class MemoryDiff(Displayed):
     """Arrays created and freed between two snapshots, with where the new ones were made."""
-
-    _text_view = "device_memory:diff_text"
-    _html_view = "device_memory:diff_html"
 
     created: list[ArrayMemory]
     freed: list[ArrayMemory]

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jaxlab.api.inspection import Inspection, with_profile
+from jaxlab.api.inspection import Inspection
+from jaxlab.api.profile import with_profile
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.format import function_name
 from jaxlab.core import platforms as _platforms

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed, data_frame, renderer
 from jaxlab.core import profiler as _profiler
 from jaxlab.core import stages as _stages
 from jaxlab.ir._bulk import gc_paused
@@ -75,9 +75,6 @@ class Profile(Displayed):
     Times come from JAX's profiler trace (measured); bytes and FLOPs per kernel are estimated
     from shapes, so the rates derived from them are estimates of what the kernel achieved.
     """
-
-    _text_view = "profile:profile_text"
-    _html_view = "profile:profile_html"
 
     fn_name: str
     runs: int
@@ -215,14 +212,10 @@ class Profile(Displayed):
 
     def timeline_svg(self) -> str:
         """The timeline of one call (the median by wall time) as a standalone SVG."""
-        from jaxlab.base.display import view
-
-        return view("profile:timeline_svg")(self)
+        return renderer(self, "timeline")(self)
 
     def to_html(self) -> str:
-        from jaxlab.base.display import view
-
-        return view("profile:profile_page")(self)
+        return renderer(self, "page")(self)
 
 
 def _as_dict(obj: Any, columns: list[str]) -> dict[str, Any]:
@@ -307,6 +300,30 @@ def profile(
             "placeholder; pass real arrays."
         )
     return measure(Inspection(staged), runs, peak=peak)
+
+
+def with_profile(insp: Inspection, profile: bool | int) -> Inspection:
+    """`insp` measured under JAX's profiler when `profile` is True (10 calls) or a number of
+    calls: ``insp.profile`` holds the :class:`Profile`, and the inspector's views add kernel
+    times to the fusion explorer, heat to source lines and HLO instructions, and a timeline."""
+    if profile is False or profile is None:
+        return insp
+    if not insp._staged.runnable:
+        raise ValueError(
+            "`jaxlab.inspect(..., profile=True)` runs the call, but an argument is a "
+            "jax.ShapeDtypeStruct placeholder; pass arrays or drop profile=True."
+        )
+    if isinstance(profile, bool):
+        runs = 10
+    elif isinstance(profile, int) and profile >= 1:
+        runs = profile
+    else:
+        raise ValueError(
+            f"`jaxlab.inspect(..., profile=...)` takes True or a number of calls >= 1, "
+            f"not {profile!r}."
+        )
+    insp.profile = measure(insp, runs)
+    return insp
 
 
 def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
@@ -394,9 +411,6 @@ DIFF_COLUMNS = ["what", "before_s", "after_s", "delta_s", "ratio"]
 class ProfileDiff(Displayed):
     """Per-line and per-kernel time deltas (per call) between two profiles, matched by source
     line (its file and code), not by HLO names, which change between compilations."""
-
-    _text_view = "profile:profile_diff_text"
-    _html_view = "profile:profile_diff_html"
 
     before: str
     after: str

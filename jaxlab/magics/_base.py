@@ -245,6 +245,20 @@ def int_list(
         ) from None
 
 
+def runs_value(text: str, magic_name: str) -> int:
+    try:
+        runs = int(text)
+    except ValueError:
+        raise UsageError(
+            f"%{magic_name}: --runs expects a whole number such as 10; got `{text}`."
+        ) from None
+    if runs < 1:
+        raise UsageError(
+            f"%{magic_name}: --runs must be at least 1 (got {runs}); e.g. `--runs 10`."
+        )
+    return runs
+
+
 def _prefix(magic_name: str | None) -> str:
     return f"%{magic_name}: " if magic_name else ""
 

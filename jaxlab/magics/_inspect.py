@@ -13,6 +13,7 @@ from jaxlab.magics._base import (
     JaxlabMagics,
     platform_option,
     platform_values,
+    runs_value,
     static_options,
     traceback_option,
 )
@@ -26,9 +27,7 @@ class InspectMagics(JaxlabMagics):
     @traceback_option
     @static_options
     @platform_option
-    @argument(
-        "--runs", default="10", metavar="N", help="calls measured by --profile (default 10)"
-    )
+    @argument("--runs", default="10", metavar="N", help="calls measured by --profile (default 10)")
     @argument(
         "--profile",
         action="store_true",
@@ -56,8 +55,6 @@ class InspectMagics(JaxlabMagics):
         platforms = platform_values(args, "inspect")
         profile: int | bool = False
         if args.profile:
-            from jaxlab.magics._profile import runs_value
-
             profile = runs_value(args.runs, "inspect")
         from jaxlab.core.profiler import ProfilerBusy
 

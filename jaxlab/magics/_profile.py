@@ -18,24 +18,11 @@ from jaxlab.magics._base import (
     JaxlabMagics,
     evaluate,
     parse_line,
+    runs_value,
     static_options,
     traceback_option,
 )
 from jaxlab.magics._inspect import _show_error_card
-
-
-def runs_value(text: str, magic_name: str) -> int:
-    try:
-        runs = int(text)
-    except ValueError:
-        raise UsageError(
-            f"%{magic_name}: --runs expects a whole number such as 10; got `{text}`."
-        ) from None
-    if runs < 1:
-        raise UsageError(
-            f"%{magic_name}: --runs must be at least 1 (got {runs}); e.g. `--runs 10`."
-        )
-    return runs
 
 
 @magics_class

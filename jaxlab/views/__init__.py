@@ -6,6 +6,7 @@ each result type; the package root imports it on the first display.
 
 from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     bench,
+    device_memory,
     devices,
     error,
     graph,
@@ -15,5 +16,6 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     pallas,
     placement,
     platform,
+    profile,
 )
 from jaxlab.views.inspector import html, model, summary, widget  # noqa: F401

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jaxlab.api.memory import MemoryDiff, MemorySnapshot
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views._text import text_table
@@ -29,6 +31,7 @@ def _devices(by_device: dict[str, int]) -> str:
     return ", ".join(f"{d or '?'} {format_bytes(n)}" for d, n in sorted(by_device.items()))
 
 
+@renders(MemorySnapshot, "text")
 def snapshot_text(s: Any) -> str:
     lines = [
         f"Device memory: {format_bytes(s.total_bytes)} in {len(s.arrays)} arrays "
@@ -83,6 +86,7 @@ HEADERS = ["", "array", "shape", "dtype", "bytes", "devices", "held by", "create
 NUMERIC = [False, False, False, False, True, False, False, False]
 
 
+@renders(MemorySnapshot, "html")
 def snapshot_html(s: Any) -> str:
     largest = s.arrays[0].nbytes if s.arrays else 0
     history = s.held_only_by_history
@@ -113,6 +117,7 @@ def snapshot_html(s: Any) -> str:
     return fragment(body, extra_class="jl-memory")
 
 
+@renders(MemoryDiff, "text")
 def diff_text(d: Any) -> str:
     sign = "+" if d.delta_bytes >= 0 else "−"
     lines = [
@@ -130,6 +135,7 @@ def diff_text(d: Any) -> str:
     return "\n".join(lines)
 
 
+@renders(MemoryDiff, "html")
 def diff_html(d: Any) -> str:
     sign = "+" if d.delta_bytes >= 0 else "−"
     largest = max((a.nbytes for a in d.created + d.freed), default=0)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jaxlab.api.profile import Profile, ProfileDiff, where
+from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_count, format_seconds
 from jaxlab.ir._bulk import gc_paused
 from jaxlab.views._html import details, esc, fragment, page, svg, table
@@ -47,23 +49,30 @@ def _rate(v: float | None) -> str:
 
 
 def line_groups(profile: Any) -> dict[tuple[str, int], int]:
-    """Source line -> the inspector's colour group (its row in the inspector's source pane)."""
+    """Source line -> colour group, numbered as the inspector numbers the rows of its source
+    pane (a header row per block, then the block's lines), so that a profile and an inspector
+    of the same call colour a line alike."""
     insp = profile.inspection
     if insp is None:
         return {}
     try:
-        from jaxlab.views.inspector import _Groups, line_classes
-
-        if "links" in insp.__dict__:
-            return line_classes(insp)
-        # the inspector's source pane without linking the jaxpr: the blocks of the
-        # function and of the helpers the kernels' innermost frames are in
         from jaxlab.ir.sources import source_blocks
 
-        innermost = {line for k in profile.kernels for line, _ in k.lines if line[1]}
-        return _Groups(source_blocks(insp._staged.fn, innermost)).index
+        if "links" in insp.__dict__:
+            blocks = insp.sources
+        else:  # the same blocks without linking the jaxpr
+            innermost = {line for k in profile.kernels for line, _ in k.lines if line[1]}
+            blocks = source_blocks(insp._staged.fn, innermost)
     except Exception:
         return {}
+    index: dict[tuple[str, int], int] = {}
+    row = 0
+    for block in blocks:
+        row += 1  # the block's header
+        for k in range(len(block.lines)):
+            index[(block.file, block.first_line + k)] = row
+            row += 1
+    return index
 
 
 def kernel_groups(profile: Any, groups: dict[tuple[str, int], int]) -> dict[str, list[int]]:
@@ -80,18 +89,24 @@ def kernel_groups(profile: Any, groups: dict[tuple[str, int], int]) -> dict[str,
 # -- the timeline model -------------------------------------------------------------------
 
 
-def timeline_model(profile: Any) -> dict[str, Any]:
+def timeline_model(
+    profile: Any, groups: dict[tuple[str, int], int] | None = None
+) -> dict[str, Any]:
     """One call's kernels as JSON-able data: tracks (device / thread), events
-    ``[track, start_us, dur_us, kernel index]``, kernel names, their groups and lines."""
+    ``[track, start_us, dur_us, kernel index]``, kernel names, their colour groups (`groups`:
+    source line -> group, by default numbered as the inspector's source pane) and lines."""
+    if groups is not None:
+        with gc_paused():
+            return _timeline_model(profile, groups)
     cached = profile.__dict__.get("_timeline_model")
     if cached is None:
         with gc_paused():
-            cached = profile.__dict__["_timeline_model"] = _timeline_model(profile)
+            cached = _timeline_model(profile, line_groups(profile))
+            profile.__dict__["_timeline_model"] = cached
     return cached
 
 
-def _timeline_model(profile: Any) -> dict[str, Any]:
-    groups = line_groups(profile)
+def _timeline_model(profile: Any, groups: dict[tuple[str, int], int]) -> dict[str, Any]:
     kgroups = kernel_groups(profile, groups)
     by_kernel = {}
     for k in profile.kernels:
@@ -121,8 +136,6 @@ def _timeline_model(profile: Any) -> dict[str, Any]:
         tracks.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
     rows = [[remap[key], s, d, i] for key, s, d, i in events]
     duration = max((s + d for _, s, d, _ in rows), default=0.0)
-    from jaxlab.api.profile import where
-
     kernels = []
     for name in names:
         k = by_kernel.get(name)
@@ -224,8 +237,9 @@ def timeline_svg_of(model: dict, width: int = TIMELINE_WIDTH) -> str:
     return svg(width, height, "".join(parts), cls="jl-timeline", label="kernel timeline")
 
 
-def timeline_svg(profile: Any) -> str:
-    return timeline_svg_of(timeline_model(profile))
+@renders(Profile, "timeline")
+def timeline_svg(profile: Any, groups: dict[tuple[str, int], int] | None = None) -> str:
+    return timeline_svg_of(timeline_model(profile, groups))
 
 
 # -- text ---------------------------------------------------------------------------------
@@ -242,6 +256,7 @@ def summary_line(p: Any) -> str:
     )
 
 
+@renders(Profile, "text")
 def profile_text(p: Any) -> str:
     lines = [f"Profile of {p.fn_name} ({p.module}): {summary_line(p)}"]
     rows = p.rows()[:15]
@@ -408,10 +423,12 @@ def profile_body(p: Any) -> str:
     return "".join(parts)
 
 
+@renders(Profile, "html")
 def profile_html(p: Any) -> str:
     return fragment(profile_body(p), extra_class="jl-profile")
 
 
+@renders(Profile, "page")
 def profile_page(p: Any) -> str:
     return page(f"jaxlab profile: {p.fn_name}", profile_body(p), extra_class="jl-profile")
 
@@ -439,12 +456,14 @@ def _diff_rows(rows: list[dict]) -> list[list[str]]:
 DIFF_HEADERS = ["source line", "before", "after", "change", "ratio"]
 
 
+@renders(ProfileDiff, "text")
 def profile_diff_text(d: Any) -> str:
     lines = [f"Profile diff: {d.before} → {d.after} (time per call)"]
     lines += text_table(DIFF_HEADERS, _diff_rows(d.lines[:15]), numeric=[0, 1, 1, 1, 1])
     return "\n".join(lines)
 
 
+@renders(ProfileDiff, "html")
 def profile_diff_html(d: Any) -> str:
     numeric = [False, True, True, True, True]
     body = (
@@ -530,11 +549,12 @@ def inspector_section(insp: Any, context: dict) -> dict | None:
         "kernel times", kernels_table(p)
     )
     source_scaled, hlo_scaled = scaled(source_heat), scaled(hlo_heat)
+    model = timeline_model(p, groups.index if groups is not None else None)
     html = (
         f"<style>{PROFILE_CSS}</style>"
         + static_heat_css({1: source_scaled, 4: hlo_scaled})
         + f'<div class="jl-title">Measured: {esc(summary_line(p))}</div>'
-        f'<div class="jl-tl-wrap">{timeline_svg(p)}</div>' + tables
+        f'<div class="jl-tl-wrap">{timeline_svg_of(model)}</div>' + tables
     )
     return {
         "kind": "profile",
@@ -543,5 +563,5 @@ def inspector_section(insp: Any, context: dict) -> dict | None:
         "summary": summary_line(p),
         "kernel_times": times,
         "heat": {"source": source_scaled, "hlo": hlo_scaled},
-        "timeline": timeline_model(p),
+        "timeline": model,
     }
