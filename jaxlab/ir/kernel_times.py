@@ -278,10 +278,13 @@ def attribute(
                 start_us=start,
             )
         )
+    for i in range(len(calls), len(walls)):  # calls whose kernels the trace did not name
+        calls.append(CallTime(run=i, wall_s=walls[i]))
     timeline: list[TimelineEvent] = []
     chosen = 0
-    if calls:
-        by_wall = sorted(range(len(calls)), key=lambda i: calls[i].wall_s or calls[i].span_s)
+    if ordered:  # the median of the calls with kernels
+        with_kernels = range(len(ordered))
+        by_wall = sorted(with_kernels, key=lambda i: calls[i].wall_s or calls[i].span_s)
         chosen = by_wall[len(by_wall) // 2]
         t0 = calls[chosen].start_us
         timeline = [

@@ -245,7 +245,16 @@ def timeline_svg(profile: Any, groups: dict[tuple[str, int], int] | None = None)
 # -- text ---------------------------------------------------------------------------------
 
 
+NO_KERNELS = (
+    "the profiler's trace names no kernel of this program (this backend's profiler may not "
+    "record kernels); only wall times are measured"
+)
+
+
 def summary_line(p: Any) -> str:
+    if not p.kernels:
+        per = p.wall_s / len(p.calls) if p.calls else 0.0
+        return f"{p.runs} calls; {NO_KERNELS}" + (f"; {format_seconds(per)} each" if per else "")
     per_call = p.wall_s / len(p.calls) if p.calls else 0.0
     return (
         f"{p.runs} calls, {format_seconds(per_call)} each (wall): kernels "

@@ -114,6 +114,18 @@ def test_a_kernel_the_program_does_not_name_is_listed_as_unattributed():
     assert kp.calls[0].gaps_s == pytest.approx(1e-6)
 
 
+def test_a_trace_without_kernel_events_keeps_the_wall_times_and_says_so():
+    from jaxlab.api.profile import Profile
+
+    compiled = jax.jit(seed).lower(jnp.ones(4)).compile()
+    module = HloModule.parse(compiled.as_text())
+    kp = attribute([], fusions_of(module, unfused=True), module, [1e-3, 2e-3], [])
+    assert [c.wall_s for c in kp.calls] == [1e-3, 2e-3] and kp.kernels == []
+    p = Profile("seed", 2, module.name, kp.kernels, kp.calls, [], 0, [], [])
+    assert p.wall_s == pytest.approx(3e-3) and p.coverage == 0 and p.by_line() == []
+    assert "names no kernel" in repr(p) and "names no kernel" in p._repr_html_()
+
+
 # -- profiles of real programs --------------------------------------------------------------
 
 
