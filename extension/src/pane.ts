@@ -132,7 +132,8 @@ export class CodePane {
     ].filter(Boolean).join(" ");
     if (groups.length) el.dataset.g = groups.join(" ");
     const heat = this.heat.get(i);
-    el.style.boxShadow = heat ? `inset 4px 0 0 rgba(207,34,46,${(0.15 + 0.85 * heat).toFixed(2)})` : "";
+    el.classList.toggle("jl-hot", !!heat);
+    if (heat) el.style.setProperty("--jl-heat", (0.15 + 0.85 * heat).toFixed(2));
   }
 
   /** Measured time per line (0..1 of the hottest), drawn as a red bar at the line's left. */

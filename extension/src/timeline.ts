@@ -3,23 +3,9 @@
 // pixel are merged into one grey box per pixel, so thousands of kernels draw as fast as a few
 // dozen. Hovering a kernel names it (as text) and highlights its source lines in every pane.
 
-export interface TimelineKernel {
-  name: string;
-  kind: string;
-  groups: number[];
-  lines: string[];
-  scope: string;
-  collective: boolean;
-}
+import type { TimelineKernel, TimelineModel } from "./model";
 
-export interface TimelineModel {
-  call: number;
-  duration_us: number;
-  tracks: string[];
-  events: [number, number, number, number][]; // track, start µs, duration µs, kernel index
-  kernels: TimelineKernel[];
-  fills: string[];
-}
+export type { TimelineKernel, TimelineModel };
 
 export interface Box {
   x0: number;
@@ -92,6 +78,7 @@ export class Timeline {
   private boxes: Box[][] = [];
   private active: ReadonlySet<number> = new Set();
   private width = 0;
+  private unlinked = "gray";
 
   constructor(
     private readonly model: TimelineModel,
@@ -133,31 +120,39 @@ export class Timeline {
     this.canvas.height = Math.round(height * ratio);
     const ctx = this.canvas.getContext("2d");
     if (!ctx) return;
+    const css = getComputedStyle(this.el);
+    const colour = (name: string) => css.getPropertyValue(name).trim() || "gray";
+    const text = colour("--jl-tl-text");
+    const grid = colour("--jl-tl-grid");
+    const merged = colour("--jl-tl-merged");
+    this.unlinked = colour("--jl-tl-unlinked");
+    const collective = colour("--jl-tl-collective");
+    const lit = colour("--jl-tl-lit");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
     ctx.font = "10px ui-monospace, monospace";
     const dim = this.active.size > 0;
     this.model.tracks.forEach((label, t) => {
       const y = t * TRACK;
-      ctx.fillStyle = "#59636e";
+      ctx.fillStyle = text;
       ctx.fillText(label.length > 30 ? `${label.slice(0, 29)}…` : label, 4, y + 13);
-      ctx.fillStyle = "#e1e4e8";
+      ctx.fillStyle = grid;
       ctx.fillRect(LABEL, y + TRACK - 1, width - LABEL - 10, 1);
       for (const box of this.boxes[t] ?? []) {
         const kernel = box.kernel >= 0 ? this.model.kernels[box.kernel] : null;
-        const lit = !!kernel && kernel.groups.some((g) => this.active.has(g));
-        ctx.globalAlpha = dim && !lit ? 0.3 : 1;
-        ctx.fillStyle = kernel ? this.fill(kernel) : "#8c959f";
+        const on = !!kernel && kernel.groups.some((g) => this.active.has(g));
+        ctx.globalAlpha = dim && !on ? 0.3 : 1;
+        ctx.fillStyle = kernel ? this.fill(kernel) : merged;
         ctx.fillRect(LABEL + box.x0, y + 2, Math.max(box.x1 - box.x0, 1), TRACK - 5);
-        if (kernel?.collective || lit) {
-          ctx.strokeStyle = lit ? "#1f2328" : "#cf222e";
+        if (kernel?.collective || on) {
+          ctx.strokeStyle = on ? lit : collective;
           ctx.lineWidth = 1.5;
           ctx.strokeRect(LABEL + box.x0, y + 2, Math.max(box.x1 - box.x0, 1), TRACK - 5);
         }
       }
     });
     ctx.globalAlpha = 1;
-    ctx.fillStyle = "#59636e";
+    ctx.fillStyle = text;
     const plot = width - LABEL - 10;
     for (let n = 0; n <= 5; n++) {
       const x = LABEL + (plot * n) / 5;
@@ -168,7 +163,7 @@ export class Timeline {
 
   private fill(kernel: TimelineKernel): string {
     const fills = this.model.fills;
-    return kernel.groups.length ? fills[kernel.groups[0] % fills.length] : "#c8ccd1";
+    return kernel.groups.length ? fills[kernel.groups[0] % fills.length] : this.unlinked;
   }
 
   private hover(e: MouseEvent): void {

@@ -512,31 +512,32 @@ def static_heat_css(heat_by_pane: dict[int, dict[str, float]]) -> str:
             rules.append(
                 f".jaxlab.jl-insp:has(.{token}) .jl-pane:nth-child({position}) "
                 f'.jl-l[data-line="{int(line) + 1}"] '
-                f"{{ box-shadow: inset 4px 0 0 rgba(207,34,46,{alpha:.2f}); }}"
+                "{ box-shadow: inset 4px 0 0 color-mix(in srgb, var(--jl-heat-colour) "
+                f"{100 * alpha:.0f}%, transparent); }}"
             )
     return f'<span class="{token}" hidden></span><style>{"".join(rules)}</style>'
 
 
-def inspector_section(insp: Any, context: dict) -> dict | None:
-    """The inspector's profile section (None without a profile): measured time per kernel
-    for the fusion explorer, heat (0..1, of the hottest) per source-pane line and HLO-pane
-    line, the timeline model, and its static rendering."""
-    p = getattr(insp, "profile", None)
-    if p is None:
-        return None
+def inspector_section(
+    insp: Any, groups: dict[tuple[str, int], int], hlo_mapping: list[int]
+) -> dict[str, Any]:
+    """The inspector's profile section (``ProfileSection`` of the inspector's model):
+    measured time per kernel for the fusion explorer, heat (0..1, of the hottest) per line of
+    the source pane (`groups`: source line -> its row) and of the HLO pane (`hlo_mapping`:
+    display line of each line of the HLO text), the timeline model, and its static rendering.
+    """
+    p = insp.profile
     runs = max(p.runs, 1)
     times: dict[str, float] = {}
     for k in p.kernels:
         times[k.kernel] = times.get(k.kernel, 0.0) + k.total_s / runs
     source_heat: dict[int, float] = {}
-    groups = context.get("groups")
-    if groups is not None:
-        for row in p.by_line():
-            g = groups.index.get((row.file, row.line))
-            if g is not None:
-                source_heat[g] = source_heat.get(g, 0.0) + row.per_call_s
+    for row in p.by_line():
+        g = groups.get((row.file, row.line))
+        if g is not None:
+            source_heat[g] = source_heat.get(g, 0.0) + row.per_call_s
     hlo_heat: dict[int, float] = {}
-    mapping = context.get("hlo_mapping") or []
+    mapping = hlo_mapping
     module = insp.hlo_module
     for name, t in times.items():
         instr = module.instructions.get(name)
@@ -558,7 +559,7 @@ def inspector_section(insp: Any, context: dict) -> dict | None:
         "kernel times", kernels_table(p)
     )
     source_scaled, hlo_scaled = scaled(source_heat), scaled(hlo_heat)
-    model = timeline_model(p, groups.index if groups is not None else None)
+    model = timeline_model(p, groups)
     html = (
         f"<style>{PROFILE_CSS}</style>"
         + static_heat_css({1: source_scaled, 4: hlo_scaled})

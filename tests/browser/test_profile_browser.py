@@ -69,7 +69,9 @@ def test_hovering_a_kernel_in_the_timeline_highlights_its_lines(lab, page):
     assert "x @ x" in lit.first.text_content()
     assert widget.locator(".jl-pane").nth(3).locator(".jl-l.jl-hl").count() >= 1
     # heat on the source line, and the measured time column in the fusion explorer
-    assert "inset" in (source.locator(".jl-l", has_text="x @ x").get_attribute("style") or "")
+    hot = source.locator(".jl-l", has_text="x @ x")
+    assert "jl-hot" in (hot.get_attribute("class") or "").split()
+    assert "--jl-heat" in (hot.get_attribute("style") or "")
     widget.locator("details.jl-fusions > summary").click()
     assert widget.locator("details.jl-fusions th.jl-time").count() == 1
     assert widget.locator("details.jl-fusions td.jl-time").first.text_content().strip()
