@@ -33,11 +33,13 @@ CALL_COLUMNS = [
 ]  # fmt: skip
 
 
-def where(line: tuple[str, int]) -> str:
+def where(line: tuple[str, int], labels: dict[str, str] | None = None) -> str:
+    """``file.py:12``, or ``In[3]:2`` for a notebook cell named in `labels`."""
     file, n = line
     if not file and not n:
         return "(no source)"
-    return f"{os.path.basename(file) or file}:{n}"
+    label = labels.get(file) if labels else None
+    return f"{label or os.path.basename(file) or file}:{n}"
 
 
 @dataclass(slots=True)
@@ -52,10 +54,11 @@ class LineTime:
     percent: float
     kernels: list[str] = field(default_factory=list)
     split: list[str] = field(default_factory=list)  # kernels shared with other lines
+    label: str = ""  # "In[3]" for a notebook cell
 
     @property
     def where(self) -> str:
-        return where((self.file, self.line))
+        return f"{self.label}:{self.line}" if self.label else where((self.file, self.line))
 
 
 @dataclass(slots=True)
@@ -90,6 +93,8 @@ class Profile(Displayed):
     processing_s: float = 0.0  # jaxlab's reading of the trace, after JAX wrote it
     stop_s: float = 0.0  # JAX's collecting and writing the trace
     other_modules: dict[str, int] = field(default_factory=dict)
+    # file -> how to name it ("In[3]" for a notebook cell; ``%profile`` fills it)
+    file_labels: dict[str, str] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)  # processing_s, step by step
 
     # -- totals ------------------------------------------------------------------------
@@ -154,7 +159,7 @@ class Profile(Displayed):
                     "total_s": k.total_s,
                     "mean_s": mean,
                     "percent": 100 * k.total_s / total,
-                    "source": _shares_text(k.lines),
+                    "source": _shares_text(k.lines, self.file_labels),
                     "scope": ", ".join(s for s, _ in k.scopes if s),
                     "bytes": k.bytes or None,
                     "flops": k.flops or None,
@@ -222,21 +227,23 @@ def _as_dict(obj: Any, columns: list[str]) -> dict[str, Any]:
     return {c: getattr(obj, c) for c in columns}
 
 
-def _shares_text(lines: list) -> str:
+def _shares_text(lines: list, labels: dict[str, str] | None = None) -> str:
     if not lines:
         return "(no source)"
     if len(lines) == 1:
-        return where(lines[0][0])
-    return ", ".join(f"{where(line)} ({share:.0%})" for line, share in lines)
+        return where(lines[0][0], labels)
+    return ", ".join(f"{where(line, labels)} ({share:.0%})" for line, share in lines)
 
 
-def _line_time(key: Any, total: float, per_call: float, percent: float, kernels, split):
+def _line_time(
+    key: Any, total: float, per_call: float, percent: float, kernels, split, labels
+) -> LineTime:
     file, n = key
     code = linecache.getline(file, n).strip() if file and n else ""
-    return LineTime(file, n, code, total, per_call, percent, kernels, split)
+    return LineTime(file, n, code, total, per_call, percent, kernels, split, labels.get(file, ""))
 
 
-def _scope_time(key: Any, total: float, per_call: float, percent: float, kernels, split):
+def _scope_time(key: Any, total: float, per_call: float, percent: float, kernels, split, labels):
     return ScopeTime(key, total, per_call, percent, kernels)
 
 
@@ -254,7 +261,15 @@ def _roll_up(profile: Profile, shares_of: Callable, make: Callable, default: Any
     grand = sum(totals.values()) or 1.0
     runs = max(profile.runs, 1)
     rows = [
-        make(key, t, t / runs, 100 * t / grand, list(kernels[key]), list(split[key]))
+        make(
+            key,
+            t,
+            t / runs,
+            100 * t / grand,
+            list(kernels[key]),
+            list(split[key]),
+            profile.file_labels,
+        )
         for key, t in totals.items()
     ]
     rows.sort(key=lambda r: -r.total_s)
@@ -455,7 +470,7 @@ def profile_diff(before: Profile, after: Profile) -> ProfileDiff:
         for k in p.kernels:
             lines_key = tuple(sorted(_line_key(*line) for line, _ in k.lines))
             key = (k.kind, k.device, lines_key)
-            label = f"{k.kind} @ {_shares_text(k.lines)}" + (
+            label = f"{k.kind} @ {_shares_text(k.lines, p.file_labels)}" + (
                 f" [device {k.device}]" if k.device else ""
             )
             prev = out.get(key, (label, 0.0))

@@ -297,6 +297,11 @@ class JaxlabMagics(Magics):
     def cell_label(self, filename: str) -> str | None:
         return cell_label(self.shell, filename)
 
+    def file_labels(self, profile: Any) -> dict[str, str]:
+        """ "In[3]" for each notebook cell a profile's source lines are in."""
+        files = {line[0] for k in profile.kernels for line, _ in k.lines if line[0]}
+        return {f: label for f in files if (label := self.cell_label(f))}
+
     def parse_call(
         self, magic: Callable, magic_name: str, line: str, local_ns: dict | None
     ) -> tuple[Namespace, Call, dict[str, Any]]:

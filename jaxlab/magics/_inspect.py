@@ -72,9 +72,12 @@ class InspectMagics(JaxlabMagics):
                         "combined with --platform.\n  fix: drop one of them."
                     )
                 return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
-            return inspect(
+            insp = inspect(
                 call.fn, *call.args, run=False, profile=profile, **statics, **call.kwargs
             )
+        if getattr(insp, "profile", None) is not None:
+            insp.profile.file_labels = self.file_labels(insp.profile)
+        return insp
 
 
 def _show_error_card(exc: BaseException, explanation: Explanation) -> None:

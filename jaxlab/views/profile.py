@@ -144,7 +144,7 @@ def _timeline_model(profile: Any, groups: dict[tuple[str, int], int]) -> dict[st
                 "name": name,
                 "kind": k.kind if k else "",
                 "groups": kgroups.get(name, []),
-                "lines": [where(line) for line, _ in k.lines] if k else [],
+                "lines": [where(line, profile.file_labels) for line, _ in k.lines] if k else [],
                 "scope": ", ".join(s for s, _ in k.scopes if s) if k else "",
                 "collective": bool(k and k.collective),
             }

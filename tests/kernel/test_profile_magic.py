@@ -137,3 +137,10 @@ def test_a_batch_sharded_step_on_8_devices_has_rows_per_device_and_collectives(e
     assert kinds and all(k.startswith("collective (") for k in kinds)
     assert eight.value("len(p.to_pandas().query('kind.str.startswith(\\'collective\\')'))") >= 8
     assert "outlined red" in result.html
+
+
+def test_lines_of_notebook_cells_are_named_by_their_cell(kernel):
+    cell = kernel.ok("def cubic(x):\n    return x * x * x")
+    kernel.ok("pc = %profile --runs 2 cubic(jnp.ones((100, 100)))")
+    assert kernel.value("pc.by_line()[0].where") == f"In[{cell.execution_count}]:2"
+    assert f"In[{cell.execution_count}]:2" in kernel.value("pc.rows()[0]['source']")
