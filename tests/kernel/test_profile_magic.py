@@ -80,7 +80,7 @@ def test_memory_diff_shows_the_new_array_with_its_cell_and_line(kernel):
         "[(a.referenced_by, a.creators[0].cell, a.creators[0].line) "
         "for a in d.created if a.shape == (321, 123)]"
     )
-    assert rows == [[["fresh"], f"In[{n}]", 2]]
+    assert rows == [[["fresh"], f"In [{n}]", 2]]
     kernel.ok("again = jnp.zeros(77) + 1")
     kernel.ok("d2 = %memory --diff")
     assert kernel.value("[a.referenced_by for a in d2.created if a.shape == (77,)]") == [["again"]]
@@ -142,5 +142,5 @@ def test_a_batch_sharded_step_on_8_devices_has_rows_per_device_and_collectives(e
 def test_lines_of_notebook_cells_are_named_by_their_cell(kernel):
     cell = kernel.ok("def cubic(x):\n    return x * x * x")
     kernel.ok("pc = %profile --runs 2 cubic(jnp.ones((100, 100)))")
-    assert kernel.value("pc.by_line()[0].where") == f"In[{cell.execution_count}]:2"
-    assert f"In[{cell.execution_count}]:2" in kernel.value("pc.rows()[0]['source']")
+    assert kernel.value("pc.by_line()[0].where") == f"In [{cell.execution_count}]:2"
+    assert f"In [{cell.execution_count}]:2" in kernel.value("pc.rows()[0]['source']")
