@@ -45,7 +45,7 @@ class Creator:
     file: str
     line: int
     function: str
-    cell: str | None = None  # "In[5]" for a notebook cell
+    cell: str | None = None  # "In [5]" for a notebook cell
     via: str = ""  # the outermost user frame (the cell that ran), when it is another one
 
     @property
@@ -246,7 +246,7 @@ def memory(
     names in `namespace` (e.g. ``globals()``; the ``%memory`` magic passes the notebook's,
     output history included) that reference it, and the user code line that created it.
 
-    `cell_label` turns a cell's file name into a label such as ``In[5]`` (the magic passes
+    `cell_label` turns a cell's file name into a label such as ``In [5]`` (the magic passes
     IPython's)."""
     import jax
 

@@ -34,7 +34,7 @@ CALL_COLUMNS = [
 
 
 def where(line: tuple[str, int], labels: dict[str, str] | None = None) -> str:
-    """``file.py:12``, or ``In[3]:2`` for a notebook cell named in `labels`."""
+    """``file.py:12``, or ``In [3]:2`` for a notebook cell named in `labels`."""
     file, n = line
     if not file and not n:
         return "(no source)"
@@ -54,7 +54,7 @@ class LineTime:
     percent: float
     kernels: list[str] = field(default_factory=list)
     split: list[str] = field(default_factory=list)  # kernels shared with other lines
-    label: str = ""  # "In[3]" for a notebook cell
+    label: str = ""  # "In [3]" for a notebook cell
 
     @property
     def where(self) -> str:
@@ -93,7 +93,7 @@ class Profile(Displayed):
     processing_s: float = 0.0  # jaxlab's reading of the trace, after JAX wrote it
     stop_s: float = 0.0  # JAX's collecting and writing the trace
     other_modules: dict[str, int] = field(default_factory=dict)
-    # file -> how to name it ("In[3]" for a notebook cell; ``%profile`` fills it)
+    # file -> how to name it ("In [3]" for a notebook cell; ``%profile`` fills it)
     file_labels: dict[str, str] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)  # processing_s, step by step
 

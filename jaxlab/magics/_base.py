@@ -298,7 +298,7 @@ class JaxlabMagics(Magics):
         return cell_label(self.shell, filename)
 
     def file_labels(self, profile: Any) -> dict[str, str]:
-        """ "In[3]" for each notebook cell a profile's source lines are in."""
+        """The label ("In [3]") of each notebook cell a profile's source lines are in."""
         files = {line[0] for k in profile.kernels for line, _ in k.lines if line[0]}
         return {f: label for f in files if (label := self.cell_label(f))}
 

@@ -64,11 +64,6 @@ class ProfileMagics(JaxlabMagics):
         result.file_labels = self.file_labels(result)
         return result
 
-    def file_labels(self, result: Profile) -> dict[str, str]:
-        """ "In[3]" for each notebook cell the profile's lines are in."""
-        files = {line[0] for k in result.kernels for line, _ in k.lines if line[0]}
-        return {f: label for f in files if (label := self.cell_label(f))}
-
     @magic_arguments()
     @traceback_option
     @argument(
