@@ -21,9 +21,13 @@ __all__ = [
     "IRText",
     "Inspection",
     "KernelCheck",
+    "MemoryDiff",
+    "MemorySnapshot",
     "PassPipeline",
     "Placement",
     "PlatformInspection",
+    "Profile",
+    "ProfileDiff",
     "StageTimings",
     "__version__",
     "bench",
@@ -35,8 +39,12 @@ __all__ = [
     "hlo",
     "inspect",
     "jaxpr",
+    "memory",
+    "memory_diff",
     "passes",
     "placement",
+    "profile",
+    "profile_diff",
     "set_cpu_devices",
     "transformed",
 ]
@@ -64,6 +72,14 @@ _LAZY = {
     "Placement": "jaxlab.api.placement",
     "placement": "jaxlab.api.placement",
     "set_cpu_devices": "jaxlab.core.cpu_devices",
+    "Profile": "jaxlab.api.profile",
+    "ProfileDiff": "jaxlab.api.profile",
+    "profile": "jaxlab.api.profile",
+    "profile_diff": "jaxlab.api.profile",
+    "MemorySnapshot": "jaxlab.api.memory",
+    "MemoryDiff": "jaxlab.api.memory",
+    "memory": "jaxlab.api.memory",
+    "memory_diff": "jaxlab.api.memory",
     "BenchResult": "jaxlab.benchmarking.result",
     "bench": "jaxlab.benchmarking.runner",
     "compare": "jaxlab.benchmarking.compare",
@@ -76,9 +92,11 @@ if TYPE_CHECKING:
     from jaxlab.api.inspection import Inspection
     from jaxlab.api.irtext import IRText, hlo, jaxpr
     from jaxlab.api.kernels import KernelCheck, check_kernel
+    from jaxlab.api.memory import MemoryDiff, MemorySnapshot, memory, memory_diff
     from jaxlab.api.passes import PassPipeline, passes
     from jaxlab.api.placement import Placement, placement
     from jaxlab.api.platforms import PlatformInspection, inspect
+    from jaxlab.api.profile import Profile, ProfileDiff, profile, profile_diff
     from jaxlab.api.transforms import transformed
     from jaxlab.benchmarking.compare import compare
     from jaxlab.benchmarking.result import BenchResult

@@ -1,6 +1,7 @@
 // The fusion explorer: every kernel, sortable by any column; hovering a row links it.
 import { type FusionColumn, type FusionRow, type FusionsSection, rowsOf } from "./model";
 import { formatBytes, formatCount, sortRows } from "./sort";
+import { formatUs } from "./timeline";
 
 const PAGE = 200;
 
@@ -25,6 +26,9 @@ export class FusionTable {
   private readonly tbody: HTMLElement;
   private readonly more: HTMLButtonElement;
   private active: ReadonlySet<number> = new Set();
+  private times: ReadonlyMap<string, number> | null = null;
+  private byTime = false;
+  private readonly head: HTMLElement;
 
   constructor(
     private readonly section: FusionsSection,
@@ -54,6 +58,7 @@ export class FusionTable {
       th.addEventListener("click", () => this.sortBy(c));
       head.append(th);
     }
+    this.head = head;
     const thead = document.createElement("thead");
     thead.append(head);
     this.tbody = document.createElement("tbody");
@@ -83,7 +88,32 @@ export class FusionTable {
   sortBy(column: FusionColumn): void {
     this.descending = this.sortColumn === column.key ? !this.descending : column.numeric;
     this.sortColumn = column.key;
+    this.byTime = false;
     this.rows = sortRows(this.all, column.key, this.descending);
+    this.draw();
+  }
+
+  /** Add the measured time per call of each kernel as a sortable column (from a profile). */
+  setTimes(times: ReadonlyMap<string, number>): void {
+    this.times = times;
+    const th = document.createElement("th");
+    th.textContent = "measured time/call";
+    th.title = "sort";
+    th.className = "num jl-time";
+    th.addEventListener("click", () => this.sortByTime());
+    this.head.append(th);
+    this.sortByTime();
+  }
+
+  private sortByTime(): void {
+    const times = this.times;
+    if (!times) return;
+    this.descending = this.byTime ? !this.descending : true;
+    this.byTime = true;
+    this.sortColumn = null;
+    const sign = this.descending ? -1 : 1;
+    const time = (row: FusionRow) => times.get(row.kernel) ?? -1;
+    this.rows = [...this.all].sort((a, b) => sign * (time(a) - time(b)));
     this.draw();
   }
 
@@ -104,6 +134,13 @@ export class FusionTable {
         const td = document.createElement("td");
         td.textContent = cell(row, c.key);
         if (c.numeric) td.className = "num";
+        tr.append(td);
+      }
+      if (this.times) {
+        const td = document.createElement("td");
+        const t = this.times.get(row.kernel);
+        td.className = "num jl-time";
+        td.textContent = t === undefined ? "" : formatUs(t * 1e6);
         tr.append(td);
       }
       frag.append(tr);

@@ -4,9 +4,10 @@
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { FusionTable } from "./fusions";
 import { GraphPane, type Request } from "./graph";
-import type { FusionRow, FusionsSection, GraphSection, PanesSection, ViewModel } from "./model";
+import type { FusionRow, FusionsSection, GraphSection, PanesSection, ProfileSection, ViewModel } from "./model";
 import { CodePane } from "./pane";
 import { findLines, step } from "./search";
+import { Timeline } from "./timeline";
 
 interface Props {
   payload: DataView | ArrayBuffer | Uint8Array;
@@ -58,6 +59,7 @@ class Inspector {
   private panes: CodePane[] = [];
   private fusions: FusionTable | null = null;
   private graph: GraphPane | null = null;
+  private timeline: Timeline | null = null;
   private active = new Set<number>();
   private pinned = false;
   private matches: [number, number][] = [];
@@ -71,6 +73,8 @@ class Inspector {
       else if (section.kind === "fusions") {
         this.fusions = new FusionTable(section as FusionsSection, (row) => this.hoverRow(row), (row) => this.clickRow(row));
         this.root.append(this.fusions.el);
+      } else if (section.kind === "profile") {
+        this.root.append(this.buildProfile(section as ProfileSection));
       } else if (section.kind === "graph") {
         this.graph = new GraphPane(section as GraphSection, request);
         this.root.append(this.graph.el);
@@ -122,8 +126,34 @@ class Inspector {
     return wrap;
   }
 
+  // Measured kernel times: a timeline of one call, a time column in the fusion explorer and
+  // heat on the source and HLO lines.
+  private buildProfile(section: ProfileSection): HTMLElement {
+    const wrap = document.createElement("div");
+    wrap.className = "jl-section jl-profile-live";
+    const summary = document.createElement("div");
+    summary.className = "jl-title";
+    summary.textContent = `Measured: ${section.summary}`;
+    this.timeline = new Timeline(section.timeline, (groups) => {
+      if (this.pinned) return;
+      this.setActive(groups ?? [], null);
+    });
+    const tables = document.createElement("div");
+    tables.innerHTML = section.tables_html; // built and escaped by jaxlab's static renderer
+    wrap.append(summary, this.timeline.el, tables);
+    this.fusions?.setTimes(new Map(Object.entries(section.kernel_times)));
+    const heat = (id: string, values: Record<string, number>) => {
+      const pane = this.panes.find((p) => p.pane.id === id);
+      pane?.setHeat(new Map(Object.entries(values).map(([k, v]) => [Number(k), v])));
+    };
+    heat("source", section.heat.source);
+    heat("hlo", section.heat.hlo);
+    return wrap;
+  }
+
   start(): void {
     for (const p of this.panes) p.render();
+    this.timeline?.draw();
   }
 
   private setActive(groups: number[], from: CodePane | null): void {
@@ -134,6 +164,7 @@ class Inspector {
     }
     this.fusions?.setActive(this.active);
     this.graph?.setActive(this.active);
+    this.timeline?.setActive(this.active);
   }
 
   private hoverRow(row: FusionRow | null): void {

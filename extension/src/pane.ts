@@ -22,6 +22,7 @@ export class CodePane {
   private matches: ReadonlySet<number> = new Set();
   private current = -1;
   private frame = 0;
+  private heat: ReadonlyMap<number, number> = new Map();
 
   constructor(readonly pane: Pane, private readonly events: PaneEvents) {
     this.index = new LinkIndex(pane);
@@ -130,6 +131,15 @@ export class CodePane {
       i === this.current ? "jl-current" : "",
     ].filter(Boolean).join(" ");
     if (groups.length) el.dataset.g = groups.join(" ");
+    const heat = this.heat.get(i);
+    el.classList.toggle("jl-hot", !!heat);
+    if (heat) el.style.setProperty("--jl-heat", (0.15 + 0.85 * heat).toFixed(2));
+  }
+
+  /** Measured time per line (0..1 of the hottest), drawn as a red bar at the line's left. */
+  setHeat(heat: ReadonlyMap<number, number>): void {
+    this.heat = heat;
+    for (const [i, el] of this.rendered) this.decorate(i, el);
   }
 
   setActive(active: ReadonlySet<number>): void {

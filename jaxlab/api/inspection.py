@@ -29,6 +29,8 @@ class Inspection(Displayed):
     Build it with :func:`jaxlab.inspect`. Texts and analyses are computed on first access.
     """
 
+    profile: Any = None  # a measured `Profile` when inspected with profile=True
+
     def __init__(self, staged: _stages.Staged):
         self._staged = staged
 

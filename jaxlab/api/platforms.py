@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from jaxlab.api.inspection import Inspection
+from jaxlab.api.profile import with_profile
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.format import function_name
 from jaxlab.core import platforms as _platforms
@@ -180,6 +181,7 @@ def inspect(
     static_argnames: str | Sequence[str] | None = None,
     run: bool | None = None,
     platforms: str | Sequence[str] | None = None,
+    profile: bool | int = False,
     **kwargs: Any,
 ) -> Inspection | PlatformInspection:
     """Trace, lower and compile ``fn(*args, **kwargs)`` and return an :class:`Inspection`.
@@ -195,10 +197,19 @@ def inspect(
     grids, and what differs from the CPU lowering. A function whose Pallas kernels cannot run
     on CPU (no ``interpret=True``) is inspected that way for TPU and CUDA.
 
-    The keyword names ``static_argnums``, ``static_argnames``, ``run`` and ``platforms``
-    belong to jaxlab; every other keyword argument is passed to `fn`.
+    With `profile` (True, or the number of calls to measure), the compiled program is also run
+    under JAX's profiler: ``.profile`` holds the measured :class:`jaxlab.Profile`, and the
+    views add kernel times, heat on lines and a timeline of one call.
+
+    The keyword names ``static_argnums``, ``static_argnames``, ``run``, ``platforms`` and
+    ``profile`` belong to jaxlab; every other keyword argument is passed to `fn`.
     """
     statics = {"static_argnums": static_argnums, "static_argnames": static_argnames}
+    if platforms is not None and profile:
+        raise ValueError(
+            "`jaxlab.inspect(..., platforms=..., profile=...)`: profiling measures the call on "
+            "this machine; drop one of them."
+        )
     if platforms is not None:
         if run:
             raise ValueError(
@@ -229,4 +240,4 @@ def inspect(
         )
     if run:
         staged.run()
-    return Inspection(staged)
+    return with_profile(Inspection(staged), profile)

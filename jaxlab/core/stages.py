@@ -130,6 +130,22 @@ class Staged:
                 break
         return out
 
+    def call_once(self) -> Callable[[], float]:
+        """A function that runs the compiled program once, waits for every output leaf and
+        returns the call's wall time; donated arguments get a fresh copy before the clock
+        starts."""
+        args, kwargs = self.dynamic_args()
+        fresh = _fresh_arguments(self.compiled, self.jitted, args, kwargs)
+        compiled = self.compiled
+
+        def once() -> float:
+            call_args, call_kwargs = fresh()
+            t0 = time.perf_counter()
+            jax.block_until_ready(compiled(*call_args, **call_kwargs))
+            return time.perf_counter() - t0
+
+        return once
+
 
 def donated_leaves(compiled: Any) -> list[bool] | None:
     """Whether each leaf of a compiled program's arguments is donated, from its public

@@ -15,6 +15,7 @@ def magic_classes() -> list[type]:
     from jaxlab.magics._inspect import InspectMagics
     from jaxlab.magics._ir import IRMagics
     from jaxlab.magics._kernels import KernelMagics
+    from jaxlab.magics._profile import ProfileMagics
     from jaxlab.magics._transforms import TransformMagics
 
     return [
@@ -26,6 +27,7 @@ def magic_classes() -> list[type]:
         GuardMagics,
         KernelMagics,
         CompileMagics,
+        ProfileMagics,
     ]
 
 

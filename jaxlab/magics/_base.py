@@ -245,6 +245,20 @@ def int_list(
         ) from None
 
 
+def runs_value(text: str, magic_name: str) -> int:
+    try:
+        runs = int(text)
+    except ValueError:
+        raise UsageError(
+            f"%{magic_name}: --runs expects a whole number such as 10; got `{text}`."
+        ) from None
+    if runs < 1:
+        raise UsageError(
+            f"%{magic_name}: --runs must be at least 1 (got {runs}); e.g. `--runs 10`."
+        )
+    return runs
+
+
 def _prefix(magic_name: str | None) -> str:
     return f"%{magic_name}: " if magic_name else ""
 
@@ -282,6 +296,11 @@ class JaxlabMagics(Magics):
 
     def cell_label(self, filename: str) -> str | None:
         return cell_label(self.shell, filename)
+
+    def file_labels(self, profile: Any) -> dict[str, str]:
+        """The label ("In [3]") of each notebook cell a profile's source lines are in."""
+        files = {line[0] for k in profile.kernels for line, _ in k.lines if line[0]}
+        return {f: label for f in files if (label := self.cell_label(f))}
 
     def parse_call(
         self, magic: Callable, magic_name: str, line: str, local_ns: dict | None

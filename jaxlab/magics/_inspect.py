@@ -14,6 +14,7 @@ from jaxlab.magics._base import (
     JaxlabMagics,
     platform_option,
     platform_values,
+    runs_value,
     static_options,
     traceback_option,
 )
@@ -31,6 +32,13 @@ class InspectMagics(JaxlabMagics):
         "--compile-profile",
         action="store_true",
         help="where the compile time goes instead (the same as %%compile_profile)",
+    )
+    @argument("--runs", default="10", metavar="N", help="calls measured by --profile (default 10)")
+    @argument(
+        "--profile",
+        action="store_true",
+        help="also run the call under JAX's profiler: kernel times in the fusion explorer, "
+        "heat on lines and HLO instructions, a timeline of one call",
     )
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
     @no_var_expand
@@ -55,6 +63,11 @@ class InspectMagics(JaxlabMagics):
         args, call, statics = self.parse_call(self.inspect, "inspect", line, local_ns)
         platforms = platform_values(args, "inspect")
         if args.compile_profile:
+            if args.profile:
+                raise UsageError(
+                    "%inspect: --compile-profile and --profile measure different things.\n"
+                    "  fix: run `%inspect --profile f(x)` and `%compile_profile f(x)` apart."
+                )
             if platforms:
                 raise UsageError(
                     "%inspect: --compile-profile compiles for this machine's backend only.\n"
@@ -64,12 +77,31 @@ class InspectMagics(JaxlabMagics):
 
             with self.friendly_errors("inspect", call.name, args.traceback):
                 return profile_call(self.shell, call, statics)
+        profile: int | bool = False
+        if args.profile:
+            profile = runs_value(args.runs, "inspect")
+        from jaxlab.core.profiler import ProfilerBusy
+
         with self.friendly_errors(
-            "inspect", call.name, args.traceback, on_failure=_show_error_card
+            "inspect",
+            call.name,
+            args.traceback,
+            plain=(ProfilerBusy,),
+            on_failure=_show_error_card,
         ):
             if platforms:
+                if profile:
+                    raise UsageError(
+                        "%inspect: --profile measures the call on this machine; it cannot be "
+                        "combined with --platform.\n  fix: drop one of them."
+                    )
                 return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
-            return inspect(call.fn, *call.args, run=False, **statics, **call.kwargs)
+            insp = inspect(
+                call.fn, *call.args, run=False, profile=profile, **statics, **call.kwargs
+            )
+        if getattr(insp, "profile", None) is not None:
+            insp.profile.file_labels = self.file_labels(insp.profile)
+        return insp
 
 
 def _show_error_card(exc: BaseException, explanation: Explanation) -> None:

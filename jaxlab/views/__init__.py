@@ -8,6 +8,7 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     bench,
     compile,
     compile_widget,
+    device_memory,
     devices,
     error,
     graph,
@@ -17,5 +18,6 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     pallas,
     placement,
     platform,
+    profile,
 )
 from jaxlab.views.inspector import html, model, summary, widget  # noqa: F401

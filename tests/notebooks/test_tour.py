@@ -37,6 +37,8 @@ def test_every_view_is_there(tour):
     assert 'class="jl-sharding-grid"' in html
     assert "all-reduce" in html
     assert "<svg" in html and "vs numpy" in tour.data("text/plain")
+    assert 'class="jaxlab jl-profile"' in html and 'class="jl-timeline"' in html
+    assert 'class="jaxlab jl-memory"' in html
 
 
 def test_links_and_fusions_are_reported(tour):

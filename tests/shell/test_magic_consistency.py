@@ -9,7 +9,16 @@ from IPython.core.error import UsageError
 from IPython.core.magic import MAGIC_NO_VAR_EXPAND_ATTR
 
 LINE = ["grad", "jacfwd", "jacrev", "hessian", "vmap", "jit", "jaxpr", "hlo", "inspect"]
-LINE += ["bench", "devices", "where", "recompiles", "compile_profile", "passes"]
+LINE += [
+    "bench",
+    "devices",
+    "where",
+    "recompiles",
+    "compile_profile",
+    "passes",
+    "profile",
+    "memory",
+]
 CELL = ["jit", "bench"]
 NO_EXPRESSION = {"devices", "recompiles"}  # they take names or options, nothing to evaluate
 
@@ -49,6 +58,8 @@ FAILURES = [
     ("recompiles", "never_compiled"),
     ("compile_profile", "branchy(1.0)"),
     ("passes", "branchy(1.0)"),
+    ("profile", "branchy(1.0)"),
+    ("memory", "--diff undefined_here"),
 ]
 
 
@@ -95,7 +106,16 @@ def test_a_failure_is_one_short_message_with_the_fix(ip, name, line):
 
 @pytest.mark.parametrize(("name", "line"), FAILURES[:10], ids=[f[0] for f in FAILURES[:10]])
 def test_traceback_option_raises_the_original_error(ip, name, line):
+    """(the first ten; `%profile` and `%memory` below)"""
     ip.run_cell(SETUP)
     # the error JAX (or Python) raised, not jaxlab's one-line UsageError
     with pytest.raises((TypeError, NameError)):
         ip.run_line_magic(name, f"{line} --traceback")
+
+
+def test_traceback_option_of_profile_and_memory(ip):
+    ip.run_cell(SETUP)
+    with pytest.raises(TypeError):
+        ip.run_line_magic("profile", "branchy(1.0) --traceback")
+    with pytest.raises(NameError):
+        ip.run_line_magic("memory", "--diff undefined_here --traceback")

@@ -10,7 +10,7 @@ export const PALETTE = 10;
 
 export type LineLinks = number | number[];
 
-export type Section = HtmlSection | PanesSection | FusionsSection | GraphSection;
+export type Section = HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection;
 
 /** A section drawn by the static renderer only (the header, the summary, the distribution and any later kind); the widget shows its `html` as it is. */
 export interface HtmlSection {
@@ -85,6 +85,43 @@ export interface GraphRef {
 export interface GraphSection {
   kind: "graph";
   graphs: GraphRef[];
+}
+
+/** A kernel of the profile timeline: its colour groups, lines and named scope. */
+export interface TimelineKernel {
+  name: string;
+  kind: string;
+  groups: number[];
+  lines: string[];
+  scope: string;
+  collective: boolean;
+}
+
+/** One profiled call's kernels on a time axis, one track per device and thread. */
+export interface TimelineModel {
+  call: number;
+  duration_us: number;
+  tracks: string[];
+  events: number[][];
+  kernels: TimelineKernel[];
+  fills: string[];
+}
+
+/** Measured time per line (0..1 of the hottest), keyed by pane line (0-based). */
+export interface ProfileHeat {
+  source: Record<string, number>;
+  hlo: Record<string, number>;
+}
+
+/** Measured kernel times (``inspect(..., profile=True)``): a time column for the fusion explorer, heat on the source and HLO panes, the timeline of one call. */
+export interface ProfileSection {
+  kind: "profile";
+  html: string;
+  tables_html: string;
+  summary: string;
+  kernel_times: Record<string, number>;
+  heat: ProfileHeat;
+  timeline: TimelineModel;
 }
 
 export interface ViewModel {

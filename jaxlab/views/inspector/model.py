@@ -132,7 +132,49 @@ class GraphSection(TypedDict):
     graphs: list[GraphRef]
 
 
-Section = HtmlSection | PanesSection | FusionsSection | GraphSection
+class TimelineKernel(TypedDict):
+    """A kernel of the profile timeline: its colour groups, lines and named scope."""
+
+    name: str
+    kind: str
+    groups: list[int]
+    lines: list[str]  # file:line
+    scope: str
+    collective: bool
+
+
+class TimelineModel(TypedDict):
+    """One profiled call's kernels on a time axis, one track per device and thread."""
+
+    call: int  # which call (0-based): the median by wall time
+    duration_us: float
+    tracks: list[str]
+    events: list[list[float]]  # [track, start µs, duration µs, kernel index]
+    kernels: list[TimelineKernel]
+    fills: list[str]  # the fill of colour group g is fills[g % len(fills)]
+
+
+class ProfileHeat(TypedDict):
+    """Measured time per line (0..1 of the hottest), keyed by pane line (0-based)."""
+
+    source: dict[str, float]
+    hlo: dict[str, float]
+
+
+class ProfileSection(TypedDict):
+    """Measured kernel times (``inspect(..., profile=True)``): a time column for the fusion
+    explorer, heat on the source and HLO panes, the timeline of one call."""
+
+    kind: Literal["profile"]
+    html: str  # the static rendering
+    tables_html: str  # time by line and per kernel, drawn by the static renderer
+    summary: str
+    kernel_times: dict[str, float]  # seconds per call, by kernel name
+    heat: ProfileHeat
+    timeline: TimelineModel
+
+
+Section = HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection
 
 
 class ViewModel(TypedDict):
@@ -197,8 +239,8 @@ ALIASES = {"LineLinks": LineLinks, "Section": Section}
 ROW_TYPES = {"FusionRow": "FusionColumns"}
 MODEL_TYPES = (
     HtmlSection, Pane, PanesSection, FusionColumn, FusionColumns, FusionTotals,
-    FusionsSection, GraphRef, GraphSection, ViewModel, GraphView, LayoutReply, LayoutFailure,
-    VizReply,
+    FusionsSection, GraphRef, GraphSection, TimelineKernel, TimelineModel, ProfileHeat,
+    ProfileSection, ViewModel, GraphView, LayoutReply, LayoutFailure, VizReply,
 )  # fmt: skip
 
 
@@ -218,6 +260,7 @@ def view_model(insp: Inspection) -> ViewModel:
             summary_section(insp),
             linked.section,
             fusions_section(insp, linked),
+            *profile_sections(insp, linked),
             graph_section(insp),
             distribution_section(insp),
             *pallas_sections(insp),
@@ -509,6 +552,18 @@ def fusions_section(insp: Inspection, linked: LinkedPanes) -> FusionsSection:
         "total_rows": len(fusions),
         "totals": totals,
     }
+
+
+# -- measured times (inspect with profile=True) ---------------------------------------------
+
+
+def profile_sections(insp: Inspection, linked: LinkedPanes) -> list[ProfileSection]:
+    """Measured kernel times, heat and a timeline, when inspected with profile=True."""
+    if getattr(insp, "profile", None) is None:
+        return []
+    from jaxlab.views.profile import inspector_section
+
+    return [inspector_section(insp, line_classes(insp), linked.hlo_mapping)]
 
 
 # -- graphs -------------------------------------------------------------------------------

@@ -1,0 +1,503 @@
+"""`jaxlab.profile`: where the time of a call goes — measured kernel times from JAX's profiler,
+linked to the HLO kernels and the source lines they came from."""
+
+from __future__ import annotations
+
+import linecache
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jaxlab.base.display import Displayed, data_frame, renderer
+from jaxlab.core import profiler as _profiler
+from jaxlab.core import stages as _stages
+from jaxlab.ir._bulk import gc_paused
+from jaxlab.ir.kernel_times import NO_SOURCE, KernelProfile, KernelTime, attribute
+from jaxlab.ir.trace_events import parse_trace
+
+if TYPE_CHECKING:
+    from jaxlab.api.inspection import Inspection
+    from jaxlab.benchmarking.roofline import Peak
+
+KERNEL_COLUMNS = [
+    "kernel", "kind", "device", "calls", "total_s", "mean_s", "percent", "source", "scope",
+    "bytes", "flops", "gbps", "gflops", "percent_of_peak", "attributed",
+]  # fmt: skip
+LINE_COLUMNS = ["file", "line", "code", "total_s", "per_call_s", "percent", "kernels", "split"]
+SCOPE_COLUMNS = ["scope", "total_s", "per_call_s", "percent", "kernels"]
+CALL_COLUMNS = [
+    "call", "wall_s", "kernels", "kernel_s", "busy_s", "gaps_s", "host_s", "coverage",
+]  # fmt: skip
+
+
+def where(line: tuple[str, int], labels: dict[str, str] | None = None) -> str:
+    """``file.py:12``, or ``In [3]:2`` for a notebook cell named in `labels`."""
+    file, n = line
+    if not file and not n:
+        return "(no source)"
+    label = labels.get(file) if labels else None
+    return f"{label or os.path.basename(file) or file}:{n}"
+
+
+@dataclass(slots=True)
+class LineTime:
+    """Measured time of one source line: the kernels (or the shares of kernels) it made."""
+
+    file: str
+    line: int
+    code: str
+    total_s: float
+    per_call_s: float
+    percent: float
+    kernels: list[str] = field(default_factory=list)
+    split: list[str] = field(default_factory=list)  # kernels shared with other lines
+    label: str = ""  # "In [3]" for a notebook cell
+
+    @property
+    def where(self) -> str:
+        return f"{self.label}:{self.line}" if self.label else where((self.file, self.line))
+
+
+@dataclass(slots=True)
+class ScopeTime:
+    scope: str  # "" for ops outside any jax.named_scope
+    total_s: float
+    per_call_s: float
+    percent: float
+    kernels: list[str] = field(default_factory=list)
+
+
+@dataclass(repr=False)
+class Profile(Displayed):
+    """Measured kernel times of `runs` calls of one compiled program, attributed to its kernels,
+    source lines and named scopes. Build it with :func:`jaxlab.profile`.
+
+    Times come from JAX's profiler trace (measured); bytes and FLOPs per kernel are estimated
+    from shapes, so the rates derived from them are estimates of what the kernel achieved.
+    """
+
+    fn_name: str
+    runs: int
+    module: str
+    kernels: list[KernelTime]
+    calls: list[Any]
+    timeline: list[Any]
+    timeline_call: int
+    tracks: list[str]
+    devices: list[int]
+    inspection: Inspection | None = None
+    peak: Peak | None = None
+    processing_s: float = 0.0  # jaxlab's reading of the trace, after JAX wrote it
+    stop_s: float = 0.0  # JAX's collecting and writing the trace
+    other_modules: dict[str, int] = field(default_factory=dict)
+    # file -> how to name it ("In [3]" for a notebook cell; ``%profile`` fills it)
+    file_labels: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)  # processing_s, step by step
+
+    # -- totals ------------------------------------------------------------------------
+    @property
+    def wall_s(self) -> float:
+        """Wall time of the profiled calls, each waited on to its last output."""
+        return sum(c.wall_s for c in self.calls)
+
+    @property
+    def kernel_s(self) -> float:
+        """Time when at least one kernel ran (kernels overlapping in time counted once)."""
+        return sum(c.busy_s for c in self.calls)
+
+    @property
+    def kernel_sum_s(self) -> float:
+        """Sum of every kernel's duration (on several devices or threads, may exceed wall)."""
+        return sum(k.total_s for k in self.kernels)
+
+    @property
+    def gaps_s(self) -> float:
+        return sum(c.gaps_s for c in self.calls)
+
+    @property
+    def host_s(self) -> float:
+        return sum(c.host_s for c in self.calls)
+
+    @property
+    def coverage(self) -> float:
+        """Kernel time / wall time of the profiled calls (1.0: the device never waited)."""
+        wall = self.wall_s
+        return self.kernel_s / wall if wall > 0 else 0.0
+
+    @property
+    def kernels_per_call(self) -> float:
+        return sum(c.kernels for c in self.calls) / len(self.calls) if self.calls else 0.0
+
+    @property
+    def unattributed(self) -> list[KernelTime]:
+        """Kernels the trace names but the compiled program does not (kept, with their time)."""
+        return [k for k in self.kernels if not k.attributed]
+
+    @property
+    def collectives(self) -> list[KernelTime]:
+        return [k for k in self.kernels if k.collective]
+
+    # -- rows --------------------------------------------------------------------------
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per kernel and device (the columns of :meth:`to_pandas`)."""
+        total = self.kernel_sum_s or 1.0
+        peak_gbps = self.peak.gbps if self.peak is not None else None
+        out = []
+        for k in self.kernels:
+            mean = k.mean_s
+            gbps = k.bytes / mean / 1e9 if k.bytes and mean > 0 else None
+            gflops = k.flops / mean / 1e9 if k.flops and mean > 0 else None
+            out.append(
+                {
+                    "kernel": k.kernel,
+                    "kind": k.kind,
+                    "device": k.device,
+                    "calls": k.calls,
+                    "total_s": k.total_s,
+                    "mean_s": mean,
+                    "percent": 100 * k.total_s / total,
+                    "source": _shares_text(k.lines, self.file_labels),
+                    "scope": ", ".join(s for s, _ in k.scopes if s),
+                    "bytes": k.bytes or None,
+                    "flops": k.flops or None,
+                    "gbps": gbps,
+                    "gflops": gflops,
+                    "percent_of_peak": 100 * gbps / peak_gbps
+                    if gbps is not None and peak_gbps
+                    else None,
+                    "attributed": k.attributed,
+                }
+            )
+        return out
+
+    def by_line(self) -> list[LineTime]:
+        """Time per source line, largest first. A kernel made from several lines is split by
+        the share of its estimated work (FLOPs) each line's equations made; such kernels are
+        listed in each line's ``split``."""
+        return _roll_up(self, lambda k: k.lines, _line_time, NO_SOURCE)
+
+    def by_scope(self) -> list[ScopeTime]:
+        """Time per ``jax.named_scope`` (split like lines; "" is outside any scope)."""
+        return _roll_up(self, lambda k: k.scopes, _scope_time, "")
+
+    def call_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "call": c.run,
+                "wall_s": c.wall_s,
+                "kernels": c.kernels,
+                "kernel_s": c.busy_s,
+                "busy_s": c.busy_s,
+                "gaps_s": c.gaps_s,
+                "host_s": c.host_s,
+                "coverage": c.busy_s / c.wall_s if c.wall_s > 0 else None,
+            }
+            for c in self.calls
+        ]
+
+    def to_pandas(self, by: str = "kernel"):
+        """A DataFrame: by ``"kernel"`` (one row per kernel and device), ``"line"``,
+        ``"scope"`` or ``"call"``."""
+        if by == "kernel":
+            return data_frame(self.rows(), "Profile", KERNEL_COLUMNS)
+        if by == "line":
+            rows = [_as_dict(r, LINE_COLUMNS) for r in self.by_line()]
+            return data_frame(rows, "Profile", LINE_COLUMNS)
+        if by == "scope":
+            rows = [_as_dict(r, SCOPE_COLUMNS) for r in self.by_scope()]
+            return data_frame(rows, "Profile", SCOPE_COLUMNS)
+        if by == "call":
+            return data_frame(self.call_rows(), "Profile", CALL_COLUMNS)
+        raise ValueError(
+            f"`Profile.to_pandas(by=...)` takes 'kernel', 'line', 'scope' or 'call', not {by!r}."
+        )
+
+    def timeline_svg(self) -> str:
+        """The timeline of one call (the median by wall time) as a standalone SVG."""
+        return renderer(self, "timeline")(self)
+
+    def to_html(self) -> str:
+        return renderer(self, "page")(self)
+
+
+def _as_dict(obj: Any, columns: list[str]) -> dict[str, Any]:
+    return {c: getattr(obj, c) for c in columns}
+
+
+def _shares_text(lines: list, labels: dict[str, str] | None = None) -> str:
+    if not lines:
+        return "(no source)"
+    if len(lines) == 1:
+        return where(lines[0][0], labels)
+    return ", ".join(f"{where(line, labels)} ({share:.0%})" for line, share in lines)
+
+
+def _line_time(
+    key: Any, total: float, per_call: float, percent: float, kernels, split, labels
+) -> LineTime:
+    file, n = key
+    code = linecache.getline(file, n).strip() if file and n else ""
+    return LineTime(file, n, code, total, per_call, percent, kernels, split, labels.get(file, ""))
+
+
+def _scope_time(key: Any, total: float, per_call: float, percent: float, kernels, split, labels):
+    return ScopeTime(key, total, per_call, percent, kernels)
+
+
+def _roll_up(profile: Profile, shares_of: Callable, make: Callable, default: Any) -> list:
+    totals: dict[Any, float] = defaultdict(float)
+    kernels: dict[Any, dict[str, None]] = defaultdict(dict)
+    split: dict[Any, dict[str, None]] = defaultdict(dict)
+    for k in profile.kernels:
+        shares = shares_of(k) or [(default, 1.0)]
+        for key, share in shares:
+            totals[key] += k.total_s * share
+            kernels[key][k.kernel] = None
+            if len(shares) > 1:
+                split[key][k.kernel] = None
+    grand = sum(totals.values()) or 1.0
+    runs = max(profile.runs, 1)
+    rows = [
+        make(
+            key,
+            t,
+            t / runs,
+            100 * t / grand,
+            list(kernels[key]),
+            list(split[key]),
+            profile.file_labels,
+        )
+        for key, t in totals.items()
+    ]
+    rows.sort(key=lambda r: -r.total_s)
+    return rows
+
+
+def _check_runs(runs: Any) -> int:
+    if isinstance(runs, bool) or not isinstance(runs, int):
+        raise TypeError(f"`runs` must be a positive integer, got {runs!r}; e.g. runs=10.")
+    if runs < 1:
+        raise ValueError(f"`runs` must be at least 1, got {runs}; e.g. runs=10.")
+    return runs
+
+
+def profile(
+    fn: Callable,
+    *args: Any,
+    runs: int = 10,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    peak: bool = True,
+    **kwargs: Any,
+) -> Profile:
+    """Compile ``fn(*args, **kwargs)`` (not profiled), run it once to warm up, then run it
+    `runs` times under JAX's profiler, each call waited on to its last output leaf, and return
+    the measured :class:`Profile`: time per kernel and device, per source line and named
+    scope, and wall time split into kernels, gaps between kernels and host time.
+
+    `peak` measures the device's peak memory bandwidth once per session (as ``%bench`` does)
+    for ``percent_of_peak``. The keyword names ``runs``, ``static_argnums``,
+    ``static_argnames`` and ``peak`` belong to jaxlab; every other keyword goes to `fn`.
+    Raises ``RuntimeError`` when another profiler session is active (left running).
+    """
+    from jaxlab.api.inspection import Inspection
+
+    runs = _check_runs(runs)
+    staged = _stages.stage(
+        fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+    )
+    if not staged.runnable:
+        raise ValueError(
+            "`jaxlab.profile` runs the call, but an argument is a jax.ShapeDtypeStruct "
+            "placeholder; pass real arrays."
+        )
+    return measure(Inspection(staged), runs, peak=peak)
+
+
+def with_profile(insp: Inspection, profile: bool | int) -> Inspection:
+    """`insp` measured under JAX's profiler when `profile` is True (10 calls) or a number of
+    calls: ``insp.profile`` holds the :class:`Profile`, and the inspector's views add kernel
+    times to the fusion explorer, heat to source lines and HLO instructions, and a timeline."""
+    if profile is False or profile is None:
+        return insp
+    if not insp._staged.runnable:
+        raise ValueError(
+            "`jaxlab.inspect(..., profile=True)` runs the call, but an argument is a "
+            "jax.ShapeDtypeStruct placeholder; pass arrays or drop profile=True."
+        )
+    if isinstance(profile, bool):
+        runs = 10
+    elif isinstance(profile, int) and profile >= 1:
+        runs = profile
+    else:
+        raise ValueError(
+            f"`jaxlab.inspect(..., profile=...)` takes True or a number of calls >= 1, "
+            f"not {profile!r}."
+        )
+    insp.profile = measure(insp, runs)
+    return insp
+
+
+def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
+    """Profile the compiled program of an inspection (used by ``inspect(profile=True)``)."""
+    staged = insp._staged
+    once = staged.call_once()
+    once()  # warm-up: first-run allocations and thread pools are not measured
+    peak_value = None
+    if peak:
+        peak_value = _peak(insp)
+    traced = _profiler.trace_calls(once, runs)
+    t0 = time.perf_counter()
+    steps: dict[str, float] = {}
+    with gc_paused():
+        trace = parse_trace(traced.trace)
+        steps["parse trace"] = time.perf_counter() - t0
+        module = insp.hlo_module
+        steps["parse optimized HLO"] = time.perf_counter() - t0 - sum(steps.values())
+        name = module.name or _module_name(insp)
+        events = trace.of_module(name)
+        if not events and len(trace.modules) == 1:
+            name = next(iter(trace.modules))
+            events = trace.of_module(name)
+        kernels = _kernels_of(insp)
+        steps["kernels and estimates"] = time.perf_counter() - t0 - sum(steps.values())
+        kp: KernelProfile = attribute(events, kernels, module, traced.walls, trace.tracks)
+        steps["attribute"] = time.perf_counter() - t0 - sum(steps.values())
+    others = {m: n for m, n in trace.modules.items() if m != name}
+    result = Profile(
+        fn_name=insp.fn_name,
+        runs=runs,
+        module=name,
+        kernels=kp.kernels,
+        calls=kp.calls,
+        timeline=kp.timeline,
+        timeline_call=kp.timeline_call,
+        tracks=kp.tracks,
+        devices=kp.devices,
+        inspection=insp,
+        peak=peak_value,
+        stop_s=traced.stop_s,
+        other_modules=others,
+        steps=steps,
+    )
+    result.processing_s = time.perf_counter() - t0
+    return result
+
+
+def _kernels_of(insp: Inspection) -> list:
+    """The program's kernels: the inspection's (with links to jaxpr equations) when it has
+    built them, else straight from the optimized HLO (the jaxpr and StableHLO are not needed
+    to attribute kernel times to source lines)."""
+    if "links" in insp.__dict__:
+        return insp.fusions
+    from jaxlab.ir.fusions import fusions_of
+
+    found = insp.__dict__.get("_profile_kernels")
+    if found is None:
+        found = insp.__dict__["_profile_kernels"] = fusions_of(insp.hlo_module, unfused=True)
+    return found
+
+
+def _module_name(insp: Inspection) -> str:
+    text = insp.hlo
+    first = text.split("\n", 1)[0] if text else ""
+    return first.split()[1].rstrip(",") if first.startswith("HloModule ") else ""
+
+
+def _peak(insp: Inspection) -> Peak | None:
+    try:
+        from jaxlab.benchmarking.roofline import peak_bandwidth
+
+        devices = insp.devices
+        return peak_bandwidth(devices[0] if devices else None)
+    except Exception:
+        return None
+
+
+# -- comparison ---------------------------------------------------------------------------
+
+DIFF_COLUMNS = ["what", "before_s", "after_s", "delta_s", "ratio"]
+
+
+@dataclass(repr=False)
+class ProfileDiff(Displayed):
+    """Per-line and per-kernel time deltas (per call) between two profiles, matched by source
+    line (its file and code), not by HLO names, which change between compilations."""
+
+    before: str
+    after: str
+    lines: list[dict[str, Any]]
+    kernels: list[dict[str, Any]]
+
+    def to_pandas(self, by: str = "line"):
+        if by not in ("line", "kernel"):
+            raise ValueError(
+                f"`ProfileDiff.to_pandas(by=...)` takes 'line' or 'kernel', not {by!r}."
+            )
+        rows = self.lines if by == "line" else self.kernels
+        return data_frame(rows, "ProfileDiff", DIFF_COLUMNS)
+
+
+def _line_key(file: str, line: int) -> tuple[str, str]:
+    code = linecache.getline(file, line).strip() if file and line else ""
+    return (os.path.basename(file), code or f"line {line}")
+
+
+def profile_diff(before: Profile, after: Profile) -> ProfileDiff:
+    """Time per call of each source line and kernel, before and after a change."""
+    for name, p in (("before", before), ("after", after)):
+        if not isinstance(p, Profile):
+            raise TypeError(
+                f"`jaxlab.profile_diff` compares two Profiles; `{name}` is "
+                f"{type(p).__name__}. Make them with `jaxlab.profile(f, x)` or `%profile`."
+            )
+
+    def lines(p: Profile) -> dict[tuple, tuple[str, float]]:
+        out: dict[tuple, tuple[str, float]] = {}
+        for row in p.by_line():
+            key = _line_key(row.file, row.line)
+            label = f"{row.where}  {row.code}".strip() if row.file else "(no source)"
+            prev = out.get(key, (label, 0.0))
+            out[key] = (prev[0], prev[1] + row.per_call_s)
+        return out
+
+    def kernels(p: Profile) -> dict[tuple, tuple[str, float]]:
+        out: dict[tuple, tuple[str, float]] = {}
+        runs = max(p.runs, 1)
+        for k in p.kernels:
+            lines_key = tuple(sorted(_line_key(*line) for line, _ in k.lines))
+            key = (k.kind, k.device, lines_key)
+            label = f"{k.kind} @ {_shares_text(k.lines, p.file_labels)}" + (
+                f" [device {k.device}]" if k.device else ""
+            )
+            prev = out.get(key, (label, 0.0))
+            out[key] = (prev[0], prev[1] + k.total_s / runs)
+        return out
+
+    def rows(a: dict, b: dict) -> list[dict[str, Any]]:
+        out = []
+        for key in dict.fromkeys([*a, *b]):
+            label = (b.get(key) or a.get(key))[0]  # type: ignore[index]
+            t0 = a[key][1] if key in a else 0.0
+            t1 = b[key][1] if key in b else 0.0
+            out.append(
+                {
+                    "what": label,
+                    "before_s": t0 if key in a else None,
+                    "after_s": t1 if key in b else None,
+                    "delta_s": t1 - t0,
+                    "ratio": t1 / t0 if t0 > 0 and key in b else None,
+                }
+            )
+        out.sort(key=lambda r: -abs(r["delta_s"]))
+        return out
+
+    return ProfileDiff(
+        before=before.fn_name,
+        after=after.fn_name,
+        lines=rows(lines(before), lines(after)),
+        kernels=rows(kernels(before), kernels(after)),
+    )

@@ -1,0 +1,120 @@
+"""``%profile f(x)``: measured time per kernel and source line; ``%memory``: device memory by
+array, variable and creating line."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from jaxlab.api.memory import MemoryDiff, MemorySnapshot, memory, memory_diff
+from jaxlab.api.profile import Profile, profile
+from jaxlab.core.errors import describe_value
+from jaxlab.core.profiler import ProfilerBusy
+from jaxlab.magics._base import (
+    JaxlabMagics,
+    evaluate,
+    parse_line,
+    runs_value,
+    static_options,
+    traceback_option,
+)
+from jaxlab.magics._inspect import _show_error_card
+
+
+@magics_class
+class ProfileMagics(JaxlabMagics):
+    """Where the time and the memory go."""
+
+    _last_memory: MemorySnapshot | None = None
+
+    @magic_arguments()
+    @traceback_option
+    @static_options
+    @argument("--runs", default="10", metavar="N", help="profiled calls (default 10)")
+    @argument("expr", nargs="*", help="the call, e.g. f(x)")
+    @no_var_expand
+    @needs_local_scope
+    @line_magic
+    def profile(self, line: str = "", local_ns: dict | None = None) -> Profile:
+        """Profile a call: ``%profile f(x)``. Compiles it (not measured), warms it up, then
+        runs it N times under JAX's profiler and shows the measured time of each kernel,
+        rolled up to source lines and named scopes, with a timeline of one call. Returns the
+        :class:`jaxlab.Profile` (``.to_pandas()``, ``.by_line()``, ``.coverage``).
+        """
+        args = parse_line(self.profile, line)
+        runs = runs_value(args.runs, "profile")
+        _, call, statics = self.parse_call(self.profile, "profile", line, local_ns)
+        if isinstance(call.fn, type):
+            raise UsageError(
+                f"%profile: `{call.fn_text}` is {describe_value(call.fn)}, not a function.\n"
+                "  fix: profile a call of a function, e.g. `%profile f(x)`."
+            )
+        with self.friendly_errors(
+            "profile",
+            call.name,
+            args.traceback,
+            plain=(ProfilerBusy,),
+            on_failure=_show_error_card,
+        ):
+            result = profile(call.fn, *call.args, runs=runs, **statics, **call.kwargs)
+        result.file_labels = self.file_labels(result)
+        return result
+
+    @magic_arguments()
+    @traceback_option
+    @argument(
+        "--diff",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="SNAPSHOT",
+        help="compare with SNAPSHOT (a variable holding an earlier %%memory), or with the "
+        "last %%memory when no name is given",
+    )
+    @argument("expr", nargs="*", help=argparse.SUPPRESS)
+    @no_var_expand
+    @needs_local_scope
+    @line_magic
+    def memory(self, line: str = "", local_ns: dict | None = None) -> Any:
+        """Device memory held now: ``%memory``. Every live array with its bytes, the notebook
+        variables that hold it (IPython's output history ``Out[n]``, ``_``, ``__`` included:
+        arrays kept alive only by it are marked) and the cell and line that created it.
+        ``%memory --diff`` shows what changed since the last ``%memory``. Returns a
+        :class:`jaxlab.MemorySnapshot` (or a :class:`jaxlab.MemoryDiff`)."""
+        args = parse_line(self.memory, line)
+        if getattr(args, "expr", None):
+            raise UsageError(
+                f"%memory takes no expression (got `{args.expr}`).\n"
+                "  fix: `%memory`, or `%memory --diff [snapshot]`."
+            )
+        before: MemorySnapshot | None = None
+        if args.diff is not None:
+            if args.diff:
+                before = evaluate(args.diff, self.namespace(local_ns), "memory", args.traceback)
+                if not isinstance(before, MemorySnapshot):
+                    raise UsageError(
+                        f"%memory --diff: `{args.diff}` is {describe_value(before)}, not a "
+                        "memory snapshot.\n  fix: take one with `snap = %memory`."
+                    )
+            else:
+                before = self._last_memory
+                if before is None:
+                    raise UsageError(
+                        "%memory --diff: no earlier snapshot to compare with.\n"
+                        "  fix: run `%memory` first, then `%memory --diff` after the change."
+                    )
+        namespace = dict(self.shell.user_ns)
+        if local_ns:
+            namespace.update(local_ns)
+        with self.friendly_errors("memory", None, args.traceback):
+            now = memory(namespace, cell_label=self.cell_label)
+        del namespace
+        type(self)._last_memory = now
+        if before is not None:
+            result: MemoryDiff = memory_diff(before, now)
+            return result
+        return now

@@ -1,0 +1,106 @@
+"""`jaxlab.memory` / `memory_diff`: live arrays by variable, output history and creating line;
+the pprof decoder; bad input."""
+
+from __future__ import annotations
+
+import gzip
+
+import jax.numpy as jnp
+import pytest
+
+import jaxlab
+from jaxlab.ir.pprof import ProtobufError, parse_pprof
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, value: int | bytes) -> bytes:
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def _profile_bytes() -> bytes:
+    strings = ["", "space", "bytes", "kind", "buffer", "device", "cpu:0", "make", "/u/nb.py"]
+    msg = b"".join(_field(6, s.encode()) for s in strings)
+    msg += _field(1, _field(1, 1) + _field(2, 2))  # sample type (space, bytes)
+    msg += _field(5, _field(1, 1) + _field(2, 7) + _field(4, 8))  # function make in nb.py
+    msg += _field(4, _field(1, 1) + _field(4, _field(1, 1) + _field(2, 12)))  # location: line 12
+    labels = _field(3, _field(1, 3) + _field(2, 4)) + _field(3, _field(1, 5) + _field(2, 6))
+    sample = _field(1, _varint(1)) + _field(2, _varint(4096)) + labels
+    msg += _field(2, sample)
+    return gzip.compress(msg)
+
+
+def test_pprof_decoder_reads_values_labels_and_frames():
+    prof = parse_pprof(_profile_bytes())
+    assert prof.sample_types == [("space", "bytes")]
+    (sample,) = prof.samples
+    assert sample.values == [4096]
+    assert sample.labels == {"kind": "buffer", "device": "cpu:0"}
+    assert sample.frames == [("/u/nb.py", 12, "make")]
+
+
+@pytest.mark.parametrize("blob", [b"\x1f\x8bnot gzip", b"\x0a\xff", b"\x0f"])
+def test_pprof_decoder_rejects_malformed_bytes(blob):
+    with pytest.raises(ProtobufError):
+        parse_pprof(blob)
+
+
+def make(n):
+    return jnp.ones((n, n)) * 2.0
+
+
+def test_snapshot_names_variables_pytrees_and_output_history():
+    kept = make(64)
+    params = {"w": [make(32)]}
+    shown = make(48)  # referenced only by the output history below
+    namespace = {"kept": kept, "params": params, "Out": {3: shown}, "_": shown, "_i3": "x"}
+    snap = jaxlab.memory(namespace)
+    (a,) = snap.find("kept")
+    assert a.shape == (64, 64) and a.nbytes == 64 * 64 * 4
+    assert snap.find("params['w'][0]")[0].shape == (32, 32)
+    (h,) = snap.find("Out[3]")
+    assert h.referenced_by == ["Out[3]", "_"] and h.only_history
+    assert h in snap.held_only_by_history and a not in snap.held_only_by_history
+    assert "make" in a.created_at and a.creators[0].line > 0
+    assert snap.total_bytes >= sum(x.nbytes for x in (kept, params["w"][0], shown))
+    df = snap.to_pandas()
+    assert {"array", "referenced_by", "only_history", "created_at", "cell", "line"} <= set(
+        df.columns
+    )
+    assert "Out[3]" in snap._repr_html_() and "Out[3]" in repr(snap)
+
+
+def test_diff_shows_arrays_created_and_freed_with_their_line():
+    first = make(40)
+    before = jaxlab.memory({"first": first})
+    second = jnp.zeros((50, 50)) + 1.0
+    del first
+    after = jaxlab.memory({"second": second})
+    diff = jaxlab.memory_diff(before, after)
+    created = [a for a in diff.created if a.shape == (50, 50)]
+    assert len(created) == 1 and created[0].referenced_by == ["second"]
+    assert created[0].creators[0].file == __file__
+    assert (
+        created[0].creators[0].function
+        == "test_diff_shows_arrays_created_and_freed_with_their_line"
+    )
+    assert any(a.shape == (40, 40) for a in diff.freed)
+    rows = diff.to_pandas()
+    assert set(rows["change"]) == {"created", "freed"}
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(TypeError, match="mapping"):
+        jaxlab.memory(["x"])
+    with pytest.raises(TypeError, match="MemorySnapshots"):
+        jaxlab.memory_diff(jaxlab.memory(), 3)
