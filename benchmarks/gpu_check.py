@@ -259,6 +259,11 @@ def check_memory_timeline() -> str:
     )
 
 
+def _profiled(a, b):
+    y = jnp_tanh(a @ b)  # the matmul line: most of the kernel time
+    return (y * 2.0 + 1.0).sum()
+
+
 def check_profile() -> str:
     import jax.numpy as jnp
 
@@ -266,12 +271,24 @@ def check_profile() -> str:
 
     if not hasattr(jaxlab, "profile"):
         raise Skip("jaxlab.profile is not in this version")
-    x = jnp.ones((2048, 2048), jnp.float32)
-    result = jaxlab.profile(lambda a: jnp.tanh(a @ a).sum(), x)
-    text = repr(result)
-    assert text, "empty profile"
-    html = result._repr_html_() if hasattr(result, "_repr_html_") else ""
-    return f"profile: {text.splitlines()[0][:120]}; html {len(html or ''):,} chars"
+    globals()["jnp_tanh"] = jnp.tanh
+    x = jnp.ones((4096, 4096), jnp.float32) * 1e-3
+    p = jaxlab.profile(_profiled, x, x, runs=5)
+    rows = p.rows()
+    assert rows, "no kernel rows: the GPU trace had no kernel events jaxlab could read"
+    attributed = [r for r in rows if r.get("attributed", True)]
+    assert attributed, f"no kernel attributed to the program: {[r['kernel'] for r in rows][:8]}"
+    assert p.kernel_s <= p.wall_s * 1.001, (p.kernel_s, p.wall_s)
+    lines = p.by_line()
+    assert lines, "by_line() is empty"
+    top = lines[0]
+    kinds = sorted({r["kind"] for r in rows})
+    html = p._repr_html_() or ""
+    return (
+        f"{len(rows)} kernel rows ({len(attributed)} attributed), kinds {kinds}; coverage "
+        f"{p.coverage:.0%}, kernels/call {p.kernels_per_call:.0f}; top line {top.where} "
+        f"{top.percent:.0f}%; html {len(html):,} chars"
+    )
 
 
 def check_cross_platform() -> str:
