@@ -20,6 +20,7 @@ __all__ = [
     "DeviceReport",
     "IRText",
     "Inspection",
+    "Judgement",
     "KernelCheck",
     "MemoryDiff",
     "MemorySnapshot",
@@ -39,6 +40,7 @@ __all__ = [
     "hlo",
     "inspect",
     "jaxpr",
+    "judge",
     "memory",
     "memory_diff",
     "passes",
@@ -83,6 +85,8 @@ _LAZY = {
     "BenchResult": "jaxlab.benchmarking.result",
     "bench": "jaxlab.benchmarking.runner",
     "compare": "jaxlab.benchmarking.compare",
+    "judge": "jaxlab.benchmarking.judge",
+    "Judgement": "jaxlab.benchmarking.judge",
 }
 
 if TYPE_CHECKING:
@@ -99,6 +103,7 @@ if TYPE_CHECKING:
     from jaxlab.api.profile import Profile, ProfileDiff, profile, profile_diff
     from jaxlab.api.transforms import transformed
     from jaxlab.benchmarking.compare import compare
+    from jaxlab.benchmarking.judge import Judgement, judge
     from jaxlab.benchmarking.result import BenchResult
     from jaxlab.benchmarking.runner import bench
     from jaxlab.core.cpu_devices import set_cpu_devices

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import compress
@@ -328,3 +329,27 @@ def tracing_call(limit: int = 40) -> tuple[tuple, dict] | None:
             return None
         frame = frame.f_back
     return None
+
+
+def jit_call_in_progress() -> tuple[Any, tuple, dict] | None:
+    """(jit info, args, kwargs) of the innermost ``jax.jit`` call that missed its cache and is
+    being traced or compiled on this thread, or None. Read from the interpreter's frames (the
+    Python fallback of JAX's C++ dispatch); called only when JAX reports a compilation step,
+    never on the fast path."""
+    frame = sys._getframe(1)
+    depth = 0
+    while frame is not None and depth < 200:
+        code = frame.f_code
+        if code.co_name == "cache_miss" and code.co_filename.endswith("pjit.py"):
+            local = frame.f_locals
+            info = local.get("jit_info")
+            if info is not None:
+                return info, tuple(local.get("args", ())), dict(local.get("kwargs", {}))
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
+def jit_info(fn: Any) -> Any:
+    """The object ``jax.jit`` keeps its options in (identifies one jitted function), or None."""
+    return getattr(fn, "_jit_info", None)

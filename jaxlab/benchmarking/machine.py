@@ -56,6 +56,14 @@ def environment() -> dict[str, Any]:
         "numpy_blas": _numpy_blas(),
         "threads": {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ},
     }
+    try:
+        import jaxlib
+
+        env["jaxlib"] = jaxlib.__version__
+    except Exception:
+        env["jaxlib"] = None
+    env["xla_flags"] = os.environ.get("XLA_FLAGS", "")
+    env["fingerprint"] = fingerprint(env)
     torch = sys.modules.get("torch")
     if torch is not None:
         env["torch"] = torch.__version__
@@ -89,3 +97,38 @@ def describe(env: dict[str, Any]) -> str:
     if other:
         parts.append(", ".join(f"{k}={v}" for k, v in other.items()))
     return "; ".join(parts)
+
+
+# what must match for two timings to be comparable (see jaxlab.judge)
+FINGERPRINT = {
+    "jax": "JAX",
+    "jaxlib": "jaxlib",
+    "xla_flags": "XLA_FLAGS",
+    "cpu": "CPU",
+    "backend": "backend",
+    "device_kind": "device kind",
+    "device_count": "device count",
+}
+
+
+def fingerprint(env: dict[str, Any]) -> dict[str, Any]:
+    """The parts of an environment that change timings: JAX and jaxlib versions, XLA flags,
+    CPU model, backend, device kind and count. Older saved results lack some keys (None)."""
+    saved = env.get("fingerprint")
+    if isinstance(saved, dict):
+        return {k: saved.get(k) for k in FINGERPRINT}
+    out = {k: env.get(k) for k in FINGERPRINT}
+    if out["xla_flags"] is None:
+        out["xla_flags"] = env.get("threads", {}).get("XLA_FLAGS", "")
+    return out
+
+
+def fingerprint_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """'JAX 0.10.1 → 0.10.2' for each fingerprint entry known on both sides that differs."""
+    a, b = fingerprint(old), fingerprint(new)
+    out = []
+    for key, label in FINGERPRINT.items():
+        if a[key] is None or b[key] is None or a[key] == b[key]:
+            continue
+        out.append(f"{label} {a[key] or '(none)'!s} → {b[key] or '(none)'!s}")
+    return out

@@ -4,6 +4,7 @@ interleaved rounds, with a guard against compilations inside the timed loop."""
 from __future__ import annotations
 
 import functools
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -12,8 +13,9 @@ from typing import Any
 
 from jaxlab.base import compat as _compat
 from jaxlab.base import format as _format
-from jaxlab.benchmarking import agree, roofline, stats, timer
+from jaxlab.benchmarking import agree, memory, roofline, stats, timer
 from jaxlab.benchmarking.convert import Inputs, convert, dtypes_of, signature
+from jaxlab.benchmarking.modes import describe as describe_modes
 from jaxlab.benchmarking.result import BenchError, Mismatch, Note, Timing
 from jaxlab.benchmarking.variants import Variant
 from jaxlab.core import analysis as _analysis
@@ -48,6 +50,9 @@ class Options:
 
 @dataclass
 class _Prepared:
+    """A variant ready to time. `output` holds its first call's output only until the
+    agreement check, which runs before timing; the timed loop holds no output."""
+
     variant: Variant
     call: Callable[[], Any]
     sync: Callable[[Any], Any]
@@ -57,6 +62,9 @@ class _Prepared:
     per_call: float = 0.0  # estimated in the warm-up
     spent: float = 0.0  # seconds in this variant's blocks, opening calls included
     next_check: int = 0
+    inputs: tuple[tuple, dict] = ((), {})
+    compiled_memory: dict[str, int] | None = None
+    jaxpr: Any = None  # the traced program of a compiled variant
 
 
 @dataclass
@@ -93,6 +101,24 @@ def run_point(
         prepared.append(p)
     if not prepared:
         return outcome
+    if opts.check:
+        _check_agreement(prepared, reference, size, opts, outcome)
+    # nothing a variant returned stays alive while anything is timed: a live output changes
+    # where the allocator puts the next one (fresh pages or reused ones), and so the time
+    for p in prepared:
+        p.output = None
+    _measure_allocations(prepared)
+    gc.collect()
+    for p in prepared:
+        try:
+            _warm_up(p, opts)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            _fail(outcome, p.variant, exc, "failed")
+    prepared = [p for p in prepared if p.variant.name not in outcome.failures]
+    if not prepared:
+        return outcome
     _apply_work(prepared, opts, size)
     try:
         _timed_rounds(prepared, opts, log, outcome)
@@ -103,10 +129,80 @@ def run_point(
         for p in prepared:
             p.timing.stopped = p.timing.stopped or "interrupted"
     prepared = [p for p in prepared if p.variant.name not in outcome.failures]
-    if opts.check:
-        _check_agreement(prepared, reference, size, opts, outcome)
     outcome.timings = [p.timing for p in prepared if p.timing.samples]
+    _memory_notes(outcome)
     return outcome
+
+
+def _measure_allocations(prepared: list[_Prepared]) -> None:
+    """Bytes per call for every variant, from one untimed call each where it takes one:
+    XLA's memory analysis for compiled variants, the jitted variant's jaxpr for the eager
+    one (the same operations, each allocating its result; never a new trace of the user's
+    function, which could have side effects), tracemalloc for
+    NumPy (which reports its array data there), resident-memory growth otherwise."""
+    traced = next((p.jaxpr for p in prepared if p.jaxpr is not None), None)
+    for p in prepared:
+        t = p.timing
+        alloc = None
+        try:
+            if p.compiled_memory is not None:
+                alloc = memory.jit_allocation(p.compiled_memory)
+            elif p.variant.kind == "eager" and traced is not None:
+                alloc = memory.eager_allocation(traced)
+            elif p.variant.framework == "numpy":
+                alloc = memory.traced_allocation(p.call)
+            if alloc is None:
+                alloc = memory.rss_growth(p.call, p.sync)
+        except KeyboardInterrupt:
+            raise
+        except Exception:
+            alloc = None
+        if alloc is not None:
+            t.alloc_bytes, t.alloc_source = alloc.bytes, alloc.source
+        p.inputs = ((), {})
+
+
+def _memory_notes(outcome: PointOutcome) -> None:
+    outcome.notes.extend(memory_notes(outcome.timings))
+
+
+def memory_notes(timings: list[Timing], processes: int = 0) -> list[Note]:
+    """Page faults that explain much of a variant's time, and modes, with their cause."""
+    notes = []
+    for t in timings:
+        where = f" at n={t.size}" if t.size is not None else ""
+        faults = t.faults_per_call
+        if faults is not None:
+            text = memory.faults_note(t.variant + where, faults, t.median)
+            if text:
+                notes.append(Note("warn", text, variant=t.variant, topic="memory"))
+        if t.multimodal:
+            notes.append(
+                Note("warn", mode_note(t, where, processes), variant=t.variant, topic="memory")
+            )
+    return notes
+
+
+def mode_note(t: Timing, where: str = "", processes: int = 0) -> str:
+    """'jit: bimodal: 0.4 ms (55 %) / 5.1 ms (45 %) …': the modes, their faults, the advice."""
+    text = f"{t.variant}{where}: {describe_modes(t.modes)}, so no single median describes it"
+    per_mode = t.mode_faults()
+    if all(f is not None for f in per_mode) and len(per_mode) > 1:
+        fast, slow = per_mode[0], per_mode[-1]
+        shown = " / ".join(f"{f:.0f}" for f in per_mode)
+        if slow is not None and fast is not None and slow >= fast + 10:
+            text += (
+                f"; page faults per call in each mode {shown}: the slow mode writes into fresh "
+                "memory pages (memory, not compute)"
+            )
+        else:
+            text += f"; page faults per call in each mode {shown}: not a memory effect"
+    if processes:
+        return text + f" (samples of {processes} processes pooled)"
+    return text + (
+        ". Run it in fresh processes (--processes 5 / processes=5) to see how often each "
+        "mode occurs"
+    )
 
 
 def _fail(outcome: PointOutcome, v: Variant, exc: BaseException, verb: str) -> None:
@@ -178,11 +274,13 @@ def _prepare(
     timing.first_call_s = time.perf_counter() - t0
     timing.out_dtypes = dtypes_of(output)
     p = _Prepared(v, call, sync, timing, output)
+    p.inputs = (inp.args, inp.kwargs)
     if staged is not None:
         work = roofline.work_from_cost(_analysis.cost_analysis(staged.compiled))
         if work is not None:
             timing.bytes, timing.flops, timing.work_source = work.bytes, work.flops, work.source
-    _warm_up(p, opts)
+        p.compiled_memory = _analysis.memory_analysis(staged.compiled)
+        p.jaxpr = getattr(staged.traced, "jaxpr", None)
     return p
 
 
@@ -192,8 +290,7 @@ def _warm_up(p: _Prepared, opts: Options) -> None:
     times = []
     deadline = time.perf_counter() + min(WARMUP_S, 0.1 * opts.time_budget)
     while not times or (time.perf_counter() < deadline and len(times) < 100):
-        _, dt = timer.timed_call(p.call, p.sync)
-        times.append(dt)
+        times.append(timer.timed_call(p.call, p.sync)[1])
     p.per_call = sorted(times)[len(times) // 2]
     p.number = p.timing.number = opts.loops or timer.loop_count(p.per_call)
     p.next_check = max(opts.min_runs, MIN_RUNS_ALWAYS)
@@ -248,7 +345,9 @@ def _timed_rounds(
                 if previous is not None and previous is not p:
                     timer.timed_call(p.call, p.sync)
                 for _ in range(_block_samples(p)):
-                    p.timing.samples.append(timer.sample(p.call, p.sync, p.number))
+                    seconds, faults = timer.sample_with_faults(p.call, p.sync, p.number)
+                    p.timing.samples.append(seconds)
+                    p.timing.faults.append(faults)
                     if len(log.events) > events:
                         p.timing.recompilations.extend(_reasons(log, explained, compiled))
                         events, explained, compiled = (

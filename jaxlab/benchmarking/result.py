@@ -12,6 +12,7 @@ from typing import Any
 from jaxlab.base.display import Displayed, data_frame, renderer
 from jaxlab.benchmarking import stats
 from jaxlab.benchmarking.crossover import Crossover, crossover
+from jaxlab.benchmarking.modes import Mode, describe, find_modes, mode_of
 from jaxlab.benchmarking.roofline import Peak, Work, rates
 
 FORMAT = "jaxlab.BenchResult"
@@ -41,6 +42,7 @@ class Note:
     level: str
     text: str
     variant: str | None = None
+    topic: str | None = None  # 'memory' (faults, modes) or 'processes': recomputed on merging
 
 
 @dataclass
@@ -74,10 +76,43 @@ class Timing:
     signature: str = ""
     out_dtypes: list[str] = field(default_factory=list)
     stopped: str = ""  # why sampling stopped: precision, budget, runs, recompiled, interrupted
+    faults: list[float] = field(default_factory=list)  # minor page faults per call, per sample
+    alloc_bytes: float | None = None  # bytes one call allocates at its peak
+    alloc_source: str | None = None  # how alloc_bytes is known
+    # with processes=N: each worker process's median and IQR (seconds); samples pool them all
+    process_medians: list[float] = field(default_factory=list)
+    process_iqrs: list[float] = field(default_factory=list)
 
     @cached_property
     def summary(self) -> stats.Summary:
         return stats.summarize(self.samples)
+
+    @cached_property
+    def modes(self) -> list[Mode]:
+        """Separated clusters of the samples, fastest first (one when there are none)."""
+        return find_modes(self.samples)
+
+    @property
+    def multimodal(self) -> bool:
+        return len(self.modes) > 1
+
+    @property
+    def faults_per_call(self) -> float | None:
+        """Median over the samples of minor page faults per call (None when not counted)."""
+        if not self.faults:
+            return None
+        xs = sorted(self.faults)
+        return xs[len(xs) // 2]
+
+    def mode_faults(self) -> list[float | None]:
+        """Median faults per call of the samples in each mode."""
+        modes = self.modes
+        if len(self.faults) != len(self.samples):
+            return [None] * len(modes)
+        groups: list[list[float]] = [[] for _ in modes]
+        for s, f in zip(self.samples, self.faults, strict=True):
+            groups[mode_of(s, modes)].append(f)
+        return [sorted(g)[len(g) // 2] if g else None for g in groups]
 
     @property
     def median(self) -> float:
@@ -241,6 +276,10 @@ class BenchResult(Displayed):
                     "gflops": r.gflops if r else None,
                     "percent_of_peak": r.percent_of_peak if r else None,
                     "speedup": self._speedup_or_none(t),
+                    "faults_per_call": t.faults_per_call,
+                    "alloc_bytes_per_call": t.alloc_bytes,
+                    "modes": describe(t.modes) or None,
+                    "process_medians_s": list(t.process_medians) or None,
                 }
             )
         return out
@@ -259,7 +298,16 @@ class BenchResult(Displayed):
         frame = data_frame(self.rows(), "BenchResult")
         import pandas as pd
 
-        for col in ("trace_s", "lower_s", "compile_s", "first_call_s", "transfer_s", "size"):
+        for col in (
+            "trace_s",
+            "lower_s",
+            "compile_s",
+            "first_call_s",
+            "transfer_s",
+            "size",
+            "faults_per_call",
+            "alloc_bytes_per_call",
+        ):
             frame[col] = pd.to_numeric(frame[col])
         return frame
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from jaxlab.base import format as _format
 from jaxlab.benchmarking import machine, timer
+from jaxlab.benchmarking import processes as _processes
 from jaxlab.benchmarking import roofline as _roofline
 from jaxlab.benchmarking.convert import signature
-from jaxlab.benchmarking.point import Options, PointOutcome, run_point
+from jaxlab.benchmarking.point import Options, PointOutcome, memory_notes, run_point
 from jaxlab.benchmarking.progress import Clock, resolve
 from jaxlab.benchmarking.result import BenchError, BenchResult, Note
 from jaxlab.benchmarking.sweep import default_make, element_count, parse_sizes, user_make
@@ -26,6 +27,7 @@ from jaxlab.benchmarking.variants import (
 from jaxlab.core import compile_events as _compile_events
 from jaxlab.core import stages as _stages
 from jaxlab.core.errors import explain
+from jaxlab.core.jit import ReportingJit
 
 
 def bench(
@@ -53,6 +55,7 @@ def bench(
     bytes_accessed: Callable[[int], float] | float | None = None,
     progress: Any = "auto",
     label: str | None = None,
+    processes: int | None = None,
     **kwargs: Any,
 ) -> BenchResult:
     """Time ``fn(*args, **kwargs)`` as ``jax.jit(fn)``, eager ``fn`` and its NumPy twin.
@@ -79,6 +82,11 @@ def bench(
         of peak.
     check, rtol, atol: compare every variant's output with jit's (integers exactly, floats
         within a tolerance set by the dtype).
+    processes: repeat the whole measurement in this many fresh worker processes (same
+        Python, environment and import path; the function and inputs are sent with
+        cloudpickle) and pool their samples, keeping each process's median: a process's
+        memory layout can pick its time. A function that cannot be sent is timed here, and
+        a note says why.
 
     Other keyword arguments go to `fn`. Returns a :class:`jaxlab.BenchResult`.
     """
@@ -87,6 +95,136 @@ def bench(
     nums = _stages.normalize_argnums(static_argnums)
     names = _stages.normalize_argnames(static_argnames)
     reporter = resolve(progress)
+    shipped: list[Note] = []
+    if processes is not None:
+        count = _processes.check_processes(processes)
+        options = {
+            "vs": vs,
+            "variants": variants,
+            "baseline": baseline,
+            "sizes": sizes,
+            "make": make,
+            "static_argnums": static_argnums,
+            "static_argnames": static_argnames,
+            "x64": x64,
+            "input_dtype": input_dtype,
+            "time_budget": time_budget,
+            "precision": precision,
+            "min_runs": min_runs,
+            "runs": runs,
+            "loops": loops,
+            "check": check,
+            "rtol": rtol,
+            "atol": atol,
+            "roofline": False,
+            "flops": flops,
+            "bytes_accessed": bytes_accessed,
+            "progress": None,
+            "label": label,
+        }
+        result = _in_processes(fn, args, kwargs, options, count, reporter, shipped)
+        if result is not None:
+            return _with_peak(result, roofline)
+    result = _here(
+        fn,
+        args,
+        kwargs,
+        vs,
+        variants,
+        baseline,
+        sizes,
+        make,
+        nums,
+        names,
+        x64,
+        input_dtype,
+        opts,
+        reporter,
+        label,
+    )
+    for note in shipped:
+        _add_note(result.notes, note)
+    return _with_peak(result, roofline)
+
+
+def _in_processes(
+    fn: Any,
+    args: tuple,
+    kwargs: dict,
+    options: dict[str, Any],
+    count: int,
+    reporter: Any,
+    shipped: list[Note],
+) -> BenchResult | None:
+    """The measurement repeated in `count` fresh processes, or None (with a note in
+    `shipped`) when the call cannot be sent to one."""
+    if isinstance(fn, ReportingJit):
+        fn = fn.jitted
+    call = {
+        "fn": fn,
+        "args": args,
+        "kwargs": kwargs,
+        "options": options,
+        "jax_options": _processes.jax_options(),
+    }
+    try:
+        data = _processes.payload(call)
+    except _processes.NotShippable as exc:
+        shipped.append(
+            Note("warn", f"processes={count} not used: {exc}; timed in this process only")
+        )
+        return None
+    title = options["label"] or (
+        ", ".join(map(str, fn)) if isinstance(fn, Mapping) else _stages.function_name(fn)
+    )
+    reporter.start(count, f"bench {title} in {count} fresh processes")
+    clock = Clock()
+
+    def done(k: int, result: BenchResult | None, error: str | None) -> None:
+        if result is None:
+            reporter.update(k + 1, error or "failed")
+            return
+        shown = ", ".join(
+            f"{t.variant} {_format.format_seconds(t.median)}" for t in result.timings[:3]
+        )
+        reporter.update(k + 1, f"process {k + 1}: {shown}")
+
+    results, errors = _processes.run_workers(data, count, done)
+    reporter.finish(
+        f"{len(results)} of {count} processes in {_format.format_seconds(clock.elapsed)}"
+    )
+    if not results:
+        raise BenchError(
+            f"every worker process failed; the first said: {errors[0]}"
+            if errors
+            else "no worker process finished"
+        )
+    result = _processes.merge(results)
+    for line in errors:
+        _add_note(result.notes, Note("error", line))
+    for note in _processes.process_notes(result) + memory_notes(result.timings, len(results)):
+        _add_note(result.notes, note)
+    return result
+
+
+def _here(
+    fn: Any,
+    args: tuple,
+    kwargs: dict,
+    vs: Any,
+    variants: Any,
+    baseline: str | None,
+    sizes: Any,
+    make: Any,
+    nums: tuple[int, ...],
+    names: tuple[str, ...],
+    x64: bool,
+    input_dtype: Any,
+    opts: Options,
+    reporter: Any,
+    label: str | None,
+) -> BenchResult:
+    """The measurement in this process."""
     with ExitStack() as stack:
         if x64:
             import jax
@@ -121,6 +259,11 @@ def bench(
             )
         result = _assemble(title, vlist, points, base, ref, sizes is not None, notes, settings)
         result.interrupted = interrupted
+    return result
+
+
+def _with_peak(result: BenchResult, roofline: bool) -> BenchResult:
+    """The measured peak bandwidth, and a note where a rate exceeds it."""
     if roofline and any(t.bytes for t in result.timings):
         peak = _roofline.peak_bandwidth()
         result.peak = {"gbps": peak.gbps, "method": peak.method, "device": peak.device}

@@ -187,7 +187,26 @@ class _MissCapture(logging.Filter):
 _miss_capture = _MissCapture()
 
 
+# called as watcher(stage, seconds) for every trace / lower / compile event, whether or not a
+# recording runs (``%jit``'s functions report their compilations this way); must not raise
+_watchers: list[Callable[[str, float], None]] = []
+_STAGES = {_TRACE: "trace", _LOWER: "lower", _COMPILE: "compile"}
+
+
+def watch(watcher: Callable[[str, float], None]) -> None:
+    """Call `watcher(stage, seconds)` on every compilation step JAX reports from now on
+    (stage: 'trace', 'lower' or 'compile'), on the thread that compiles."""
+    _install()
+    with _lock:
+        if watcher not in _watchers:
+            _watchers.append(watcher)
+
+
 def _listener(event: str, seconds: float, **kwargs: object) -> None:
+    if _watchers and event in _STAGES:
+        for watcher in list(_watchers):
+            with suppress(Exception):
+                watcher(_STAGES[event], seconds)
     if not _active:
         return
     fun_name = str(kwargs.get("fun_name", ""))

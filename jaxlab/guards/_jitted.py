@@ -55,7 +55,8 @@ def jitted_callables(namespace: Mapping[str, Any]) -> list[Jitted]:
     types = _jit_types()
     found: dict[int, Jitted] = {}
     for name, value in list(namespace.items()):
-        if type(value) in types and not name.startswith("_") and id(value) not in found:
+        jitted = type(value) in types or isinstance(value, _jit.ReportingJit)
+        if jitted and not name.startswith("_") and id(value) not in found:
             described = describe(name, value)
             if described is not None:
                 found[id(value)] = described

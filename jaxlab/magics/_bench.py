@@ -189,6 +189,13 @@ class BenchMagics(JaxlabMagics):
         metavar="EXPR",
         help="FLOPs per call: a number or a function of n (default: XLA's cost analysis)",
     )
+    @argument(
+        "--processes",
+        default=None,
+        metavar="N",
+        help="repeat the measurement in N fresh worker processes and report each "
+        "process's median beside the pooled figures",
+    )
     @argument("--no-check", action="store_true", help="do not compare the variants' outputs")
     @argument("--atol", type=float, default=None, help="absolute tolerance of the output check")
     @argument(
@@ -267,6 +274,7 @@ class BenchMagics(JaxlabMagics):
         for agreement; a compilation inside the timed loop flags the result invalid.
 
         ``%bench f(x) --sizes 1e3,1e4,1e5`` sweeps sizes (log-log plot, crossover).
+        ``%bench f(x) --processes 5`` repeats it in 5 fresh processes (per-process medians).
 
         Cell form, one named variant per line (``label: call`` or ``label: function``)::
 
@@ -337,8 +345,18 @@ class BenchMagics(JaxlabMagics):
                     f"%bench: --make must be a function of the size, like "
                     f"'lambda n: (jnp.ones(n),)'; got `{args.make}`"
                 )
+        processes = None
+        if args.processes is not None:
+            text = args.processes.strip().strip("'\"")
+            if not text.isdigit() or int(text) < 1:
+                raise UsageError(
+                    f"%bench: --processes takes a whole number ≥ 1 of fresh processes, "
+                    f"e.g. --processes 5; got `{args.processes}`"
+                )
+            processes = int(text)
         in_kernel = getattr(self.shell, "kernel", None) is not None
         return {
+            "processes": processes,
             "variants": name_list(args.variants),
             "baseline": args.baseline,
             "sizes": sizes,

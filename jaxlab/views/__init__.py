@@ -14,6 +14,7 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     graph,
     guards,
     irtext,
+    judge,
     memory,
     pallas,
     placement,

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_seconds, format_size, format_stages
+from jaxlab.base.format import format_bytes, format_seconds, format_size, format_stages
 from jaxlab.benchmarking import machine
 from jaxlab.benchmarking.compare import Comparison, ratio
+from jaxlab.benchmarking.modes import describe as describe_modes
+from jaxlab.benchmarking.processes import disagree, process_line
 from jaxlab.benchmarking.result import BenchResult
 from jaxlab.views._html import details, esc, fragment, page, table
 from jaxlab.views._text import text_table
@@ -77,7 +79,24 @@ def _flags(t: Timing) -> list[tuple[str, str]]:
         out.append(("warn", f"noisy: IQR is {100 * t.summary.rel_iqr:.0f} % of the median"))
     if t.stopped == "interrupted":
         out.append(("warn", "stopped early by Ctrl-C"))
+    if t.samples and t.multimodal:
+        out.append(("warn", describe_modes(t.modes)))
+    if len(t.process_medians) > 1:
+        line = process_line(t).split(": ", 1)[1]
+        out.append(("warn" if disagree(t) else "info", line))
     return out
+
+
+def faults_cell(t: Timing) -> str:
+    """Minor page faults per call (median over the samples)."""
+    f = t.faults_per_call
+    if f is None:
+        return "–"
+    return f"{f:,.0f}" if f >= 10 else f"{f:.2g}"
+
+
+def alloc_cell(t: Timing) -> str:
+    return "–" if t.alloc_bytes is None else format_bytes(t.alloc_bytes)
 
 
 def _problems(result: BenchResult) -> list[str]:
@@ -142,6 +161,8 @@ class TimingRow(TypedDict):
     gbps: str
     gflops: str
     peak: str
+    faults: str
+    alloc: str
 
 
 def _single_table(result: BenchResult) -> Table:
@@ -159,6 +180,8 @@ def _single_table(result: BenchResult) -> Table:
         Column("gbps", "GB/s"),
         Column("gflops", "GFLOP/s", in_text=False),
         Column("peak", "% of peak", in_text=False),
+        Column("faults", "page faults / call"),
+        Column("alloc", "alloc / call"),
     ]
     rows: list[dict[str, str]] = []
     for t in result.timings:
@@ -178,6 +201,8 @@ def _single_table(result: BenchResult) -> Table:
             "gbps": _num(r.gbps if r else None),
             "gflops": _num(r.gflops if r else None),
             "peak": _pct(r.percent_of_peak if r else None),
+            "faults": faults_cell(t),
+            "alloc": alloc_cell(t),
         }
         rows.append(dict(row))
     return Table(columns, rows)

@@ -57,6 +57,10 @@ BAD = [
     ("bad time", "%bench fn(x) --time -1", "time_budget must be a positive number"),
     ("wrong arity", "%bench fn(x, x)", "takes 1 positional argument but 2 were given"),
     ("empty cell", "%%bench\n# nothing\n", "needs one variant per line"),
+    ("zero processes", "%bench fn(x) --processes 0", "--processes takes a whole number ≥ 1"),
+    ("negative processes", "%bench fn(x) --processes -2", "--processes takes a whole number"),
+    ("processes not a number", "%bench fn(x) --processes many", "got `many`"),
+    ("processes fraction", "%bench fn(x) --processes 1.5", "--processes takes a whole number"),
 ]
 
 
@@ -112,4 +116,29 @@ def test_ctrl_c_mid_sweep_keeps_finished_sizes(kernel, tmp_path):
     assert kernel.value("r_int.sizes") == [1, 2]
     assert "2 of 4 sizes" in result.html
     assert "jl-progress" in result.html
+    assert kernel.alive()
+
+
+def test_fresh_processes_report_each_median(kernel):
+    before = kernel.namespace()
+    result = kernel.ok(f"r_proc = %bench fn(x) --processes 2 --variants jit,numpy {FAST}\nr_proc")
+    assert kernel.value("[len(t.process_medians) for t in r_proc.timings]") == [2, 2]
+    assert kernel.value("r_proc.settings['processes']") == 2
+    assert "2 processes, medians" in result.html
+    frame = "r_proc.to_pandas()[['faults_per_call', 'alloc_bytes_per_call']].notna().all().tolist()"
+    assert kernel.value(frame) == [True, True]
+    assert set(kernel.namespace()) - set(before) == {"r_proc"}
+
+
+def test_function_that_cannot_be_shipped_is_timed_here_with_the_reason(kernel):
+    kernel.ok(
+        "import threading\n"
+        "guard_lock = threading.Lock()\n"
+        "def locked(x):\n"
+        "    with guard_lock:\n"
+        "        return x * 2\n"
+    )
+    result = kernel.ok(f"r_lock = %bench locked(x) --processes 2 --vs none {FAST}\nr_lock")
+    assert "processes=2 not used" in result.html and "_thread.lock" in result.html
+    assert kernel.value("[t.process_medians for t in r_lock.timings]") == [[], []]
     assert kernel.alive()

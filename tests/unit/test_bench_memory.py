@@ -1,0 +1,250 @@
+"""What %bench says about memory: the timed loop holds no output, page faults and bytes per
+call, modes of the samples, fresh worker processes, and judging saved results."""
+
+from __future__ import annotations
+
+import mmap
+import threading
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxlab
+from jaxlab.benchmarking import machine, memory, roofline
+from jaxlab.benchmarking.modes import describe, find_modes
+from jaxlab.benchmarking.point import memory_notes
+from jaxlab.benchmarking.result import BenchError, BenchResult, Timing, VariantInfo
+
+QUICK = {"time_budget": 0.05, "min_runs": 3, "roofline": False, "progress": False}
+
+
+def cubic(x):
+    return x + x * x + x * x * x
+
+
+def lognormal(rng, median, n, sigma=0.03):
+    return list(rng.lognormal(np.log(median), sigma, n))
+
+
+# -- modes ----------------------------------------------------------------------------------
+
+
+def test_two_separated_clusters_are_two_modes():
+    rng = np.random.default_rng(1)
+    samples = lognormal(rng, 0.4e-3, 110) + lognormal(rng, 5.1e-3, 90)
+    modes = find_modes(samples)
+    assert [m.count for m in modes] == [110, 90]
+    assert describe(modes).startswith("bimodal: 400 µs (55 %) / 5.")
+    assert describe(modes).endswith(" ms (45 %)")
+
+
+def test_three_clusters_are_three_modes():
+    rng = np.random.default_rng(2)
+    samples = lognormal(rng, 1e-3, 100) + lognormal(rng, 2e-3, 60) + lognormal(rng, 4e-3, 40)
+    assert [m.count for m in find_modes(samples)] == [100, 60, 40]
+    assert describe(find_modes(samples)).startswith("trimodal: ")
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["one cluster", "wide cluster", "few outliers", "close clusters", "too few samples"],
+)
+def test_what_is_not_several_modes(case):
+    rng = np.random.default_rng(3)
+    samples = {
+        "one cluster": lognormal(rng, 1e-3, 300, 0.1),
+        "wide cluster": lognormal(rng, 1e-3, 300, 0.6),
+        "few outliers": lognormal(rng, 1e-3, 290, 0.02) + lognormal(rng, 3e-3, 9, 0.02),
+        "close clusters": lognormal(rng, 1e-3, 100, 0.02) + lognormal(rng, 1.1e-3, 100, 0.02),
+        "too few samples": [1e-3, 1e-3, 1e-3, 5e-3, 5e-3, 5e-3],
+    }[case]
+    modes = find_modes(samples)
+    assert len(modes) == 1 and modes[0].count == len(samples)
+    assert describe(modes) == ""
+
+
+def test_modes_with_their_faults_are_explained_as_memory():
+    rng = np.random.default_rng(4)
+    fast, slow = lognormal(rng, 0.4e-3, 60), lognormal(rng, 5e-3, 40)
+    t = Timing("jit", 4_000_000, samples=fast + slow, faults=[0.0] * 60 + [3907.0] * 40)
+    assert t.multimodal and t.mode_faults() == [0.0, 3907.0]
+    (note,) = [n for n in memory_notes([t]) if "bimodal" in n.text]
+    assert note.level == "warn" and "fresh memory pages" in note.text
+    assert "--processes" in note.text
+
+
+# -- page faults and bytes per call ---------------------------------------------------------
+
+PAGES = 1024
+
+
+def fresh_pages(x):
+    """Writes into newly mapped memory every call: one fault per page."""
+    region = mmap.mmap(-1, PAGES * mmap.PAGESIZE)
+    np.frombuffer(region, dtype=np.uint8)[:: mmap.PAGESIZE] = 1
+    region.close()
+    return x
+
+
+_kept = np.zeros(PAGES * mmap.PAGESIZE, dtype=np.uint8)
+
+
+def same_pages(x):
+    _kept[:: mmap.PAGESIZE] += 1
+    return x
+
+
+def test_page_faults_per_call_are_counted_and_explained():
+    r = jaxlab.bench({"fresh": fresh_pages, "reused": same_pages}, jnp.ones(4), **QUICK)
+    fresh, reused = r.timing("fresh"), r.timing("reused")
+    assert fresh.faults_per_call >= 0.9 * PAGES
+    assert reused.faults_per_call < 0.05 * PAGES
+    assert len(fresh.faults) == len(fresh.samples)
+    frame = r.to_pandas().set_index("variant")
+    assert frame.loc["fresh", "faults_per_call"] >= 0.9 * PAGES
+    assert "faults_per_call" in frame.columns and "alloc_bytes_per_call" in frame.columns
+    (note,) = [n for n in r.notes if n.variant == "fresh" and "page faults per call" in n.text]
+    assert "donat" in note.text and "fresh memory pages" in note.text
+    assert not [n for n in r.notes if n.variant == "reused" and "page faults" in n.text]
+    assert "page faults / call" in repr(r)
+
+
+def test_bytes_per_call_for_each_kind_of_variant():
+    x = np.ones((256, 256), np.float32)
+    r = jaxlab.bench(cubic, x, **QUICK)
+    jit, eager, numpy = (r.timing(v) for v in ("jit", "eager", "numpy"))
+    assert jit.alloc_bytes == x.nbytes  # the output; XLA fuses the rest
+    assert "XLA memory analysis" in jit.alloc_source
+    assert eager.alloc_bytes >= 2 * x.nbytes and "op by op" in eager.alloc_source
+    assert numpy.alloc_bytes >= 2 * x.nbytes and "tracemalloc" in numpy.alloc_source
+    loaded = BenchResult.from_dict(r.to_dict())
+    assert loaded.timing("jit").alloc_bytes == x.nbytes
+    assert loaded.timing("jit").faults == jit.faults
+
+
+def test_the_timed_loop_holds_no_output():
+    alive = {"now": 0}
+    at_entry: list[int] = []
+
+    class Output:
+        def __init__(self):
+            alive["now"] += 1
+
+        def __del__(self):
+            alive["now"] -= 1
+
+    def make_output(x):
+        at_entry.append(alive["now"])
+        return Output()
+
+    jaxlab.bench({"custom": make_output}, jnp.ones(4), check=False, **QUICK)
+    assert len(at_entry) > 10
+    assert max(at_entry[1:]) == 0  # only the first call's output is kept, and not for long
+
+
+def test_fault_cost_is_measured():
+    cost = memory.fault_cost()
+    assert 0 < cost < 1e-3
+
+
+# -- fresh processes ------------------------------------------------------------------------
+
+
+def test_fresh_processes_pool_samples_and_keep_each_median():
+    r = jaxlab.bench(cubic, jnp.ones((64, 64)), variants="jit,numpy", processes=2, **QUICK)
+    for t in r.timings:
+        assert len(t.process_medians) == 2 and len(t.process_iqrs) == 2
+        assert t.runs >= 2 * 3
+    assert r.settings["processes"] == 2
+    lines = [n.text for n in r.notes if n.topic == "processes"]
+    assert len(lines) == 2 and all("2 processes, medians" in line for line in lines)
+    assert r.to_pandas()["process_medians_s"].map(len).tolist() == [2, 2]
+
+
+def test_a_function_that_cannot_be_shipped_is_timed_here():
+    lock = threading.Lock()
+
+    def locked(x):
+        with lock:
+            return x * 2
+
+    r = jaxlab.bench(locked, jnp.ones(8), vs=(), processes=2, **QUICK)
+    (note,) = [n for n in r.notes if "not used" in n.text]
+    assert note.text.startswith("processes=2 not used: the function cannot be sent")
+    assert "_thread.lock" in note.text and "\n" not in note.text
+    assert all(not t.process_medians for t in r.timings)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_bad_process_counts(bad):
+    with pytest.raises(BenchError, match="processes must be a whole number"):
+        jaxlab.bench(cubic, jnp.ones(4), processes=bad, **QUICK)
+
+
+# -- peak bandwidth -------------------------------------------------------------------------
+
+
+def test_stream_arrays_are_four_times_the_last_level_cache():
+    cache = roofline.last_level_cache()
+    elements, why = roofline.cpu_elements()
+    if cache is None:
+        assert elements * 4 == roofline.MIN_CPU_BYTES and "unknown" in why
+    else:
+        expected = min(max(4 * cache[0], roofline.MIN_CPU_BYTES), roofline.MAX_CPU_BYTES)
+        assert elements * 4 == expected and "4×" in why
+
+
+# -- judge ----------------------------------------------------------------------------------
+
+
+def _result(medians: dict[str, float], env: dict | None = None, seed: int = 0) -> BenchResult:
+    rng = np.random.default_rng(seed)
+    return BenchResult(
+        label="cubic",
+        variants=[VariantInfo(v, "custom", "jax") for v in medians],
+        timings=[Timing(v, 100, samples=lognormal(rng, m, 40, 0.01)) for v, m in medians.items()],
+        environment=env if env is not None else machine.environment(),
+    )
+
+
+def test_judge_calls_regressions_improvements_and_invariants(tmp_path):
+    old = _result({"slower": 1e-3, "faster": 1e-3, "same": 1e-3}, seed=1)
+    new = _result({"slower": 1.2e-3, "faster": 0.8e-3, "same": 1.01e-3}, seed=2)
+    old = BenchResult.load(old.save(tmp_path / "old.json"))  # fingerprints survive saving
+    import jax
+
+    assert old.environment["fingerprint"]["jax"] == jax.__version__
+    j = jaxlab.judge(old, new, tolerance=0.05)
+    assert {v.variant: v.judgement for v in j.verdicts} == {
+        "slower": "regression",
+        "faster": "improvement",
+        "same": "invariant",
+    }
+    assert [v.variant for v in j.regressions] == ["slower"]
+    assert j.of("slower").ratio == pytest.approx(1.2, rel=0.05)
+    assert j.to_pandas()["judgement"].tolist() == ["regression", "improvement", "invariant"]
+    assert "regression" in repr(j) and "jl-good" in j._repr_html_()
+    assert jaxlab.judge(old, new, tolerance=0.5).of("slower").judgement == "invariant"
+
+
+def test_judge_refuses_other_environments_unless_forced():
+    env = machine.environment()
+    other = dict(env, fingerprint=dict(env["fingerprint"], jax="0.0.1", xla_flags="--xla_x"))
+    old, new = _result({"jit": 1e-3}, env), _result({"jit": 1e-3}, other)
+    with pytest.raises(BenchError, match="different environments") as info:
+        jaxlab.judge(old, new)
+    assert "JAX" in str(info.value) and "→ 0.0.1" in str(info.value)
+    assert "force=True" in str(info.value)
+    forced = jaxlab.judge(old, new, force=True)
+    assert forced.of("jit").judgement == "invariant"
+    assert "XLA_FLAGS" in forced.notes[0]
+
+
+def test_judge_rejects_bad_input():
+    r = _result({"jit": 1e-3})
+    with pytest.raises(TypeError, match="two BenchResult objects"):
+        jaxlab.judge(r, "r2")
+    with pytest.raises(BenchError, match="tolerance must be a number"):
+        jaxlab.judge(r, r, tolerance=-0.1)
+    assert "judge" in jaxlab.__all__ and "Judgement" in jaxlab.__all__
