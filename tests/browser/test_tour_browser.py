@@ -46,7 +46,9 @@ def hover_highlights(widget: Any) -> tuple[int, int]:
     line = source.locator(".jl-l", has_text="h = jnp.tanh(x @ params")
     line.scroll_into_view_if_needed()
     line.hover()
-    hlo.locator(".jl-l.jl-hl").first.wait_for(timeout=10_000)
+    # panes highlight one after another; under load the jaxpr pane can lag the HLO pane
+    for pane in (hlo, jaxpr):
+        pane.locator(".jl-l.jl-hl").first.wait_for(timeout=10_000)
     return jaxpr.locator(".jl-l.jl-hl").count(), hlo.locator(".jl-l.jl-hl").count()
 
 
