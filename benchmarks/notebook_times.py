@@ -2,7 +2,7 @@
 
 Goal: each runs in at most 2 minutes on a 2-core CPU machine.
 
-    .venv/bin/python benchmarks/notebook_times.py [--kernel jaxlab]
+    .venv/bin/python benchmarks/notebook_times.py [--kernel jaxlab] [NAME.ipynb ...]
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", default="jaxlab", help="kernelspec to run them in")
+    parser.add_argument("names", nargs="*", help="only these notebooks (default: all)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; kernel {args.kernel!r}; one run each")
     worst = 0.0
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+    paths = [NOTEBOOKS / n for n in args.names] or sorted(NOTEBOOKS.glob("*.ipynb"))
+    for path in paths:
         nb = nbformat.read(path, as_version=4)
         resources = {"metadata": {"path": str(NOTEBOOKS)}}
         client = NotebookClient(nb, kernel_name=args.kernel, timeout=600, resources=resources)

@@ -1,8 +1,30 @@
 // The view model built by jaxlab.views.inspector.model: its types are generated from the Python
 // classes (generated/model.ts); this module adds what the widget does with them.
-import type { LineLinks, RowOf } from "./generated/model";
+import type { Fold, LineLinks, RowOf } from "./generated/model";
 
 export * from "./generated/model";
+
+/** The pane lines shown, in order: every line but those inside a closed fold. */
+export function visibleLines(count: number, folds: readonly Fold[], closed: ReadonlySet<number>): number[] {
+  const out: number[] = [];
+  const ends = new Map<number, number>();
+  for (const f of folds) if (closed.has(f.header)) ends.set(f.first, f.last);
+  for (let i = 0; i < count; i++) {
+    const end = ends.get(i);
+    if (end !== undefined) {
+      i = end;
+      continue;
+    }
+    out.push(i);
+  }
+  return out;
+}
+
+/** The line standing for `line` when it is hidden: its fold's header (else itself). */
+export function shownAs(line: number, folds: readonly Fold[], closed: ReadonlySet<number>): number {
+  for (const f of folds) if (closed.has(f.header) && line >= f.first && line <= f.last) return f.header;
+  return line;
+}
 
 /** The groups of one line as a list. */
 export function groupsOf(value: LineLinks | undefined): number[] {

@@ -2,7 +2,7 @@
 // costs what a pane of 50 does.
 import { tokenize } from "./highlight";
 import { LinkIndex } from "./links";
-import { PALETTE, type Pane } from "./model";
+import { PALETTE, type Pane, shownAs, visibleLines } from "./model";
 
 export const LINE_HEIGHT = 16;
 const OVERSCAN = 20;
@@ -23,6 +23,12 @@ export class CodePane {
   private current = -1;
   private frame = 0;
   private heat: ReadonlyMap<number, number> = new Map();
+  /** headers of the folds that are closed (all of them at first) */
+  private readonly closed: Set<number>;
+  private readonly folds: Map<number, { last: number }>;
+  /** pane line of each row shown, and the row of each shown line */
+  private rows: number[] = [];
+  private rowOf = new Map<number, number>();
 
   constructor(readonly pane: Pane, private readonly events: PaneEvents) {
     this.index = new LinkIndex(pane);
@@ -35,8 +41,9 @@ export class CodePane {
     this.scroller.className = "jl-scroll jl-code";
     this.body = document.createElement("div");
     this.body.className = "jl-body";
-    this.body.style.height = `${pane.lines.length * LINE_HEIGHT + 8}px`;
-    this.scroller.style.height = `${Math.min(340, pane.lines.length * LINE_HEIGHT + 26)}px`;
+    this.folds = new Map((pane.folds ?? []).map((f) => [f.header, f]));
+    this.closed = new Set(this.folds.keys());
+    this.layout();
     this.scroller.append(this.body);
     this.el.append(title, this.scroller);
     this.scroller.addEventListener("scroll", () => this.schedule());
@@ -46,9 +53,39 @@ export class CodePane {
     });
     this.scroller.addEventListener("mouseleave", () => this.events.hover(this, null));
     this.scroller.addEventListener("click", (e) => {
+      const toggle = (e.target as HTMLElement | null)?.closest?.(".jl-fold-toggle");
+      if (toggle) {
+        e.stopPropagation();
+        const line = this.lineOf(e.target);
+        if (line !== null) this.toggle(line);
+        return;
+      }
       const line = this.lineOf(e.target);
       if (line !== null) this.events.click(this, line);
     });
+  }
+
+  /** Recompute the rows shown after a fold opened or closed. */
+  private layout(): void {
+    this.rows = visibleLines(this.pane.lines.length, this.pane.folds ?? [], this.closed);
+    this.rowOf = new Map(this.rows.map((line, row) => [line, row]));
+    this.body.style.height = `${this.rows.length * LINE_HEIGHT + 8}px`;
+    this.scroller.style.height = `${Math.min(340, this.rows.length * LINE_HEIGHT + 26)}px`;
+    for (const el of this.rendered.values()) el.remove();
+    this.rendered.clear();
+  }
+
+  /** Open or close the fold whose header is `header`. */
+  toggle(header: number): void {
+    if (!this.folds.has(header)) return;
+    if (this.closed.has(header)) this.closed.delete(header);
+    else this.closed.add(header);
+    this.layout();
+    this.render();
+  }
+
+  isOpen(header: number): boolean {
+    return this.folds.has(header) && !this.closed.has(header);
   }
 
   private lineOf(target: EventTarget | null): number | null {
@@ -69,17 +106,19 @@ export class CodePane {
   render(): void {
     const height = this.scroller.clientHeight || 340;
     const first = Math.max(0, Math.floor(this.scroller.scrollTop / LINE_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.pane.lines.length, Math.ceil((this.scroller.scrollTop + height) / LINE_HEIGHT) + OVERSCAN);
+    const last = Math.min(this.rows.length, Math.ceil((this.scroller.scrollTop + height) / LINE_HEIGHT) + OVERSCAN);
+    const wanted = new Set(this.rows.slice(first, last));
     for (const [i, el] of this.rendered) {
-      if (i < first || i >= last) {
+      if (!wanted.has(i)) {
         el.remove();
         this.rendered.delete(i);
       }
     }
-    for (let i = first; i < last; i++) {
+    for (let row = first; row < last; row++) {
+      const i = this.rows[row];
       let el = this.rendered.get(i);
       if (!el) {
-        el = this.line(i);
+        el = this.line(i, row);
         this.rendered.set(i, el);
         this.body.append(el);
       }
@@ -87,11 +126,11 @@ export class CodePane {
     }
   }
 
-  private line(i: number): HTMLElement {
+  private line(i: number, row: number): HTMLElement {
     const el = document.createElement("div");
     el.className = "jl-l";
     el.dataset.i = String(i);
-    el.style.top = `${i * LINE_HEIGHT + 4}px`;
+    el.style.top = `${row * LINE_HEIGHT + 4}px`;
     const headers = this.pane.headers;
     if (this.pane.numbers) {
       const num = document.createElement("span");
@@ -102,6 +141,14 @@ export class CodePane {
     }
     if (headers && headers.includes(i)) {
       el.classList.add("jl-hdr");
+      if (this.folds.has(i)) {
+        const toggle = document.createElement("span");
+        toggle.className = "jl-fold-toggle";
+        toggle.textContent = this.closed.has(i) ? "▸ " : "▾ ";
+        toggle.title = this.closed.has(i) ? "show this library frame" : "fold this library frame";
+        el.dataset.fold = this.closed.has(i) ? "closed" : "open";
+        el.append(toggle);
+      }
       el.append(document.createTextNode(this.pane.lines[i]));
       return el;
     }
@@ -154,14 +201,17 @@ export class CodePane {
   }
 
   isVisible(line: number): boolean {
-    const top = line * LINE_HEIGHT;
+    const row = this.rowOf.get(shownAs(line, this.pane.folds ?? [], this.closed));
+    if (row === undefined) return false;
+    const top = row * LINE_HEIGHT;
     return top >= this.scroller.scrollTop && top + LINE_HEIGHT <= this.scroller.scrollTop + this.scroller.clientHeight;
   }
 
   /** Scroll so that `line` is in view (centred), unless it already is. */
   reveal(line: number): void {
     if (this.isVisible(line)) return;
-    this.scroller.scrollTop = Math.max(0, line * LINE_HEIGHT - this.scroller.clientHeight / 2);
+    const row = this.rowOf.get(shownAs(line, this.pane.folds ?? [], this.closed)) ?? 0;
+    this.scroller.scrollTop = Math.max(0, row * LINE_HEIGHT - this.scroller.clientHeight / 2);
     this.render();
   }
 

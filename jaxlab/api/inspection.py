@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from jaxlab.base.display import Displayed, renderer
+from jaxlab.base.pytrees import CallSummary, call_summary, summarize
 from jaxlab.core import analysis as _analysis
 from jaxlab.core import stages as _stages
 from jaxlab.ir._bulk import gc_paused
@@ -180,6 +181,27 @@ class Inspection(Displayed):
             )
         except Exception:
             return "(?)"
+
+    @cached_property
+    def arguments(self) -> CallSummary:
+        """The call's arguments, named from the function's signature and summarised
+        (``params: list[48] of dict{…}``); ``.leaves`` and ``.to_pandas()`` list every leaf."""
+        staged = self._staged
+        return call_summary(staged.fn, staged.args, staged.kwargs)
+
+    @property
+    def signature(self) -> str:
+        """``step(params: list[48] of dict{…}, x: f32[128,64]) → (f32[], list[48] of …)``."""
+        return f"{self.fn_name}({self.arguments.text}) → {self.results}"
+
+    @cached_property
+    def results(self) -> str:
+        """The outputs' types, summarised like the arguments (more tightly: a title names
+        them after the arguments)."""
+        try:
+            return summarize(self.traced.out_info, width=60)
+        except Exception:
+            return self.out_avals
 
     @property
     def out_avals(self) -> str:

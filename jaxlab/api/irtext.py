@@ -62,7 +62,7 @@ def jaxpr(
 
     jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
     closed = jitted.trace(*args, **kwargs).jaxpr
-    title = f"jaxpr of {function_name(fn)}({describe_args(args, kwargs)})"
+    title = f"jaxpr of {function_name(fn)}({describe_args(args, kwargs, fn)})"
     return IRText(jaxpr_text(closed), "jaxpr", title, source=closed)
 
 
@@ -92,7 +92,7 @@ def hlo(
         static_argnames=static_argnames,
         **kwargs,
     )
-    call = f"{function_name(fn)}({describe_args(args, kwargs)})"
+    call = f"{function_name(fn)}({describe_args(args, kwargs, fn)})"
     if stage == "hlo":
         text, source, title = insp.hlo, insp.compiled, f"optimized HLO of {call}"
     elif stage == "stablehlo":

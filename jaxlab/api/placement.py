@@ -7,6 +7,7 @@ several processes list every shard, and the ones this process holds are checked 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +123,87 @@ class ArrayPlacement:
         return [sorted(c) for c in cuts]
 
 
+@dataclass
+class ArrayGroup:
+    """Arrays that share shape, dtype and sharding (the same pieces on the same devices): a
+    model's 48 ``wq`` matrices are one group."""
+
+    arrays: list[ArrayPlacement]
+
+    @property
+    def first(self) -> ArrayPlacement:
+        return self.arrays[0]
+
+    @property
+    def count(self) -> int:
+        return len(self.arrays)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays)
+
+    @property
+    def paths(self) -> str:
+        """The paths collapsed: ``params[*]['wq']`` when they differ only in list indices,
+        else the first ones and how many more."""
+        return collapse_paths([a.path for a in self.arrays])
+
+    @property
+    def distributed(self) -> bool:
+        """Sharded or replicated over more than one device (worth a grid)."""
+        return len(self.first.devices) > 1
+
+
+def group_key(a: ArrayPlacement) -> tuple:
+    """What makes two arrays' placement the same: shape, dtype and every piece's devices."""
+    pieces = tuple((t.index, tuple(t.devices)) for t in a.tiles())
+    return (a.shape, a.dtype, a.sharding_type, a.spec, a.memory_kind, a.abstract, pieces)
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def collapse_paths(paths: list[str], shown: int = 4) -> str:
+    """``["p[0]['w']", "p[1]['w']"]`` -> ``p[*]['w']``: paths that differ only in list
+    indices collapse to one with ``[*]``; more than two such patterns keep what they share
+    around an ellipsis (``state…['bias'].value``), else the first ones and ``… (+n)``."""
+    by_template: dict[str, list[str]] = {}
+    for path in paths:
+        by_template.setdefault(_INDEX.sub("[*]", path), []).append(path)
+    parts = [_collapse_one(group) for group in by_template.values()]
+    if len(parts) <= 2:
+        return ", ".join(parts)
+    tokens = [_TOKEN.findall(p) for p in parts]
+    head = _common(tokens)
+    tail = _common([t[len(head) :][::-1] for t in tokens])[::-1]
+    if tail:  # ``state…['bias'].value``: what they share, around what differs
+        return "".join(head) + "…" + "".join(tail)
+    if len(parts) <= shown:
+        return ", ".join(parts)
+    return ", ".join(parts[: shown - 1]) + f", … (+{len(parts) - shown + 1})"
+
+
+_TOKEN = re.compile(r"\[[^\]]*\]|\.[^.\[]+|[^.\[]+")
+
+
+def _common(seqs: list[list[str]]) -> list[str]:
+    out: list[str] = []
+    for items in zip(*seqs, strict=False):
+        if len(set(items)) != 1:
+            break
+        out.append(items[0])
+    return out
+
+
+def _collapse_one(paths: list[str]) -> str:
+    if len(paths) == 1:
+        return paths[0]
+    numbers = [_INDEX.findall(p) for p in paths]
+    vary = [len({n[i] for n in numbers}) > 1 for i in range(len(numbers[0]))]
+    slots = iter(vary)
+    return _INDEX.sub(lambda m: "[*]" if next(slots) else m.group(0), paths[0])
+
+
 @dataclass(repr=False)
 class Placement(Displayed):
     """Placement of every array in a pytree. ``to_pandas()`` gives one row per shard."""
@@ -130,6 +212,7 @@ class Placement(Displayed):
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, what it is)
     device_order: dict[int, int] = field(default_factory=dict)  # device id -> colour slot
     name: str = ""
+    title: str = ""  # what was passed: the expression, else its type
 
     def __len__(self) -> int:
         return len(self.arrays)
@@ -161,6 +244,52 @@ class Placement(Displayed):
             for s in a.shards
         ]
 
+    def groups(self) -> list[ArrayGroup]:
+        """The arrays grouped by shape, dtype and sharding, in first-seen order."""
+        groups: dict[tuple, ArrayGroup] = {}
+        for a in self.arrays:
+            groups.setdefault(group_key(a), ArrayGroup([])).arrays.append(a)
+        return list(groups.values())
+
+    @property
+    def single_device(self) -> int | None:
+        """The one device holding every array whole, or None."""
+        devices = {d for a in self.arrays for d in a.devices}
+        if len(devices) == 1 and all(len(a.shards) == 1 for a in self.arrays):
+            return next(iter(devices))
+        return None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays)
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        """One dict per group of arrays that share shape, dtype and sharding."""
+        from jaxlab.base.format import short_dtype
+
+        return [
+            {
+                "arrays": g.paths,
+                "count": g.count,
+                "shape": g.first.shape,
+                "dtype": short_dtype(g.first.dtype),
+                "bytes": g.nbytes,
+                "sharding": g.first.sharding_type,
+                "spec": g.first.spec,
+                "shard_shape": g.first.shard_shape,
+                "devices": len(g.first.devices),
+            }
+            for g in self.groups()
+        ]
+
+    def summary(self) -> Any:
+        """The groups as a ``pandas.DataFrame``: one row per (shape, dtype, sharding), with the
+        paths collapsed, how many arrays, their bytes, spec and devices."""
+        columns = ["arrays", "count", "shape", "dtype", "bytes", "sharding", "spec"]
+        return data_frame(
+            self.summary_rows(), "Placement.summary", [*columns, "shard_shape", "devices"]
+        )
+
     def to_pandas(self) -> Any:
         """The shards as a ``pandas.DataFrame`` (one row per shard)."""
         columns = ["array", "device", "process", "index", "replica_id", "shard_shape"]
@@ -177,7 +306,7 @@ def placement(tree: Any, name: str = "") -> Placement:
     """
     import jax
 
-    label = name or "value"
+    label = name or _type_name(tree)
     leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
     if not leaves:
         raise PlacementError(
@@ -201,7 +330,19 @@ def placement(tree: Any, name: str = "") -> Placement:
         if all(isinstance(leaf, jax.ShapeDtypeStruct) for _, leaf in leaves):
             fix = "give it one: `jax.ShapeDtypeStruct(shape, dtype, sharding=...)`"
         raise PlacementError(f"`{label}` is not on any device: {what}.\n  fix: {fix}.")
-    return Placement(arrays, skipped, _device_order(arrays), name)
+    return Placement(arrays, skipped, _device_order(arrays), name, label)
+
+
+def _type_name(value: Any) -> str:
+    """What a Python caller passed, when no expression names it: ``jax.Array``, ``list``,
+    ``State``."""
+    import jax
+
+    if isinstance(value, jax.Array):
+        return "jax.Array"
+    if isinstance(value, jax.ShapeDtypeStruct):
+        return "jax.ShapeDtypeStruct"
+    return type(value).__name__
 
 
 def _check_leaf(leaf: Any, path: str) -> None:

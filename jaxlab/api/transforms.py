@@ -112,4 +112,4 @@ def jit_run(
         donate_argnums=donate_argnums,
     )
     out = staged.run(steady_repeats=0) if staged.runnable else None
-    return JitRun(out, staged.timings, f"{function_name(fn)}({describe_args(args, kwargs)})")
+    return JitRun(out, staged.timings, f"{function_name(fn)}({describe_args(args, kwargs, fn)})")

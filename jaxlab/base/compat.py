@@ -29,12 +29,15 @@ def jit_options(fn: Any) -> dict[str, tuple] | None:
 
 
 def is_jitted(fn: Any) -> bool:
-    """True for the callables ``jax.jit`` returns."""
+    """True for the callables ``jax.jit`` returns and jaxlab's wrappers of them (not other
+    libraries' look-alikes such as ``flax.nnx.jit``, whose ``trace`` gives no jaxpr: those are
+    staged like plain functions)."""
     return (
         callable(fn)
         and hasattr(fn, "lower")
         and hasattr(fn, "trace")
         and hasattr(fn, "__wrapped__")
+        and type(fn).__module__.split(".")[0] in ("jax", "jaxlib", "jaxlab")
     )
 
 

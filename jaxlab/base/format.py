@@ -81,6 +81,18 @@ def format_size(n: float) -> str:
     return f"{n:.3g}" if n < 100 else str(round(n))
 
 
+_SHORT_DTYPES = {"float": "f", "int": "i", "uint": "u", "complex": "c", "bfloat": "bf"}
+
+
+def short_dtype(dtype: Any) -> str:
+    """float32 -> f32, bfloat16 -> bf16, bool -> bool (NumPy, JAX and PyTorch dtypes)."""
+    name = str(dtype).removeprefix("torch.")
+    for long, short in _SHORT_DTYPES.items():
+        if name.startswith(long) and name[len(long) :].isdigit():
+            return short + name[len(long) :]
+    return name
+
+
 def short_repr(value: Any, limit: int = 60) -> str:
     """``repr(value)`` on one line, cut to `limit` characters (a failing repr gives the type)."""
     try:

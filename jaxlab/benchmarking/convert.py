@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxlab.core.jit import describe_args
+from jaxlab.base import pytrees as _pytrees
 
 FRAMEWORKS = ("jax", "numpy", "torch")
 
@@ -160,25 +160,8 @@ def dtypes_of(value: Any) -> list[str]:
     return out
 
 
-_SHORT = {"float": "f", "int": "i", "uint": "u", "complex": "c", "bfloat": "bf"}
-
-
-def short_dtype(dtype: Any) -> str:
-    """float32 -> f32, bfloat16 -> bf16, bool -> bool (NumPy, JAX and PyTorch dtypes)."""
-    name = str(dtype).removeprefix("torch.")
-    for long, short in _SHORT.items():
-        if name.startswith(long) and name[len(long) :].isdigit():
-            return short + name[len(long) :]
-    return name
-
-
-def signature(args: tuple, kwargs: dict) -> str:
+def signature(args: tuple, kwargs: dict, fn: Any = None) -> str:
     """A call's arguments as they are (``f64[1000]`` for a float64 NumPy array, whatever JAX
-    would make of it), e.g. ``f32[64,64], 3, scale=f64[]``."""
-
-    def one(value: Any) -> str:
-        if is_array(value):
-            return f"{short_dtype(value.dtype)}[{','.join(str(d) for d in value.shape)}]"
-        return describe_args((value,), {})
-
-    return ", ".join([one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()])
+    would make of it), pytrees summarised, named from `fn`'s signature when given, e.g.
+    ``x: f32[64,64], n: 3, params: dict{w,b: f32[64]}``."""
+    return _pytrees.call_summary(fn, args, kwargs).text

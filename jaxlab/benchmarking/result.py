@@ -174,6 +174,8 @@ class BenchResult(Displayed):
     interrupted: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     created: str = ""
+    # every leaf of the call's arguments (the title summarises them): argument, path, type, bytes
+    arguments: list[dict[str, Any]] = field(default_factory=list)
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -329,6 +331,7 @@ class BenchResult(Displayed):
             "interrupted": self.interrupted,
             "settings": self.settings,
             "created": self.created,
+            "arguments": self.arguments,
         }
 
     @classmethod
@@ -355,6 +358,7 @@ class BenchResult(Displayed):
                 interrupted=bool(data.get("interrupted")),
                 settings=data.get("settings", {}),
                 created=data.get("created", ""),
+                arguments=list(data.get("arguments", [])),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"a damaged BenchResult file ({exc})") from None

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from jaxlab.base import format as _format
+from jaxlab.base.pytrees import call_summary
 from jaxlab.benchmarking import machine, timer
 from jaxlab.benchmarking import processes as _processes
 from jaxlab.benchmarking import roofline as _roofline
@@ -239,7 +240,7 @@ def _here(
             title = label or ", ".join(map(str, fn))
         else:
             vlist, notes = default_variants(fn, vs, static_argnums=nums, static_argnames=names)
-            title = label or f"{_format.function_name(fn)}({signature(args, kwargs)})"
+            title = label or f"{_format.function_name(fn)}({signature(args, kwargs, fn)})"
         vlist = select(vlist, variants)
         base = baseline if baseline is not None else default_baseline(vlist)
         if base is not None and base not in {v.name for v in vlist}:
@@ -259,6 +260,8 @@ def _here(
             )
         result = _assemble(title, vlist, points, base, ref, sizes is not None, notes, settings)
         result.interrupted = interrupted
+        named = None if isinstance(fn, Mapping) else fn
+        result.arguments = call_summary(named, args, kwargs).rows()
     return result
 
 

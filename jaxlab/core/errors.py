@@ -114,6 +114,10 @@ def describe_value(value: object) -> str:
     article = "an" if name[:1].lower() in "aeiou" else "a"
     if isinstance(value, (int, float, complex, bool)):
         return f"{article} {name} ({value!r})"
+    from jaxlab.base.pytrees import is_array, summarize
+
+    if not is_array(value) and any(is_array(leaf) for leaf in jax.tree_util.tree_leaves(value)):
+        return f"{article} {name} ({summarize(value, 60)})"
     return f"{article} {name}"
 
 

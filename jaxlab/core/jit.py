@@ -14,30 +14,17 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
-
 from jaxlab.base import compat as _compat
 from jaxlab.base import format as _format
+from jaxlab.base import pytrees as _pytrees
 from jaxlab.core import compile_events as _compile_events
 from jaxlab.core import stages as _stages
 
 
-def describe_args(args: tuple, kwargs: dict) -> str:
-    """A short signature of a call, e.g. ``f32[3,4], 2, scale=float32[]``."""
-
-    def one(value: Any) -> str:
-        if hasattr(value, "shape") and hasattr(value, "dtype"):
-            try:
-                return jax.typeof(value).str_short(short_dtypes=True)
-            except Exception:
-                return f"{value.dtype}{list(value.shape)}"
-        leaves = jax.tree_util.tree_leaves(value)
-        if isinstance(value, (list, tuple, dict)) and leaves:
-            return f"{type(value).__name__}[{len(leaves)} leaves]"
-        return _format.short_repr(value, 20)
-
-    parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
-    return ", ".join(parts)
+def describe_args(args: tuple, kwargs: dict, fn: Callable | None = None) -> str:
+    """A short signature of a call, pytrees summarised and arguments named from `fn`'s
+    signature when given, e.g. ``x: f32[3,4], n: 2, params: list[48] of dict{w,b: f32[64]}``."""
+    return _pytrees.call_summary(fn, args, kwargs).text
 
 
 # Functions jitted through jaxlab's magics, for the guards that inspect them.
@@ -111,8 +98,9 @@ class ReportingJit:
     def _compiled(self, comp: _compile_events.Compilation, args: tuple, kwargs: dict) -> None:
         self.compilations.append(comp)
         if self._report is not None:
+            signature = describe_args(args, kwargs, self.__wrapped__)
             self._report(
-                f"[jaxlab] compiled {self.__name__}({describe_args(args, kwargs)}) in "
+                f"[jaxlab] compiled {self.__name__}({signature}) in "
                 f"{_format.format_seconds(comp.total_s)} ("
                 f"{_format.format_stages(comp.trace_s, comp.lower_s, comp.compile_s)}); "
                 f"compilation #{len(self.compilations)}"

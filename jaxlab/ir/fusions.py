@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from jaxlab.ir.hlo import ArrayShape, HloInstruction, HloModule
+from jaxlab.ir.sources import is_library
 
 KIND_NAMES = {"kLoop": "loop", "kInput": "input", "kOutput": "output", "kCustom": "custom"}
 
@@ -58,6 +59,8 @@ class Fusion:
     instruction: HloInstruction
     ops: list[HloInstruction] = field(default_factory=list)
     source_lines: list[tuple[str, int]] = field(default_factory=list)  # (file, line), sorted
+    # per op the innermost frame in the user's code (not a library's), sorted
+    user_lines: list[tuple[str, int]] = field(default_factory=list)
     flops: int = 0  # estimated from shapes
     transcendentals: int = 0
     bytes: int = 0  # operands read + output written, estimated from shapes
@@ -136,11 +139,15 @@ def fusions_of(module: HloModule, *, unfused: bool = False) -> list[Fusion]:
         else:
             continue
         lines: set[tuple[str, int]] = set()
+        user: set[tuple[str, int]] = set()
         flops = transcendentals = 0
         for op in (instr, *ops):
             frames = module.frames_of(op)
             if frames and frames[0][1]:
                 lines.add((frames[0][0], frames[0][1]))
+                mine = next((f for f in frames if f[1] and not is_library(f[0])), None)
+                if mine is not None:
+                    user.add((mine[0], mine[1]))
         for op in ops:
             f, t = op_flops(module, op)
             flops += f
@@ -153,6 +160,7 @@ def fusions_of(module: HloModule, *, unfused: bool = False) -> list[Fusion]:
                 instruction=instr,
                 ops=ops,
                 source_lines=sorted(lines),
+                user_lines=sorted(user),
                 flops=flops,
                 transcendentals=transcendentals,
                 bytes=read + instr.output_bytes,

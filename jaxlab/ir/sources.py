@@ -5,8 +5,12 @@ cells work too."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect as pyinspect
 import linecache
+import os
+import sys
+import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +27,7 @@ class SourceBlock:
     function: str
     first_line: int  # 1-based line number in the file
     lines: list[str]
+    library: bool = False  # installed code (site-packages, JAX, the standard library)
 
     @property
     def last_line(self) -> int:
@@ -30,6 +35,45 @@ class SourceBlock:
 
     def __contains__(self, line: int) -> bool:
         return self.first_line <= line <= self.last_line
+
+
+@lru_cache(maxsize=1)
+def _library_roots() -> tuple[str, ...]:
+    roots = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        with contextlib.suppress(KeyError, TypeError):
+            roots.add(os.path.normcase(os.path.abspath(sysconfig.get_path(key))))
+    for name in ("jax", "jaxlib"):
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None)
+        if where:
+            roots.add(os.path.normcase(os.path.dirname(os.path.abspath(where))))
+    return tuple(sorted(roots))
+
+
+@lru_cache(maxsize=4096)
+def is_library(file: str) -> bool:
+    """True for installed code: site-packages (Flax, Optax, Equinox…), JAX itself, the
+    standard library. Notebook cells and the user's own files are not."""
+    if not file or file.startswith("<"):
+        return False
+    path = os.path.normcase(os.path.abspath(file))
+    parts = path.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return True
+    return any(path.startswith(root + os.sep) for root in _library_roots())
+
+
+Line = tuple[str, int]
+
+
+def user_first(lines: Iterable[Line]) -> tuple[list[Line], list[Line]]:
+    """(file, line) pairs split into the user's and the libraries', each in order."""
+    user: list[Line] = []
+    library: list[Line] = []
+    for item in lines:
+        (library if is_library(item[0]) else user).append(item)
+    return user, library
 
 
 def function_source(fn: Any) -> tuple[str, int, list[str]] | None:
@@ -110,8 +154,9 @@ def enclosing_function(file: str, line: int) -> tuple[int, int, str] | None:
 def source_blocks(
     fn: Any, innermost: Iterable[tuple[str, int]], *, max_lines: int = 3000
 ) -> list[SourceBlock]:
-    """Blocks to show: `fn`'s source first, then each other function that holds an innermost
-    frame of some op, in file and line order. Overlapping ranges are merged."""
+    """Blocks to show: `fn`'s source first, then each other function of the user's that holds
+    an innermost frame of some op, in file and line order, then the libraries' (marked
+    ``library``, for the views to fold). Overlapping ranges are merged."""
     ranges: dict[str, list[tuple[int, int, str]]] = {}
     order: list[str] = []
     main = function_source(fn)
@@ -139,6 +184,7 @@ def source_blocks(
         ranges.setdefault(file, []).append((start, end, name))
     blocks: list[SourceBlock] = []
     total = 0
+    order.sort(key=is_library)  # stable: the user's files (`fn`'s first), then libraries'
     for file in order:
         all_lines = linecache.getlines(file)
         merged: list[list[Any]] = []
@@ -157,5 +203,8 @@ def source_blocks(
             if total + len(text) > max_lines:
                 return blocks
             total += len(text)
-            blocks.append(SourceBlock(file, name, start, text))
+            blocks.append(SourceBlock(file, name, start, text, is_library(file)))
+    if main is not None:  # the inspected function first, before its file's other functions
+        first = next((k for k, b in enumerate(blocks) if b.file == main[0] and main[1] in b), 0)
+        blocks.insert(0, blocks.pop(first))
     return blocks

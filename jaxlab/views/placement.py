@@ -1,6 +1,7 @@
-"""Static views of a :class:`jaxlab.Placement`: per array a summary, an N-D sharding grid in
-SVG (one colour per device; a piece held by several devices is striped with their colours)
-and its shards."""
+"""Static views of a :class:`jaxlab.Placement`: a table of the groups of arrays that share
+shape, dtype and sharding, then per sharded or replicated group an N-D sharding grid in SVG (one
+colour per device; a piece held by several devices is striped with their colours) and its
+shards. Arrays that all sit whole on one device get one line."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import device_colour, swatch
 
 if TYPE_CHECKING:
-    from jaxlab.api.placement import ArrayPlacement
+    from jaxlab.api.placement import ArrayGroup, ArrayPlacement
 
-MAX_ARRAYS = 64  # arrays drawn in one output
+MAX_ARRAYS = 64  # groups of arrays drawn in one output
+MAX_GROUP_ROWS = 200
 MAX_PANELS = 16  # 2-D slices drawn for arrays of rank 3 and more
 MAX_SHARD_ROWS = 512
 GRID_WIDTH = 320
@@ -79,12 +81,39 @@ def layout_summary(a: ArrayPlacement) -> str:
     return text
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
+
+
+def headline(p: Placement) -> str:
+    """``12 arrays, 1.2 MiB, in 3 groups on 8 devices`` or ``…, all on cpu:0 (device 0)``."""
+    devices = sorted({d for a in p.arrays for d in a.devices})
+    text = f"{_plural(len(p.arrays), 'array')}, {format_bytes(p.nbytes)}"
+    if p.single_device is not None:
+        spec = p.arrays[0].spec  # ``on cpu:0`` for a single-device sharding
+        name = spec.removeprefix("on ") if spec.startswith("on ") else ""
+        where = f"{name} (device {p.single_device})" if name else f"device {p.single_device}"
+        return text + f", all on {where}"
+    groups = len(p.groups())
+    return text + f", in {_plural(groups, 'group')} on {_plural(len(devices), 'device')}"
+
+
+def group_line(g: ArrayGroup) -> str:
+    a = g.first
+    count = f" ×{g.count}" if g.count > 1 else ""
+    return f"{g.paths}{count}: {array_summary(a)}" + (
+        f" ({format_bytes(g.nbytes)} in all)" if g.count > 1 else ""
+    )
+
+
 @renders(Placement, "text")
 def placement_text(p: Placement) -> str:
-    count = len(p.arrays)
-    lines = [f"Placement of {p.name or 'value'}: {count} array{'s' if count != 1 else ''}"]
-    for a in p.arrays:
-        lines.append(f"  {a.path}: {array_summary(a)}")
+    lines = [f"Placement of {p.title or p.name or 'value'}: {headline(p)}"]
+    for g in p.groups():
+        lines.append(f"  {group_line(g)}")
+        if not g.distributed:
+            continue
+        a = g.first
         lines.append(f"    {layout_summary(a)}")
         for tile in a.tiles()[:8]:
             index = "[" + ", ".join(f"{x}:{y}" for x, y in tile.index) + "]"
@@ -93,7 +122,7 @@ def placement_text(p: Placement) -> str:
             lines.append(f"    … {len(a.tiles()) - 8} more pieces")
     for path, what in p.skipped:
         lines.append(f"  {path}: not placed ({what})")
-    lines.append("  shards: .rows() or .to_pandas()")
+    lines.append("  groups: .summary(); shards: .rows() or .to_pandas()")
     return "\n".join(lines)
 
 
@@ -266,12 +295,15 @@ def axes_caption(a: ArrayPlacement) -> str:
     return text
 
 
-def array_html(a: ArrayPlacement, order: dict[int, int]) -> str:
+def array_html(a: ArrayPlacement, order: dict[int, int], label: str = "", count: int = 1) -> str:
+    """One array's (or one group's) placement: summary, grid, legend and shards; a group is
+    drawn once, for its first array."""
     labels = {s.device_id: f"{s.device_id} (process {s.process_index})" for s in a.shards}
     multi_process = len({s.process_index for s in a.shards}) > 1
+    times = f" ×{count}" if count > 1 else ""
     return (
-        f'<div class="jl-array" data-path="{esc(a.path)}" style="margin:6px 0 10px">'
-        f"<div><code>{esc(a.path)}</code> {esc(array_summary(a))}</div>"
+        f'<div class="jl-array" data-path="{esc(label or a.path)}" style="margin:6px 0 10px">'
+        f"<div><code>{esc(label or a.path)}</code>{esc(times)} {esc(array_summary(a))}</div>"
         f'<div class="jl-muted">{esc(layout_summary(a))}</div>'
         f"{grid_svg(a, order)}"
         f'<div class="jl-note">{esc(axes_caption(a))}</div>'
@@ -281,17 +313,47 @@ def array_html(a: ArrayPlacement, order: dict[int, int]) -> str:
     )
 
 
-def placement_body(p: Placement) -> str:
-    count = len(p.arrays)
-    devices = sorted({d for a in p.arrays for d in a.devices})
-    head = (
-        f'<div class="jl-title">Placement of <code>{esc(p.name or "value")}</code></div>'
-        f'<div class="jl-muted">{count} array{"s" if count != 1 else ""} on '
-        f"{len(devices)} device{'s' if len(devices) != 1 else ''}</div>"
+def groups_table(p: Placement) -> str:
+    """One row per group of arrays sharing shape, dtype and sharding."""
+    rows = []
+    for g in p.groups()[:MAX_GROUP_ROWS]:
+        a = g.first
+        shard = f"{a.dtype}[{','.join(map(str, a.shard_shape))}]" if g.distributed else ""
+        rows.append(
+            (g.paths, g.count, a.type_text, format_bytes(g.nbytes), a.sharding_type,
+             a.spec, shard, device_list(a.devices))
+        )  # fmt: skip
+    more = len(p.groups()) - len(rows)
+    note = f'<div class="jl-note">{more:,} more groups in .summary()</div>' if more > 0 else ""
+    return (
+        table(
+            ["arrays", "count", "type", "bytes", "sharding", "spec", "shard", "devices"],
+            rows,
+            numeric=[False, True, False, True, False, False, False, False],
+        )
+        + note
     )
-    body = [array_html(a, p.device_order) for a in p.arrays[:MAX_ARRAYS]]
-    if count > MAX_ARRAYS:
-        body.append(f'<div class="jl-note">{count - MAX_ARRAYS:,} more arrays not drawn</div>')
+
+
+def placement_body(p: Placement) -> str:
+    head = (
+        f'<div class="jl-title">Placement of <code>{esc(p.title or p.name or "value")}</code>'
+        f'</div><div class="jl-muted jl-headline">{esc(headline(p))}</div>'
+    )
+    groups = p.groups()
+    body: list[str] = []
+    if p.single_device is not None:
+        n = len(groups)
+        body.append(details(f"arrays ({n} group{'s' * (n != 1)})", groups_table(p)))
+    else:
+        body.append(groups_table(p))
+        drawn = [g for g in groups if g.distributed]
+        for g in drawn[:MAX_ARRAYS]:
+            body.append(array_html(g.first, p.device_order, g.paths, g.count))
+        if len(drawn) > MAX_ARRAYS:
+            body.append(
+                f'<div class="jl-note">{len(drawn) - MAX_ARRAYS:,} more groups not drawn</div>'
+            )
     if p.skipped:
         body.append(
             details(

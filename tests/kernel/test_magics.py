@@ -94,7 +94,7 @@ def test_jit_rebinds_and_reports_compilations(kernel):
     assert kernel.value("square_array.__wrapped__ is original")
     first = kernel.ok("r = square_array(jnp.array([1, 2, 3, 4]))")
     assert kernel.value("r.tolist()") == [1, 4, 9, 16]
-    assert first.stdout.count("[jaxlab] compiled square_array(i32[4])") == 1
+    assert first.stdout.count("[jaxlab] compiled square_array(x: i32[4])") == 1
     again = kernel.ok("r = square_array(jnp.array([5, 6, 7, 8]))")
     assert "compiled" not in again.stdout  # same shape: no recompilation, no report
     other = kernel.ok("r = square_array(jnp.arange(6.0))")

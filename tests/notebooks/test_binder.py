@@ -65,6 +65,8 @@ def test_binder_environment_runs_the_tour(tmp_path):
     assert specs.exists()
     # the widget's front end was bundled into the installed package
     assert list(venv.glob("lib/python*/site-packages/jaxlab/static/inspector.js"))
+    # the examples' libraries, for the training notebook
+    run([str(venv / "bin" / "python"), "-c", "import flax.nnx, optax"], env, repo)
     config = (tmp_path / "config" / "jupyter_server_config.py").read_text()
     assert "/lab/tree/notebooks/tour.ipynb" in config
 

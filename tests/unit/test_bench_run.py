@@ -449,7 +449,10 @@ def test_fast_calls_are_looped_to_span_many_timer_ticks():
 
 def test_label_shows_the_arguments_as_given():
     r = jaxlab.bench(cubic, np.ones(3), variants="numpy", **QUICK)
-    assert r.label == "cubic(f64[3])"
+    assert r.label == "cubic(x: f64[3])"
+    # every leaf of the arguments is kept in the result, and in what it saves
+    assert r.arguments == [{"argument": "x", "path": "x", "type": "f64[3]", "bytes": 24}]
+    assert jaxlab.BenchResult.from_dict(r.to_dict()).arguments == r.arguments
 
 
 def test_first_call_of_a_jitted_variant_does_not_compile_again():

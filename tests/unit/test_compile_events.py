@@ -35,7 +35,7 @@ def test_reporting_jit_reports_and_delegates():
     assert f.__wrapped__ is double and f.__name__ == "double"
     f(jnp.ones(2))
     f(jnp.ones(2))
-    assert len(lines) == 1 and "compiled double(f32[2])" in lines[0]
+    assert len(lines) == 1 and "compiled double(x: f32[2])" in lines[0]
     assert "stablehlo" in f.lower(jnp.ones(2)).as_text()
     assert len(f.compilations) == 1
     # inside another jitted function it is traced into the caller, not compiled on its own

@@ -211,3 +211,68 @@ def test_bad_input_messages():
 
     jax.jit(f)(jnp.ones(3))
     assert "is a tracer (float32[3])" in captured["message"]
+
+
+def transformer_params(layers: int, m):
+    """A 48-layer parameter list like benchmarks/transformer.py's, sharded over `m`."""
+    w = 64
+    shapes = {"wq": (w, w), "wk": (w, w), "wv": (w, w), "wo": (w, w), "w1": (w, 4 * w),
+              "w2": (4 * w, w)}  # fmt: skip
+    specs = {"w1": P(None, "x"), "w2": P("x", None)}
+    return [
+        {k: jax.device_put(jnp.zeros(s), NamedSharding(m, specs.get(k, P(None, "x"))))
+         for k, s in shapes.items()}
+        for _ in range(layers)
+    ]  # fmt: skip
+
+
+def test_288_sharded_parameters_are_grouped_and_each_group_drawn_once():
+    params = transformer_params(48, mesh((8,), ("x",)))
+    p = jaxlab.placement(params, name="params")
+    assert len(p) == 288
+    groups = p.groups()
+    distinct = {(a.shape, a.dtype, a.spec) for a in p}
+    assert len(groups) == len(distinct) == 3
+    df = p.summary()
+    assert len(df) == len(distinct)
+    assert df["count"].sum() == 288
+    assert sorted(df["count"]) == [48, 48, 192]
+    assert set(df["arrays"]) == {
+        "params[*]['wk'], params[*]['wo'], params[*]['wq'], params[*]['wv']",  # JAX sorts keys
+        "params[*]['w1']",
+        "params[*]['w2']",
+    }
+    html = placement_html(p)
+    assert html.count('class="jl-sharding-grid"') == 3  # one grid per group, not per array
+    assert html.count('class="jl-array"') == 3
+    assert "×192" in html and "×48" in html
+    assert len(p.to_pandas()) == 288 * 8  # the per-shard table stays
+    assert "288 arrays, 9 MiB, in 3 groups on 8 devices" in repr(p)
+
+
+def test_single_device_pytree_is_one_line_without_grids():
+    state = {"w": jnp.ones((32, 32)), "b": jnp.zeros(32), "m": [jnp.zeros(3), jnp.zeros(3)]}
+    p = jaxlab.placement(state)
+    assert p.single_device == jax.devices()[0].id
+    html = placement_html(p)
+    assert "jl-sharding-grid" not in html and 'class="jl-array"' not in html
+    assert "Placement of <code>dict</code>" in html  # the type, not an internal leaf name
+    assert "4 arrays" in html and "all on " in html and "(device " in html
+    assert len(p.summary()) == 3
+
+
+def test_collapse_paths():
+    from jaxlab.api.placement import collapse_paths
+
+    assert collapse_paths(["p[0]['w']", "p[1]['w']"]) == "p[*]['w']"
+    assert collapse_paths(["p[0][2]", "p[1][2]"]) == "p[*][2]"
+    assert collapse_paths(["a", "b", "c", "d"]) == "a, b, c, d"
+    assert collapse_paths(list("abcdef")) == "a, b, c, … (+3)"
+    # Flax State paths: the parameters' and the optimizer's copies of every bias
+    paths = [f"s[0]['{layer}']['bias'].value" for layer in "abc"]
+    paths += [f"s[1]['opt'][0]['mu']['{layer}']['bias'].value" for layer in "abc"]
+    assert collapse_paths(paths) == "s…['bias'].value"
+    assert collapse_paths([f"s['{k}']['{k}']" for k in "abcdef"]) == (
+        "s['a']['a'], s['b']['b'], s['c']['c'], … (+3)"
+    )
+    assert collapse_paths(["x"]) == "x"

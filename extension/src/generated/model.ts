@@ -18,6 +18,15 @@ export interface HtmlSection {
   html: string;
 }
 
+/** A library's frame in the source pane (site-packages, JAX, the standard library), folded to its header line; the header links every group of the lines it hides. */
+export interface Fold {
+  header: number;
+  first: number;
+  last: number;
+  equations: number;
+  kernels: number;
+}
+
 /** One code pane: its lines and the colour groups of each line. */
 export interface Pane {
   id: string;
@@ -27,6 +36,7 @@ export interface Pane {
   links: LineLinks[];
   numbers?: number[];
   headers?: number[];
+  folds?: Fold[];
 }
 
 export interface PanesSection {

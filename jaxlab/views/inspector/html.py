@@ -115,6 +115,8 @@ def _pane_code(pane: Pane) -> str:
     links = pane["links"]
     numbers = pane.get("numbers")
     headers = set(pane.get("headers", ()))
+    folds = {f["header"]: f["last"] for f in pane.get("folds", ())}
+    fold_end = -1
     spans = []
     for i, html_line in enumerate(html_lines[: len(shown)]):
         groups = links[i] if i < len(links) else -1
@@ -130,7 +132,14 @@ def _pane_code(pane: Pane) -> str:
             html_line = esc(shown[i])
         elif numbers:
             html_line = f'<span class="jl-num">{numbers[i]}</span>{html_line}'
-        spans.append(f'<span class="{cls}"{attrs}>{html_line or " "}</span>')
+        span = f'<span class="{cls}"{attrs}>{html_line or " "}</span>'
+        if i in folds:  # a library's frame: folded to its header line
+            fold_end = folds[i]
+            span = f'<details class="jl-fold"><summary>{span}</summary>'
+        spans.append(span)
+        if i == fold_end or (fold_end >= 0 and i == len(shown) - 1):
+            spans.append("</details>")
+            fold_end = -1
     note = ""
     if len(lines) > len(shown):
         note = (

@@ -24,9 +24,11 @@ from jaxlab.base.format import format_bytes, format_count, source_location
 from jaxlab.core.analysis import UNAVAILABLE
 from jaxlab.ir.hlo import HloInstruction, HloModule
 from jaxlab.views._html import esc
+from jaxlab.views.frames import library_path, source_lines_text
 from jaxlab.views.inspector.summary import analysis_table, timings_table
 from jaxlab.views.pallas import inspector_section
 from jaxlab.views.program import distribution_sections
+from jaxlab.views.signature import signature_html
 
 if TYPE_CHECKING:
     from jaxlab.ir.sources import SourceBlock
@@ -52,11 +54,23 @@ class HtmlSection(TypedDict):
     html: str
 
 
+class Fold(TypedDict):
+    """A library's frame in the source pane (site-packages, JAX, the standard library), folded
+    to its header line; the header links every group of the lines it hides."""
+
+    header: int  # the header line
+    first: int  # its first and last line
+    last: int
+    equations: int  # jaxpr equations its lines made
+    kernels: int  # kernels holding them
+
+
 class PaneNumbering(TypedDict, total=False):
     """What only the source pane has."""
 
     numbers: list[int]  # file line number of each line (0: a header)
     headers: list[int]  # lines that name a function and its file
+    folds: list[Fold]  # library frames, folded until opened
 
 
 class Pane(PaneNumbering):
@@ -238,7 +252,7 @@ ALIASES = {"LineLinks": LineLinks, "Section": Section}
 # row types of the tables kept one list per field: the widget reads them row by row
 ROW_TYPES = {"FusionRow": "FusionColumns"}
 MODEL_TYPES = (
-    HtmlSection, Pane, PanesSection, FusionColumn, FusionColumns, FusionTotals,
+    HtmlSection, Fold, Pane, PanesSection, FusionColumn, FusionColumns, FusionTotals,
     FusionsSection, GraphRef, GraphSection, TimelineKernel, TimelineModel, ProfileHeat,
     ProfileSection, ViewModel, GraphView, LayoutReply, LayoutFailure, VizReply,
 )  # fmt: skip
@@ -254,7 +268,7 @@ def view_model(insp: Inspection) -> ViewModel:
     linked = link_panes(insp)
     return {
         "version": VERSION,
-        "title": f"{insp.fn_name}{insp.in_avals}",
+        "title": f"{insp.fn_name}({insp.arguments.text})",
         "sections": [
             header_section(insp),
             summary_section(insp),
@@ -278,9 +292,7 @@ def short_path(file: str) -> str:
 
 def header_section(insp: Inspection) -> HtmlSection:
     devices = ", ".join(str(d) for d in insp.devices)
-    html = (
-        f'<div class="jl-title">Inspection of <code>{esc(insp.fn_name)}{esc(insp.in_avals)}'
-        f"</code> → <code>{esc(insp.out_avals)}</code></div>"
+    html = signature_html(insp.fn_name, insp.arguments, insp.results, "Inspection of ") + (
         f'<div class="jl-muted">devices: {esc(devices)}</div>'
     )
     return {"kind": "header", "html": html}
@@ -339,8 +351,17 @@ class SourceGroups:
         self.numbers: list[int] = []  # file line number of each pane line (0: a header)
         self.headers: list[int] = []
         self.index: dict[tuple[str, int], int] = {}
+        self.folds: list[Fold] = []  # library blocks (counts filled in by `link_panes`)
         for block in blocks:
-            where = source_location(block.file, block.first_line)
+            if block.library:
+                where = f"{library_path(block.file)}:{block.first_line}"
+                first = len(self.lines) + 1
+                self.folds.append(
+                    {"header": first - 1, "first": first, "last": first + len(block.lines) - 1,
+                     "equations": 0, "kernels": 0}
+                )  # fmt: skip
+            else:
+                where = source_location(block.file, block.first_line)
             label = f"# {where}" + (f" ({block.function})" if block.function else "")
             self.headers.append(len(self.lines))
             self.lines.append(label)
@@ -439,6 +460,7 @@ def link_panes(insp: Inspection) -> LinkedPanes:
             found = instr_groups(instr)
         if found:
             _add(hlo_links, line - 1, found)
+    folds = _folds(groups, source_links, jaxpr_links, fusion_groups)
     section: PanesSection = {
         "kind": "panes",
         "groups": len(groups.lines),
@@ -450,6 +472,7 @@ def link_panes(insp: Inspection) -> LinkedPanes:
                 "lines": groups.lines,
                 "numbers": groups.numbers,
                 "headers": groups.headers,
+                "folds": folds,
                 "links": source_links,
             },
             {
@@ -476,6 +499,38 @@ def link_panes(insp: Inspection) -> LinkedPanes:
         ],
     }
     return LinkedPanes(section, mapping, fusion_groups)
+
+
+def _folds(
+    groups: SourceGroups,
+    source_links: list[LineLinks],
+    jaxpr_links: list[LineLinks],
+    fusion_groups: dict[str, list[int]],
+) -> list[Fold]:
+    """Library blocks of the source pane, folded to their header line: the header links to
+    every group of the block (hovering it lights what the block made) and says how many
+    equations and kernels that is."""
+    out: list[Fold] = []
+    for fold in groups.folds:
+        inside = set(range(fold["first"], fold["last"] + 1))
+        linked = [g for g in sorted(inside) if source_links[g] != -1]
+        equations = sum(1 for v in jaxpr_links if inside.intersection(_as_list(v)))
+        kernels = sum(1 for gs in fusion_groups.values() if inside.intersection(gs))
+        header = fold["header"]
+        groups.lines[header] += (
+            f"  · library: {equations:,} equation{'s' * (equations != 1)}, "
+            f"{kernels:,} kernel{'s' * (kernels != 1)}"
+        )
+        if linked:
+            source_links[header] = _compact(linked)
+        out.append({**fold, "equations": equations, "kernels": kernels})
+    return out
+
+
+def _as_list(value: LineLinks) -> list[int]:
+    if isinstance(value, list):
+        return value
+    return [value] if value != -1 else []
 
 
 def _add(links: list[LineLinks], index: int, groups: list[int]) -> None:
@@ -509,9 +564,7 @@ def fusions_section(insp: Inspection, linked: LinkedPanes) -> FusionsSection:
         for code in opcodes:
             counts[code] = counts.get(code, 0) + 1
         ops_text = ", ".join(f"{c}×{n}" if n > 1 else c for c, n in counts.items())
-        sources = ", ".join(source_location(f, n) for f, n in fusion.source_lines[:6])
-        if len(fusion.source_lines) > 6:
-            sources += f", … ({len(fusion.source_lines)})"
+        sources = source_lines_text(fusion)
         eq_counts: dict[str, int] = {}
         for key in fusion.equation_keys:
             label = f"{key[-1]}@{key[1]}"

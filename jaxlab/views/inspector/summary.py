@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes, format_count, format_seconds, source_location
+from jaxlab.base.format import format_bytes, format_count, format_seconds
 from jaxlab.core import analysis as _analysis
 from jaxlab.views._html import table
+from jaxlab.views.frames import source_lines_text
 from jaxlab.views.program import distribution_lines
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ MAX_FUSION_ROWS = 200
 @renders(Inspection, "text")
 def inspection_text(insp: Inspection) -> str:
     """Plain-text summary (the ``text/plain`` fallback)."""
-    lines = [f"Inspection of {insp.fn_name}{insp.in_avals} -> {insp.out_avals}"]
+    lines = [f"Inspection of {insp.fn_name}({insp.arguments.text}) -> {insp.results}"]
+    lines.append(f"  arguments: {insp.arguments.totals} (.arguments.to_pandas() lists them)")
     lines.append(f"  stages: {insp.timings.summary()}")
     module = insp.hlo_module
     fusions = fusions_of_inspection(insp)
@@ -120,7 +122,7 @@ def fusion_table(insp: Inspection) -> str:
     for f in fusions[:MAX_FUSION_ROWS]:
         ops = f.opcodes
         summary = ", ".join(ops[:6]) + (f", … ({len(ops)} ops)" if len(ops) > 6 else "")
-        sources = ", ".join(source_location(file, line) for file, line in f.source_lines[:4])
+        sources = source_lines_text(f, most=4)
         rows.append((f.name, f.kind, summary, f.shape, sources))
     more = ""
     if len(fusions) > MAX_FUSION_ROWS:

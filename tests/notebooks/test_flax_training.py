@@ -1,0 +1,59 @@
+"""The Flax + Optax training notebook runs top to bottom in the jaxlab kernel and in a plain
+Python kernel that loads the extension, and shows the summaries a real model needs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.notebooks._run import execute
+
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
+pytest.importorskip("flax")
+pytest.importorskip("optax")
+
+
+def cell_html(run, needle: str, mime: str = "text/html") -> str:
+    """The outputs (of one kind) of the code cell whose source contains `needle`."""
+    for cell in run.nb.cells:
+        if cell.cell_type == "code" and needle in cell.source:
+            return "\n".join(o.get("data", {}).get(mime, "") for o in cell.outputs)
+    raise AssertionError(f"no cell with {needle!r}")
+
+
+@pytest.mark.parametrize("kernel", ["jaxlab-test", "python3"])
+def test_flax_training_notebook(kernel_prefix, kernel):
+    run = execute("flax_training.ipynb", kernel_name=kernel)
+    assert not run.errors, run.errors
+    text = run.data("text/plain")
+    # the inspector's title: arguments named and summarised, the leaves in the returned object
+    assert "Inspection of train_step(state: State(20 arrays, " in text
+    assert "x: f32[64,4], y: f32[64,1])" in text
+    inspector = cell_html(run, "%inspect train_step")
+    folds = re.findall(r'<details class="jl-fold"><summary>(.*?)</summary>', inspector)
+    assert any("flax/nnx/nn/linear.py" in f for f in folds)
+    assert any("optax/" in f for f in folds)
+    first_header = re.search(r'class="jl-l jl-hdr"[^>]*>([^<]*)<', inspector).group(1)
+    assert "site-packages" not in first_header and "flax" not in first_header
+    # training works
+    m = re.search(r"loss ([\d.]+) -> ([\d.]+) after 200 steps", run.stdout)
+    assert m, run.stdout
+    assert float(m.group(2)) < float(m.group(1)) / 4
+    # the bench: jit against eager, outputs agreeing
+    bench = cell_html(run, "%bench", "text/plain")
+    assert bench.startswith("bench train_step(state: State(20 arrays, "), bench
+    assert "INVALID" not in bench and "disagrees" not in bench
+    assert re.search(r"^\s*jit\s", bench, re.M) and re.search(r"^\s*eager\s", bench, re.M)
+    # single-device placement: one line, no grid
+    for needle in ("%where params", "%where state"):
+        html = cell_html(run, needle)
+        assert "all on " in html and "(device " in html and "jl-sharding-grid" not in html
+    # the guard caught the stale learning rate
+    assert "stale closure" in text and "learning_rate" in text
+    # sharded: a table of groups, one grid per sharded or replicated group
+    sharded = cell_html(run, "placed = %where sharded_state")
+    groups = int(re.search(r"in (\d+) groups on 8 devices", sharded).group(1))
+    assert 2 <= groups <= 10
+    assert sharded.count('class="jl-sharding-grid"') == groups
+    assert "sharded step: loss" in run.stdout
