@@ -68,8 +68,8 @@ def test_functional_step_folds_flax_and_optax_frames(setup):
     lit = [v for v in jaxpr_links if set(v if isinstance(v, list) else [v]) & set(header_groups)]
     assert len(lit) == linear["equations"]
     # kernels name the user's lines, and count the libraries'
-    texts = [row[4] for row in next(s for s in insp.view_model()["sections"]
-                                    if s["kind"] == "fusions")["rows"]]  # fmt: skip
+    fusions = next(s for s in insp.view_model()["sections"] if s["kind"] == "fusions")
+    texts = fusions["kernels"]["sources"]
     assert any("test_real_models.py:" in t and "in flax" in t for t in texts)
 
 
