@@ -44,6 +44,9 @@ def test_flax_training_notebook(kernel_prefix):
     assert bench.startswith("bench train_step(state: State(20 arrays, "), bench
     assert "INVALID" not in bench and "disagrees" not in bench
     assert re.search(r"^\s*jit\s", bench, re.M) and re.search(r"^\s*eager\s", bench, re.M)
+    # where the time goes: measured kernels, and the compile's passes
+    assert "Profile of train_step" in cell_html(run, "%profile", "text/plain")
+    assert "compile profile of train_step" in cell_html(run, "%compile_profile", "text/plain")
     # single-device placement: one line, no grid
     for needle in ("%where params", "%where state"):
         html = cell_html(run, needle)
