@@ -34,7 +34,7 @@ def test_only_its_own_compilations_are_reported():
     rj(jnp.ones(12))
     rj(jnp.ones((3, 4)))
     assert len(lines) == 2 and len(rj.compilations) == 2
-    assert "compiled halve(f32[12])" in lines[0] and "compilation #2" in lines[1]
+    assert "compiled halve(x: f32[12])" in lines[0] and "compilation #2" in lines[1]
     assert "f32[3,4]" in lines[1]
     assert all(c.compile_s > 0 and c.trace_s > 0 for c in rj.compilations)
 
