@@ -265,9 +265,17 @@ def summary_line(p: Any) -> str:
     )
 
 
+def call_text(p: Any) -> str:
+    """``train_step(state: State(20 arrays, 53.3 KiB), x: f32[64,4])``: the profiled call with
+    its arguments summarised (the name alone when the inspection is not kept)."""
+    if p.inspection is None:
+        return p.fn_name
+    return f"{p.fn_name}({p.inspection.arguments.text})"
+
+
 @renders(Profile, "text")
 def profile_text(p: Any) -> str:
-    lines = [f"Profile of {p.fn_name} ({p.module}): {summary_line(p)}"]
+    lines = [f"Profile of {call_text(p)} ({p.module}): {summary_line(p)}"]
     rows = p.rows()[:15]
     lines += text_table(
         ["kernel", "kind", "dev", "mean", "%", "source"],
@@ -399,7 +407,7 @@ def profile_body(p: Any) -> str:
     )
     parts = [
         f"<style>{PROFILE_CSS}</style>",
-        f'<div class="jl-title">Profile of <code>{esc(p.fn_name)}</code> '
+        f'<div class="jl-title">Profile of <code>{esc(call_text(p))}</code> '
         f'<span class="jl-muted">({esc(p.module)})</span></div>',
         f"<div>{esc(summary_line(p))}</div>",
         '<div class="jl-muted">kernel times measured by JAX\'s profiler; bytes and FLOPs '
