@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from jaxlab.base.format import format_bytes, format_seconds
+from jaxlab.base.format import format_bytes, format_seconds, source_location
 from jaxlab.ir.sources import enclosing_loop
 
 # `profile` below is a jaxlab.CompileProfile (not imported: it imports this module)
@@ -30,7 +30,7 @@ class Advice:
 
     @property
     def where(self) -> str:
-        return f"{self.file.rsplit('/', 1)[-1]}:{self.line}" if self.line else ""
+        return source_location(self.file, self.line) if self.line else ""
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""

@@ -12,6 +12,7 @@ from typing import Any
 from jaxlab.api.compile_advice import Advice, advise
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.format import source_location
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
 from jaxlab.ir.compile_trace import CompileTrace
@@ -120,7 +121,7 @@ class CompileProfile(Displayed):
             rows.append(
                 {
                     "fusion": k.fusion,
-                    "lines": [f"{f.rsplit('/', 1)[-1]}:{n}" for f, n in lines],
+                    "lines": [source_location(f, n) for f, n in lines],
                     "seconds": weight * scale,
                     "emit_s": k.seconds,
                     "llvm_share_s": llvm * k.op_count / total_ops,

@@ -11,7 +11,7 @@ from jaxlab.api.compile_profile import CompileProfile
 from jaxlab.api.inspection import SavedInspection
 from jaxlab.api.passes import PassPipeline
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes, format_seconds
+from jaxlab.base.format import format_bytes, format_seconds, source_location
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views._text import text_table
 from jaxlab.views.colours import PALETTE
@@ -89,7 +89,7 @@ def _colour_of(colours: dict[tuple[str, int], str], place: tuple[str, int]) -> s
 def _tag(place: tuple[str, int] | None, colours: dict[tuple[str, int], str]) -> str:
     if place is None:
         return ""
-    title = f"{place[0]}:{place[1]}"
+    title = source_location(*place)
     return (
         f'<span class="jl-tag" style="background:{_colour_of(colours, place)}" '
         f'title="{esc(title)}">L{place[1]}</span>'
@@ -205,7 +205,7 @@ def profile_text(p: Any) -> str:
         lines.append("code generation per source line:")
         rows = [
             (
-                f"{r['file'].rsplit('/', 1)[-1]}:{r['line']}" if r["line"] else "?",
+                source_location(r["file"], r["line"]) if r["line"] else "?",
                 r["kernels"],
                 format_seconds(r["seconds"]),
                 _pct(r["share"]),
@@ -262,7 +262,7 @@ def profile_body(p: Any) -> str:
     if by_line:
         rows = [
             [
-                esc(f"{r['file'].rsplit('/', 1)[-1]}:{r['line']}" if r["line"] else "?"),
+                esc(source_location(r["file"], r["line"]) if r["line"] else "?"),
                 f"<code>{esc(r['code'])}</code>",
                 str(r["kernels"]),
                 esc(format_seconds(r["seconds"])),
@@ -380,7 +380,7 @@ def _row(r: Any, tags: tuple[dict, dict]) -> list[Any]:
 
 
 def _place(place: tuple[str, int] | None) -> str:
-    return f"{place[0]}:{place[1]}" if place else ""
+    return source_location(*place) if place else ""
 
 
 @renders(PassPipeline, "html")

@@ -33,3 +33,18 @@ def test_views_name_notebook_code_by_its_cell(kernel):
     warned = kernel.ok("z_cl = jax.jit(noisy_cl)(1.0)")
     assert re.search(r"In \[\d+\], line 2", warned.html)
     assert not TEMP_NAME.search(warned.html + warned.text)
+
+
+def test_profiles_name_notebook_code_by_its_cell(kernel):
+    """`%profile` and `%compile_profile` tables and advice say "In [n], line k" too."""
+    defined = kernel.ok(
+        "def looped_cl(x):\n    for _ in range(12):\n        x = jnp.sin(x) * 1.5\n    return x"
+    )
+    label = f"In [{defined.execution_count}]"
+    profiled = kernel.ok("p_cl = %profile looped_cl(jnp.ones(256)) --runs 2\np_cl")
+    compiled = kernel.ok("c_cl = %compile_profile looped_cl(jnp.ones(256))\nc_cl")
+    for name, result in (("%profile", profiled), ("%compile_profile", compiled)):
+        shown = result.html + result.text + result.stdout
+        assert shown, name
+        assert not TEMP_NAME.search(shown), (name, TEMP_NAME.search(shown))
+        assert label in shown, name
