@@ -12,6 +12,7 @@ from jaxlab.api.inspection import Inspection
 from jaxlab.api.profile import with_profile
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.format import function_name
+from jaxlab.base.pytrees import CallSummary, call_summary
 from jaxlab.core import platforms as _platforms
 from jaxlab.core import stages as _stages
 from jaxlab.core.platforms import check_platforms
@@ -35,8 +36,12 @@ class PlatformInspection(Displayed):
         lowerings: list[_platforms.PlatformLowering],
         cpu: Inspection | None,
         cpu_error: str | None,
+        args: tuple = (),
+        kwargs: dict | None = None,
     ):
         self.fn = fn
+        self.args = args
+        self.kwargs = kwargs or {}
         self.traced = traced
         self.lowerings = lowerings
         self.cpu = cpu
@@ -56,6 +61,12 @@ class PlatformInspection(Displayed):
 
     # the abstract input types, e.g. ``(f32[100,100],)``, written as the CPU inspector does
     in_avals = property(Inspection.in_avals.fget)
+
+    @cached_property
+    def arguments(self) -> CallSummary:
+        """The call's arguments, named and summarised as the CPU inspector's title has them
+        (``.leaves`` lists every leaf)."""
+        return call_summary(self.fn, self.args, self.kwargs)
 
     def lowering(self, platform: str) -> _platforms.PlatformLowering:
         for lw in self.lowerings:
@@ -163,7 +174,7 @@ def inspect_platforms(
     traced, lowerings = _platforms.lower_platforms(jitted, args, kwargs, platforms)
     cpu: Inspection | None = None
     if cpu_error is not None:
-        return PlatformInspection(fn, traced, lowerings, None, cpu_error)
+        return PlatformInspection(fn, traced, lowerings, None, cpu_error, args, kwargs)
     try:
         staged = _stages.stage(
             fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
@@ -171,7 +182,7 @@ def inspect_platforms(
         cpu = Inspection(staged)
     except Exception as exc:
         cpu_error = f"{type(exc).__name__}: {exc}".strip()
-    return PlatformInspection(fn, traced, lowerings, cpu, cpu_error)
+    return PlatformInspection(fn, traced, lowerings, cpu, cpu_error, args, kwargs)
 
 
 def inspect(

@@ -19,7 +19,7 @@ MAX_DIFF_ROWS = 60
 
 @renders(PlatformInspection, "text")
 def platform_text(pi: Any) -> str:
-    lines = [f"Lowered {pi.fn_name}{pi.in_avals} for {', '.join(pi.platforms)}"]
+    lines = [f"Lowered {pi.fn_name}({pi.arguments.text}) for {', '.join(pi.platforms)}"]
     for lw in pi.lowerings:
         if lw.ok:
             kernels = pi.kernel_modules(lw.platform)
@@ -98,7 +98,7 @@ def view_model(pi: Any) -> dict[str, Any]:
     }  # fmt: skip
     return {
         "version": 1,
-        "title": f"{pi.fn_name}{pi.in_avals}",
+        "title": f"{pi.fn_name}({pi.arguments.text})",
         "sections": [{"kind": "panes", "groups": len(groups.lines), "panes": [source, *panes]}],
     }
 
@@ -150,7 +150,7 @@ def platform_html(pi: Any) -> str:
 def _header(pi: Any) -> str:
     out = [
         f'<div class="jl-title">Lowered for {esc(", ".join(p.upper() for p in pi.platforms))}: '
-        f"<code>{esc(pi.fn_name)}{esc(pi.in_avals)}</code></div>"
+        f"<code>{esc(pi.fn_name)}({esc(pi.arguments.text)})</code></div>"
     ]
     for lw in pi.lowerings:
         if lw.ok:

@@ -163,3 +163,16 @@ def test_an_unreadable_kernel_payload_is_reported_not_raised():
     assert kernel.module is None and kernel.ops == [] and kernel.text == ""
     assert "MLIRError" in kernel.error or "parse" in kernel.error.lower()
     assert "error:" in repr(kernel)
+
+
+def test_titles_summarise_pytree_arguments_by_name():
+    def step(params, x):
+        for w in params:
+            x = jnp.tanh(x @ w)
+        return x
+
+    params = [jnp.ones((16, 16))] * 12
+    pi = jaxlab.inspect(step, params, jnp.ones((4, 16)), platforms=("tpu",))
+    assert [a.name for a in pi.arguments.arguments] == ["params", "x"]
+    assert "params: list[12] of f32[16,16]" in pi.view_model()["title"]
+    assert repr(pi).splitlines()[0].count("f32[16,16]") == 1  # not one entry per leaf
