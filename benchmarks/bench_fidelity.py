@@ -46,18 +46,24 @@ def side(n: int) -> int:
 
 
 def reference(jf, x, seconds: float) -> tuple[list[float], float]:
-    """Per-call seconds of a plain loop holding no output, and its page faults per call."""
+    """Per-call seconds of a plain loop holding no output (``timeit`` + ``block_until_ready``,
+    as ``%timeit`` runs it: one timer, samples of at least 2 ms back to back), and its page
+    faults per call.
+
+    Samples of a few calls with Python work between them (a new timer each) read 1.5-2.5x
+    slow below ~1 ms per call here: XLA's worker threads fall asleep in the gaps and each
+    sample pays their wake-up. That measures the gaps, not the function."""
     jf(x).block_until_ready()
-    t = timeit.timeit(lambda: jf(x).block_until_ready(), number=1)
-    number = max(1, math.ceil(200e-6 / max(t, 1e-9)))
+    timer = timeit.Timer(lambda: jf(x).block_until_ready())
+    t = timer.timeit(number=1)
+    number = max(1, math.ceil(2e-3 / max(t, 1e-9)))
     samples: list[float] = []
     calls = 0
     f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(samples) < 5:
-        dt = timeit.timeit(lambda: jf(x).block_until_ready(), number=number)
-        samples.append(dt / number)
-        calls += number
+        samples.extend(dt / number for dt in timer.repeat(repeat=5, number=number))
+        calls += 5 * number
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / calls
     return samples, faults
 
