@@ -181,7 +181,7 @@ def diff(a: Any, b: Any, labels: tuple[str, str] | None = None) -> CompileDiff:
     too; the diff then says that no source line aligns."""
     ia, ib = _inspection(a, "a"), _inspection(b, "b")
     if labels is None:
-        labels = (f"{ia.fn_name}{ia.in_avals}", f"{ib.fn_name}{ib.in_avals}")
+        labels = (ia.call_text, ib.call_text)
         if labels[0] == labels[1]:
             labels = (labels[0] + " [a]", labels[1] + " [b]")
     result = CompileDiff(ia, ib, labels)

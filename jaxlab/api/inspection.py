@@ -190,6 +190,11 @@ class Inspection(Displayed):
         return call_summary(staged.fn, staged.args, staged.kwargs)
 
     @property
+    def call_text(self) -> str:
+        """``step(params: list[48] of dict{…}, x: f32[128,64])``: the call as titles show it."""
+        return f"{self.fn_name}({self.arguments.text})"
+
+    @property
     def signature(self) -> str:
         """``step(params: list[48] of dict{…}, x: f32[128,64]) → (f32[], list[48] of …)``."""
         return f"{self.fn_name}({self.arguments.text}) → {self.results}"
@@ -345,6 +350,15 @@ class SavedInspection(Inspection):
     @property
     def in_avals(self) -> str:
         return str(self._data.get("in_avals", "(?)"))
+
+    @property
+    def call_text(self) -> str:
+        arguments = self._data.get("arguments")
+        return (
+            f"{self.fn_name}({arguments})"
+            if arguments is not None
+            else (f"{self.fn_name}{self.in_avals}")
+        )
 
     @property
     def out_avals(self) -> str:

@@ -27,6 +27,7 @@ def write(insp: Any, path: str | Path) -> Path:
         "jax": jax.__version__,
         "fn_name": insp.fn_name,
         "in_avals": insp.in_avals,
+        "arguments": insp.arguments.text,
         "out_avals": insp.out_avals,
         "jaxpr": insp.jaxpr_text,
         "stablehlo_debug": insp.stablehlo_debug,

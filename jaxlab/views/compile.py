@@ -380,7 +380,8 @@ def _row(r: Any, tags: tuple[dict, dict]) -> list[Any]:
 
 
 def _place(place: tuple[str, int] | None) -> str:
-    return source_location(*place) if place else ""
+    """The widget's key of a source line (its colour and highlight group), ``file:line``."""
+    return f"{place[0]}:{place[1]}" if place else ""
 
 
 @renders(PassPipeline, "html")
@@ -496,7 +497,7 @@ def diff_html(d: Any) -> str:
 @renders(SavedInspection, "text")
 def saved_text(insp: Any) -> str:
     return (
-        f"saved inspection of {insp.fn_name}{insp.in_avals} -> {insp.out_avals} "
+        f"saved inspection of {insp.call_text} -> {insp.out_avals} "
         f"(jax {insp.jax_version}, jaxlab {insp.jaxlab_version}); compare with jaxlab.diff"
     )
 
@@ -504,8 +505,7 @@ def saved_text(insp: Any) -> str:
 @renders(SavedInspection, "html")
 def saved_html(insp: Any) -> str:
     body = (
-        f'<div class="jl-title">saved inspection of <code>{esc(insp.fn_name)}'
-        f"{esc(insp.in_avals)}</code></div>"
+        f'<div class="jl-title">saved inspection of <code>{esc(insp.call_text)}</code></div>'
         f'<div class="jl-muted">{esc(saved_text(insp))}</div>'
         f'<details><summary>optimized HLO</summary><pre class="jl-code">{esc(insp.hlo)}</pre>'
         "</details>"

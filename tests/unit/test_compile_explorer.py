@@ -367,3 +367,22 @@ def test_tiny_kernels_advice():
     found = [a for a in advise(profile) if a.kind == "tiny-kernels"]
     assert len(found) == 1 and f"{n} kernels" in found[0].message
     assert "vmap" in found[0].fix and found[0].seconds == pytest.approx(n * 0.001)
+
+
+def test_diff_and_saved_inspections_name_pytree_arguments_summarised(tmp_path):
+    def step(params, x):
+        for w in params:
+            x = jnp.tanh(x @ w)
+        return x
+
+    params = [jnp.ones((8, 8))] * 10
+    a = jaxlab.inspect(step, params, jnp.ones((2, 8)), run=False)
+    b = jaxlab.inspect(step, params, jnp.ones((4, 8)), run=False)
+    result = jaxlab.diff(a, b)
+    assert result.labels[0].startswith("step(params: list[10] of f32[8,8], x: f32[2,8])")
+    assert all(label.count("f32[8,8]") == 1 for label in result.labels)
+    path = tmp_path / "a.json"
+    a.save(path)
+    loaded = jaxlab.Inspection.load(path)
+    assert loaded.call_text == a.call_text
+    assert "list[10] of f32[8,8]" in repr(loaded)
