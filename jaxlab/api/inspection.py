@@ -378,6 +378,12 @@ def inspect(
     staged = _stages.stage(
         fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
     )
+    return from_staged(staged, run)
+
+
+def from_staged(staged: _stages.Staged, run: bool | None = None) -> Inspection:
+    """The inspection of a staged call, run first when `run` (default: when its arguments
+    are real arrays, not ``jax.ShapeDtypeStruct`` placeholders)."""
     if run is None:
         run = staged.runnable
     elif run and not staged.runnable:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jaxlab.api.inspection import Inspection
+from jaxlab.api.inspection import Inspection, from_staged
 from jaxlab.api.profile import with_profile
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.format import function_name
@@ -242,13 +242,4 @@ def inspect(
                 "mode; pass `interpret=True` to `pallas_call`, or use `jaxlab.check_kernel`."
             ) from None
         return insp
-    if run is None:
-        run = staged.runnable
-    elif run and not staged.runnable:
-        raise ValueError(
-            "`jaxlab.inspect(..., run=True)` needs real arrays, but an argument is a "
-            "jax.ShapeDtypeStruct placeholder; pass arrays or drop run=True."
-        )
-    if run:
-        staged.run()
-    return with_profile(Inspection(staged), profile)
+    return with_profile(from_staged(staged, run), profile)
