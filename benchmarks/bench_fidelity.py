@@ -1,17 +1,22 @@
 """Does ``%bench`` give the number a careful engineer gets, when memory gets in the way?
 
 1. The seed function ``x + x*x + x*x*x`` (float32, square arrays) at sizes from 1e4 to 2.5e7
-   elements, each in several fresh processes. Every process times a plain reference loop
-   (``timeit`` + ``block_until_ready``, holding no output) before and after
-   ``jaxlab.bench(fn, x, vs="numpy")``, so both see the same process (heap layout, arenas).
-   Outcome per (size, process): the jit median agrees with the reference within 10 %, or the
-   result is flagged multi-modal or memory-bound (page faults) with its cause, or it
-   disagrees unflagged. Ratios are taken within one process, so a loaded machine moves both.
+   elements, each in several fresh processes. Every process alternates a plain reference loop
+   (``timeit`` + ``block_until_ready``, holding no output) with ``jaxlab.bench(fn, x,
+   vs="numpy")``: reference, bench, reference, bench, reference, bench, reference. Both see
+   the same process (heap layout, arenas) and, alternating, the same moments of a shared
+   machine, whose pace can move 1.5-2x for a second at a time (the reference loop alone shows
+   it: see the "ref spread" column). Outcome per (size, process): the median of the bench's
+   jit medians agrees with the pooled reference within 10 %, or a bench flagged the jit
+   multi-modal, memory-bound (page faults) or unsteady (the machine changed pace) with its
+   cause, or it disagrees unflagged. The same 10 % test applied to the reference against
+   itself (its odd turns against its even ones) is printed as the noise floor.
 2. ``processes=5`` on 2000×2000: each worker process's median.
 3. ``%jit f`` dispatch against ``jax.jit`` (``benchmarks/jit_dispatch.py``).
 4. The peak bandwidth (STREAM's rule) against an independent 1 GiB NumPy copy, same run.
 
     .venv/bin/python benchmarks/bench_fidelity.py [--quick] [--processes 5] [--time 0.5]
+        [--rounds 3] [--parts 1234] [--sizes 4e6,2.5e7]
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ def reference(jf, x, seconds: float) -> tuple[list[float], float]:
     return samples, faults
 
 
-def child(n: int, budget: float) -> dict:
+def child(n: int, budget: float, rounds: int) -> dict:
     import jax
     import numpy as np
 
@@ -77,25 +82,38 @@ def child(n: int, budget: float) -> dict:
     s = side(n)
     x = jax.device_put(np.random.default_rng(0).standard_normal((s, s)).astype(np.float32))
     jf = jax.jit(fn)
-    before, f_before = reference(jf, x, budget / 2)
-    r = jaxlab.bench(fn, x, vs="numpy", progress=None, roofline=False, time_budget=budget)
-    after, f_after = reference(jf, x, budget / 2)
-    t = r.timing("jit")
-    ref = statistics.median(before + after)
-    memory = [n.text for n in r.notes if n.variant == "jit" and "page faults per call" in n.text]
+    refs: list[tuple[list[float], float]] = [reference(jf, x, budget / 2)]
+    jits, flags = [], []
+    for _ in range(rounds):
+        r = jaxlab.bench(fn, x, vs="numpy", progress=None, roofline=False, time_budget=budget)
+        refs.append(reference(jf, x, budget / 2))
+        t = r.timing("jit")
+        jits.append(t.median)
+        flags.append(
+            {
+                "modes": jaxlab.benchmarking.modes.describe(t.modes),
+                "pace": t.pace.ratio if t.pace else None,
+                "faults": t.faults_per_call,
+                "notes": [n.text for n in r.notes if n.variant == "jit" and n.level == "warn"],
+            }
+        )
+    pooled = [x for samples, _ in refs for x in samples]
+    # each bench against the reference turns either side of it
+    beside = [statistics.median(refs[k][0] + refs[k + 1][0]) for k in range(rounds)]
+    turns = [statistics.median(samples) for samples, _ in refs]
+    odd = [x for samples, _ in refs[0::2] for x in samples]
+    even = [x for samples, _ in refs[1::2] for x in samples]
     return {
         "n": s * s,
         "shape": f"{s}×{s}",
-        "ref_s": ref,
-        "ref_before_s": statistics.median(before),
-        "ref_after_s": statistics.median(after),
-        "ref_faults": (f_before + f_after) / 2,
-        "ref_faults_before": f_before,
-        "ref_faults_after": f_after,
-        "jit_s": t.median,
-        "jit_faults": t.faults_per_call,
-        "jit_modes": jaxlab.benchmarking.modes.describe(t.modes),
-        "memory_note": memory[0] if memory else "",
+        "ref_s": statistics.median(pooled),
+        "ref_turns_s": turns,
+        "ref_self": statistics.median(odd) / statistics.median(even),
+        "ref_faults": statistics.median(f for _, f in refs),
+        "jit_s": statistics.median(jits),
+        "jits_s": jits,
+        "beside_s": beside,
+        "flags": flags,
         "numpy_s": r.timing("numpy").median,
     }
 
@@ -103,22 +121,45 @@ def child(n: int, budget: float) -> dict:
 def outcome(row: dict) -> str:
     if abs(row["jit_s"] / row["ref_s"] - 1) <= TOLERANCE:
         return "agrees"
-    before, after = row["ref_before_s"], row["ref_after_s"]
-    near = [abs(row["jit_s"] / r - 1) <= TOLERANCE for r in (before, after)]
-    if any(near) and abs(before / after - 1) > TOLERANCE:
-        which = "after" if near[1] else "before"
-        return f"agrees with the loop {which}; the plain loop itself changed between the two"
-    if row["jit_modes"]:
-        return "flagged multi-modal"
-    if row["memory_note"]:
+    # a bench that flagged the jit told its reader not to trust one median
+    flagged = [f for f in row["flags"] if f["modes"] or f["pace"] or _memory_bound(f)]
+    if flagged:
+        f = flagged[0]
+        if f["modes"]:
+            return f"flagged multi-modal ({f['modes']})"
+        if f["pace"]:
+            return f"flagged unsteady (turns {f['pace']:.2f}× apart)"
         return "flagged memory-bound"
-    if row["jit_s"] < row["ref_s"] and row["ref_faults"] >= (row["jit_faults"] or 0) + 100:
-        return "DISAGREES: the reference loop faults, the bench does not"
     return "DISAGREES, unflagged"
 
 
-def run_child(n: int, budget: float) -> dict:
-    command = [sys.executable, os.path.abspath(__file__), "--child", str(n), "--time", str(budget)]
+def _memory_bound(flags: dict) -> bool:
+    return any("page faults per call cost" in text for text in flags["notes"])
+
+
+def bench_outcomes(row: dict) -> list[str]:
+    """Each bench on its own, against the two reference turns either side of it."""
+    out = []
+    for jit, ref, f in zip(row["jits_s"], row["beside_s"], row["flags"], strict=True):
+        flagged = bool(f["modes"] or f["pace"] or _memory_bound(f))
+        if abs(jit / ref - 1) <= TOLERANCE:
+            out.append("agrees, flagged" if flagged else "agrees")
+        else:
+            out.append("flagged" if flagged else "DISAGREES, unflagged")
+    return out
+
+
+def self_outcome(row: dict) -> str:
+    """The same test, the reference against itself: its odd turns against its even ones."""
+    return "agrees" if abs(row["ref_self"] - 1) <= TOLERANCE else "disagrees"
+
+
+def run_child(n: int, budget: float, rounds: int) -> dict:
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        *("--child", str(n), "--time", str(budget), "--rounds", str(rounds)),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return {"n": n, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
@@ -132,47 +173,61 @@ def ms(seconds: float) -> str:
 # -- the parts ---------------------------------------------------------------------------------
 
 
-def part_sizes(sizes: list[int], processes: int, budget: float) -> None:
+def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> None:
     print(
         f"1. seed function, {len(sizes)} sizes × {processes} fresh processes; per process: "
-        "reference loop, jaxlab.bench(fn, x, vs='numpy'), reference loop\n"
+        f"reference loop and jaxlab.bench(fn, x, vs='numpy') alternating, {rounds} benches "
+        f"between {rounds + 1} reference turns\n"
     )
     print(
-        "ref: the plain loop before | after the bench (ms; page faults per call); jit: "
-        "jaxlab.bench's jit median and faults per call; jit/ref against both loops pooled\n"
+        "ref: the pooled reference turns (ms) and their spread (slowest turn / fastest); "
+        "self: the reference's odd turns / its even turns; jit: the median of the benches' jit "
+        "medians (ms), each bench's in brackets; jit/ref\n"
     )
     header = (
-        f"{'size':>12} {'proc':>4} {'ref ms before | after':>21} {'ref faults':>13} "
-        f"{'jit ms':>9} {'jit flt':>8} {'jit/ref':>8}  outcome / modes"
+        f"{'size':>12} {'proc':>4} {'ref ms':>9} {'spread':>6} {'self':>6} "
+        f"{'jit ms':>9} {'jit/ref':>7}  {'each bench (ms)':<26} outcome"
     )
     print(header)
-    print("-" * len(header))
+    print("-" * (len(header) + 30))
     counts: dict[str, int] = {}
+    selves: dict[str, int] = {}
+    singles: dict[str, int] = {}
     start = time.perf_counter()
     for n in sizes:
         for k in range(processes):
-            row = run_child(n, budget)
+            row = run_child(n, budget, rounds)
             if "error" in row:
                 counts["worker failed"] = counts.get("worker failed", 0) + 1
                 print(f"{n:>12} {k + 1:>4}  worker failed: {row['error']}")
                 continue
             verdict = outcome(row)
-            counts[verdict] = counts.get(verdict, 0) + 1
-            extra = f" ({row['jit_modes']})" if row["jit_modes"] else ""
-            refs = f"{ms(row['ref_before_s'])} | {ms(row['ref_after_s']).strip():<9}"
-            faults = f"{row['ref_faults_before']:6.0f} | {row['ref_faults_after']:<6.0f}"
+            kind = verdict.split(" (")[0]
+            counts[kind] = counts.get(kind, 0) + 1
+            for single in bench_outcomes(row):
+                singles[single] = singles.get(single, 0) + 1
+            mine = self_outcome(row)
+            selves[mine] = selves.get(mine, 0) + 1
+            turns = row["ref_turns_s"]
+            each = " ".join(f"{j * 1e3:.3f}" for j in row["jits_s"])
             print(
-                f"{row['shape']:>12} {k + 1:>4} {refs:>21} {faults:>13} "
-                f"{ms(row['jit_s'])} {row['jit_faults'] or 0:8.0f} "
-                f"{row['jit_s'] / row['ref_s']:8.3f}  {verdict}{extra}"
+                f"{row['shape']:>12} {k + 1:>4} {ms(row['ref_s'])} {max(turns) / min(turns):6.2f} "
+                f"{row['ref_self']:6.2f} {ms(row['jit_s'])} {row['jit_s'] / row['ref_s']:7.3f}  "
+                f"{each:<26} {verdict}"
             )
-            if row["memory_note"] and verdict != "agrees":
-                print(f"{'':>14}{row['memory_note'][:150]}…")
     total = sum(counts.values())
     print(
         f"\noutcomes over {total} (size, process) pairs in "
         f"{time.perf_counter() - start:.0f} s: "
         + ", ".join(f"{v}: {c}" for v, c in sorted(counts.items()))
+    )
+    print(
+        f"each of the {sum(singles.values())} benches against the reference turns either side "
+        "of it: " + ", ".join(f"{v}: {c}" for v, c in sorted(singles.items()))
+    )
+    print(
+        "noise floor, the same 10 % test on the reference against itself (odd turns / even "
+        "turns): " + ", ".join(f"{v}: {c}" for v, c in sorted(selves.items()))
     )
 
 
@@ -237,10 +292,11 @@ def main() -> None:
     parser.add_argument("--time", type=float, default=0.5, help="bench budget per variant")
     parser.add_argument("--parts", default="1234", help="which parts to run, e.g. 13")
     parser.add_argument("--sizes", default=None, help="sizes of part 1, e.g. 4e6,2.5e7")
+    parser.add_argument("--rounds", type=int, default=3, help="benches per process (part 1)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.time)))
+        print(json.dumps(child(args.child, args.time, args.rounds)))
         return
     from jaxlab.benchmarking.machine import describe, environment
 
@@ -250,7 +306,7 @@ def main() -> None:
         sizes = QUICK_SIZES if args.quick else SIZES
         if args.sizes:
             sizes = [round(float(v)) for v in args.sizes.split(",")]
-        part_sizes(sizes, processes, args.time)
+        part_sizes(sizes, processes, args.time, args.rounds)
     if "2" in args.parts:
         part_processes(processes if args.quick else 5, args.time)
     if "3" in args.parts:

@@ -148,4 +148,10 @@ def judge(
                 f"the {label} result is multi-modal for {', '.join(sorted(set(modal)))}: "
                 "its median may sit between modes"
             )
+        unsteady = [t.variant for t in r.timings if t.samples and t.pace is not None]
+        if unsteady:
+            verdict.notes.append(
+                f"the machine changed pace while the {label} result timed "
+                f"{', '.join(sorted(set(unsteady)))}: its median depends on when it ran"
+            )
     return verdict

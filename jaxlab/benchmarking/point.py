@@ -13,7 +13,7 @@ from typing import Any
 
 from jaxlab.base import compat as _compat
 from jaxlab.base import format as _format
-from jaxlab.benchmarking import agree, memory, roofline, stats, timer
+from jaxlab.benchmarking import agree, memory, pace, roofline, stats, timer
 from jaxlab.benchmarking.convert import Inputs, convert, dtypes_of, signature
 from jaxlab.benchmarking.modes import describe as describe_modes
 from jaxlab.benchmarking.result import BenchError, Mismatch, Note, Timing
@@ -27,7 +27,8 @@ MIN_RUNS_ALWAYS = 3  # even a slow variant is sampled this often
 WARMUP_S = 0.05
 BLOCK_S = 0.1  # seconds of samples a variant takes in turn, after one untimed call
 MIN_WINDOW = 0.15  # fraction of the budget a variant is sampled at least, precision or not
-STEADY = 3  # the halves of the samples may differ by this many times the precision
+STEADY = 3  # the halves of the samples, and its turns, may differ by this many times the precision
+MIN_TURNS = 3  # turns (blocks, at least BLOCK_S apart) a variant is sampled in before it may stop
 
 
 @dataclass
@@ -167,7 +168,9 @@ def _memory_notes(outcome: PointOutcome) -> None:
 
 
 def memory_notes(timings: list[Timing], processes: int = 0) -> list[Note]:
-    """Page faults that explain much of a variant's time, and modes, with their cause."""
+    """Page faults that explain much of a variant's time, modes and pace changes, with their
+    cause. Modes whose samples fault differently are memory; modes that are only the machine's
+    turns at different paces are told as a pace change."""
     notes = []
     for t in timings:
         where = f" at n={t.size}" if t.size is not None else ""
@@ -176,11 +179,24 @@ def memory_notes(timings: list[Timing], processes: int = 0) -> list[Note]:
             text = memory.faults_note(t.variant + where, faults, t.median)
             if text:
                 notes.append(Note("warn", text, variant=t.variant, topic="memory"))
-        if t.multimodal:
+        memory_modes = t.multimodal and _slow_mode_faults(t.mode_faults())
+        if t.multimodal and (memory_modes or t.pace is None):
             notes.append(
                 Note("warn", mode_note(t, where, processes), variant=t.variant, topic="memory")
             )
+        if t.pace is not None and not memory_modes:
+            notes.append(
+                Note("warn", pace.note(t.variant + where, t.pace), variant=t.variant, topic="pace")
+            )
     return notes
+
+
+def _slow_mode_faults(per_mode: list[float | None]) -> bool:
+    """The slowest mode takes at least 10 more page faults per call than the fastest."""
+    if len(per_mode) < 2 or any(f is None for f in per_mode):
+        return False
+    fast, slow = per_mode[0], per_mode[-1]
+    return slow is not None and fast is not None and slow >= fast + 10
 
 
 def mode_note(t: Timing, where: str = "", processes: int = 0) -> str:
@@ -188,9 +204,8 @@ def mode_note(t: Timing, where: str = "", processes: int = 0) -> str:
     text = f"{t.variant}{where}: {describe_modes(t.modes)}, so no single median describes it"
     per_mode = t.mode_faults()
     if all(f is not None for f in per_mode) and len(per_mode) > 1:
-        fast, slow = per_mode[0], per_mode[-1]
         shown = " / ".join(f"{f:.0f}" for f in per_mode)
-        if slow is not None and fast is not None and slow >= fast + 10:
+        if _slow_mode_faults(per_mode):
             text += (
                 f"; page faults per call in each mode {shown}: the slow mode writes into fresh "
                 "memory pages (memory, not compute)"
@@ -344,10 +359,12 @@ def _timed_rounds(
             try:
                 if previous is not None and previous is not p:
                     timer.timed_call(p.call, p.sync)
+                p.timing.blocks.append(len(p.timing.samples))
                 for _ in range(_block_samples(p)):
-                    seconds, faults = timer.sample_with_faults(p.call, p.sync, p.number)
-                    p.timing.samples.append(seconds)
-                    p.timing.faults.append(faults)
+                    measured = timer.counted_sample(p.call, p.sync, p.number)
+                    p.timing.samples.append(measured.seconds)
+                    p.timing.faults.append(measured.faults)
+                    p.timing.cpu.append(measured.cpu)
                     if len(log.events) > events:
                         p.timing.recompilations.extend(_reasons(log, explained, compiled))
                         events, explained, compiled = (
@@ -392,25 +409,36 @@ def _stop_reason(p: _Prepared, opts: Options, spent: float) -> str:
         return "recompiled"
     if n >= opts.max_runs:
         return "max runs"
-    # the precision rule needs a window long enough to see the machine's slower swings, and
-    # a steady one: the two halves of the samples must agree (a shared machine that changes
-    # pace mid-way keeps the variant sampling until its budget is spent)
-    if n >= p.next_check and spent >= MIN_WINDOW * opts.time_budget:
+    # the precision rule needs a window long enough to see the machine's slower swings (some
+    # turns, spread over the other variants' blocks: samples of one turn share the machine's
+    # state and are not independent), and a steady one: the two halves of the samples and
+    # every turn's median must agree (a shared machine that changes pace mid-way keeps the
+    # variant sampling until its budget is spent, and the result says so)
+    t = p.timing
+    # a turn counts once it holds the samples it is compared by (the one being taken may not)
+    least = min(pace.MIN_BLOCK_SAMPLES, _block_samples(p))
+    turns = len(pace.block_medians(t.samples, t.blocks, least))
+    if n >= p.next_check and spent >= MIN_WINDOW * opts.time_budget and turns >= MIN_TURNS:
         p.next_check = max(n + 1, math.ceil(n * 1.1))
-        summary = stats.summarize(p.timing.samples)
-        if summary.rel_half_width <= opts.precision and _steady(p.timing.samples, opts.precision):
+        summary = stats.summarize(t.samples)
+        if summary.rel_half_width <= opts.precision and _steady(t, opts.precision, least):
             return "precision"
     if spent >= opts.time_budget and n >= MIN_RUNS_ALWAYS:
         return "budget"
     return ""
 
 
-def _steady(samples: list[float], precision: float) -> bool:
-    """The medians of the first and the second half differ by at most 3 × `precision`."""
+def _steady(t: Timing, precision: float, least: int | None = None) -> bool:
+    """The medians of the first and the second half of the samples, and those of every turn,
+    differ by at most ``STEADY`` × `precision`."""
+    samples = t.samples
     half = len(samples) // 2
     first, second = sorted(samples[:half]), sorted(samples[half:])
     m1, m2 = first[len(first) // 2], second[len(second) // 2]
-    return abs(m1 - m2) <= STEADY * precision * min(m1, m2)
+    tolerance = STEADY * precision
+    return abs(m1 - m2) <= tolerance * min(m1, m2) and pace.steady(
+        samples, t.blocks, tolerance, least
+    )
 
 
 def _check_agreement(

@@ -138,12 +138,16 @@ def merge(results: list[BenchResult]) -> BenchResult:
         pooled = copy.deepcopy(t)
         pooled.__dict__.pop("summary", None)
         pooled.__dict__.pop("modes", None)
+        pooled.__dict__.pop("pace", None)
         pooled.samples = [x for s in found for x in s.samples]
         pooled.faults = (
             [x for s in found for x in s.faults]
             if all(len(s.faults) == len(s.samples) for s in found)
             else []
         )
+        # turns are compared within one process; across processes the per-process medians
+        # say how far apart they are
+        pooled.cpu, pooled.blocks = [], []
         pooled.process_medians = [s.median for s in found]
         pooled.process_iqrs = [s.iqr for s in found]
         pooled.recompilations = [x for s in found for x in s.recompilations]

@@ -13,6 +13,8 @@ from jaxlab.base.display import Displayed, data_frame, renderer
 from jaxlab.benchmarking import stats
 from jaxlab.benchmarking.crossover import Crossover, crossover
 from jaxlab.benchmarking.modes import Mode, describe, find_modes, mode_of
+from jaxlab.benchmarking.pace import Pace
+from jaxlab.benchmarking.pace import pace as pace_of
 from jaxlab.benchmarking.roofline import Peak, Work, rates
 
 FORMAT = "jaxlab.BenchResult"
@@ -42,7 +44,7 @@ class Note:
     level: str
     text: str
     variant: str | None = None
-    topic: str | None = None  # 'memory' (faults, modes) or 'processes': recomputed on merging
+    topic: str | None = None  # 'memory' (faults, modes), 'pace', 'processes': recomputed on merging
 
 
 @dataclass
@@ -77,6 +79,8 @@ class Timing:
     out_dtypes: list[str] = field(default_factory=list)
     stopped: str = ""  # why sampling stopped: precision, budget, runs, recompiled, interrupted
     faults: list[float] = field(default_factory=list)  # minor page faults per call, per sample
+    cpu: list[float] = field(default_factory=list)  # process CPU seconds per call, per sample
+    blocks: list[int] = field(default_factory=list)  # index of the first sample of each turn
     alloc_bytes: float | None = None  # bytes one call allocates at its peak
     alloc_source: str | None = None  # how alloc_bytes is known
     # with processes=N: each worker process's median and IQR (seconds); samples pool them all
@@ -95,6 +99,13 @@ class Timing:
     @property
     def multimodal(self) -> bool:
         return len(self.modes) > 1
+
+    @cached_property
+    def pace(self) -> Pace | None:
+        """Its fastest and slowest turn when the machine changed pace while it was timed
+        (turns more than 10 % apart), else None."""
+        found = pace_of(self.samples, self.blocks, self.cpu)
+        return found if found is not None and found.changed else None
 
     @property
     def faults_per_call(self) -> float | None:
@@ -281,6 +292,7 @@ class BenchResult(Displayed):
                     "faults_per_call": t.faults_per_call,
                     "alloc_bytes_per_call": t.alloc_bytes,
                     "modes": describe(t.modes) or None,
+                    "pace_change": t.pace.ratio if t.pace else None,
                     "process_medians_s": list(t.process_medians) or None,
                 }
             )

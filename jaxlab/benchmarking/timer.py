@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 # a sample lasts at least this many timer ticks, so the clock's granularity stays below 0.1 %
 TICKS_PER_SAMPLE = 1000
@@ -96,30 +96,37 @@ def timed_call(call: Callable[[], Any], sync: Callable[[Any], Any]) -> tuple[Any
     return out, time.perf_counter() - t0
 
 
+class Sample(NamedTuple):
+    """One sample: seconds, minor page faults and process CPU seconds, each per call."""
+
+    seconds: float
+    faults: float
+    cpu: float
+
+
 def sample(call: Callable[[], Any], sync: Callable[[Any], Any], number: int) -> float:
     """Seconds per call over `number` back-to-back calls, each waited on; the garbage collector
     is paused meanwhile (as ``timeit`` does)."""
-    return sample_with_faults(call, sync, number)[0]
+    return counted_sample(call, sync, number).seconds
 
 
-def sample_with_faults(
-    call: Callable[[], Any], sync: Callable[[Any], Any], number: int
-) -> tuple[float, float]:
-    """(seconds per call, minor page faults per call) over `number` back-to-back calls.
+def counted_sample(call: Callable[[], Any], sync: Callable[[Any], Any], number: int) -> Sample:
+    """Seconds, minor page faults and CPU seconds of the whole process (all its threads, XLA's
+    workers included), each per call, over `number` back-to-back calls.
 
     The loop holds nothing: each output is waited on and dropped before the next call, as
-    in ``timeit`` with ``block_until_ready``; the fault counter is read outside the timed
-    span."""
+    in ``timeit`` with ``block_until_ready``; the counters are read outside the timed span."""
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         for _ in range(number):
             sync(call())
         elapsed = time.perf_counter() - t0
-        f1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return elapsed / number, (f1 - f0) / number
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    return Sample(elapsed / number, (r1.ru_minflt - r0.ru_minflt) / number, cpu / number)

@@ -81,6 +81,15 @@ def _flags(t: Timing) -> list[tuple[str, str]]:
         out.append(("warn", "stopped early by Ctrl-C"))
     if t.samples and t.multimodal:
         out.append(("warn", describe_modes(t.modes)))
+    if t.samples and t.pace is not None:
+        p = t.pace
+        out.append(
+            (
+                "warn",
+                f"unsteady: turns ran at {format_seconds(p.fast)}–{format_seconds(p.slow)} "
+                f"({p.ratio:.2f}×)",
+            )
+        )
     if len(t.process_medians) > 1:
         line = process_line(t).split(": ", 1)[1]
         out.append(("warn" if disagree(t) else "info", line))

@@ -76,6 +76,7 @@ def test_loop_count_is_calibrated_against_the_timer():
 
 def test_a_pace_change_mid_way_is_not_steady():
     from jaxlab.benchmarking.point import _steady
+    from jaxlab.benchmarking.result import Timing
 
-    assert _steady([1.0, 1.01, 0.99, 1.0, 1.0, 1.01], 0.02)
-    assert not _steady([1.0, 1.0, 1.0, 1.6, 1.6, 1.6], 0.02)
+    assert _steady(Timing("v", None, samples=[1.0, 1.01, 0.99, 1.0, 1.0, 1.01]), 0.02)
+    assert not _steady(Timing("v", None, samples=[1.0, 1.0, 1.0, 1.6, 1.6, 1.6]), 0.02)
