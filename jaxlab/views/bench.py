@@ -245,27 +245,33 @@ def _sweep_table(result: BenchResult) -> Table:
     return Table(columns, rows)
 
 
-def _sweep_roofline_table(result: BenchResult) -> Table:
+def _sweep_detail_table(result: BenchResult) -> Table:
+    """One row per size and variant: the rates, the memory per call and the flags."""
     columns = [
         Column("n", "n"),
         Column("variant", "variant", numeric=False),
         Column("gbps", "GB/s"),
         Column("gflops", "GFLOP/s"),
         Column("peak", "% of peak"),
+        Column("faults", "page faults / call"),
+        Column("alloc", "alloc / call"),
+        Column("flags", "flags", numeric=False),
     ]
     rows = []
     for t in sorted(result.timings, key=lambda t: t.size or 0):
         r = result.rates(t)
-        if r is not None:
-            rows.append(
-                {
-                    "n": format_size(t.size or 0),
-                    "variant": t.variant,
-                    "gbps": _num(r.gbps),
-                    "gflops": _num(r.gflops),
-                    "peak": _pct(r.percent_of_peak),
-                }
-            )
+        rows.append(
+            {
+                "n": format_size(t.size or 0),
+                "variant": t.variant,
+                "gbps": _num(r.gbps if r else None),
+                "gflops": _num(r.gflops if r else None),
+                "peak": _pct(r.percent_of_peak if r else None),
+                "faults": faults_cell(t),
+                "alloc": alloc_cell(t),
+                "flags": "; ".join(text for _, text in _flags(t)),
+            }
+        )
     return Table(columns, rows)
 
 
@@ -398,12 +404,13 @@ def _bench_parts(result: BenchResult) -> str:
         sweep = _sweep_table(result)
         parts.append(table(sweep.titles(), sweep.cells(), numeric=sweep.numeric))
         parts.extend(f'<div class="jl-warn">{esc(c)}</div>' for c in _crossovers(result))
-        roofline = _sweep_roofline_table(result)
-        if roofline.rows:
+        detail = _sweep_detail_table(result)
+        if detail.rows:
             parts.append(
                 details(
-                    "roofline: achieved GB/s, GFLOP/s and % of peak",
-                    table(roofline.titles(), roofline.cells(), numeric=roofline.numeric),
+                    "per size: achieved GB/s, GFLOP/s and % of peak (roofline), page faults "
+                    "and allocation per call, flags",
+                    table(detail.titles(), detail.cells(), numeric=detail.numeric),
                 )
             )
     else:

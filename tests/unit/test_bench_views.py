@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxlab
+from jaxlab.views.bench import alloc_cell, faults_cell
 from jaxlab.views.svgplot import Series, loglog_svg
 
 QUICK = {"time_budget": 0.02, "min_runs": 3, "roofline": False, "progress": False}
@@ -47,8 +48,17 @@ def test_sweep_has_two_plots_and_a_row_per_size(sweep):
     # one line per variant in the time plot, one per non-baseline variant in the speedup plot
     assert html.count("<polyline") == 3 + 2
     assert html.count("<circle") == 3 * 3 + 2 * 3
-    assert html.count("<tr>") == 1 + 3 + (1 + 9)  # sizes table, roofline table
-    assert "roofline: achieved GB/s" in html
+    assert html.count("<tr>") == 1 + 3 + (1 + 9)  # sizes table, per size and variant table
+    assert "achieved GB/s, GFLOP/s and % of peak (roofline), page faults" in html
+    # each (size, variant) row carries its page faults and allocation per call
+    detail = html[html.index("page faults / call") :]
+    detail = detail[: detail.index("</tbody>")]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in detail.split("<tr>")[1:]]
+    timings = sorted(sweep.timings, key=lambda t: t.size)
+    assert len(rows) == len(timings)
+    for row, t in zip(rows, timings, strict=True):
+        assert row[1] == t.variant
+        assert row[5] == faults_cell(t) and row[6] == alloc_cell(t)
     assert "&lt;script&gt;" in html
 
 
