@@ -82,9 +82,11 @@ def run_workers(
     data: bytes,
     processes: int,
     on_done: Callable[[int, BenchResult | None, str | None], None] | None = None,
-) -> tuple[list[BenchResult], list[str]]:
+) -> tuple[list[BenchResult], list[str], bool]:
     """Run the pickled call in `processes` fresh workers, one after another (side by side
-    they would compete for the cores). Returns the results and one line per failed worker."""
+    they would compete for the cores). Returns the results, one line per failed worker, and
+    whether Ctrl-C stopped the run: the worker then running is stopped and the finished ones
+    are kept (with none finished, the KeyboardInterrupt is raised)."""
     results: list[BenchResult] = []
     errors: list[str] = []
     env = worker_environment()
@@ -93,35 +95,45 @@ def run_workers(
         with open(source, "wb") as f:
             f.write(data)
         for k in range(processes):
-            target = os.path.join(tmp, f"result-{k}.json")
-            command = [sys.executable, "-m", "jaxlab.benchmarking.worker", source, target]
-            proc = subprocess.Popen(
-                command,
-                env=env,
-                cwd=os.getcwd(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
             try:
-                _, err = proc.communicate()
-            except BaseException:
-                proc.kill()
-                proc.wait()
-                raise
-            if proc.returncode == 0 and os.path.exists(target):
-                result = BenchResult.load(target)
-                results.append(result)
+                result, error = _one_worker(source, os.path.join(tmp, f"result-{k}.json"), env)
+                if result is not None:
+                    results.append(result)
+                else:
+                    errors.append(f"worker process {k + 1} failed: {error}")
                 if on_done is not None:
-                    on_done(k, result, None)
-                continue
-            lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
-            last = lines[-1].strip() if lines else f"exit status {proc.returncode}"
-            message = f"worker process {k + 1} failed: {last}"
-            errors.append(message)
-            if on_done is not None:
-                on_done(k, None, message)
-    return results, errors
+                    on_done(k, result, None if result is not None else errors[-1])
+            except KeyboardInterrupt:
+                if not results:
+                    raise
+                return results, errors, True
+    return results, errors, False
+
+
+def _one_worker(
+    source: str, target: str, env: dict[str, str]
+) -> tuple[BenchResult | None, str | None]:
+    """One worker process: its result, or the last line it wrote to stderr. Whatever stops
+    the wait (Ctrl-C included) stops the worker too."""
+    command = [sys.executable, "-m", "jaxlab.benchmarking.worker", source, target]
+    with subprocess.Popen(
+        command,
+        env=env,
+        cwd=os.getcwd(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        try:
+            _, err = proc.communicate()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    if proc.returncode == 0 and os.path.exists(target):
+        return BenchResult.load(target), None
+    lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
+    return None, (lines[-1].strip() if lines else f"exit status {proc.returncode}")
 
 
 def merge(results: list[BenchResult]) -> BenchResult:

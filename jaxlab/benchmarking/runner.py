@@ -190,9 +190,10 @@ def _in_processes(
         )
         reporter.update(k + 1, f"process {k + 1}: {shown}")
 
-    results, errors = _processes.run_workers(data, count, done)
+    results, errors, interrupted = _processes.run_workers(data, count, done)
     reporter.finish(
         f"{len(results)} of {count} processes in {_format.format_seconds(clock.elapsed)}"
+        + (" (stopped by Ctrl-C)" if interrupted else "")
     )
     if not results:
         raise BenchError(
@@ -201,6 +202,16 @@ def _in_processes(
             else "no worker process finished"
         )
     result = _processes.merge(results)
+    if interrupted:
+        result.interrupted = True
+        _add_note(
+            result.notes,
+            Note(
+                "warn",
+                f"interrupted (Ctrl-C) after {len(results)} of {count} worker processes: the "
+                f"figures pool those {len(results)}",
+            ),
+        )
     for line in errors:
         _add_note(result.notes, Note("error", line))
     for note in _processes.process_notes(result) + memory_notes(result.timings, len(results)):

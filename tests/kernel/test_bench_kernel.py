@@ -3,6 +3,7 @@ variables unchanged), partial results kept, and Ctrl-C in the middle of a sweep.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -128,6 +129,45 @@ def test_fresh_processes_report_each_median(kernel):
     frame = "r_proc.to_pandas()[['faults_per_call', 'alloc_bytes_per_call']].notna().all().tolist()"
     assert kernel.value(frame) == [True, True]
     assert set(kernel.namespace()) - set(before) == {"r_proc"}
+
+
+def test_ctrl_c_during_worker_processes_keeps_the_finished_ones(kernel, tmp_path):
+    marks = tmp_path / "worker-pids"
+    kernel.ok(
+        "def marked(x):\n"
+        "    import os, pathlib, time\n"
+        f"    path = pathlib.Path({str(marks)!r})\n"
+        "    pids = set(path.read_text().split()) if path.exists() else set()\n"
+        "    if str(os.getpid()) not in pids:\n"
+        "        with path.open('a') as f:\n"
+        "            f.write(f'{os.getpid()}\\n')\n"
+        "        pids.add(str(os.getpid()))\n"
+        "    if len(pids) >= 2:\n"
+        "        time.sleep(120)  # the second worker waits for Ctrl-C\n"
+        "    return x * 2\n"
+    )
+
+    def interrupt_in_second_worker():
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if marks.exists() and len(marks.read_text().split()) >= 2:
+                break
+            time.sleep(0.05)
+        kernel.manager.interrupt_kernel()
+
+    thread = threading.Thread(target=interrupt_in_second_worker, daemon=True)
+    thread.start()
+    result = kernel.run(f"r_ctrl = %bench marked(x) --processes 3 --vs none {FAST}\nr_ctrl")
+    thread.join(timeout=10)
+    assert result.status == "ok", result.error
+    assert kernel.value("r_ctrl.interrupted") is True
+    assert kernel.value("r_ctrl.settings['processes']") == 1
+    assert "interrupted (Ctrl-C) after 1 of 3 worker processes" in result.html
+    # the second worker was stopped and the third never started
+    pids = marks.read_text().split()
+    assert len(pids) == 2
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
+    assert kernel.alive()
 
 
 def test_function_that_cannot_be_shipped_is_timed_here_with_the_reason(kernel):

@@ -4,6 +4,9 @@ call, modes of the samples, fresh worker processes, and judging saved results.""
 from __future__ import annotations
 
 import mmap
+import os
+import signal
+import subprocess
 import threading
 
 import jax.numpy as jnp
@@ -174,6 +177,53 @@ def test_a_function_that_cannot_be_shipped_is_timed_here():
     assert note.text.startswith("processes=2 not used: the function cannot be sent")
     assert "_thread.lock" in note.text and "\n" not in note.text
     assert all(not t.process_medians for t in r.timings)
+
+
+class _CtrlCDuringSecondWorker:
+    """A progress reporter that, once the first worker has finished, presses Ctrl-C (SIGINT
+    to this process) while the second one runs."""
+
+    def __init__(self) -> None:
+        self.finished = ""
+
+    def start(self, total: int, title: str) -> None:
+        pass
+
+    def update(self, done: int, text: str) -> None:
+        if done == 1:  # a worker takes longer than this to start (it imports JAX)
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    def finish(self, text: str) -> None:
+        self.finished = text
+
+
+def test_ctrl_c_during_worker_processes_keeps_the_finished_ones():
+    progress = _CtrlCDuringSecondWorker()
+    opts = {**QUICK, "progress": progress}
+    r = jaxlab.bench(cubic, jnp.ones((64, 64)), variants="jit", processes=4, **opts)
+    assert r.interrupted and r.settings["processes"] == 1
+    assert [len(t.process_medians) for t in r.timings] == [1]
+    assert any("interrupted (Ctrl-C) after 1 of 4 worker processes" in n.text for n in r.notes)
+    assert progress.finished.startswith("1 of 4 processes") and "Ctrl-C" in progress.finished
+    # the worker that was running is stopped, not left behind
+    children = subprocess.run(
+        ["pgrep", "-f", "-P", str(os.getpid()), "jaxlab.benchmarking.worker"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert children.stdout.strip() == ""
+
+
+def test_ctrl_c_before_any_worker_finished_is_raised():
+    class Early(_CtrlCDuringSecondWorker):
+        def start(self, total: int, title: str) -> None:
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    with pytest.raises(KeyboardInterrupt):
+        jaxlab.bench(
+            cubic, jnp.ones(8), variants="jit", processes=2, **{**QUICK, "progress": Early()}
+        )
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
