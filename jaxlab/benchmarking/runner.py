@@ -64,9 +64,12 @@ def bench(
     Every output leaf is waited on; trace, lower, compile, first call and steady state are
     reported apart; NumPy inputs are put on the device first (the transfer is reported
     apart); each variant is warmed up, its calls per sample are calibrated against the timer's
-    resolution, and variants are sampled in interleaved rounds until the median is known to
-    ± `precision` (95 % interval) or `time_budget` seconds are spent (at least 3 samples).
-    A compilation inside the timed loop flags the timing invalid, with JAX's reason.
+    resolution, and variants are sampled in interleaved turns until the median is known to
+    ± `precision` (95 % interval) over at least 3 turns that agree, or `time_budget` seconds
+    are spent (at least 3 samples). A compilation inside the timed loop flags the timing
+    invalid, with JAX's reason. Page faults and bytes allocated per call, modes (separated
+    clusters of samples) and pace changes (turns more than 10 % apart) are reported, with
+    their cause where it is measured.
 
     vs: twins to compare with: 'numpy' (default), 'torch', 'numpy,torch', or
         {'numpy': g, 'torch': h} for twins of your own; () for none.
@@ -87,7 +90,7 @@ def bench(
         Python, environment and import path; the function and inputs are sent with
         cloudpickle) and pool their samples, keeping each process's median: a process's
         memory layout can pick its time. A function that cannot be sent is timed here, and
-        a note says why.
+        a note says why. Ctrl-C keeps the processes that finished.
 
     Other keyword arguments go to `fn`. Returns a :class:`jaxlab.BenchResult`.
     """
