@@ -18,6 +18,9 @@ import numpy as np
 # faults that cost at least this share of the median time are reported with the fix
 EXPLAINS = 0.25
 _PROBE_BYTES = 16 << 20
+# glibc's malloc hands a buffer this large or larger straight to mmap whatever its arenas do
+# (its dynamic mmap threshold grows to at most 32 MiB on 64-bit): it comes back fresh anyway
+MMAP_THRESHOLD_MAX = 32 << 20
 
 
 def minor_faults() -> int:
@@ -152,4 +155,39 @@ def faults_note(variant: str, faults_per_call: float, median: float) -> str | No
         f"({format_seconds(cost)} per fault, measured here): each call writes into fresh "
         "memory pages. Keep buffers alive across calls, reuse outputs by donating them "
         "(jax.jit(f, donate_argnums=…)), or give each call a larger batch"
+    )
+
+
+def several_arenas() -> bool:
+    """True under glibc when threads may get malloc arenas of their own (the default), false
+    elsewhere or when one arena is set (``GLIBC_TUNABLES=glibc.malloc.arena_max=1`` or
+    ``MALLOC_ARENA_MAX=1``)."""
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        return False
+    if not libc.startswith("glibc"):
+        return False
+    tunables = [item.strip() for item in os.environ.get("GLIBC_TUNABLES", "").split(":")]
+    if "glibc.malloc.arena_max=1" in tunables:
+        return False
+    return os.environ.get("MALLOC_ARENA_MAX", "").strip() != "1"
+
+
+def arena_note(variant: str, faults_per_call: float) -> str | None:
+    """For a jitted variant whose calls fault in fewer fresh bytes than glibc's largest mmap
+    threshold: the per-thread malloc arenas XLA's threads allocate in, and the setting that
+    puts them all in one."""
+    fresh = faults_per_call * mmap.PAGESIZE
+    if faults_per_call < 10 or fresh >= MMAP_THRESHOLD_MAX or not several_arenas():
+        return None
+    from jaxlab.base.format import format_bytes
+
+    return (
+        f"{variant}: the {format_bytes(fresh)} faulted in per call would fit in glibc's malloc "
+        "arenas, yet come back fresh: XLA's threads allocate in arenas of their own, which can "
+        "hand freed pages back to the OS, and which arenas a process's threads got can decide "
+        "its time (the mode differs between processes). Starting Python with "
+        "GLIBC_TUNABLES=glibc.malloc.arena_max=1 (one arena for every thread) keeps those "
+        "pages"
     )

@@ -7,7 +7,7 @@ import functools
 import gc
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +131,7 @@ def run_point(
             p.timing.stopped = p.timing.stopped or "interrupted"
     prepared = [p for p in prepared if p.variant.name not in outcome.failures]
     outcome.timings = [p.timing for p in prepared if p.timing.samples]
-    _memory_notes(outcome)
+    _memory_notes(outcome, prepared)
     return outcome
 
 
@@ -163,27 +163,40 @@ def _measure_allocations(prepared: list[_Prepared]) -> None:
         p.inputs = ((), {})
 
 
-def _memory_notes(outcome: PointOutcome) -> None:
-    outcome.notes.extend(memory_notes(outcome.timings))
+def _memory_notes(outcome: PointOutcome, prepared: list[_Prepared]) -> None:
+    compiled = {p.variant.name for p in prepared if p.variant.kind == "jit"}
+    outcome.notes.extend(memory_notes(outcome.timings, compiled=compiled))
 
 
-def memory_notes(timings: list[Timing], processes: int = 0) -> list[Note]:
+def memory_notes(
+    timings: list[Timing], processes: int = 0, compiled: Collection[str] = ()
+) -> list[Note]:
     """Page faults that explain much of a variant's time, modes and pace changes, with their
     cause. Modes whose samples fault differently are memory; modes that are only the machine's
-    turns at different paces are told as a pace change."""
+    turns at different paces are told as a pace change. A jitted variant's fresh pages get
+    the malloc-arena advice where it applies (measured for one compiled program per call; op
+    by op, the same setting did not keep the pages)."""
     notes = []
     for t in timings:
         where = f" at n={t.size}" if t.size is not None else ""
         faults = t.faults_per_call
+        fresh = 0.0  # pages per call that faults explain the time (or a slow mode) by
         if faults is not None:
             text = memory.faults_note(t.variant + where, faults, t.median)
             if text:
                 notes.append(Note("warn", text, variant=t.variant, topic="memory"))
-        memory_modes = t.multimodal and _slow_mode_faults(t.mode_faults())
+                fresh = faults
+        per_mode = t.mode_faults() if t.multimodal else []
+        memory_modes = t.multimodal and _slow_mode_faults(per_mode)
         if t.multimodal and (memory_modes or t.pace is None):
             notes.append(
                 Note("warn", mode_note(t, where, processes), variant=t.variant, topic="memory")
             )
+        if memory_modes:
+            fresh = max(fresh, (per_mode[-1] or 0.0) - (per_mode[0] or 0.0))
+        arena = memory.arena_note(t.variant + where, fresh) if t.variant in compiled else None
+        if arena:
+            notes.append(Note("warn", arena, variant=t.variant, topic="memory"))
         if t.pace is not None and not memory_modes:
             notes.append(
                 Note("warn", pace.note(t.variant + where, t.pace), variant=t.variant, topic="pace")

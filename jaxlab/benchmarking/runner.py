@@ -217,7 +217,9 @@ def _in_processes(
         )
     for line in errors:
         _add_note(result.notes, Note("error", line))
-    for note in _processes.process_notes(result) + memory_notes(result.timings, len(results)):
+    compiled = {v.name for v in result.variants if v.kind == "jit"}
+    memory = memory_notes(result.timings, len(results), compiled)
+    for note in _processes.process_notes(result) + memory:
         _add_note(result.notes, note)
     return result
 

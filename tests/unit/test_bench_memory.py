@@ -77,6 +77,54 @@ def test_modes_with_their_faults_are_explained_as_memory():
     assert "--processes" in note.text
 
 
+def _bimodal_jit() -> Timing:
+    rng = np.random.default_rng(4)
+    fast, slow = lognormal(rng, 0.4e-3, 60), lognormal(rng, 5e-3, 40)
+    return Timing("jit", 4_000_000, samples=fast + slow, faults=[0.0] * 60 + [3907.0] * 40)
+
+
+def _one_arena(monkeypatch, tunables: str | None = None, arena_max: str | None = None) -> None:
+    for name, value in (("GLIBC_TUNABLES", tunables), ("MALLOC_ARENA_MAX", arena_max)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+@pytest.mark.skipif(
+    not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"), reason="needs glibc"
+)
+def test_a_jitted_slow_mode_in_fresh_pages_gets_the_malloc_arena_advice(monkeypatch):
+    _one_arena(monkeypatch)
+    assert memory.several_arenas()
+    t = _bimodal_jit()
+    notes = [n.text for n in memory_notes([t], compiled={"jit"})]
+    (arena,) = [text for text in notes if "arena" in text]
+    assert arena.startswith("jit at n=4000000: the 15.3 MiB faulted in per call")
+    assert "GLIBC_TUNABLES=glibc.malloc.arena_max=1" in arena
+    # not for a variant run op by op or a twin (the setting did not keep their pages)
+    assert not any("arena" in n.text for n in memory_notes([t], compiled=set()))
+    # nor once one arena is set, either way
+    for tunables, arena_max in (
+        ("glibc.malloc.tcache_count=0:glibc.malloc.arena_max=1", None),
+        (None, "1"),
+    ):
+        _one_arena(monkeypatch, tunables, arena_max)
+        assert not memory.several_arenas()
+        assert not any("arena" in n.text for n in memory_notes([t], compiled={"jit"}))
+
+
+@pytest.mark.skipif(
+    not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"), reason="needs glibc"
+)
+def test_the_arena_advice_needs_fresh_pages_that_an_arena_could_keep(monkeypatch):
+    _one_arena(monkeypatch)
+    assert memory.arena_note("jit", 3907) is not None  # 15.3 MiB
+    assert memory.arena_note("jit", 5) is None  # a few pages: nothing to explain
+    # 95 MiB: above glibc's largest mmap threshold, such buffers are mapped afresh anyway
+    assert memory.arena_note("jit", 24415) is None
+
+
 # -- page faults and bytes per call ---------------------------------------------------------
 
 PAGES = 1024
