@@ -8,6 +8,8 @@ import sys
 from functools import cache
 from typing import Any
 
+from jaxlab.benchmarking.memory import malloc_setting
+
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -63,6 +65,7 @@ def environment() -> dict[str, Any]:
     except Exception:
         env["jaxlib"] = None
     env["xla_flags"] = os.environ.get("XLA_FLAGS", "")
+    env["malloc"] = malloc_setting()
     env["fingerprint"] = fingerprint(env)
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -93,6 +96,8 @@ def describe(env: dict[str, Any]) -> str:
     ]
     if env.get("torch"):
         parts.append(f"PyTorch {env['torch']} ({env['threads'].get('torch')} threads)")
+    if env.get("malloc") and not env["malloc"].endswith("per-thread arenas"):
+        parts.append(f"malloc: {env['malloc']}")  # not glibc's default: say so
     other = {k: v for k, v in env.get("threads", {}).items() if not k.startswith("torch")}
     if other:
         parts.append(", ".join(f"{k}={v}" for k, v in other.items()))
@@ -108,12 +113,14 @@ FINGERPRINT = {
     "backend": "backend",
     "device_kind": "device kind",
     "device_count": "device count",
+    "malloc": "malloc",
 }
 
 
 def fingerprint(env: dict[str, Any]) -> dict[str, Any]:
     """The parts of an environment that change timings: JAX and jaxlib versions, XLA flags,
-    CPU model, backend, device kind and count. Older saved results lack some keys (None)."""
+    CPU model, backend, device kind and count, and how malloc is set (glibc's per-thread
+    arenas or one). Older saved results lack some keys (None)."""
     saved = env.get("fingerprint")
     if isinstance(saved, dict):
         return {k: saved.get(k) for k in FINGERPRINT}

@@ -158,15 +158,29 @@ def faults_note(variant: str, faults_per_call: float, median: float) -> str | No
     )
 
 
+def glibc_version() -> str | None:
+    """'glibc 2.36' under glibc, else None."""
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        return None
+    return libc if libc.startswith("glibc") else None
+
+
+def malloc_setting() -> str | None:
+    """'glibc 2.36, per-thread arenas' or 'glibc 2.36, one arena' (None elsewhere): how the
+    process's malloc is set, which can move a jitted call's time tenfold (see arena_note)."""
+    libc = glibc_version()
+    if libc is None:
+        return None
+    return f"{libc}, " + ("per-thread arenas" if several_arenas() else "one arena")
+
+
 def several_arenas() -> bool:
     """True under glibc when threads may get malloc arenas of their own (the default), false
     elsewhere or when one arena is set (``GLIBC_TUNABLES=glibc.malloc.arena_max=1`` or
     ``MALLOC_ARENA_MAX=1``)."""
-    try:
-        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
-    except (AttributeError, ValueError, OSError):
-        return False
-    if not libc.startswith("glibc"):
+    if glibc_version() is None:
         return False
     tunables = [item.strip() for item in os.environ.get("GLIBC_TUNABLES", "").split(":")]
     if "glibc.malloc.arena_max=1" in tunables:

@@ -339,6 +339,25 @@ def test_judge_refuses_other_environments_unless_forced():
     assert "XLA_FLAGS" in forced.notes[0]
 
 
+@pytest.mark.skipif(memory.glibc_version() is None, reason="needs glibc")
+def test_the_malloc_setting_is_part_of_the_fingerprint(monkeypatch):
+    _one_arena(monkeypatch)
+    per_thread = machine.environment()
+    _one_arena(monkeypatch, "glibc.malloc.arena_max=1")
+    one = machine.environment()
+    assert per_thread["malloc"].endswith("per-thread arenas")
+    assert one["malloc"].endswith("one arena") and "malloc: glibc" in machine.describe(one)
+    assert "malloc" not in machine.describe(per_thread)  # glibc's default is not called out
+    (difference,) = machine.fingerprint_differences(per_thread, one)
+    assert difference.startswith("malloc glibc") and difference.endswith("one arena")
+    # results saved before the malloc setting was recorded still compare
+    old = dict(
+        per_thread,
+        fingerprint={k: v for k, v in per_thread["fingerprint"].items() if k != "malloc"},
+    )
+    assert machine.fingerprint_differences(old, one) == []
+
+
 def test_judge_rejects_bad_input():
     r = _result({"jit": 1e-3})
     with pytest.raises(TypeError, match="two BenchResult objects"):
