@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jaxlab.api.inspection import inspect
 from jaxlab.base.display import Displayed
 from jaxlab.base.format import function_name
 from jaxlab.core import stages as _stages
@@ -82,6 +81,8 @@ def hlo(
     ``stage``, ``static_argnums`` and ``static_argnames`` belong to jaxlab; every other
     keyword argument is passed to `fn`.
     """
+    from jaxlab.api.inspection import inspect  # here: %hlo's module loads without it
+
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     insp = inspect(

@@ -7,14 +7,13 @@ import ast
 import keyword
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import line_cell_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from jaxlab.benchmarking.progress import TextProgress, bar_text
-from jaxlab.benchmarking.result import BenchError, BenchResult
 from jaxlab.magics._base import (
     JaxlabMagics,
     evaluate,
@@ -27,6 +26,9 @@ from jaxlab.magics._base import (
     static_values,
     traceback_option,
 )
+
+if TYPE_CHECKING:  # imported when the magic runs, not when the extension loads
+    from jaxlab.benchmarking.result import BenchResult
 
 # "label: expression" in the cell form
 _LABELLED = re.compile(r"^([A-Za-z_][\w.\-]*)\s*:(?!=)\s*(.+)$")
@@ -302,6 +304,7 @@ class BenchMagics(JaxlabMagics):
             call = evaluate_call(args.expr, ns, "bench", args.traceback)
             target, call_args, call_kwargs, name = call.fn, call.args, call.kwargs, call.name
             options["vs"] = _vs_spec(args.vs, ns)
+        from jaxlab.benchmarking.result import BenchError
         from jaxlab.benchmarking.runner import bench
 
         with self.friendly_errors("bench", name, args.traceback, plain=(BenchError,)):

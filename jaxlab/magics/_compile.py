@@ -3,14 +3,16 @@ pass did."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.compile_profile import CompileProfile, compile_profile
-from jaxlab.api.passes import PassPipeline, passes
 from jaxlab.magics._base import Call, JaxlabMagics, static_options, traceback_option
+
+if TYPE_CHECKING:  # imported when a magic runs, not when the extension loads
+    from jaxlab.api.compile_profile import CompileProfile
+    from jaxlab.api.passes import PassPipeline
 
 
 @magics_class
@@ -50,6 +52,8 @@ class CompileMagics(JaxlabMagics):
         line), so you see which pass created a fusion or inserted a copy. Returns the
         :class:`jaxlab.PassPipeline` (``.created("fusion")``, ``.to_pandas()``).
         """
+        from jaxlab.api.passes import passes
+
         args, call, statics = self.parse_call(self.passes, "passes", line, local_ns)
         with self.friendly_errors("passes", call.name, args.traceback):
             return passes(call.fn, *call.args, **statics, **call.kwargs)
@@ -58,6 +62,7 @@ class CompileMagics(JaxlabMagics):
 def profile_call(shell: Any, call: Call, statics: dict[str, Any]) -> CompileProfile:
     """`jaxlab.compile_profile` of an evaluated call, with the function's recompile history
     from the guards when they run (advice on static arguments)."""
+    from jaxlab.api.compile_profile import compile_profile
     from jaxlab.magics._guards import hooks_of
 
     hooks = hooks_of(shell)

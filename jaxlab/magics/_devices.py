@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.devices import BackendError, DeviceReport, devices
-from jaxlab.api.placement import Placement, PlacementError, placement
 from jaxlab.core.cpu_devices import DeviceCountError, set_cpu_devices
 from jaxlab.magics._base import JaxlabMagics, evaluate, parse_line, traceback_option
+
+if TYPE_CHECKING:  # imported when a magic runs, not when the extension loads
+    from jaxlab.api.devices import DeviceReport
+    from jaxlab.api.placement import Placement
 
 
 @magics_class
@@ -41,6 +45,8 @@ class DeviceMagics(JaxlabMagics):
         computation (first cell of the notebook). Returns a ``DeviceReport``
         (``.devices``, ``.addressable``, ``.processes``, ``.to_pandas()``).
         """
+        from jaxlab.api.devices import BackendError, devices
+
         args = parse_line(self.devices, line)
         if args.cpu_devices is not None:
             self._set_cpu_devices(args.cpu_devices)
@@ -80,6 +86,8 @@ class DeviceMagics(JaxlabMagics):
         devices is striped). Returns a ``Placement``: ``.to_pandas()`` has one row per
         shard (array, device, index such as ``[0:2, 4:8]``, replica id).
         """
+        from jaxlab.api.placement import PlacementError, placement
+
         args = parse_line(self.where, line)
         if not args.expr:
             raise UsageError(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.compile_profile import CompileProfile
-from jaxlab.api.inspection import Inspection
-from jaxlab.api.platforms import PlatformInspection, inspect
 from jaxlab.core.errors import Explanation
 from jaxlab.magics._base import (
     JaxlabMagics,
@@ -18,6 +17,11 @@ from jaxlab.magics._base import (
     static_options,
     traceback_option,
 )
+
+if TYPE_CHECKING:  # imported when a magic runs, not when the extension loads
+    from jaxlab.api.compile_profile import CompileProfile
+    from jaxlab.api.inspection import Inspection
+    from jaxlab.api.platforms import PlatformInspection
 
 
 @magics_class
@@ -80,6 +84,7 @@ class InspectMagics(JaxlabMagics):
         profile: int | bool = False
         if args.profile:
             profile = runs_value(args.runs, "inspect")
+        from jaxlab.api.platforms import inspect
         from jaxlab.core.profiler import ProfilerBusy
 
         with self.friendly_errors(

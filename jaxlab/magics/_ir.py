@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.irtext import STAGES, IRText, hlo, jaxpr
-from jaxlab.api.platforms import PlatformInspection, inspect
+from jaxlab.api.irtext import STAGES, hlo, jaxpr
 from jaxlab.magics._base import (
     JaxlabMagics,
     platform_option,
@@ -15,6 +16,10 @@ from jaxlab.magics._base import (
     static_options,
     traceback_option,
 )
+
+if TYPE_CHECKING:  # imported when a magic runs, not when the extension loads
+    from jaxlab.api.irtext import IRText
+    from jaxlab.api.platforms import PlatformInspection
 
 
 @magics_class
@@ -62,6 +67,8 @@ class IRMagics(JaxlabMagics):
         args, call, statics = self.parse_call(self.hlo, "hlo", line, local_ns)
         platforms = platform_values(args, "hlo")
         if platforms:
+            from jaxlab.api.platforms import inspect
+
             with self.friendly_errors("hlo", call.name, args.traceback):
                 return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
         with self.friendly_errors("hlo", call.name, args.traceback):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.kernels import KernelCheck, check_kernel
 from jaxlab.magics._base import (
     JaxlabMagics,
     evaluate,
@@ -15,6 +16,9 @@ from jaxlab.magics._base import (
     parse_line,
     traceback_option,
 )
+
+if TYPE_CHECKING:  # imported when the magic runs, not when the extension loads
+    from jaxlab.api.kernels import KernelCheck
 
 
 @magics_class
@@ -50,5 +54,7 @@ class KernelMagics(JaxlabMagics):
                     f"%check_kernel: --{name} must be a number ≥ 0, got {value!r}.\n"
                     f"  fix: e.g. `--{name} 1e-3`."
                 )
+        from jaxlab.api.kernels import check_kernel
+
         with self.friendly_errors("check_kernel", call.name, args.traceback, plain=(TypeError,)):
             return check_kernel(call.fn, ref, *call.args, **tols, **call.kwargs)

@@ -4,16 +4,13 @@ array, variable and creating line."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from jaxlab.api.memory import MemoryDiff, MemorySnapshot, memory, memory_diff
-from jaxlab.api.profile import Profile, profile
 from jaxlab.core.errors import describe_value
-from jaxlab.core.profiler import ProfilerBusy
 from jaxlab.magics._base import (
     JaxlabMagics,
     evaluate,
@@ -23,6 +20,10 @@ from jaxlab.magics._base import (
     traceback_option,
 )
 from jaxlab.magics._inspect import _show_error_card
+
+if TYPE_CHECKING:  # imported when a magic runs, not when the extension loads
+    from jaxlab.api.memory import MemoryDiff, MemorySnapshot
+    from jaxlab.api.profile import Profile
 
 
 @magics_class
@@ -45,6 +46,9 @@ class ProfileMagics(JaxlabMagics):
         rolled up to source lines and named scopes, with a timeline of one call. Returns the
         :class:`jaxlab.Profile` (``.to_pandas()``, ``.by_line()``, ``.coverage``).
         """
+        from jaxlab.api.profile import profile
+        from jaxlab.core.profiler import ProfilerBusy
+
         args = parse_line(self.profile, line)
         runs = runs_value(args.runs, "profile")
         _, call, statics = self.parse_call(self.profile, "profile", line, local_ns)
@@ -85,6 +89,8 @@ class ProfileMagics(JaxlabMagics):
         arrays kept alive only by it are marked) and the cell and line that created it.
         ``%memory --diff`` shows what changed since the last ``%memory``. Returns a
         :class:`jaxlab.MemorySnapshot` (or a :class:`jaxlab.MemoryDiff`)."""
+        from jaxlab.api.memory import MemorySnapshot, memory, memory_diff
+
         args = parse_line(self.memory, line)
         if getattr(args, "expr", None):
             raise UsageError(
