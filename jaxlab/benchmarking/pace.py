@@ -131,8 +131,9 @@ def note(variant: str, p: Pace) -> str:
     elif lost is False:
         text += (
             f". The process kept its CPUs ({p.cpus_fast:.2f} in the fast turn, "
-            f"{p.cpus_slow:.2f} in the slow one), so the same work ran slower: something outside "
-            "it competed for the cores' caches or memory bandwidth, or the clock speed changed"
+            f"{p.cpus_slow:.2f} in the slow one), so the same work ran slower (something outside "
+            "it competed for the cores' caches or memory bandwidth, or the clock speed changed) "
+            "or the calls did more work"
         )
     return text + (
         ". Rerun on a quieter machine, or in fresh processes (processes=5) to see the spread"
