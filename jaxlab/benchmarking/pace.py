@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import median
 
 from jaxlab.base.format import format_seconds
 
@@ -56,12 +57,6 @@ class Pace:
         return self.cpus_slow < KEPT_CPU * self.cpus_fast
 
 
-def _median(xs: Sequence[float]) -> float:
-    ys = sorted(xs)
-    n = len(ys)
-    return ys[n // 2] if n % 2 else (ys[n // 2 - 1] + ys[n // 2]) / 2
-
-
 def split(samples: Sequence[float], blocks: Sequence[int]) -> list[tuple[int, int]]:
     """(start, end) of each block's samples, in time order; `blocks` holds the index of each
     block's first sample."""
@@ -84,7 +79,7 @@ def block_medians(
 ) -> list[float]:
     """The median of each block with at least `least` samples (default: ``MIN_BLOCK_SAMPLES``,
     or fewer when no block holds that many), in time order."""
-    return [_median(samples[a:b]) for a, b in _comparable(samples, blocks, least)]
+    return [median(samples[a:b]) for a, b in _comparable(samples, blocks, least)]
 
 
 def steady(
@@ -101,7 +96,7 @@ def pace(samples: Sequence[float], blocks: Sequence[int], cpu: Sequence[float]) 
     spans = _comparable(samples, blocks, None)
     if len(spans) < 2:
         return None
-    medians = [_median(samples[a:b]) for a, b in spans]
+    medians = [median(samples[a:b]) for a, b in spans]
     i_fast = min(range(len(spans)), key=medians.__getitem__)
     i_slow = max(range(len(spans)), key=medians.__getitem__)
 
@@ -109,7 +104,7 @@ def pace(samples: Sequence[float], blocks: Sequence[int], cpu: Sequence[float]) 
         if len(cpu) != len(samples):
             return None
         a, b = spans[k]
-        return _median([c / s for c, s in zip(cpu[a:b], samples[a:b], strict=True) if s > 0])
+        return median([c / s for c, s in zip(cpu[a:b], samples[a:b], strict=True) if s > 0])
 
     return Pace(medians[i_fast], medians[i_slow], len(spans), cpus(i_fast), cpus(i_slow))
 

@@ -430,8 +430,12 @@ def _stop_reason(p: _Prepared, opts: Options, spent: float) -> str:
     t = p.timing
     # a turn counts once it holds the samples it is compared by (the one being taken may not)
     least = min(pace.MIN_BLOCK_SAMPLES, _block_samples(p))
-    turns = len(pace.block_medians(t.samples, t.blocks, least))
-    if n >= p.next_check and spent >= MIN_WINDOW * opts.time_budget and turns >= MIN_TURNS:
+    if (
+        n >= p.next_check
+        and spent >= MIN_WINDOW * opts.time_budget
+        and len(t.blocks) >= MIN_TURNS
+        and len(pace.block_medians(t.samples, t.blocks, least)) >= MIN_TURNS
+    ):
         p.next_check = max(n + 1, math.ceil(n * 1.1))
         summary = stats.summarize(t.samples)
         if summary.rel_half_width <= opts.precision and _steady(t, opts.precision, least):
