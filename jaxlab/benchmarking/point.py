@@ -102,6 +102,7 @@ def run_point(
         prepared.append(p)
     if not prepared:
         return outcome
+    _check_finite(prepared, reference, outcome)
     if opts.check:
         _check_agreement(prepared, reference, size, opts, outcome)
     # nothing a variant returned stays alive while anything is timed: a live output changes
@@ -455,6 +456,29 @@ def _steady(t: Timing, precision: float, least: int | None = None) -> bool:
     tolerance = STEADY * precision
     return abs(m1 - m2) <= tolerance * min(m1, m2) and pace.steady(
         samples, t.blocks, tolerance, least
+    )
+
+
+NONFINITE = "nonfinite"  # the topic of the note saying the output holds NaN or Inf
+
+
+def _check_finite(prepared: list[_Prepared], reference: str | None, outcome: PointOutcome) -> None:
+    """A note when the reference variant's output holds NaN or Inf (counted on the device):
+    its times are those of a computation that went wrong."""
+    from jaxlab.core.nonfinite import nonfinite
+
+    ref = next((p for p in prepared if p.variant.name == reference), prepared[0])
+    found = nonfinite(ref.output)
+    if found is None:
+        return
+    outcome.notes.append(
+        Note(
+            "warn",
+            f"{ref.variant.name} returns {found.counts_text()}{found.where_text()}: "
+            "these are the times of a computation that went wrong",
+            variant=ref.variant.name,
+            topic=NONFINITE,
+        )
     )
 
 

@@ -309,6 +309,8 @@ class BenchMagics(JaxlabMagics):
 
         with self.friendly_errors("bench", name, args.traceback, plain=(BenchError,)):
             result = bench(target, *call_args, **options, **call_kwargs)
+        if cell is None:
+            _name_numerics_call(result, args.expr, options)
         if args.output:
             self.shell.user_ns[args.output] = result
         return result
@@ -379,3 +381,15 @@ class BenchMagics(JaxlabMagics):
             "bytes_accessed": _number_or_function(args.bytes, "--bytes", ns),
             "progress": NotebookProgress() if in_kernel else TextProgress(),
         }
+
+
+def _name_numerics_call(result: BenchResult, expr: str, options: dict) -> None:
+    """The note that the output holds NaN or Inf names the ``%numerics`` call that finds where
+    the first one is made."""
+    from jaxlab.benchmarking.point import NONFINITE
+    from jaxlab.magics._transforms import numerics_line
+
+    for note in result.notes:
+        if note.topic == NONFINITE:
+            line = numerics_line("jit", expr, options)
+            note.text += f"; find where the first one is made: {line}"

@@ -30,6 +30,56 @@ from jaxlab.magics._base import (
     traceback_option,
 )
 
+
+def say_nonfinite(value: Any, numerics: str) -> None:
+    """One line when a magic's result holds NaN or Inf, with the ``%numerics`` call that finds
+    where the first one is made (the check is a reduction on the device: only counts come
+    back)."""
+    from jaxlab.core.nonfinite import nonfinite
+
+    found = nonfinite(value)
+    if found is not None:
+        print(
+            f"[jaxlab] the result holds {found.counts_text()}{found.where_text()}; "
+            f"find where the first one is made: {numerics}"
+        )
+
+
+def numerics_line(kind: str, expr: str, options: dict[str, Any]) -> str:
+    """The ``%numerics`` line that instruments what a magic ran: ``%numerics --grad f(x)``
+    for a gradient, ``%numerics jax.jacrev(f)(x)`` for the other transforms."""
+    flags = []
+    for name in ("static_argnums", "static_argnames"):
+        value = options.get(name)
+        if value:
+            flags.append(f"--{name.replace('_', '-')} {','.join(map(str, value))}")
+    if kind == "jit":
+        return " ".join(["%numerics", *flags, expr])
+    argnums = options.get("argnums")
+    if kind == "grad" and options.get("order", 1) == 1 and not options.get("has_aux"):
+        if argnums not in (None, 0):
+            nums = argnums if isinstance(argnums, tuple) else (argnums,)
+            flags.append(f"--argnums {','.join(map(str, nums))}")
+        return " ".join(["%numerics", "--grad", *flags, expr])
+    node = ast.parse(expr.strip(), mode="eval").body
+    assert isinstance(node, ast.Call)
+    keywords = []
+    if kind == "vmap":
+        for name in ("in_axes", "out_axes"):
+            if options.get(name, 0) != 0:
+                keywords.append(f"{name}={options[name]!r}")
+    else:
+        if argnums not in (None, 0):
+            keywords.append(f"argnums={argnums!r}")
+        if options.get("has_aux"):
+            keywords.append("has_aux=True")
+    fn = ast.unparse(node.func)
+    for _ in range(options.get("order", 1)):
+        fn = f"jax.{kind}({', '.join([fn, *keywords])})"
+    node.func = ast.parse(fn, mode="eval").body
+    return f"%numerics {ast.unparse(node)}"
+
+
 EXPR_HELP = "the call to transform, e.g. f(x, y); evaluated in the notebook's namespace"
 
 
@@ -74,7 +124,9 @@ class TransformMagics(JaxlabMagics):
                 f"%{kind}: {str(exc).rstrip('.')}.\n  fix: see `%{kind}?` for the options."
             ) from None
         with self.friendly_errors(kind, call.name, args.traceback):
-            return fn(*call.args, **call.kwargs)
+            out = fn(*call.args, **call.kwargs)
+        say_nonfinite(out, numerics_line(kind, args.expr, options))
+        return out
 
     @magic_arguments()
     @_derivative_arguments
@@ -186,6 +238,7 @@ class TransformMagics(JaxlabMagics):
             run = _transforms.jit_run(call.fn, *call.args, **options, **call.kwargs)
         if report is not None:
             report(f"[jaxlab] {run.summary()}")
+        say_nonfinite(run.output, numerics_line("jit", args.expr, static_values(args, "jit")))
         return run.output
 
     def _jit_rebind(
