@@ -51,6 +51,9 @@ class Equation:
     name: str = ""  # the 'name' parameter of calls (jit, custom_jvp_call), if any
     subjaxprs: list[SubJaxpr] = field(default_factory=list)
     text_line: int = 0  # 1-based line of the equation in JaxprModel.text (0: not found)
+    # stable id: position in its jaxpr, after the parents' positions and the parameter holding
+    # the sub-jaxpr ('4', '4/jaxpr/2', '7/branches[1]/0'); the numerics rows use the same ids
+    path: str = ""
 
     @property
     def source(self) -> tuple[str, int] | None:
@@ -89,7 +92,7 @@ class JaxprModel:
         if text is None:
             text = jaxpr_text(closed)
         walker = _Walker()
-        top = walker.walk(jaxpr, -1, 0)
+        top = walker.walk(jaxpr, -1, 0, "")
         model = cls(
             text=text,
             equations=walker.equations,
@@ -107,7 +110,7 @@ class JaxprModel:
         return [i for sub in self.equations[index].subjaxprs for i in sub.equations]
 
 
-def _sub_jaxprs(params: dict[str, Any]) -> list[tuple[str, Any]]:
+def sub_jaxprs(params: dict[str, Any]) -> list[tuple[str, Any]]:
     """(label, jaxpr) of every jaxpr in an equation's parameters, in parameter-name order."""
     found = []
     for key, value in params.items():
@@ -152,10 +155,10 @@ class _Walker:
             out.append(vid)
         return out
 
-    def walk(self, jaxpr: Any, parent: int, depth: int) -> list[int]:
+    def walk(self, jaxpr: Any, parent: int, depth: int, prefix: str) -> list[int]:
         indices: list[int] = []
         printed: list[int] = []
-        for eqn in jaxpr.eqns:
+        for position, eqn in enumerate(jaxpr.eqns):
             params = eqn.params
             name = params.get("name", "")
             frames = _compat.eqn_frames(eqn)
@@ -176,6 +179,7 @@ class _Walker:
                 outvars=self.var_ids(eqn.outvars),
                 out_avals=[getattr(v, "aval", None) for v in eqn.outvars],
                 name=name if isinstance(name, str) else "",
+                path=f"{prefix}{position}",
             )
             self.equations.append(eq)
             indices.append(eq.index)
@@ -186,8 +190,9 @@ class _Walker:
         )
         # sub-jaxprs after the block so that blocks stay in one list per jaxpr
         for index, eqn in zip(indices, jaxpr.eqns, strict=True):
-            for label, inner in _sub_jaxprs(eqn.params):
-                sub_indices = self.walk(inner, index, depth + 1)
+            for label, inner in sub_jaxprs(eqn.params):
+                path = f"{self.equations[index].path}/{label}/"
+                sub_indices = self.walk(inner, index, depth + 1, path)
                 self.equations[index].subjaxprs.append(
                     SubJaxpr(label, sub_indices, self.var_ids(inner.invars), [])
                 )

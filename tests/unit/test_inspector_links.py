@@ -13,6 +13,7 @@ import pytest
 from jax import lax
 
 import jaxlab
+from jaxlab.ir.jaxpr import JaxprModel
 from jaxlab.ir.sources import enclosing_function
 
 
@@ -251,3 +252,14 @@ def test_source_blocks_follow_a_file_edited_on_disk(tmp_path):
     path.write_text("def c(x):\n    y = x\n    z = y\n    w = z\n    return w\n\n")
     linecache.checkcache(str(path))
     assert enclosing_function(str(path), 5) == (1, 5, "c")
+
+
+def test_equations_have_stable_paths_through_sub_jaxprs():
+    def f(x):
+        return jax.lax.scan(lambda c, y: (c + jnp.sin(y), c), x, jnp.ones(3))[0]
+
+    model = JaxprModel.build(jax.make_jaxpr(f)(1.0))
+    paths = {e.primitive: e.path for e in model.equations}
+    assert paths["scan"] == "1"
+    assert paths["sin"] == "1/jaxpr/0"
+    assert paths["add"] == "1/jaxpr/2"

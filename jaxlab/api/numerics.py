@@ -1,0 +1,131 @@
+"""``jaxlab.numerics``: the values of every equation of one compiled run, and where the first
+NaN or Inf came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from jaxlab.ir.numerics import (
+    CAST_DTYPES,
+    LARGEST_FINITE,
+    OVERFLOW_THRESHOLD,
+    ROW_COLUMNS,
+    UNDERFLOW_THRESHOLD,
+    ArgumentStats,
+    Origin,
+    Row,
+)
+
+
+@dataclass
+class Numerics:
+    """The numerics of one instrumented run of ``fn(*args)``.
+
+    ``rows`` has one `Row` per output of every jaxpr equation, in execution order (see
+    ``jaxlab.ir.numerics`` for what each figure means); ``arguments`` the statistics of each
+    argument leaf; ``origin`` is None for a run without NaN or Inf, else the `Origin` of the
+    first one. ``notes`` say what the run left out or did differently (a callback that ran
+    once, equations left out by ``only``). ``output`` is the function's result from the
+    instrumented run (for ``grad=True``: ``(value, grads)``).
+    """
+
+    fn_name: str
+    rows: list[Row]
+    arguments: list[ArgumentStats]
+    origin: Origin | None
+    grad: bool = False
+    argnums: int | tuple[int, ...] = 0
+    devices: tuple[int, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    output: Any = None
+    compile_s: float | None = None
+    run_s: float | None = None
+    process_s: float | None = None  # jaxlab's own work: interpreting, decoding, the search
+    jaxpr: Any = None  # the ClosedJaxpr that was instrumented (value_and_grad's for grad=True)
+
+    @property
+    def clean(self) -> bool:
+        """True when no output and no argument held NaN or Inf."""
+        return self.origin is None
+
+    def row(self, eqn_path: str, output: int = 0) -> Row | None:
+        """The row of one equation output, by the equation's stable id."""
+        for r in self.rows:
+            if r.eqn_path == eqn_path and r.output == output:
+                return r
+        return None
+
+    def nonfinite_rows(self) -> list[Row]:
+        """Rows that held NaN or Inf, in execution order."""
+        return [r for r in self.rows if not r.finite]
+
+    def to_pandas(self) -> Any:
+        """One row per equation output with the columns of ``ROW_COLUMNS`` (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame([r.as_dict() for r in self.rows], columns=list(ROW_COLUMNS))
+
+    def cast_report(self, dtype: str) -> list[dict[str, Any]]:
+        """The float outputs that a cast to `dtype` ('bf16', 'f16' or 'fp8_e4m3'; 'bfloat16',
+        'float16', 'float8_e4m3fn' also work) would damage, worst first: each with the
+        fraction that would overflow and underflow, and by how much the largest value exceeds
+        the type's range (``absmax_ratio`` = absmax / largest finite value of `dtype`)."""
+        key = _cast_key(dtype)
+        largest = LARGEST_FINITE[key]
+        report = []
+        for i, r in enumerate(self.rows):
+            if not r.is_float or r.count == 0:
+                continue
+            over = getattr(r, f"overflow_{key}") or 0.0
+            under = getattr(r, f"underflow_{key}", None)
+            if under is None:
+                under = _underflow_from_histogram(r, UNDERFLOW_THRESHOLD[key])
+            if over == 0.0 and under == 0.0:
+                continue
+            report.append(
+                {
+                    "row": i,
+                    "equation": r.equation,
+                    "primitive": r.primitive,
+                    "phase": r.phase,
+                    "where": r.where,
+                    "dtype": r.dtype,
+                    "shape": r.shape,
+                    "overflow": over,
+                    "underflow": under,
+                    "absmax": r.absmax,
+                    "absmax_ratio": (r.absmax / largest) if r.absmax is not None else None,
+                    "overflow_threshold": OVERFLOW_THRESHOLD[key],
+                }
+            )
+        report.sort(key=lambda d: (-d["overflow"], -d["underflow"], d["row"]))
+        return report
+
+    def __repr__(self) -> str:
+        state = "clean" if self.origin is None else self.origin.sentence()
+        return f"<Numerics {self.fn_name}: {len(self.rows)} outputs; {state}>"
+
+
+def _cast_key(dtype: str) -> str:
+    names = {v: k for k, v in CAST_DTYPES.items()}
+    key = names.get(str(dtype), str(dtype))
+    if key not in CAST_DTYPES:
+        raise ValueError(
+            f"cast_report knows bf16, f16 and fp8_e4m3, not {dtype!r}; "
+            "e.g. `n.cast_report('bf16')`."
+        )
+    return key
+
+
+def _underflow_from_histogram(row: Row, threshold: float) -> float:
+    """Fraction of elements in binades entirely at or below `threshold` (a lower bound)."""
+    import math
+
+    from jaxlab.ir.numerics import HISTOGRAM_LOW
+
+    if not row.histogram or row.count == 0:
+        return 0.0
+    top = math.floor(math.log2(threshold))  # binade [2**top, 2**(top+1)) straddles it
+    below = sum(n for i, n in enumerate(row.histogram) if HISTOGRAM_LOW + i < top)
+    return below / row.count
