@@ -8,10 +8,11 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from jaxlab.base.format import format_bytes, format_seconds, source_location
-from jaxlab.ir.sources import enclosing_loop
+from jaxlab.ir.sources import enclosing_loop, inside_call, is_users
 
 # `profile` below is a jaxlab.CompileProfile (not imported: it imports this module)
 CompileProfile = Any
@@ -56,9 +57,11 @@ def advise(profile: CompileProfile) -> list[Advice]:
 def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
     """Loops from the optimized HLO: instructions of one opcode made at one source position
     (one chain of stack frames, which XLA keeps once per position) many times over are the
-    copies of an unrolled loop's body; the loop is the Python loop around a line of that
-    chain."""
+    copies of an unrolled loop's body; the loop is a Python loop of the user's, inside the
+    staged function (never a library's, jaxlab's, IPython's, or a loop around the call),
+    around a line of that chain."""
     module = profile.inspection.hlo_module
+    fn = _staged_fn(profile)
     groups: Counter = Counter()
     sample: dict[tuple[str, int], Any] = {}
     for instr in module:
@@ -71,8 +74,8 @@ def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
     for key, repeats in groups.items():
         if repeats < LOOP_MIN:
             continue
-        for file, line, _, _ in module.frames_of(sample[key]):
-            loop = enclosing_loop(file, line)
+        for file, line, *_ in inside_call(module.frames_of(sample[key]), fn):
+            loop = enclosing_loop(file, line) if is_users(file) else None
             if loop is None:
                 continue
             entry = loops.setdefault(
@@ -142,6 +145,17 @@ def _cost_of_lines(profile: CompileProfile, file: str, lines: set[int]) -> float
     return seconds
 
 
+def _staged_fn(profile: CompileProfile) -> Any:
+    return getattr(getattr(profile.inspection, "_staged", None), "fn", None)
+
+
+def _user_place(profile: CompileProfile, instr: Any) -> tuple[str, int] | None:
+    """The innermost line of the user's own code inside the staged call that made `instr`
+    (advice points there, never at a library's, jaxlab's or IPython's line)."""
+    frames = inside_call(profile.inspection.hlo_module.frames_of(instr), _staged_fn(profile))
+    return next(((f[0], f[1]) for f in frames if f[1] and is_users(f[0])), None)
+
+
 def _baked_constants(profile: CompileProfile) -> list[Advice]:
     sizes = []
     for const in getattr(profile.inspection.jaxpr, "consts", ()):
@@ -155,9 +169,9 @@ def _baked_constants(profile: CompileProfile) -> list[Advice]:
     for instr in module:
         if instr.opcode == "constant" and instr.output_bytes >= CONSTANT_MIN:
             hlo_bytes += instr.output_bytes
-            frames = module.frames_of(instr)
-            if frames:
-                places[(frames[0][0], frames[0][1])] += instr.output_bytes
+            place = _user_place(profile, instr)
+            if place:
+                places[place] += instr.output_bytes
     total = max(sum(s for s, _, _ in sizes), hlo_bytes)
     if not total:
         return []
@@ -189,7 +203,13 @@ def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
     median = statistics.median(f.output_bytes for f in kernels)
     if median > TINY_KERNEL_BYTES:
         return []
-    lines: Counter = Counter(place for k in profile.kernels for place in k["_places"][:1])
+    lines: Counter = Counter()
+    for k in profile.kernels:
+        place = next(
+            filter(None, map(partial(_user_place, profile), profile.kernel_ops(k["fusion"]))), None
+        )
+        if place:
+            lines[place] += 1
     file, line = lines.most_common(1)[0][0] if lines else ("", 0)
     seconds = sum(k["seconds"] for k in profile.kernels)
     return [

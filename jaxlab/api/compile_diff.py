@@ -8,7 +8,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from jaxlab.api.inspection import Inspection
@@ -21,8 +20,8 @@ from jaxlab.ir.hlo_diff import (
     mlir_key,
     text_diff,
 )
+from jaxlab.ir.sources import is_own
 
-_OWN = str(Path(__file__).resolve().parents[1])  # jaxlab's own frames are no user lines
 _NUMBER = re.compile(r"(?:\.\d+)+$")
 _LAYOUT = re.compile(r"\{[0-9,]*(?::[^}]*)?\}")
 
@@ -166,7 +165,7 @@ def _stablehlo_by_line(insp: Inspection) -> dict[tuple[str, int], Counter]:
     lines = module.text.splitlines()
     out: dict[tuple[str, int], Counter] = {}
     for op in module.ops:
-        places = [p for p in op.location.source_lines if not p[0].startswith(_OWN)]
+        places = [p for p in op.location.source_lines if not is_own(p[0])]
         if not places or not 0 < op.line <= len(lines):
             continue
         text = mlir_key(lines[op.line - 1])

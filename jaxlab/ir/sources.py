@@ -64,6 +64,44 @@ def is_library(file: str) -> bool:
     return any(path.startswith(root + os.sep) for root in _library_roots())
 
 
+_OWN_ROOT = os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@lru_cache(maxsize=4096)
+def is_own(file: str) -> bool:
+    """True for jaxlab's own code (its staging and magics are on the stack of every trace it
+    makes): never a line to show the user."""
+    if not file or file.startswith("<"):
+        return False
+    return os.path.normcase(os.path.abspath(file)).startswith(_OWN_ROOT + os.sep)
+
+
+def is_users(file: str) -> bool:
+    """True for the user's own code: a notebook cell or a file that is neither installed
+    (:func:`is_library`) nor jaxlab's (:func:`is_own`)."""
+    return (
+        bool(file) and not file.startswith("<frozen") and not is_library(file) and not is_own(file)
+    )
+
+
+Frame = tuple[Any, ...]  # (file, line, ...)
+
+
+def inside_call(frames: tuple[Frame, ...], fn: Any) -> tuple[Frame, ...]:
+    """The frames of a stack (innermost first) that run inside the staged call of `fn`: up to
+    `fn`'s own frame. Its callers (jaxlab's staging, IPython, the cell or loop that called it)
+    are dropped; when `fn`'s source is unknown, everything from jaxlab's first frame out."""
+    main = function_source(fn) if fn is not None else None
+    if main is not None:
+        file, first, lines = main
+        last = first + len(lines) - 1
+        ends = [k for k, f in enumerate(frames) if f[0] == file and first <= f[1] <= last]
+        if ends:
+            return frames[: ends[-1] + 1]
+    mine = next((k for k, f in enumerate(frames) if is_own(f[0])), len(frames))
+    return frames[:mine]
+
+
 Line = tuple[str, int]
 
 
@@ -129,12 +167,16 @@ def _loops(text: str) -> tuple[tuple[int, int, int, str], ...]:
 
 
 def enclosing_loop(file: str, line: int) -> tuple[int, str] | None:
-    """The innermost Python loop in `file` whose body (or header) holds `line`: (the loop's
-    line, 'for' | 'while')."""
+    """The innermost Python loop in `file` whose body (or header) holds `line`, within the
+    function that holds `line` (a loop around a function's definition does not repeat its
+    body): (the loop's line, 'for' | 'while')."""
+    text = "".join(linecache.getlines(file))
+    defs = [(start, end) for start, end, _ in _definitions(text) if start <= line <= end]
+    floor = max((start for start, _ in defs), default=0)
     best = None
-    for first, last, loop_line, kind in _loops("".join(linecache.getlines(file))):
+    for first, last, loop_line, kind in _loops(text):
         inside = first <= line <= last or line == loop_line
-        if inside and (best is None or loop_line > best[0]):
+        if inside and loop_line > floor and (best is None or loop_line > best[0]):
             best = (loop_line, kind)
     return best
 

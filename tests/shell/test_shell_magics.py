@@ -87,3 +87,17 @@ def test_jit_of_a_local_name_leaves_the_global_alone(ip):
     with pytest.raises(UsageError, match="is a local variable here"):
         ip.user_ns["uses_local"]()
     assert ip.user_ns["twin"] is ip.user_ns["global_twin"]
+
+
+def test_compile_profile_advice_never_points_at_ipython(ip):
+    # a cell's step with no loop, many leaves updated at one source position: IPython's own
+    # loops around the cell are no loop of the step's
+    ip.run_cell(
+        "def tree_step(params, x):\n"
+        "    return jax.tree.map(lambda p: p - 0.1 * jnp.tanh(p * x), params)\n"
+        "tree_params = {f'w{i}': jnp.full((4,), float(i)) for i in range(12)}\n"
+        "tree_profile = %compile_profile tree_step(tree_params, jnp.ones(4))"
+    )
+    profile = ip.user_ns["tree_profile"]
+    assert not [str(a) for a in profile.advice if a.kind == "unrolled-loop"]
+    assert all("IPython" not in a.file and "jaxlab" not in a.file for a in profile.advice)
