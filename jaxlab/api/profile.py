@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from jaxlab.benchmarking.roofline import Peak
 
 KERNEL_COLUMNS = [
-    "kernel", "kind", "device", "calls", "total_s", "mean_s", "percent", "source", "scope",
-    "bytes", "flops", "gbps", "gflops", "percent_of_peak", "attributed",
+    "kernel", "kind", "device", "calls", "total_s", "mean_s", "percent", "source",
+    "library_source", "scope", "bytes", "flops", "gbps", "gflops", "percent_of_peak", "attributed",
 ]  # fmt: skip
 LINE_COLUMNS = ["file", "line", "code", "total_s", "per_call_s", "percent", "kernels", "split"]
 SCOPE_COLUMNS = ["scope", "total_s", "per_call_s", "percent", "kernels"]
@@ -55,6 +55,9 @@ class LineTime:
     kernels: list[str] = field(default_factory=list)
     split: list[str] = field(default_factory=list)  # kernels shared with other lines
     label: str = ""  # "In [3]" for a notebook cell
+    # the library lines (Flax's, Optax's, JAX's…) folded into this line of the user's code,
+    # largest first; empty for a line of library code itself
+    library: list[LineTime] = field(default_factory=list)
 
     @property
     def where(self) -> str:
@@ -159,7 +162,8 @@ class Profile(Displayed):
                     "total_s": k.total_s,
                     "mean_s": mean,
                     "percent": 100 * k.total_s / total,
-                    "source": _shares_text(k.lines, self.file_labels),
+                    "source": _shares_text(_user_shares(k), self.file_labels),
+                    "library_source": _shares_text(_library_shares(k), self.file_labels, ""),
                     "scope": ", ".join(s for s, _ in k.scopes if s),
                     "bytes": k.bytes or None,
                     "flops": k.flops or None,
@@ -173,11 +177,42 @@ class Profile(Displayed):
             )
         return out
 
-    def by_line(self) -> list[LineTime]:
-        """Time per source line, largest first. A kernel made from several lines is split by
-        the share of its estimated work (FLOPs) each line's equations made; such kernels are
-        listed in each line's ``split``."""
-        return _roll_up(self, lambda k: k.lines, _line_time, NO_SOURCE)
+    def by_line(self, *, library: bool = False) -> list[LineTime]:
+        """Time per source line, largest first. Library code (Flax, Optax, JAX…: the rule of
+        ``jaxlab.ir.sources.is_library``) is folded into the line of the user's code that
+        called it, each such row listing the library lines in ``library``; with
+        ``library=True`` every line is its own row, the library's included.
+
+        A kernel made from several lines is split by the share of its estimated work (FLOPs)
+        each line's equations made; such kernels are listed in each line's ``split``."""
+        if library:
+            return _roll_up(self, lambda k: k.lines, _line_time, NO_SOURCE)
+        rows = _roll_up(self, _user_shares, _line_time, NO_SOURCE)
+        times: dict[tuple, float] = defaultdict(float)
+        kernels: dict[tuple, dict[str, None]] = defaultdict(dict)
+        for k in self.kernels:
+            for user, inner, share in _folded(k):
+                if inner != user:
+                    times[user, inner] += k.total_s * share
+                    kernels[user, inner][k.kernel] = None
+        grand = self.kernel_sum_s or 1.0
+        runs = max(self.runs, 1)
+        by_user: dict[tuple, list[LineTime]] = defaultdict(list)
+        for (user, inner), t in sorted(times.items(), key=lambda kv: -kv[1]):
+            by_user[user].append(
+                _line_time(
+                    inner,
+                    t,
+                    t / runs,
+                    100 * t / grand,
+                    list(kernels[user, inner]),
+                    [],
+                    self.file_labels,
+                )
+            )
+        for row in rows:
+            row.library = by_user.get((row.file, row.line), [])
+        return rows
 
     def by_scope(self) -> list[ScopeTime]:
         """Time per ``jax.named_scope`` (split like lines; "" is outside any scope)."""
@@ -227,9 +262,31 @@ def _as_dict(obj: Any, columns: list[str]) -> dict[str, Any]:
     return {c: getattr(obj, c) for c in columns}
 
 
-def _shares_text(lines: list, labels: dict[str, str] | None = None) -> str:
+def _folded(k: KernelTime) -> list[tuple[tuple[str, int], tuple[str, int], float]]:
+    """(the user's line, the innermost line, share) of a kernel's sources."""
+    return k.folded or [(line, line, share) for line, share in k.lines]
+
+
+def _user_shares(k: KernelTime) -> list[tuple[tuple[str, int], float]]:
+    """(line, share) of a kernel with library lines folded into the user's calling line."""
+    shares: dict[tuple[str, int], float] = defaultdict(float)
+    for user, _, share in _folded(k):
+        shares[user] += share
+    return sorted(shares.items(), key=lambda kv: -kv[1])
+
+
+def _library_shares(k: KernelTime) -> list[tuple[tuple[str, int], float]]:
+    """(library line, share) of the parts of a kernel that library code made."""
+    shares: dict[tuple[str, int], float] = defaultdict(float)
+    for user, inner, share in _folded(k):
+        if inner != user:
+            shares[inner] += share
+    return sorted(shares.items(), key=lambda kv: -kv[1])
+
+
+def _shares_text(lines: list, labels: dict[str, str] | None = None, empty="(no source)") -> str:
     if not lines:
-        return "(no source)"
+        return empty
     if len(lines) == 1:
         return where(lines[0][0], labels)
     return ", ".join(f"{where(line, labels)} ({share:.0%})" for line, share in lines)

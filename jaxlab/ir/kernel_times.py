@@ -16,6 +16,7 @@ from functools import lru_cache
 from jaxlab.ir.collectives import kind_of as _collective_kind
 from jaxlab.ir.fusions import Fusion, op_flops
 from jaxlab.ir.hlo import HloModule
+from jaxlab.ir.sources import source_pair
 from jaxlab.ir.trace_events import KernelEvent
 
 SourceLine = tuple[str, int]
@@ -50,6 +51,9 @@ class KernelTime:
     calls: int = 0
     total_s: float = 0.0
     lines: list[tuple[SourceLine, float]] = field(default_factory=list)  # (line, share)
+    # (the user's calling line, the innermost line, share): library lines folded into the
+    # line of the user's code that called them (`ir.sources.is_library`)
+    folded: list[tuple[SourceLine, SourceLine, float]] = field(default_factory=list)
     scopes: list[tuple[str, float]] = field(default_factory=list)  # (scope, share)
     bytes: int = 0  # estimated from shapes
     flops: int = 0
@@ -155,27 +159,32 @@ def _is_transform(part: str) -> bool:
     return head in _TRANSFORMS or head.startswith("branch_") or part.endswith(")")
 
 
-def _shares(fusion: Fusion, module: HloModule) -> tuple[list, list]:
-    """(line, share) and (scope, share) of a kernel. Each source line's share is the estimated
-    work (FLOPs, at least 1 per op) of the fused ops its jaxpr equations became, so a dot
-    fused with the reduction of its result goes mostly to the dot's line."""
-    lines: dict[SourceLine, float] = defaultdict(float)
+def _shares(fusion: Fusion, module: HloModule) -> tuple[list, list, list]:
+    """(line, share), (scope, share) and (user's line, line, share) of a kernel. Each source
+    line's share is the estimated work (FLOPs, at least 1 per op) of the fused ops its jaxpr
+    equations became, so a dot fused with the reduction of its result goes mostly to the dot's
+    line."""
+    pairs: dict[tuple[SourceLine, SourceLine], float] = defaultdict(float)
     scopes: dict[str, float] = defaultdict(float)
     work = [op for op in fusion.ops if op.opcode not in _PLUMBING] or [fusion.instruction]
     for op in work:
         weight = float(max(op_flops(module, op)[0], 1))
         scopes[scope_of(op.op_name or fusion.instruction.op_name)] += weight
-        frames = module.frames_of(op)
-        if frames and frames[0][1]:
-            lines[(frames[0][0], frames[0][1])] += weight
-    if not lines:
+        pair = source_pair(module.frames_of(op))
+        if pair is not None:
+            pairs[pair] += weight
+    if not pairs:
         for key in fusion.equation_keys:
             if len(key) == 4:  # (file, line, column, primitive)
-                lines[(key[0], key[1])] += 1.0
-    if not lines:
+                pairs[((key[0], key[1]), (key[0], key[1]))] += 1.0
+    if not pairs:
         for line in fusion.source_lines:
-            lines[line] += 1.0
-    return _normalise(lines), _normalise(scopes)
+            pairs[(line, line)] += 1.0
+    lines: dict[SourceLine, float] = defaultdict(float)
+    for (_, inner), weight in pairs.items():
+        lines[inner] += weight
+    folded = [(user, inner, share) for (user, inner), share in _normalise(pairs)]
+    return _normalise(lines), _normalise(scopes), folded
 
 
 def _normalise(weights: dict) -> list:
@@ -235,24 +244,24 @@ def attribute(
                 fusion = by_name.get(op)
                 kind, coll = kernel_kind(fusion, module, op)
                 if fusion is not None:
-                    lines, scopes = _shares(fusion, module)
-                    info = (kind, coll, lines, scopes, fusion.bytes, fusion.flops, True)
+                    lines, scopes, folded = _shares(fusion, module)
+                    info = (kind, coll, lines, scopes, folded, fusion.bytes, fusion.flops, True)
                 else:
                     instr = module.instructions.get(op)
                     known = instr is not None and kind != "unattributed"
-                    lines = []
-                    frames = module.frames_of(instr) if instr is not None else ()
-                    if frames and frames[0][1]:
-                        lines = [((frames[0][0], frames[0][1]), 1.0)]
+                    pair = source_pair(module.frames_of(instr)) if instr is not None else None
+                    lines = [(pair[1], 1.0)] if pair else []
+                    folded = [(*pair, 1.0)] if pair else []
                     scopes = [(scope_of(instr.op_name), 1.0)] if instr is not None else []
-                    info = (kind, coll, lines, scopes, 0, 0, known)
+                    info = (kind, coll, lines, scopes, folded, 0, 0, known)
                 memo[op] = info
-            kind, coll, lines, scopes, nbytes, flops, known = info
+            kind, coll, lines, scopes, folded, nbytes, flops, known = info
             row = rows[key] = KernelTime(
                 kernel=op or "(unnamed)",
                 kind=kind,
                 device=ev.device,
                 lines=lines,
+                folded=folded,
                 scopes=scopes,
                 bytes=nbytes,
                 flops=flops,

@@ -11,7 +11,7 @@ import linecache
 import os
 import sys
 import sysconfig
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -43,6 +43,8 @@ def _library_roots() -> tuple[str, ...]:
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         with contextlib.suppress(KeyError, TypeError):
             roots.add(os.path.normcase(os.path.abspath(sysconfig.get_path(key))))
+    # jaxlab's own code is never the user's
+    roots.add(os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     for name in ("jax", "jaxlib"):
         module = sys.modules.get(name)
         where = getattr(module, "__file__", None)
@@ -54,7 +56,7 @@ def _library_roots() -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def is_library(file: str) -> bool:
     """True for installed code: site-packages (Flax, Optax, Equinox…), JAX itself, the
-    standard library. Notebook cells and the user's own files are not."""
+    standard library, jaxlab. Notebook cells and the user's own files are not."""
     if not file or file.startswith("<"):
         return False
     path = os.path.normcase(os.path.abspath(file))
@@ -103,6 +105,17 @@ def inside_call(frames: tuple[Frame, ...], fn: Any) -> tuple[Frame, ...]:
 
 
 Line = tuple[str, int]
+
+
+def source_pair(frames: Sequence[tuple]) -> tuple[Line, Line] | None:
+    """(the user's calling line, the innermost line) of an op's frames (innermost first):
+    the innermost frame that is not library code, or the innermost line itself when every
+    frame is library code."""
+    if not frames or not frames[0][1]:
+        return None
+    inner = (frames[0][0], frames[0][1])
+    user = next(((f[0], f[1]) for f in frames if f[1] and not is_library(f[0])), inner)
+    return user, inner
 
 
 def user_first(lines: Iterable[Line]) -> tuple[list[Line], list[Line]]:

@@ -300,6 +300,7 @@ class JaxlabMagics(Magics):
     def file_labels(self, profile: Any) -> dict[str, str]:
         """The label ("In [3]") of each notebook cell a profile's source lines are in."""
         files = {line[0] for k in profile.kernels for line, _ in k.lines if line[0]}
+        files |= {user[0] for k in profile.kernels for user, _, _ in k.folded if user[0]}
         return {f: label for f in files if (label := self.cell_label(f))}
 
     def parse_call(

@@ -42,7 +42,8 @@ BASE_CSS = """
 .jaxlab table.jl-table { border-collapse: collapse; margin: 4px 0 8px; font-size: 12px; }
 .jaxlab table.jl-table th, .jaxlab table.jl-table td { padding: 2px 10px 2px 0;
   text-align: left; vertical-align: top; border-bottom: 1px solid rgba(128,128,128,.2); }
-.jaxlab table.jl-table td.num, .jaxlab table.jl-table th.num { text-align: right; }
+.jaxlab table.jl-table td.num, .jaxlab table.jl-table th.num { text-align: right;
+  white-space: nowrap; }
 .jaxlab table.jl-table th { font-weight: 600; }
 .jaxlab details { margin: 4px 0; }
 .jaxlab details > summary { cursor: pointer; font-weight: 600; }

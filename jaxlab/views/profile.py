@@ -35,6 +35,7 @@ TIMELINE_WIDTH = 900
 TRACK_HEIGHT = 18
 LABEL_WIDTH = 190
 MAX_TABLE_ROWS = 40
+TOP_KERNELS = 10  # kernel rows shown before the rest fold
 
 
 def _pct(v: float | None) -> str:
@@ -294,15 +295,15 @@ def profile_text(p: Any) -> str:
     )
     if len(p.kernels) > 15:
         lines.append(f"… {len(p.kernels) - 15} more kernels (.to_pandas())")
-    lines.append("by line:")
-    lines += text_table(
-        ["line", "per call", "%", "code"],
-        [
-            [r.where, format_seconds(r.per_call_s), f"{r.percent:.1f}", r.code[:60]]
-            for r in p.by_line()[:10]
-        ],
-        numeric=[False, True, True, False],
-    )
+    lines.append("by line (library code counted in the line of yours that called it):")
+    rows = []
+    for r in p.by_line()[:10]:
+        rows.append([r.where, format_seconds(r.per_call_s), f"{r.percent:.1f}", r.code[:60]])
+        rows += [
+            [f"  {lib.where}", format_seconds(lib.per_call_s), f"{lib.percent:.1f}", lib.code[:58]]
+            for lib in r.library[:3]
+        ]
+    lines += text_table(["line", "per call", "%", "code"], rows, numeric=[0, 1, 1, 0])
     if p.unattributed:
         total = sum(k.total_s for k in p.unattributed)
         lines.append(
@@ -319,72 +320,88 @@ PROFILE_CSS = """
 .jaxlab .jl-timeline .jl-tl-axis { font-size: 10px; fill: #59636e; }
 .jaxlab .jl-timeline rect:hover { stroke: #1f2328; stroke-width: 1.5; }
 .jaxlab .jl-tl-wrap { overflow-x: auto; }
+.jaxlab details.jl-lib { margin: 0; }
+.jaxlab details.jl-lib > summary { font-weight: normal; white-space: nowrap; }
 """
 
 
-def kernels_table(p: Any, limit: int = MAX_TABLE_ROWS) -> str:
+KERNEL_HEADERS = [
+    "kernel", "kind", "device", "calls", "mean", "%", "source", "library code", "scope",
+    "est. bytes", "est. FLOPs", "GB/s", "% of peak",
+]  # fmt: skip
+KERNEL_NUMERIC = [False, False, True, True, True, True, False, False, False, True, True, True, True]
+
+
+def _kernel_cells(r: dict) -> list:
+    return [
+        r["kernel"],
+        r["kind"],
+        r["device"],
+        r["calls"],
+        format_seconds(r["mean_s"]),
+        f"{r['percent']:.1f}",
+        r["source"],
+        r["library_source"],
+        r["scope"],
+        format_bytes(r["bytes"]),
+        format_count(r["flops"]),
+        _rate(r["gbps"]),
+        _pct(r["percent_of_peak"]),
+    ]
+
+
+def kernels_table(p: Any, top: int = TOP_KERNELS, limit: int = MAX_TABLE_ROWS) -> str:
+    """The `top` kernels by time; the next ones (up to `limit`) fold under them."""
     rows = p.rows()
-    shown = rows[:limit]
-    body = table(
-        [
-            "kernel",
-            "kind",
-            "device",
-            "calls",
-            "mean",
-            "%",
-            "source",
-            "scope",
-            "est. bytes",
-            "est. FLOPs",
-            "GB/s",
-            "% of peak",
-        ],
-        [
-            [
-                r["kernel"],
-                r["kind"],
-                r["device"],
-                r["calls"],
-                format_seconds(r["mean_s"]),
-                f"{r['percent']:.1f}",
-                r["source"],
-                r["scope"],
-                format_bytes(r["bytes"]),
-                format_count(r["flops"]),
-                _rate(r["gbps"]),
-                _pct(r["percent_of_peak"]),
-            ]
-            for r in shown
-        ],
-        numeric=[False, False, True, True, True, True, False, False, True, True, True, True],
-    )
-    more = (
-        f'<div class="jl-muted">… {len(rows) - limit} more kernels in '
-        f"<code>.to_pandas()</code></div>"
-        if len(rows) > limit
-        else ""
-    )
-    return body + more
+    body = table(KERNEL_HEADERS, [_kernel_cells(r) for r in rows[:top]], numeric=KERNEL_NUMERIC)
+    rest = rows[top:limit]
+    if rest:
+        share = sum(r["percent"] for r in rows[top:])
+        n = len(rows) - top
+        body += details(
+            f"{n} more {'kernel' if n == 1 else 'kernels'} ({share:.1f}% of kernel time)",
+            table(KERNEL_HEADERS, [_kernel_cells(r) for r in rest], numeric=KERNEL_NUMERIC),
+        )
+    if len(rows) > limit:
+        body += (
+            f'<div class="jl-muted">… {len(rows) - limit} more kernels in '
+            f"<code>.to_pandas()</code></div>"
+        )
+    return body
 
 
-def lines_table(p: Any, limit: int = MAX_TABLE_ROWS) -> str:
-    rows = p.by_line()[:limit]
-    return table(
-        ["line", "code", "per call", "%", "kernels", "split with other lines"],
+def _library_cell(r: Any) -> str:
+    """The library lines folded into a line of the user's code, one click away."""
+    if not r.library:
+        return ""
+    first = r.library[0].where
+    more = len(r.library) - 1
+    summary = first + (f" and {more} more" if more else "")
+    inner = table(
+        ["line", "per call", "%", "code"],
         [
-            [
-                r.where,
-                r.code,
-                format_seconds(r.per_call_s),
-                f"{r.percent:.1f}",
-                len(r.kernels),
-                ", ".join(r.split[:5]) + (" …" if len(r.split) > 5 else ""),
-            ]
-            for r in rows
+            [lib.where, format_seconds(lib.per_call_s), f"{lib.percent:.1f}", lib.code]
+            for lib in r.library
         ],
-        numeric=[False, False, True, True, True, False],
+        numeric=[False, True, True, False],
     )
+    return f'<details class="jl-lib"><summary>{esc(summary)}</summary>{inner}</details>'
+
+
+def lines_table(p: Any, limit: int = MAX_TABLE_ROWS, *, library: bool = False) -> str:
+    """Time per source line; library lines fold into the user's line that called them (each
+    such row opens on them), or with `library` stand as rows of their own."""
+    rows = p.by_line(library=library)[:limit]
+    headers = ["line", "code", "per call", "%", "kernels"]
+    headers += [] if library else ["library code inside"]
+    body = []
+    for r in rows:
+        cells = [esc(r.where), esc(r.code), esc(format_seconds(r.per_call_s))]
+        cells += [f"{r.percent:.1f}", str(len(r.kernels))]
+        cells += [] if library else [_library_cell(r)]
+        body.append(cells)
+    numeric = [False, False, True, True, True, False]
+    return table(headers, body, numeric=numeric, raw=True)
 
 
 def scopes_table(p: Any, limit: int = MAX_TABLE_ROWS) -> str:
@@ -397,6 +414,12 @@ def scopes_table(p: Any, limit: int = MAX_TABLE_ROWS) -> str:
         ],
         numeric=[False, True, True, True],
     )
+
+
+LIBRARY_NOTE = (
+    '<div class="jl-muted">Library code (Flax, Optax, JAX…) counts in the line of yours that '
+    "called it; <code>.by_line(library=True)</code> lists every line on its own.</div>"
+)
 
 
 def profile_body(p: Any) -> str:
@@ -414,7 +437,7 @@ def profile_body(p: Any) -> str:
         f"estimated from shapes; {peak}</div>",
         f'<div class="jl-title">timeline of call {p.timeline_call + 1} (median)</div>',
         f'<div class="jl-tl-wrap">{timeline_svg(p)}</div>',
-        details("time by source line", lines_table(p), open_=True),
+        details("time by source line", lines_table(p) + LIBRARY_NOTE, open_=True),
         details("kernels", kernels_table(p), open_=True),
         details("time by named scope", scopes_table(p)),
     ]
@@ -540,10 +563,11 @@ def inspector_section(
     for k in p.kernels:
         times[k.kernel] = times.get(k.kernel, 0.0) + k.total_s / runs
     source_heat: dict[int, float] = {}
-    for row in p.by_line():
-        g = groups.get((row.file, row.line))
-        if g is not None:
-            source_heat[g] = source_heat.get(g, 0.0) + row.per_call_s
+    for user_row in p.by_line():  # a line of yours with the library code it called
+        for row in (user_row, *user_row.library):
+            g = groups.get((row.file, row.line))
+            if g is not None:
+                source_heat[g] = source_heat.get(g, 0.0) + row.per_call_s
     hlo_heat: dict[int, float] = {}
     mapping = hlo_mapping
     module = insp.hlo_module

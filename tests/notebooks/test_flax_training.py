@@ -47,6 +47,15 @@ def test_flax_training_notebook(kernel_prefix):
     # where the time goes: measured kernels, and the compile's passes
     profile = cell_html(run, "%profile", "text/plain")
     assert profile.startswith("Profile of train_step(state: State(20 arrays, "), profile
+    # Flax's and Optax's lines roll up into train_step's: the cells' lines lead, the library's
+    # one click away under them
+    by_line = profile[profile.index("by line") :].splitlines()[2:]
+    assert by_line[0].startswith("In ["), profile
+    assert not any(line.startswith(("linear.py", "_tree_math.py")) for line in by_line)
+    assert any(line.startswith("  linear.py:") for line in by_line), profile
+    lines_html = cell_html(run, "%profile").split("time by source line", 1)[1]
+    assert re.match(r"</summary><table[^>]*><thead>.*?</thead><tbody><tr><td>In \[", lines_html)
+    assert '<details class="jl-lib"><summary>linear.py:' in lines_html
     assert "compile profile of train_step" in cell_html(run, "%compile_profile", "text/plain")
     # single-device placement: one line, no grid
     for needle in ("%where params", "%where state"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import importlib.util
 import json
 import os
 import tempfile
@@ -18,6 +19,7 @@ from jaxlab.core.profiler import ProfilerBusy
 from jaxlab.ir.fusions import fusions_of
 from jaxlab.ir.hlo import HloModule
 from jaxlab.ir.kernel_times import attribute, scope_of
+from jaxlab.ir.sources import is_library
 from jaxlab.ir.trace_events import KernelEvent, TraceError, parse_trace
 
 
@@ -301,3 +303,59 @@ def test_a_loop_counts_its_body_kernels_once():
     assert loops[0].total_s < sum(k.total_s for k in body)
     body_line = next(r for r in p.by_line() if "c @ c" in r.code)
     assert body_line.total_s > loops[0].total_s
+
+
+# -- library code folds into the user's lines ------------------------------------------------
+
+LIBRARY_SOURCE = """
+import jax.numpy as jnp
+
+
+def dense(x, w):
+    y = x @ w
+    return jnp.tanh(y)
+"""
+
+
+def load_function(path, name: str):
+    """The function `name` of the Python file at `path`, imported as a module of its own."""
+    spec = importlib.util.spec_from_file_location(path.stem.replace(".", "_"), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def installed_dense(tmp_path):
+    """`dense` from a module under a site-packages folder: library code, as Flax's is."""
+    root = tmp_path / "site-packages"
+    root.mkdir()
+    path = root / "fakelib.py"
+    path.write_text(LIBRARY_SOURCE)
+    return load_function(path, "dense")
+
+
+def test_library_lines_fold_into_the_users_calling_line(tmp_path):
+    dense = installed_dense(tmp_path)
+
+    def step(x, w):
+        h = dense(x, w)
+        return (h * 2.0).sum()
+
+    x = jnp.ones((512, 512))
+    p = jaxlab.profile(step, x, x, runs=3, peak=False)
+    lines = p.by_line()
+    top = lines[0]
+    assert top.code == "h = dense(x, w)" and not is_library(top.file)
+    assert [lib.code for lib in top.library][:1] == ["y = x @ w"]
+    assert all(is_library(lib.file) and lib.library == [] for lib in top.library)
+    assert sum(lib.total_s for lib in top.library) <= top.total_s * (1 + 1e-9)
+    assert not any(is_library(r.file) for r in lines)
+    assert sum(r.total_s for r in lines) == pytest.approx(p.kernel_sum_s)
+    # the library's own lines, one click away
+    flat = p.by_line(library=True)
+    assert flat[0].code == "y = x @ w" and is_library(flat[0].file)
+    assert sum(r.total_s for r in flat) == pytest.approx(p.kernel_sum_s)
+    dot = next(r for r in p.rows() if "fakelib.py:6" in r["library_source"])
+    assert dot["source"].startswith("test_profile.py:")
+    assert "fakelib" not in dot["source"]
+    assert "library_source" in p.to_pandas().columns

@@ -3,13 +3,13 @@ and every user string (kernel names, named scopes, file names, variable names) e
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import jax.numpy as jnp
 
 import jaxlab
 from jaxlab.views.profile import timeline_svg_of
+from tests.unit.test_profile import installed_dense, load_function
 
 EVIL = "<img src=x onerror=alert(1)>"
 EVIL_SOURCE = f"""
@@ -24,10 +24,7 @@ def evil(x):
 def load_evil(tmp_path):
     path = tmp_path / f"{EVIL}.py"
     path.write_text(EVIL_SOURCE)
-    spec = importlib.util.spec_from_file_location("evil_module", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.evil
+    return load_function(path, "evil")
 
 
 def evil_profile(tmp_path):
@@ -72,3 +69,41 @@ def test_sub_pixel_kernels_are_merged_so_the_svg_stays_small():
     svg = timeline_svg_of(model, width=900)
     assert len(re.findall("<rect", svg)) <= 900
     assert "kernels" in svg
+
+
+def many_kernels(x):
+    for k in range(14):  # a Python loop: one matmul kernel and one fusion per turn
+        x = jnp.tanh(x @ x) + k
+    return x
+
+
+def test_library_detail_is_one_click_away_and_kernels_fold_after_the_top_ones(tmp_path):
+    dense = installed_dense(tmp_path)
+
+    def step(x, w):
+        h = dense(x, w)
+        return many_kernels(h)
+
+    x = jnp.ones((64, 64))
+    p = jaxlab.profile(step, x, x, runs=2, peak=False)
+    html = p._repr_html_()
+    lines = re.search(r"time by source line</summary>(.*?)</table>", html, re.S).group(1)
+    # the user's line leads; the library's lines are under a fold in its row
+    first = re.search(r"<tbody><tr>(.*?)</tr>", lines, re.S).group(1)
+    assert "h = dense(x, w)" in first or "x = jnp.tanh(x @ x) + k" in first
+    row = re.search(r"<tr><td>[^<]*</td><td>h = dense\(x, w\)</td>.*?</details>", html, re.S)
+    assert row and '<details class="jl-lib"><summary>fakelib.py:6' in row.group(0)
+    assert "y = x @ w" in row.group(0)
+    assert "by_line(library=True)" in html
+    # numbers never wrap: "43.4 µs" stays on one line
+    assert re.search(r"td\.num, \.jaxlab table\.jl-table th\.num \{[^}]*white-space: nowrap", html)
+    # the kernels: the top ten, then the rest under one fold
+    kernels = html[html.index("<summary>kernels</summary>") :]
+    top_table = kernels[: kernels.index("</table>")]
+    assert top_table.count("<tr>") == 1 + 10
+    n = len(p.kernels)
+    assert n > 20
+    assert re.search(rf"<details><summary>{n - 10} more kernels \(\d+\.\d% of kernel time\)", html)
+    text = repr(p)
+    assert "by line (library code counted in the line of yours that called it)" in text
+    assert "  fakelib.py:6" in text
