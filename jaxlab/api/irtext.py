@@ -78,10 +78,15 @@ def hlo(
     :class:`jaxlab.Inspection` with everything else (costs, fusions, timings). The text is
     empty when the backend gives none for that stage.
 
+    The optimized HLO is the program's instructions, each ending in a ``//`` comment naming
+    the line of your code that made it; JAX's stack-frame tables and the instructions'
+    metadata are left out (XLA's full text is ``.source.as_text()``).
+
     ``stage``, ``static_argnums`` and ``static_argnames`` belong to jaxlab; every other
     keyword argument is passed to `fn`.
     """
     from jaxlab.api.inspection import inspect  # here: %hlo's module loads without it
+    from jaxlab.ir.hlo_text import hlo_display_text
 
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
@@ -95,7 +100,8 @@ def hlo(
     )
     call = f"{function_name(fn)}({describe_args(args, kwargs, fn)})"
     if stage == "hlo":
-        text, source, title = insp.hlo, insp.compiled, f"optimized HLO of {call}"
+        text = hlo_display_text(insp.hlo_module, insp._staged.fn)
+        source, title = insp.compiled, f"optimized HLO of {call}"
     elif stage == "stablehlo":
         text, source, title = insp.stablehlo, insp.lowered, f"StableHLO of {call}"
     else:

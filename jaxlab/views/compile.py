@@ -12,6 +12,7 @@ from jaxlab.api.inspection import SavedInspection
 from jaxlab.api.passes import PassPipeline
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_seconds, source_location
+from jaxlab.ir.hlo_text import hlo_display_text
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views._text import text_table
 from jaxlab.views.colours import PALETTE
@@ -507,7 +508,8 @@ def saved_html(insp: Any) -> str:
     body = (
         f'<div class="jl-title">saved inspection of <code>{esc(insp.call_text)}</code></div>'
         f'<div class="jl-muted">{esc(saved_text(insp))}</div>'
-        f'<details><summary>optimized HLO</summary><pre class="jl-code">{esc(insp.hlo)}</pre>'
+        f"<details><summary>optimized HLO</summary>"
+        f'<pre class="jl-code">{esc(hlo_display_text(insp.hlo_module))}</pre>'
         "</details>"
     )
     return fragment(body, extra_class="jl-compile")

@@ -139,6 +139,14 @@ def test_hlo_of_seed_function_is_one_loop_fusion(kernel):
     assert "1 fusion" in result.html
     entry_ops = kernel.value("[i.opcode for i in h.inspection.hlo_module.entry.instructions]")
     assert entry_ops == ["parameter", "fusion"]
+    # the program from its first lines: no stack-frame tables of the kernel's, IPython's or
+    # jaxlab's frames, in the HTML and in the text
+    for shown in (result.html, result.text):
+        for hidden in ("StackFrames", "FileNames", "ipykernel", "tornado", "interactiveshell"):
+            assert hidden not in shown, hidden
+        assert "jaxlab/" not in shown and "stages.py" not in shown
+    lines = result.text.split("\n")
+    assert next(k for k, line in enumerate(lines) if " = f32[200,300]" in line) < 8
 
 
 def test_hlo_stablehlo_stage_and_jaxpr(kernel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
 import pytest
@@ -31,8 +33,50 @@ def test_hlo_gives_each_stage_with_its_inspection(stage, dialect):
     text = jaxlab.hlo(scaled, jnp.ones(3), 2.0, stage=stage)
     assert text.dialect == dialect
     assert text.inspection.fn_name == "scaled"
-    expected = text.inspection.hlo if stage == "hlo" else text.inspection.stablehlo
-    assert str(text) == expected
+    if stage == "stablehlo":
+        assert str(text) == text.inspection.stablehlo
+    else:  # the program's instructions, in XLA's order
+        names = [i.name for i in text.inspection.hlo_module]
+        shown = re.findall(r"%([\w.\-]+) = ", text)
+        assert shown == names and text.source.as_text() == text.inspection.hlo
+
+
+def test_hlo_shows_the_program_first_with_the_users_lines_and_no_frame_tables():
+    text = jaxlab.hlo(scaled, jnp.ones(3), 2.0)
+    raw = text.inspection.hlo
+    assert "\nStackFrames\n" in raw and "jaxlab/core/stages.py" in raw  # what JAX printed
+    lines = str(text).split("\n")
+    # the module header, wrapped: one attribute a line, no restated entry layout
+    assert lines[0].startswith("HloModule jit_scaled") and max(map(len, lines[:4])) < 100
+    assert "entry_computation_layout" not in text
+    first = next(k for k, line in enumerate(lines) if " = " in line)
+    assert first <= 6, lines[: first + 1]
+    for table in ("FileNames", "FunctionNames", "FileLocations", "StackFrames"):
+        assert table not in text
+    assert "metadata=" not in text and "stages.py" not in text and "jaxlab/" not in text
+    # each instruction of the user's code names its line
+    line = scaled.__code__.co_firstlineno + 1
+    made = [ln for ln in lines if "sine(" in ln or "multiply(" in ln]
+    assert made and all(ln.endswith(f"  // test_irtext.py:{line}") for ln in made)
+    # the same in the HTML (the code block, the fusion table), and in a saved inspection
+    html = text._repr_html_()
+    for hidden in ("FileNames", "StackFrames", "stages.py", "inspection.py", "metadata="):
+        assert hidden not in html
+    assert not re.search(r"(?<!test_)irtext\.py", html)
+    assert f"test_irtext.py:{line}" in html
+
+
+def test_every_view_of_optimized_hlo_drops_the_frame_tables(tmp_path):
+    from jaxlab.views.inspector.model import view_model
+
+    insp = jaxlab.inspect(scaled, jnp.ones(3), 2.0, run=False)
+    panes = next(s for s in view_model(insp)["sections"] if s["kind"] == "panes")["panes"]
+    hlo = next(p for p in panes if p["id"] == "hlo")["lines"]
+    assert hlo[0].startswith("HloModule jit_scaled") and max(map(len, hlo[:4])) < 100
+    assert not any(t in ln for ln in hlo for t in ("StackFrames", "FileNames", "metadata="))
+    saved = jaxlab.Inspection.load(insp.save(tmp_path / "scaled.json"))
+    html = saved._repr_html_()
+    assert "StackFrames" not in html and "stages.py" not in html and "HloModule" in html
 
 
 def test_bad_input_says_what_is_wrong():

@@ -13,7 +13,6 @@ of every IR pane lists the groups it came from (-1 for none, an int for one, a l
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypedDict
@@ -22,7 +21,8 @@ from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_count, source_location
 from jaxlab.core.analysis import UNAVAILABLE
-from jaxlab.ir.hlo import HloInstruction, HloModule
+from jaxlab.ir.hlo import HloInstruction
+from jaxlab.ir.hlo_text import hlo_display
 from jaxlab.views._html import esc
 from jaxlab.views.frames import library_path, source_lines_text
 from jaxlab.views.inspector.summary import analysis_table, timings_table
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 VERSION = 2  # of the model's shape: 2 named every field (rows became FusionColumns)
 MAX_FUSION_ROWS = 5000  # rows sent to the widget; the static table shows fewer
 
-_METADATA = re.compile(r', metadata=\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\}')
-_TABLES = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
 
 # the groups of one line: -1 for none, a group, or several
 LineLinks = int | list[int]
@@ -307,40 +305,6 @@ def summary_section(insp: Inspection) -> HtmlSection:
 
 
 # -- linked panes -------------------------------------------------------------------------
-
-
-def hlo_display(module: HloModule) -> tuple[list[str], list[int]]:
-    """The optimized HLO without its metadata and stack-frame tables (the panes show that as
-    links), and the display line (1-based) of each line of the original text (0: dropped)."""
-    lines: list[str] = []
-    mapping = [0]
-    skipping = False
-    for raw in module.text.split("\n"):
-        stripped = raw.strip()
-        if stripped in _TABLES:
-            skipping = True
-        elif skipping and not stripped:
-            skipping = False
-            mapping.append(0)
-            continue
-        if skipping:
-            mapping.append(0)
-            continue
-        cut = raw.find(", metadata={")
-        if cut >= 0:
-            end = raw.find("}", cut)
-            if end > 0 and raw.count('"', cut, end) % 2 == 0 and "\\" not in raw:
-                raw = raw[:cut] + raw[end + 1 :]
-            else:
-                raw = _METADATA.sub("", raw)
-        if not stripped and lines and not lines[-1]:
-            mapping.append(0)
-            continue
-        lines.append(raw)
-        mapping.append(len(lines))
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines, mapping
 
 
 class SourceGroups:
