@@ -59,8 +59,10 @@ def jaxpr(
     """
     from jaxlab.ir.jaxpr import jaxpr_text
 
-    jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
-    closed = jitted.trace(*args, **kwargs).jaxpr
+    prepared = _stages.prepare(
+        fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+    )
+    closed = prepared.trace().jaxpr
     title = f"jaxpr of {function_name(fn)}({describe_args(args, kwargs, fn)})"
     return IRText(jaxpr_text(closed), "jaxpr", title, source=closed)
 

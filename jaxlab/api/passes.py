@@ -122,8 +122,10 @@ def passes(
     """Compile ``fn(*args, **kwargs)`` with XLA writing the module after every pass, and return
     the passes that changed it (:class:`PassPipeline`). Nothing is run; temporary files are
     removed (an ``--xla_dump_to`` set in ``XLA_FLAGS`` is used instead, and kept)."""
-    jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
-    lowered = jitted.trace(*args, **kwargs).lower()
+    prepared = _stages.prepare(
+        fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+    )
+    lowered = prepared.trace().lower()
     module = _watch.module_name(lowered) or f"jit_{function_name(fn)}"
     dump = _watch.compile_dumped(lowered, module)
     result = PassPipeline(

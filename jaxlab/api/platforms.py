@@ -170,16 +170,16 @@ def inspect_platforms(
     """Lower `fn(*args, **kwargs)` for each platform, and inspect it on CPU when possible
     (`cpu_error`: why the CPU cannot, when the caller already knows)."""
 
-    jitted, _, _ = _stages.make_jitted(fn, static_argnums, static_argnames)
-    traced, lowerings = _platforms.lower_platforms(jitted, args, kwargs, platforms)
+    prepared = _stages.prepare(
+        fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+    )
+    traced = prepared.trace()
+    lowerings = [_platforms.lower_for(traced, p) for p in platforms]
     cpu: Inspection | None = None
     if cpu_error is not None:
         return PlatformInspection(fn, traced, lowerings, None, cpu_error, args, kwargs)
     try:
-        staged = _stages.stage(
-            fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
-        )
-        cpu = Inspection(staged)
+        cpu = Inspection(_stages.stage_prepared(prepared))
     except Exception as exc:
         cpu_error = f"{type(exc).__name__}: {exc}".strip()
     return PlatformInspection(fn, traced, lowerings, cpu, cpu_error, args, kwargs)

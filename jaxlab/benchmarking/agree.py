@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxlab.base import format as _format
 from jaxlab.benchmarking.convert import is_array, to_host
 
 # relative tolerance per floating dtype (the less precise of the pair decides)
@@ -67,6 +68,14 @@ def compare_outputs(
     many = len(ref_leaves) > 1
     for i, (a, b) in enumerate(zip(ref_leaves, other_leaves, strict=True)):
         where = f"output {i}: " if many else ""
+        if not _numeric(a) or not _numeric(b):
+            # a function, string or other object held static: the same object, or equal
+            if a is not b and not _equal(a, b):
+                return Disagreement(
+                    f"{where}{_format.short_repr(b, 40)} where the reference has "
+                    f"{_format.short_repr(a, 40)}"
+                ), gap
+            continue
         a_host = np.asarray(to_host(a)) if is_array(a) else np.asarray(a)
         b_host = np.asarray(to_host(b)) if is_array(b) else np.asarray(b)
         if a_host.shape != b_host.shape:
@@ -80,6 +89,17 @@ def compare_outputs(
         if problem:
             return Disagreement(where + problem), gap
     return None, gap
+
+
+def _numeric(value: Any) -> bool:
+    return is_array(value) or isinstance(value, (bool, int, float, complex, np.generic))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def _compare_arrays(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -126,11 +126,3 @@ def _timed(traced: Any, platform: str, *, triton: bool | None, note: str = "") -
         message = f"{type(exc).__name__}: {exc}".strip()
         return PlatformLowering(platform, None, message, time.perf_counter() - t0, note)
     return PlatformLowering(platform, lowered, None, time.perf_counter() - t0, note)
-
-
-def lower_platforms(
-    jitted: Callable, args: tuple, kwargs: dict, platforms: Sequence[str]
-) -> tuple[Any, list[PlatformLowering]]:
-    """Trace `jitted(*args, **kwargs)` once and lower it for each platform."""
-    traced = jitted.trace(*args, **kwargs)
-    return traced, [lower_for(traced, p) for p in platforms]

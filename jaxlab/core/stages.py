@@ -1,9 +1,19 @@
-"""trace → lower → compile → run, each stage timed, with JAX's AOT API (``jax.stages``)."""
+"""trace → lower → compile → run, each stage timed, with JAX's AOT API (``jax.stages``).
+
+Every analysis stages a user's call here, through :func:`prepare`: arrays are traced and
+every other leaf of the arguments (functions, strings, other Python objects) is held static,
+as ``equinox.filter_jit`` does (see :mod:`jaxlab.core.partition`). A callable that brings its
+own staging (``eqx.filter_jit``, ``nnx.jit``, anything with ``.lower`` or ``.trace`` that is not
+``jax.jit``'s) is called inside the staged program, so it partitions and jits the call its own
+way and the program shown is the one the user's call compiles.
+"""
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +23,7 @@ import jax
 from jaxlab.base import compat as _compat
 from jaxlab.base.format import format_seconds, format_stages, function_name, short_repr
 from jaxlab.core import compile_events as _compile_events
+from jaxlab.core import partition as _partition
 
 
 @dataclass(frozen=True)
@@ -58,12 +69,7 @@ class StageTimings:
 class Staged:
     """The products of each stage of one call, and what it took to make them."""
 
-    fn: Callable
-    jitted: Any
-    args: tuple
-    kwargs: dict
-    static_argnums: tuple[int, ...]
-    static_argnames: tuple[str, ...]
+    prepared: Prepared  # the call as staged: function, arguments, static leaves
     traced: Any
     lowered: Any
     compiled: Any
@@ -74,6 +80,30 @@ class Staged:
     output: Any = None
     first_run_s: float | None = None
     steady_s: list[float] = field(default_factory=list)
+
+    @property
+    def fn(self) -> Callable:
+        return self.prepared.fn
+
+    @property
+    def jitted(self) -> Any:
+        return self.prepared.jitted
+
+    @property
+    def args(self) -> tuple:
+        return self.prepared.args
+
+    @property
+    def kwargs(self) -> dict:
+        return self.prepared.kwargs
+
+    @property
+    def static_argnums(self) -> tuple[int, ...]:
+        return self.prepared.static_argnums
+
+    @property
+    def static_argnames(self) -> tuple[str, ...]:
+        return self.prepared.static_argnames
 
     @property
     def fn_name(self) -> str:
@@ -91,10 +121,17 @@ class Staged:
             cached=self.cached,
         )
 
+    @property
+    def static_leaves(self) -> tuple[_partition.StaticLeaf, ...]:
+        """The leaves of the arguments held static (not whole static arguments)."""
+        return self.prepared.partition.static
+
     def dynamic_args(self) -> tuple[tuple, dict]:
-        """The arguments the compiled executable takes: the call's, minus static ones."""
-        args = tuple(a for i, a in enumerate(self.args) if i not in self.static_argnums)
-        kwargs = {k: v for k, v in self.kwargs.items() if k not in self.static_argnames}
+        """The arguments the compiled executable takes: the call's, minus static arguments,
+        static leaves left out."""
+        call_args, call_kwargs = self.prepared.call_args, self.prepared.call_kwargs
+        args = tuple(a for i, a in enumerate(call_args) if i not in self.static_argnums)
+        kwargs = {k: v for k, v in call_kwargs.items() if k not in self.static_argnames}
         return args, kwargs
 
     @property
@@ -119,6 +156,7 @@ class Staged:
         t0 = time.perf_counter()
         out = jax.block_until_ready(self.compiled(*call_args, **call_kwargs))
         self.first_run_s = time.perf_counter() - t0
+        out = self.prepared.whole_output(out)
         self.output = out
         deadline = time.perf_counter() + budget_s
         for _ in range(steady_repeats):
@@ -281,6 +319,118 @@ def _param_names(fn: Callable, positions: Sequence[int]) -> tuple[str, ...]:
     )
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One call made ready for JAX's AOT API: ``jitted.trace(*call_args, **call_kwargs)``
+    traces it. `call_args`/`call_kwargs` are the call's arguments with the leaves held static
+    left out (``None`` in their place); `partition` says which leaves those are."""
+
+    fn: Callable
+    jitted: Any
+    args: tuple
+    kwargs: dict
+    static_argnums: tuple[int, ...]
+    static_argnames: tuple[str, ...]
+    partition: _partition.Partition
+    _outputs: dict | None = None
+
+    def whole_output(self, out: Any) -> Any:
+        """An output of `jitted` with the leaves it could not return (functions, strings …)
+        put back as the function returned them."""
+        layout = self._outputs["layout"] if self._outputs is not None else None
+        return _partition.restore_output(out, layout)
+
+    @property
+    def call_args(self) -> tuple:
+        return self.partition.call_args
+
+    @property
+    def call_kwargs(self) -> dict:
+        return self.partition.call_kwargs
+
+    def trace(self) -> Any:
+        """``jax.stages.Traced`` of the call (its ``.jaxpr``, ``.lower()``)."""
+        return self.jitted.trace(*self.call_args, **self.call_kwargs)
+
+    def call(self) -> Any:
+        """Run the call through the jitted function (compiling it on the first call); its
+        output whole."""
+        return self.whole_output(self.jitted(*self.call_args, **self.call_kwargs))
+
+
+def prepare(
+    fn: Callable,
+    args: tuple,
+    kwargs: dict | None = None,
+    *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+) -> Prepared:
+    """The one way jaxlab stages a user's call ``fn(*args, **kwargs)``.
+
+    Arrays (JAX, NumPy, ``jax.ShapeDtypeStruct``) and Python scalars are traced, as
+    ``jax.jit`` does; every other leaf is held static (compared by value when hashable, by
+    identity otherwise: a fresh unhashable object means a new compilation, as with
+    ``eqx.filter_jit``). Python scalars are traced so that the program is the one
+    ``jax.jit(fn)`` compiles, and a learning rate or step size that changes does not
+    recompile. A callable with its own staging gets every leaf but arrays as it is (Python
+    scalars included) and partitions the call its own way inside the staged program.
+    """
+    kwargs = dict(kwargs or {})
+    jitted, nums, names = make_jitted(fn, static_argnums, static_argnames, donate_argnums)
+    own = has_own_staging(getattr(jitted, "__wrapped__", fn))
+    part = _partition.partition(
+        fn, tuple(args), kwargs, static_argnums=nums, static_argnames=names, scalars=not own
+    )
+    outputs = None
+    if part.static or own:
+        jitted, outputs = _held_jit(jitted, part)
+    return Prepared(fn, jitted, tuple(args), kwargs, nums, names, part, outputs)
+
+
+def has_own_staging(fn: Any) -> bool:
+    """True for a callable that stages its calls itself (``eqx.filter_jit``, ``nnx.jit``, any
+    object with ``.lower`` or ``.trace``) but is not ``jax.jit``'s or jaxlab's."""
+    if _compat.is_jitted(fn) or isinstance(fn, type):
+        return False
+    return callable(getattr(fn, "lower", None)) or callable(getattr(fn, "trace", None))
+
+
+# jitted functions holding static leaves, one per (function, options, static leaves): the
+# same call finds the same jitted function, so JAX's caches answer it
+_HELD: OrderedDict[tuple, tuple[Callable, Any, dict]] = OrderedDict()
+_HELD_MAX = 64
+
+
+def _held_jit(jitted: Any, part: _partition.Partition) -> tuple[Any, dict]:
+    """`jitted`'s function jitted again with the same options, taking the call's arguments
+    with the static leaves left out and putting them back before calling the function; its
+    output leaves JAX cannot return are left out too (``outputs["layout"]`` puts them back)."""
+    fn = jitted.__wrapped__
+    options = _compat.jit_options(jitted) or {}
+    key = (id(fn), tuple(sorted(options.items())), part.key)
+    found = _HELD.get(key)
+    if found is not None and found[0] is fn:
+        _HELD.move_to_end(key)
+        return found[1], found[2]
+    # the layout of the output's static leaves, from the last trace
+    outputs: dict[str, Any] = {"layout": None}
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        args, kwargs = part.rebuild(args, kwargs)
+        out, outputs["layout"] = _partition.split_output(fn(*args, **kwargs))
+        return out
+
+    # JAX names the program and its arguments from `fn` (signature followed via __wrapped__)
+    functools.update_wrapper(call, fn, updated=())
+    held = jax.jit(call, **{k: v or None for k, v in options.items()})
+    _HELD[key] = (fn, held, outputs)
+    if len(_HELD) > _HELD_MAX:
+        _HELD.popitem(last=False)
+    return held, outputs
+
+
 def stage(
     fn: Callable,
     args: tuple,
@@ -291,24 +441,31 @@ def stage(
     donate_argnums: int | Sequence[int] | None = None,
     compile: Callable[[Any], Any] | None = None,
 ) -> Staged:
-    """Trace, lower and compile one call of `fn`, timing each stage. `compile(lowered)`
-    replaces ``lowered.compile()`` (to compile under watch)."""
-    jitted, nums, names = make_jitted(fn, static_argnums, static_argnames, donate_argnums)
+    """Trace, lower and compile one call of `fn` (staged by :func:`prepare`), timing each
+    stage. `compile(lowered)` replaces ``lowered.compile()`` (to compile under watch)."""
+    prepared = prepare(
+        fn,
+        args,
+        kwargs,
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        donate_argnums=donate_argnums,
+    )
+    return stage_prepared(prepared, compile=compile)
+
+
+def stage_prepared(prepared: Prepared, *, compile: Callable[[Any], Any] | None = None) -> Staged:
+    """:func:`stage` of a call made ready by :func:`prepare`."""
     with _compile_events.recording() as log:
         t0 = time.perf_counter()
-        traced = jitted.trace(*args, **kwargs)
+        traced = prepared.trace()
         t1 = time.perf_counter()
         lowered = traced.lower()
         t2 = time.perf_counter()
         compiled = lowered.compile() if compile is None else compile(lowered)
         t3 = time.perf_counter()
     return Staged(
-        fn=fn,
-        jitted=jitted,
-        args=tuple(args),
-        kwargs=dict(kwargs),
-        static_argnums=nums,
-        static_argnames=names,
+        prepared=prepared,
         traced=traced,
         lowered=lowered,
         compiled=compiled,
