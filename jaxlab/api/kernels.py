@@ -125,6 +125,7 @@ def check_kernel(
                 f"{type(fn).__name__}: {short_repr(fn)}. Call it as "
                 "`check_kernel(kernel_fn, ref_fn, *args)`."
             )
+    from jaxlab.core import stages as _stages
     from jaxlab.core.stages import function_name
     from jaxlab.ir.pallas_grid import pallas_kernels
 
@@ -134,8 +135,9 @@ def check_kernel(
         lambda v: jax.device_put(v, cpu) if isinstance(v, jax.Array) else v, (args, kwargs)
     )
     with jax.default_device(cpu), _compat.pallas_interpret_mode():
-        closed = jax.make_jaxpr(kernel_fn)(*args, **kwargs)
-        got = jax.block_until_ready(jax.jit(kernel_fn)(*args, **kwargs))
+        prepared = _stages.prepare(kernel_fn, args, kwargs)
+        closed = prepared.trace().jaxpr
+        got = jax.block_until_ready(prepared.call())
     with jax.default_device(cpu):
         want = jax.block_until_ready(ref_fn(*args, **kwargs))
     got_leaves, got_tree = jax.tree_util.tree_flatten(got)
