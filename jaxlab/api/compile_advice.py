@@ -12,6 +12,9 @@ from functools import partial
 from typing import Any
 
 from jaxlab.base.format import format_bytes, format_seconds, source_location
+from jaxlab.core.cache_misses import NEW_OBJECT_FIX
+from jaxlab.core.cache_misses import category as reason_category
+from jaxlab.core.cache_misses import summarize as summarize_reason
 from jaxlab.ir.sources import enclosing_loop, inside_call, is_users
 
 # `profile` below is a jaxlab.CompileProfile (not imported: it imports this module)
@@ -22,7 +25,8 @@ CompileProfile = Any
 class Advice:
     """One finding: what is wrong, where, what it costs, and the fix."""
 
-    kind: str  # unrolled-loop | baked-constant | tiny-kernels | static-recompiles
+    kind: str  # unrolled-loop | baked-constant | tiny-kernels | static-recompiles |
+    # new-object-recompiles
     message: str
     fix: str
     file: str = ""
@@ -232,14 +236,16 @@ def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
 
 
 def _static_recompiles(profile: CompileProfile) -> list[Advice]:
-    from jaxlab.guards._recompiles import reason_category, summarize_reason
-
     entry = profile.recompiles
     if entry is None:
         return []
     by_arg: dict[str, list[float]] = defaultdict(list)
     values: dict[str, list[str]] = defaultdict(list)
+    fresh: dict[str, list[float]] = defaultdict(list)  # a new object at each call, per line
     for record in entry.records:
+        if reason_category(record.raw_reason) == "new-object":
+            fresh[summarize_reason(record.raw_reason)].append(record.seconds)
+            continue
         if reason_category(record.raw_reason) != "static":
             continue
         for part in summarize_reason(record.raw_reason).split("; "):
@@ -267,6 +273,19 @@ def _static_recompiles(profile: CompileProfile) -> list[Advice]:
         )
         for arg, secs in by_arg.items()
         if len(secs) >= 2
+    ] + [
+        Advice(
+            kind="new-object-recompiles",
+            message=(
+                f"{what.split('; fix: ')[0]}: `{entry.name}` compiled again {len(secs)} "
+                f"times for it, {format_seconds(sum(secs))} in all (measured)."
+            ),
+            fix=what.partition("; fix: ")[2] or NEW_OBJECT_FIX,
+            file=file,
+            line=line,
+            seconds=sum(secs),
+        )
+        for what, secs in fresh.items()
     ]
 
 

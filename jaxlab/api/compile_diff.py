@@ -12,6 +12,7 @@ from typing import Any
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed
+from jaxlab.core.cache_misses import argument_changes
 from jaxlab.ir.hlo_diff import (
     SourceAlignment,
     TextDiff,
@@ -39,8 +40,9 @@ class FusionChange:
 
 @dataclass(repr=False)
 class CompileDiff(Displayed):
-    """Two compilations compared. ``empty`` is True when jaxpr, StableHLO, HLO and fusions
-    are the same up to renumbering (timings always differ a little and are not counted)."""
+    """Two compilations compared. ``empty`` is True (and the diff false) when jaxpr,
+    StableHLO, HLO and fusions are the same up to renumbering (timings always differ a little
+    and are not counted)."""
 
     a: Inspection
     b: Inspection
@@ -118,6 +120,10 @@ class CompileDiff(Displayed):
         return not (
             self.jaxpr.changed or self.stablehlo.changed or self.hlo.changed or self.fusions
         )
+
+    def __bool__(self) -> bool:
+        """True when something differs (``if jaxlab.diff(a, b): ...``)."""
+        return not self.empty
 
     def deltas(self) -> list[dict[str, Any]]:
         """Cost (XLA's estimates), memory (XLA's analysis) and compile times (measured) of
@@ -240,45 +246,5 @@ class RecompileDiff(Displayed):
 def recompile_diff(fn: Any, name: str, before: Any, now: Any) -> RecompileDiff:
     """`before` and `now` are two compilation records of ``%recompiles`` (with ``.call``,
     the arguments as shapes and dtypes, and ``.reason``, JAX's explanation)."""
-    changes = signature_changes(fn, before.call, now.call)
+    changes = argument_changes(fn, before.call, now.call)
     return RecompileDiff(name, now.reason, changes, diff_calls(fn, before.call, now.call))
-
-
-def signature_changes(
-    fn: Any, first: tuple[tuple, dict], second: tuple[tuple, dict]
-) -> list[tuple[str, str, str]]:
-    """(argument, before, now) for each argument leaf whose shape, dtype or value changed."""
-    la, lb = _labelled_leaves(fn, first), _labelled_leaves(fn, second)
-    out = []
-    for key in list(dict.fromkeys([*la, *lb])):
-        va, vb = la.get(key, "(absent)"), lb.get(key, "(absent)")
-        if va != vb:
-            out.append((key, va, vb))
-    return out
-
-
-def _labelled_leaves(fn: Any, call: tuple[tuple, dict]) -> dict[str, str]:
-    import inspect as _inspect
-
-    import jax
-
-    args, kwargs = call
-    try:
-        bound = _inspect.signature(getattr(fn, "__wrapped__", fn)).bind_partial(*args, **kwargs)
-        named = dict(bound.arguments)
-    except (TypeError, ValueError):
-        named = {f"args[{i}]": a for i, a in enumerate(args)} | dict(kwargs)
-    out: dict[str, str] = {}
-    for name, value in named.items():
-        leaves, _ = jax.tree_util.tree_flatten_with_path(value)
-        for path, leaf in leaves:
-            out[name + jax.tree_util.keystr(path)] = _leaf_type(leaf)
-    return out
-
-
-def _leaf_type(leaf: Any) -> str:
-    shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
-    if shape is not None and dtype is not None:
-        weak = " (weak)" if getattr(leaf, "weak_type", False) else ""
-        return f"{dtype}[{','.join(map(str, shape))}]{weak}"
-    return f"{type(leaf).__name__} {leaf!r}"[:80]

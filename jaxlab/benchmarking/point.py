@@ -20,6 +20,7 @@ from jaxlab.benchmarking.result import BenchError, Mismatch, Note, Timing
 from jaxlab.benchmarking.variants import Variant
 from jaxlab.core import analysis as _analysis
 from jaxlab.core import stages as _stages
+from jaxlab.core.cache_misses import summarize
 from jaxlab.core.compile_events import CompileLog
 from jaxlab.core.errors import explain
 
@@ -414,7 +415,7 @@ def _block_samples(p: _Prepared) -> int:
 
 
 def _reasons(log: CompileLog, explained: int, compiled: int) -> list[str]:
-    reasons = [f"{name}: {why}" for name, why in log.explanations[explained:]]
+    reasons = [f"{name}: {summarize(why)}" for name, why in log.explanations[explained:]]
     if not reasons:
         names = [c.name for c in log.compilations[compiled:]] or ["a function"]
         reasons = [f"{name} was traced or compiled again" for name in names]

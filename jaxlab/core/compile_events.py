@@ -3,7 +3,8 @@
 JAX reports, per compilation, the jaxpr trace, the lowering to MLIR and the backend compile,
 each tagged with the function's name. :func:`recording` collects them while a block runs and,
 with ``explain=True``, also JAX's own explanation of each tracing-cache miss (why it compiled
-again), captured from JAX's log instead of being printed.
+again), captured from JAX's log instead of being printed, a new object in a static argument or
+pytree metadata named in the user's terms (:mod:`jaxlab.core.cache_misses`).
 
 Names are not identities (two cells may both define ``f``), so each compilation also keeps the
 callable JAX traced, read from JAX's own tracing frames when the event arrives
@@ -21,6 +22,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 
 from jaxlab.base import compat as _compat
+from jaxlab.core.cache_misses import in_user_terms
 
 _TRACE = "/jax/core/compile/jaxpr_trace_duration"
 _LOWER = "/jax/core/compile/jaxpr_to_mlir_module_duration"
@@ -177,6 +179,8 @@ class _MissCapture(logging.Filter):
         name = _bare_name((m.group(1) or m.group(2)) if m else "")
         reason = "\n".join(line.strip() for line in message.splitlines()[1:] if line.strip())
         function = _compat.tracing_function()
+        with suppress(Exception):  # JAX's words stay when the objects cannot be read
+            reason = in_user_terms(reason, _compat.tracing_call(), function)
         with _lock:
             logs = list(_explaining)
         for log in logs:

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 
 from jaxlab.base.display import Displayed
 from jaxlab.base.format import format_seconds, source_location
+from jaxlab.core.cache_misses import NEW_OBJECT_FIX, argument_changes
+from jaxlab.core.cache_misses import category as reason_category
+from jaxlab.core.cache_misses import summarize as summarize_reason
 from jaxlab.core.compile_events import Compilation, CompileLog
 from jaxlab.guards._functions import traced_function
 from jaxlab.guards._warning import GuardWarning
@@ -27,17 +30,7 @@ MAX_RECORDS = 200
 # compilations per function whose argument shapes are kept (`%recompiles f --diff`)
 KEEP_CALLS = 2
 
-_BULLET = re.compile(r"^\s*\*\s*(.+)$", re.M)
-_URL = re.compile(r"https?://\S+")
-_STATIC = re.compile(
-    r"at input path (\S+), now .*?Static\(val=(.*?)\) and before .*?Static\(val=(.*?)\), so"
-)
 _DEFINED = re.compile(r"defined at (.+?):(\d+)\s*$", re.M)
-
-
-def _clean(text: str) -> str:
-    text = _URL.sub("", text).replace("({})", "")
-    return " ".join(text.split())
 
 
 def defined_at(reasons: list[str]) -> tuple[str, int] | None:
@@ -47,45 +40,6 @@ def defined_at(reasons: list[str]) -> tuple[str, int] | None:
         if m:
             return m.group(1), int(m.group(2))
     return None
-
-
-def reason_category(reason: str) -> str:
-    """first | redefined | static | types | pytree | context | other."""
-    if reason.startswith("never seen function"):
-        return "redefined" if "re-defined repeatedly" in reason else "first"
-    if "Static(val=" in reason:
-        return "static"
-    if "different input types" in reason:
-        return "types"
-    if "different input pytree" in reason:
-        return "pytree"
-    if "Tracing context" in reason:
-        return "context"
-    return "other"
-
-
-def summarize_reason(reason: str) -> str:
-    """JAX's explanation of a tracing-cache miss in one line."""
-    category = reason_category(reason)
-    if category == "first":
-        return "first compilation"
-    if category == "redefined":
-        return "a new function object defined where an earlier one was (re-created each time?)"
-    parts = []
-    for bullet in _BULLET.findall(reason):
-        m = _STATIC.search(bullet)
-        if m:
-            parts.append(f"static argument {m.group(1)} is now {m.group(2)}, was {m.group(3)}")
-        else:
-            parts.append(_clean(bullet))
-    if parts:
-        return "; ".join(parts)
-    lines = [
-        line.strip()
-        for line in reason.splitlines()
-        if line.strip() and not line.strip().startswith(("for ", "all previously"))
-    ]
-    return _clean(lines[0]) if lines else _clean(reason)
 
 
 FIXES = {
@@ -98,6 +52,7 @@ FIXES = {
     "pytree": "the structure of an argument (a dict, list or pytree) changes between calls; "
     "keep it fixed",
     "context": "a JAX config option or context manager differs between calls",
+    "new-object": NEW_OBJECT_FIX,
 }
 
 
@@ -150,11 +105,15 @@ def _reason_lines(comps: list[Compilation], most: int = 3) -> list[str]:
     """JAX's reasons for a run of compilations, grouped by the argument that changed."""
     by_arg: dict[str, list[str]] = {}
     other: dict[str, int] = {}
+    own: dict[str, int] = {}
     for comp in comps:
         raw = "\n".join(comp.reasons)
         if reason_category(raw) == "first":
             continue
         summary = summarize_reason(raw)
+        if reason_category(raw) == "new-object":  # jaxlab's words; the fix line follows
+            own[summary.split("; fix: ")[0]] = own.get(summary.split("; fix: ")[0], 0) + 1
+            continue
         matched = False
         for part in summary.split("; "):
             m = _CHANGE.match(part) or _STATIC_CHANGE.match(part)
@@ -163,7 +122,7 @@ def _reason_lines(comps: list[Compilation], most: int = 3) -> list[str]:
                 matched = True
         if not matched:
             other[summary] = other.get(summary, 0) + 1
-    lines = []
+    lines = [text + (f" (×{n})" if n > 1 else "") for text, n in list(own.items())[:most]]
     for arg, values in list(by_arg.items())[:most]:
         distinct = list(dict.fromkeys(values))
         shown = ", ".join(distinct[:4]) + (", …" if len(distinct) > 4 else "")
@@ -192,6 +151,27 @@ def _user_compilations(log: CompileLog) -> dict[tuple, list[Compilation]]:
         if comp.reasons:  # JAX explains misses of user functions only
             by_function.setdefault(identity(comp), []).append(comp)
     return by_function
+
+
+def _since_previous(entry: FunctionCompiles, comp: Compilation, raw: str) -> str:
+    """What changed since the function's previous compilation, when JAX's reason is about
+    argument types or static values (JAX compares with the closest earlier compilation, often
+    the first one) and both calls' arguments were kept; empty otherwise."""
+    if reason_category(raw) not in ("types", "static") or comp.call is None:
+        return ""
+    previous = entry.records[-1].call if entry.records else None
+    found = traced_function(comp.function) if comp.function is not None else None
+    if previous is None or found is None:
+        return ""
+    fn, owner = found
+    try:
+        changes = argument_changes(fn if owner is None else fn.__get__(owner), previous, comp.call)
+    except Exception:
+        return ""
+    return "; ".join(
+        f"{arg} changed: {before} → {now} since the previous compilation"
+        for arg, before, now in changes
+    )
 
 
 class RecompileLedger:
@@ -233,9 +213,8 @@ class RecompileLedger:
                 entry.count += 1
                 entry.seconds += comp.total_s
                 entry.cells[cell] = entry.cells.get(cell, 0) + 1
-                entry.records.append(
-                    CompileRecord(cell, comp.total_s, summarize_reason(raw), raw, comp.call)
-                )
+                reason = _since_previous(entry, comp, raw) or summarize_reason(raw)
+                entry.records.append(CompileRecord(cell, comp.total_s, reason, raw, comp.call))
                 entry.defined_at = defined_at(comp.reasons) or entry.defined_at
             del entry.records[:-MAX_RECORDS]
             for old in entry.records[:-KEEP_CALLS]:

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from jaxlab.base.format import source_location
 from jaxlab.ir.hlo import HloModule
 
 _HLO_META = re.compile(r',?\s*metadata=\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}')
@@ -171,7 +172,8 @@ class LineChange:
 
     @property
     def label(self) -> str:
-        return f"{self.file.rsplit('/', 1)[-1]}:{self.line}"
+        """ "In [7], line 2" for a notebook cell's line, "model.py:12" for a file's."""
+        return source_location(self.file, self.line)
 
 
 @dataclass

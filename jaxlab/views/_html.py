@@ -7,6 +7,7 @@ script. The CSS is scoped under ``.jaxlab`` so outputs do not restyle the notebo
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
@@ -15,6 +16,15 @@ from typing import Any
 def esc(value: Any) -> str:
     """Escape any value for HTML text and attribute context."""
     return html.escape(str(value), quote=True)
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def prose(value: Any) -> str:
+    """Escaped text whose `code spans` (written with backticks, as messages name code) are
+    shown as code, without the backticks."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", esc(value))
 
 
 @cache

@@ -15,7 +15,7 @@ from jaxlab.benchmarking.compare import Comparison, ratio
 from jaxlab.benchmarking.modes import describe as describe_modes
 from jaxlab.benchmarking.processes import disagree, process_line
 from jaxlab.benchmarking.result import BenchResult
-from jaxlab.views._html import details, esc, fragment, page, table
+from jaxlab.views._html import details, esc, fragment, page, prose, table
 from jaxlab.views._text import text_table
 from jaxlab.views.svgplot import Series, loglog_svg
 
@@ -396,7 +396,7 @@ def _bench_parts(result: BenchResult) -> str:
     parts = [title]
     problems = _problems(result)
     if problems:
-        parts.append('<div class="jl-banner">' + "<br>".join(esc(p) for p in problems) + "</div>")
+        parts.append('<div class="jl-banner">' + "<br>".join(prose(p) for p in problems) + "</div>")
     if not result.timings:
         parts.append('<div class="jl-note">nothing was timed</div>')
     elif result.sweep:

@@ -13,7 +13,7 @@ from jaxlab.api.passes import PassPipeline
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_seconds, source_location
 from jaxlab.ir.hlo_text import hlo_display_text
-from jaxlab.views._html import esc, fragment, table
+from jaxlab.views._html import esc, fragment, prose, table
 from jaxlab.views._text import text_table
 from jaxlab.views.colours import PALETTE
 
@@ -520,7 +520,7 @@ def saved_html(insp: Any) -> str:
 
 @renders(RecompileDiff, "text")
 def recompile_diff_text(r: Any) -> str:
-    lines = [f"why {r.name} compiled again", f"  JAX: {r.reason}"]
+    lines = [f"why {r.name} compiled again", f"  reason: {r.reason}"]
     for arg, before, now in r.changes:
         lines.append(f"  argument {arg}: {before} → {now}")
     lines.append(diff_text(r.diff))
@@ -531,7 +531,7 @@ def recompile_diff_text(r: Any) -> str:
 def recompile_diff_html(r: Any) -> str:
     parts = [
         f'<div class="jl-title">why <code>{esc(r.name)}</code> compiled again</div>',
-        f"<div><b>JAX:</b> {esc(r.reason)}</div>",
+        f"<div><b>reason:</b> {prose(r.reason)}</div>",
     ]
     if r.changes:
         parts.append(table(["argument", "before", "now"], [list(c) for c in r.changes]))

@@ -6,7 +6,7 @@ from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds
 from jaxlab.guards._recompiles import FunctionCompiles, RecompileReport
 from jaxlab.guards._warning import GuardWarning
-from jaxlab.views._html import esc, fragment, table
+from jaxlab.views._html import esc, fragment, prose, table
 from jaxlab.views._text import text_table
 
 GUARD_CSS = (
@@ -19,13 +19,13 @@ GUARD_CSS = (
 def warning_html(warning: GuardWarning) -> str:
     lines = [
         f'<div class="jl-line"><span class="jl-warn"><b>jaxlab: {esc(warning.title)}</b></span> '
-        f"{esc(warning.summary)}</div>"
+        f"{prose(warning.summary)}</div>"
     ]
     if warning.where:
         lines.append(f'<div class="jl-line jl-muted">at <code>{esc(warning.where)}</code></div>')
-    lines.extend(f'<div class="jl-line jl-muted">{esc(d)}</div>' for d in warning.details)
+    lines.extend(f'<div class="jl-line jl-muted">{prose(d)}</div>' for d in warning.details)
     if warning.fix:
-        lines.append(f'<div class="jl-line"><b>fix:</b> {esc(warning.fix)}</div>')
+        lines.append(f'<div class="jl-line"><b>fix:</b> {prose(warning.fix)}</div>')
     return fragment(GUARD_CSS + "".join(lines), extra_class="jl-guard")
 
 
@@ -69,10 +69,14 @@ def _entry_html(report: RecompileReport, entry: FunctionCompiles) -> str:
         + "</div>"
     )
     rows = [
-        (f"[{r.cell}]" if r.cell is not None else "[?]", format_seconds(r.seconds), r.reason)
+        (
+            f"[{r.cell}]" if r.cell is not None else "[?]",
+            format_seconds(r.seconds),
+            prose(r.reason),
+        )
         for r in entry.records
     ]
-    return title + table(["cell", "time", "JAX's reason"], rows)
+    return title + table(["cell", "time", "reason"], rows, raw=True)
 
 
 @renders(RecompileReport, "html")
@@ -88,11 +92,13 @@ def recompiles_html(report: RecompileReport) -> str:
         f'<div class="jl-title">compilations per function ({n} function{"s" if n != 1 else ""}, '
         f"{total} compilation{'s' if total != 1 else ''})</div>"
     )
+    rows = [[*map(esc, row[:-1]), prose(row[-1])] for row in report.rows()]
     return fragment(
         title
         + table(
             ["function", "count", "cells", "time", "last reason"],
-            report.rows(),
+            rows,
             numeric=[False, True, False, True, False],
+            raw=True,
         )
     )
