@@ -73,11 +73,11 @@ def main() -> None:
     profile = jaxlab.compile_profile(unrolled, x, w)
     by_line = profile.by_line()
     if by_line:
-        top, codegen = by_line[0], sum(r["seconds"] for r in by_line)
+        top, codegen = by_line[0], sum(r["time_s"] for r in by_line)
         print(
             f"  profile of the loop: {len(profile.kernels)} kernels; line {top['line']} "
-            f"({top['code']}) gets {top['seconds']:.3f} s of {codegen:.3f} s code generation "
-            f"({100 * top['seconds'] / codegen:.0f} %)"
+            f"({top['code']}) gets {top['time_s']:.3f} s of {codegen:.3f} s code generation "
+            f"({100 * top['time_s'] / codegen:.0f} %)"
         )
     for note in profile.notes:
         print(f"  note: {note}")
@@ -88,7 +88,7 @@ def main() -> None:
     shares, processing, walls, passes_s, codegen_s = [], [], [], [], []
     for _ in range(opts.repeats):
         p = jaxlab.compile_profile(step, params, xs)
-        shares.append(p.explained_share)
+        shares.append(p.explained_percent)
         processing.append(p.processing_s)
         walls.append(p.compile_s)
         passes_s.append(p.passes_s)
@@ -97,12 +97,12 @@ def main() -> None:
     print(f"\n{opts.layers}-layer transformer training step (value_and_grad), f32")
     print(
         f"  compile wall {med(walls):.3f} s: XLA passes {med(passes_s):.3f} s + code "
-        f"generation {med(codegen_s):.3f} s = {100 * med(shares):.1f} % of it (goal >= 70 %)"
+        f"generation {med(codegen_s):.3f} s = {med(shares):.1f} % of it (goal >= 70 %)"
     )
     print(f"  compile profile's own processing: {med(processing):.3f} s (goal <= 1.0 s)")
     print(f"  {len(p.passes)} distinct passes, {len(p.kernels)} kernels; slowest passes:")
     for row in p.passes[:5]:
-        print(f"    {row['seconds']:.3f} s  {row['pass']} ({row['pipeline']})")
+        print(f"    {row['time_s']:.3f} s  {row['pass']} ({row['pipeline']})")
 
 
 if __name__ == "__main__":

@@ -287,8 +287,8 @@ def check_profile() -> str:
     html = p._repr_html_() or ""
     return (
         f"{len(rows)} kernel rows ({len(attributed)} attributed), kinds {kinds}; coverage "
-        f"{p.coverage:.0%}, kernels/call {p.kernels_per_call:.0f}; top line {top.where} "
-        f"{top.percent:.0f}%; html {len(html):,} chars"
+        f"{p.coverage:.0%}, kernels/call {p.kernels_per_call:.0f}; top line {top['where']} "
+        f"{top['percent']:.0f}%; html {len(html):,} chars"
     )
 
 

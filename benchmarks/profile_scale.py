@@ -80,7 +80,7 @@ def main() -> None:
         f"wall {p.wall_s:.3f} s, coverage {p.coverage:.0%}, within wall: {p.kernel_s <= p.wall_s}"
     )
     top = lines[0]
-    print(f"top line: {top.where} {top.code!r} {top.percent:.1f}%")
+    print(f"top line: {top['where']} {top['code']!r} {top['percent']:.1f}%")
 
 
 if __name__ == "__main__":

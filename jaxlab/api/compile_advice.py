@@ -141,7 +141,7 @@ def _cost_of_lines(profile: CompileProfile, file: str, lines: set[int]) -> float
     seconds = 0.0
     for k in profile.kernels:
         if any(through(op) for op in profile.kernel_ops(k["fusion"])):
-            seconds += k["seconds"]
+            seconds += k["time_s"]
     total = len(module)
     if total:
         mine = sum(1 for instr in module if through(instr))
@@ -215,7 +215,7 @@ def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
         if place:
             lines[place] += 1
     file, line = lines.most_common(1)[0][0] if lines else ("", 0)
-    seconds = sum(k["seconds"] for k in profile.kernels)
+    seconds = sum(k["time_s"] for k in profile.kernels)
     return [
         Advice(
             kind="tiny-kernels",

@@ -147,7 +147,7 @@ class CompileDiff(Displayed):
         return _jax_version(self.a), _jax_version(self.b)
 
     def to_pandas(self):
-        from jaxlab.base.display import data_frame
+        from jaxlab.base.table import data_frame
 
         return data_frame(self.deltas(), "CompileDiff", ("group", "what", "a", "b", "delta"))
 

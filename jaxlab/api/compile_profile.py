@@ -11,28 +11,13 @@ from typing import Any
 
 from jaxlab.api.compile_advice import Advice, advise
 from jaxlab.api.inspection import Inspection
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed
 from jaxlab.base.format import source_location
+from jaxlab.base.renamed import warn_renamed
+from jaxlab.base.table import Table
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
 from jaxlab.ir.compile_trace import CompileTrace
-
-
-class Table(list):
-    """Rows (dicts) with ``.to_pandas()``."""
-
-    columns: tuple[str, ...] = ()
-
-    def __init__(self, rows: list[dict[str, Any]], columns: Sequence[str], owner: str):
-        super().__init__(rows)
-        self.columns = tuple(columns)
-        self._owner = owner
-
-    def rows(self) -> list[dict[str, Any]]:
-        return list(self)
-
-    def to_pandas(self):
-        return data_frame(list(self), self._owner, self.columns)
 
 
 @dataclass(repr=False)
@@ -73,18 +58,27 @@ class CompileProfile(Displayed):
         return self.trace.backend_s
 
     @property
+    def explained_percent(self) -> float:
+        """Percent (0–100) of the compile wall time the passes and code generation account
+        for."""
+        return 100 * (self.passes_s + self.codegen_s) / self.compile_s if self.compile_s else 0.0
+
+    @property
     def explained_share(self) -> float:
-        """Fraction of the compile wall time the passes and code generation account for."""
-        return (self.passes_s + self.codegen_s) / self.compile_s if self.compile_s else 0.0
+        warn_renamed("`CompileProfile.explained_share` (0–1)", "`.explained_percent` (0–100)")
+        return self.explained_percent / 100
 
     @cached_property
     def passes(self) -> Table:
+        """XLA's HLO passes, longest first: pipeline, pass, ``time_s`` (XLA's spans, measured)
+        and calls."""
         rows = [
-            {"pipeline": p.pipeline, "pass": p.name, "seconds": p.seconds, "calls": p.calls}
+            {"pipeline": p.pipeline, "pass": p.name, "time_s": p.seconds, "calls": p.calls}
             for p in self.trace.passes
         ]
-        rows.sort(key=lambda r: -r["seconds"])
-        return Table(rows, ("pipeline", "pass", "seconds", "calls"), "CompileProfile.passes")
+        rows.sort(key=lambda r: -r["time_s"])
+        columns = ("pipeline", "pass", "time_s", "calls")
+        return Table(rows, columns, "CompileProfile.passes", renamed=_RENAMED)
 
     def kernel_ops(self, name: str) -> list[Any]:
         """The HLO instruction of kernel `name` and the ops it fused ([] when not found)."""
@@ -110,7 +104,7 @@ class CompileProfile(Displayed):
         """Code generation per kernel: the fusion and its source lines; ``emit_s``, XLA's span
         emitting it (measured; kernels are emitted on several threads at once);
         ``llvm_share_s``, its share of the module's LLVM step by op count (estimated); and
-        ``seconds``, its part of the backend's wall time in proportion to those two."""
+        ``time_s``, its part of the backend's wall time in proportion to those two."""
         total_ops = sum(k.op_count for k in self.trace.kernels) or 1
         llvm = self.trace.codegen_s
         weights = [k.seconds + llvm * k.op_count / total_ops for k in self.trace.kernels]
@@ -122,45 +116,51 @@ class CompileProfile(Displayed):
                 {
                     "fusion": k.fusion,
                     "lines": [source_location(f, n) for f, n in lines],
-                    "seconds": weight * scale,
+                    "time_s": weight * scale,
                     "emit_s": k.seconds,
                     "llvm_share_s": llvm * k.op_count / total_ops,
                     "op_count": k.op_count,
                     "_places": list(lines),
                 }
             )
-        rows.sort(key=lambda r: -r["seconds"])
-        columns = ("fusion", "lines", "seconds", "emit_s", "llvm_share_s", "op_count")
-        return Table(rows, columns, "CompileProfile.kernels")
+        rows.sort(key=lambda r: -r["time_s"])
+        columns = ("fusion", "lines", "time_s", "emit_s", "llvm_share_s", "op_count")
+        return Table(rows, columns, "CompileProfile.kernels", renamed=_RENAMED)
 
     def by_line(self) -> Table:
-        """Code-generation seconds per source line (each kernel's ``seconds`` split evenly
-        over the lines it fused), the line's text, and its share of the compile wall time."""
+        """Code-generation time per source line, longest first: ``time_s`` (each kernel's
+        ``time_s`` split evenly over the lines it fused), the line's text, and ``percent``, its
+        part (0–100) of the compile wall time."""
         per: dict[tuple[str, int], dict[str, Any]] = {}
         for k in self.kernels:
             places = k["_places"] or [("", 0)]
             for place in places:
                 row = per.setdefault(
-                    place, {"file": place[0], "line": place[1], "kernels": 0, "seconds": 0.0}
+                    place, {"file": place[0], "line": place[1], "kernels": 0, "time_s": 0.0}
                 )
                 row["kernels"] += 1
-                row["seconds"] += k["seconds"] / len(places)
-        rows = sorted(per.values(), key=lambda r: -r["seconds"])
+                row["time_s"] += k["time_s"] / len(places)
+        rows = sorted(per.values(), key=lambda r: -r["time_s"])
         for row in rows:
             row["code"] = _line_text(row["file"], row["line"])
-            row["share"] = row["seconds"] / self.compile_s if self.compile_s else 0.0
-        columns = ("file", "line", "code", "kernels", "seconds", "share")
-        return Table(rows, columns, "CompileProfile.by_line()")
+            row["percent"] = 100 * row["time_s"] / self.compile_s if self.compile_s else 0.0
+        columns = ("file", "line", "code", "kernels", "time_s", "percent")
+        return Table(rows, columns, "CompileProfile.by_line()", renamed=_RENAMED)
 
     @cached_property
     def advice(self) -> list[Advice]:
         return advise(self)
 
     def rows(self) -> list[dict[str, Any]]:
+        """The rows of ``.passes``."""
         return self.passes.rows()
 
     def to_pandas(self):
+        """``.passes`` as a DataFrame."""
         return self.passes.to_pandas()
+
+
+_RENAMED = {"seconds": "time_s"}
 
 
 def _line_text(file: str, line: int) -> str:

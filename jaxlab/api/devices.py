@@ -7,7 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed
+from jaxlab.base.table import data_frame
 from jaxlab.core.kernelspec import CPU_DEVICES_ENV
 
 NOT_REPORTED = "not reported"

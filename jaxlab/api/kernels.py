@@ -90,7 +90,7 @@ class KernelCheck(Displayed):
         ]
 
     def to_pandas(self):
-        from jaxlab.base.display import data_frame
+        from jaxlab.base.table import data_frame
 
         return data_frame(self.rows(), "KernelCheck")
 

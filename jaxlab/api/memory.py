@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed
+from jaxlab.base.table import data_frame
 from jaxlab.core import profiler as _profiler
 from jaxlab.core.errors import is_user_file
 from jaxlab.ir.pprof import ProtobufError, parse_pprof

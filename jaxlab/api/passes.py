@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame, renderer
+from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.format import function_name
+from jaxlab.base.table import data_frame
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
 from jaxlab.ir.hlo_diff import TextDiff, text_diff

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed
+from jaxlab.base.table import data_frame
 from jaxlab.core.errors import describe_value
 from jaxlab.ir.shardings import describe_sharding
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jaxlab.base.display import Displayed, data_frame, renderer
+from jaxlab.base.display import Displayed, renderer
+from jaxlab.base.table import Table
 from jaxlab.core import profiler as _profiler
 from jaxlab.core import stages as _stages
 from jaxlab.ir._bulk import gc_paused
@@ -26,7 +27,10 @@ KERNEL_COLUMNS = [
     "kernel", "kind", "device", "calls", "total_s", "mean_s", "percent", "source",
     "library_source", "scope", "bytes", "flops", "gbps", "gflops", "percent_of_peak", "attributed",
 ]  # fmt: skip
-LINE_COLUMNS = ["file", "line", "code", "total_s", "per_call_s", "percent", "kernels", "split"]
+LINE_COLUMNS = [
+    "where", "file", "line", "code", "total_s", "per_call_s", "percent", "kernels", "split",
+    "library",
+]  # fmt: skip
 SCOPE_COLUMNS = ["scope", "total_s", "per_call_s", "percent", "kernels"]
 CALL_COLUMNS = [
     "call", "wall_s", "kernels", "kernel_s", "busy_s", "gaps_s", "host_s", "coverage",
@@ -40,37 +44,6 @@ def where(line: tuple[str, int], labels: dict[str, str] | None = None) -> str:
         return "(no source)"
     label = labels.get(file) if labels else None
     return f"{label or os.path.basename(file) or file}:{n}"
-
-
-@dataclass(slots=True)
-class LineTime:
-    """Measured time of one source line: the kernels (or the shares of kernels) it made."""
-
-    file: str
-    line: int
-    code: str
-    total_s: float
-    per_call_s: float
-    percent: float
-    kernels: list[str] = field(default_factory=list)
-    split: list[str] = field(default_factory=list)  # kernels shared with other lines
-    label: str = ""  # "In [3]" for a notebook cell
-    # the library lines (Flax's, Optax's, JAX's…) folded into this line of the user's code,
-    # largest first; empty for a line of library code itself
-    library: list[LineTime] = field(default_factory=list)
-
-    @property
-    def where(self) -> str:
-        return f"{self.label}:{self.line}" if self.label else where((self.file, self.line))
-
-
-@dataclass(slots=True)
-class ScopeTime:
-    scope: str  # "" for ops outside any jax.named_scope
-    total_s: float
-    per_call_s: float
-    percent: float
-    kernels: list[str] = field(default_factory=list)
 
 
 @dataclass(repr=False)
@@ -145,7 +118,13 @@ class Profile(Displayed):
 
     # -- rows --------------------------------------------------------------------------
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per kernel and device (the columns of :meth:`to_pandas`)."""
+        """One dict per kernel and device (the rows of :meth:`kernel_rows`)."""
+        return self.kernel_rows().rows()
+
+    def kernel_rows(self) -> Table:
+        """Time per kernel and device, as measured: calls, ``total_s``, ``mean_s``,
+        ``percent`` of all kernel time, source lines, scope, estimated bytes and FLOPs and
+        the rates they give."""
         total = self.kernel_sum_s or 1.0
         peak_gbps = self.peak.gbps if self.peak is not None else None
         out = []
@@ -175,19 +154,24 @@ class Profile(Displayed):
                     "attributed": k.attributed,
                 }
             )
-        return out
+        return Table(out, KERNEL_COLUMNS, "Profile.kernel_rows()")
 
-    def by_line(self, *, library: bool = False) -> list[LineTime]:
-        """Time per source line, largest first. Library code (Flax, Optax, JAX…: the rule of
+    def by_line(self, *, library: bool = False) -> Table:
+        """Time per source line, largest first: ``where`` (``file.py:12`` or ``In [3]:2``),
+        file, line, code, ``total_s``, ``per_call_s``, ``percent`` of all kernel time, its
+        kernels. Library code (Flax, Optax, JAX…: the rule of
         ``jaxlab.ir.sources.is_library``) is folded into the line of the user's code that
         called it, each such row listing the library lines in ``library``; with
         ``library=True`` every line is its own row, the library's included.
 
         A kernel made from several lines is split by the share of its estimated work (FLOPs)
         each line's equations made; such kernels are listed in each line's ``split``."""
+        title = "Profile.by_line(library=True)" if library else "Profile.by_line()"
         if library:
-            return _roll_up(self, lambda k: k.lines, _line_time, NO_SOURCE)
-        rows = _roll_up(self, _user_shares, _line_time, NO_SOURCE)
+            return Table(
+                _roll_up(self, lambda k: k.lines, _line_row, NO_SOURCE), LINE_COLUMNS, title
+            )
+        rows = _roll_up(self, _user_shares, _line_row, NO_SOURCE)
         times: dict[tuple, float] = defaultdict(float)
         kernels: dict[tuple, dict[str, None]] = defaultdict(dict)
         for k in self.kernels:
@@ -197,29 +181,27 @@ class Profile(Displayed):
                     kernels[user, inner][k.kernel] = None
         grand = self.kernel_sum_s or 1.0
         runs = max(self.runs, 1)
-        by_user: dict[tuple, list[LineTime]] = defaultdict(list)
+        by_user: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for (user, inner), t in sorted(times.items(), key=lambda kv: -kv[1]):
-            by_user[user].append(
-                _line_time(
-                    inner,
-                    t,
-                    t / runs,
-                    100 * t / grand,
-                    list(kernels[user, inner]),
-                    [],
-                    self.file_labels,
-                )
-            )
+            times_of = {
+                "total_s": t,
+                "per_call_s": t / runs,
+                "percent": 100 * t / grand,
+                "kernels": list(kernels[user, inner]),
+            }
+            by_user[user].append(_line_row(inner, times_of, [], self.file_labels))
         for row in rows:
-            row.library = by_user.get((row.file, row.line), [])
-        return rows
+            row["library"] = by_user.get((row["file"], row["line"]), [])
+        return Table(rows, LINE_COLUMNS, title)
 
-    def by_scope(self) -> list[ScopeTime]:
+    def by_scope(self) -> Table:
         """Time per ``jax.named_scope`` (split like lines; "" is outside any scope)."""
-        return _roll_up(self, lambda k: k.scopes, _scope_time, "")
+        rows = _roll_up(self, lambda k: k.scopes, _scope_row, "")
+        return Table(rows, SCOPE_COLUMNS, "Profile.by_scope()")
 
-    def call_rows(self) -> list[dict[str, Any]]:
-        return [
+    def call_rows(self) -> Table:
+        """Per profiled call: wall time, kernels, time in kernels, gaps and host time."""
+        rows = [
             {
                 "call": c.run,
                 "wall_s": c.wall_s,
@@ -232,20 +214,19 @@ class Profile(Displayed):
             }
             for c in self.calls
         ]
+        return Table(rows, CALL_COLUMNS, "Profile.call_rows()")
 
     def to_pandas(self, by: str = "kernel"):
         """A DataFrame: by ``"kernel"`` (one row per kernel and device), ``"line"``,
         ``"scope"`` or ``"call"``."""
-        if by == "kernel":
-            return data_frame(self.rows(), "Profile", KERNEL_COLUMNS)
-        if by == "line":
-            rows = [_as_dict(r, LINE_COLUMNS) for r in self.by_line()]
-            return data_frame(rows, "Profile", LINE_COLUMNS)
-        if by == "scope":
-            rows = [_as_dict(r, SCOPE_COLUMNS) for r in self.by_scope()]
-            return data_frame(rows, "Profile", SCOPE_COLUMNS)
-        if by == "call":
-            return data_frame(self.call_rows(), "Profile", CALL_COLUMNS)
+        tables = {
+            "kernel": self.kernel_rows,
+            "line": self.by_line,
+            "scope": self.by_scope,
+            "call": self.call_rows,
+        }
+        if by in tables:
+            return tables[by]().to_pandas()
         raise ValueError(
             f"`Profile.to_pandas(by=...)` takes 'kernel', 'line', 'scope' or 'call', not {by!r}."
         )
@@ -256,10 +237,6 @@ class Profile(Displayed):
 
     def to_html(self) -> str:
         return renderer(self, "page")(self)
-
-
-def _as_dict(obj: Any, columns: list[str]) -> dict[str, Any]:
-    return {c: getattr(obj, c) for c in columns}
 
 
 def _folded(k: KernelTime) -> list[tuple[tuple[str, int], tuple[str, int], float]]:
@@ -292,16 +269,23 @@ def _shares_text(lines: list, labels: dict[str, str] | None = None, empty="(no s
     return ", ".join(f"{where(line, labels)} ({share:.0%})" for line, share in lines)
 
 
-def _line_time(
-    key: Any, total: float, per_call: float, percent: float, kernels, split, labels
-) -> LineTime:
+def _line_row(key: Any, times: dict[str, Any], split: list[str], labels) -> dict[str, Any]:
     file, n = key
     code = linecache.getline(file, n).strip() if file and n else ""
-    return LineTime(file, n, code, total, per_call, percent, kernels, split, labels.get(file, ""))
+    label = labels.get(file, "")
+    return {
+        "where": f"{label}:{n}" if label else where(key),
+        "file": file,
+        "line": n,
+        "code": code,
+        **times,
+        "split": split,
+        "library": [],
+    }
 
 
-def _scope_time(key: Any, total: float, per_call: float, percent: float, kernels, split, labels):
-    return ScopeTime(key, total, per_call, percent, kernels)
+def _scope_row(key: Any, times: dict[str, Any], split: list[str], labels) -> dict[str, Any]:
+    return {"scope": key, **times}
 
 
 def _roll_up(profile: Profile, shares_of: Callable, make: Callable, default: Any) -> list:
@@ -320,16 +304,18 @@ def _roll_up(profile: Profile, shares_of: Callable, make: Callable, default: Any
     rows = [
         make(
             key,
-            t,
-            t / runs,
-            100 * t / grand,
-            list(kernels[key]),
+            {
+                "total_s": t,
+                "per_call_s": t / runs,
+                "percent": 100 * t / grand,
+                "kernels": list(kernels[key]),
+            },
             list(split[key]),
             profile.file_labels,
         )
         for key, t in totals.items()
     ]
-    rows.sort(key=lambda r: -r.total_s)
+    rows.sort(key=lambda r: -r["total_s"])
     return rows
 
 
@@ -476,26 +462,32 @@ def _peak(insp: Inspection) -> Peak | None:
 
 # -- comparison ---------------------------------------------------------------------------
 
-DIFF_COLUMNS = ["what", "before_s", "after_s", "delta_s", "ratio"]
+DIFF_COLUMNS = ["what", "before_s", "after_s", "delta_s", "speedup"]
 
 
 @dataclass(repr=False)
 class ProfileDiff(Displayed):
     """Per-line and per-kernel time deltas (per call) between two profiles, matched by source
-    line (its file and code), not by HLO names, which change between compilations."""
+    line (its file and code), not by HLO names, which change between compilations.
+    ``speedup`` is before / after (> 1: the line got faster)."""
 
     before: str
     after: str
-    lines: list[dict[str, Any]]
-    kernels: list[dict[str, Any]]
+    lines: Table
+    kernels: Table
+
+    def _table(self, by: str) -> Table:
+        if by not in ("line", "kernel"):
+            raise ValueError(f"`ProfileDiff` rows are by 'line' or 'kernel', not {by!r}.")
+        return self.lines if by == "line" else self.kernels
+
+    def rows(self, by: str = "line") -> list[dict[str, Any]]:
+        """The rows of ``.lines`` (or of ``.kernels`` with ``by="kernel"``)."""
+        return self._table(by).rows()
 
     def to_pandas(self, by: str = "line"):
-        if by not in ("line", "kernel"):
-            raise ValueError(
-                f"`ProfileDiff.to_pandas(by=...)` takes 'line' or 'kernel', not {by!r}."
-            )
-        rows = self.lines if by == "line" else self.kernels
-        return data_frame(rows, "ProfileDiff", DIFF_COLUMNS)
+        """``.lines`` (or ``.kernels`` with ``by="kernel"``) as a DataFrame."""
+        return self._table(by).to_pandas()
 
 
 def _line_key(file: str, line: int) -> tuple[str, str]:
@@ -515,10 +507,10 @@ def profile_diff(before: Profile, after: Profile) -> ProfileDiff:
     def lines(p: Profile) -> dict[tuple, tuple[str, float]]:
         out: dict[tuple, tuple[str, float]] = {}
         for row in p.by_line():
-            key = _line_key(row.file, row.line)
-            label = f"{row.where}  {row.code}".strip() if row.file else "(no source)"
+            key = _line_key(row["file"], row["line"])
+            label = f"{row['where']}  {row['code']}".strip() if row["file"] else "(no source)"
             prev = out.get(key, (label, 0.0))
-            out[key] = (prev[0], prev[1] + row.per_call_s)
+            out[key] = (prev[0], prev[1] + row["per_call_s"])
         return out
 
     def kernels(p: Profile) -> dict[tuple, tuple[str, float]]:
@@ -534,7 +526,7 @@ def profile_diff(before: Profile, after: Profile) -> ProfileDiff:
             out[key] = (prev[0], prev[1] + k.total_s / runs)
         return out
 
-    def rows(a: dict, b: dict) -> list[dict[str, Any]]:
+    def rows(a: dict, b: dict, title: str) -> Table:
         out = []
         for key in dict.fromkeys([*a, *b]):
             label = (b.get(key) or a.get(key))[0]  # type: ignore[index]
@@ -546,15 +538,15 @@ def profile_diff(before: Profile, after: Profile) -> ProfileDiff:
                     "before_s": t0 if key in a else None,
                     "after_s": t1 if key in b else None,
                     "delta_s": t1 - t0,
-                    "ratio": t1 / t0 if t0 > 0 and key in b else None,
+                    "speedup": t0 / t1 if t1 > 0 and key in a else None,
                 }
             )
         out.sort(key=lambda r: -abs(r["delta_s"]))
-        return out
+        return Table(out, DIFF_COLUMNS, title)
 
     return ProfileDiff(
         before=before.fn_name,
         after=after.fn_name,
-        lines=rows(lines(before), lines(after)),
-        kernels=rows(kernels(before), kernels(after)),
+        lines=rows(lines(before), lines(after), "ProfileDiff.lines"),
+        kernels=rows(kernels(before), kernels(after), "ProfileDiff.kernels"),
     )

@@ -1,6 +1,6 @@
 """How result objects show themselves: the text of ``repr()`` (and IPython's pretty printer)
 and the static HTML of notebooks, each drawn by a view function that ``jaxlab.views``
-registers for the result's type; and their rows as a pandas ``DataFrame``.
+registers for the result's type.
 
 Results sit in layers below the views, so they never import them: a view module declares what
 it draws with :func:`renders`, and :func:`renderer` finds it by type. The views are loaded on
@@ -11,7 +11,7 @@ loading jaxlab stays cheap.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -91,16 +91,3 @@ def render(draw: Callable[[Any], Any], obj: Any, what: str = "HTML view") -> Any
             stacklevel=3,
         )
         return None
-
-
-def data_frame(rows: list[dict[str, Any]], owner: str, columns: Sequence[str] | None = None):
-    """`rows` as a ``pandas.DataFrame``; without pandas, an ImportError that says how to get
-    it and that ``<owner>.rows()`` has the same data."""
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError(
-            f"`{owner}.to_pandas()` needs pandas: `pip install pandas` (or use "
-            f"`{owner}.rows()`, a list of dicts)."
-        ) from None
-    return pd.DataFrame(rows, columns=list(columns) if columns is not None else None)

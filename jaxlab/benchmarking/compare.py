@@ -7,7 +7,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed
+from jaxlab.base.renamed import warn_renamed
+from jaxlab.base.table import Table
 from jaxlab.benchmarking import stats
 from jaxlab.benchmarking.result import BenchError, BenchResult, Timing
 
@@ -39,13 +41,22 @@ class Comparison(Displayed):
     speedup over the first with its interval and p-value."""
 
     labels: list[str]
-    rows: list[ComparisonRow] = field(default_factory=list)
+    entries: list[ComparisonRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per variant, size and result (the rows of :meth:`table`)."""
+        return self.table().rows()
+
     def records(self) -> list[dict[str, Any]]:
-        """One plain dict per row and result (the rows of :meth:`to_pandas`)."""
+        warn_renamed("`Comparison.records()`", "`.rows()`")
+        return self.rows()
+
+    def table(self) -> Table:
+        """One row per variant, size and result: its median and its ``speedup`` over the
+        first result (> 1: faster) with the 95 % interval and the p-value."""
         records = []
-        for row in self.rows:
+        for row in self.entries:
             for i, label in enumerate(self.labels):
                 r = row.ratios[i - 1] if i else None
                 records.append(
@@ -55,16 +66,23 @@ class Comparison(Displayed):
                         "result": label,
                         "median_s": row.medians[i],
                         "speedup": r.speedup if r else (1.0 if i == 0 else None),
-                        "ci_low": r.ci_low if r else None,
-                        "ci_high": r.ci_high if r else None,
+                        "speedup_low": r.ci_low if r else None,
+                        "speedup_high": r.ci_high if r else None,
                         "p": r.p if r else None,
                         "significant": r.significant if r else None,
                     }
                 )
-        return records
+        return Table(records, COMPARISON_COLUMNS, "Comparison", renamed=_RENAMED)
 
     def to_pandas(self) -> Any:
-        return data_frame(self.records(), "Comparison")
+        return self.table().to_pandas()
+
+
+COMPARISON_COLUMNS = (
+    "variant", "size", "result", "median_s", "speedup", "speedup_low", "speedup_high", "p",
+    "significant",
+)  # fmt: skip
+_RENAMED = {"ci_low": "speedup_low", "ci_high": "speedup_high"}
 
 
 def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
@@ -113,8 +131,8 @@ def compare(*results: BenchResult, labels: list[str] | None = None) -> Compariso
             medians.append(match.median if match else None)
             ratios.append(ratio(t, match) if match else None)
         if any(r is not None for r in ratios):
-            comp.rows.append(ComparisonRow(t.variant, t.size, medians, ratios))
-    if not comp.rows:
+            comp.entries.append(ComparisonRow(t.variant, t.size, medians, ratios))
+    if not comp.entries:
         comp.notes.append("the results share no variant and size")
     invalid = [labels[i] for i, r in enumerate(results) if not r.valid]
     if invalid:

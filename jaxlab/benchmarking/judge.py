@@ -8,24 +8,42 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame
+from jaxlab.base.display import Displayed
+from jaxlab.base.renamed import warn_renamed
+from jaxlab.base.table import Table
 from jaxlab.benchmarking import machine, stats
 from jaxlab.benchmarking.result import BenchError, BenchResult
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One variant at one size: new median / old median and what that ratio means."""
+    """One variant at one size: the speedup old median / new median (> 1: the new result is
+    faster) and what it means."""
 
     variant: str
     size: int | None
     old_s: float
     new_s: float
-    ratio: float  # new / old: above 1 is slower
-    ci_low: float  # 95 % bootstrap interval of the ratio
-    ci_high: float
+    speedup: float  # old / new: above 1 is faster
+    speedup_low: float  # 95 % bootstrap interval of the speedup
+    speedup_high: float
     p: float  # two-sided Mann–Whitney U on the samples
     judgement: str  # regression | improvement | invariant
+
+    @property
+    def ratio(self) -> float:
+        warn_renamed("`Verdict.ratio` (new / old, > 1 slower)", "`.speedup` (old / new)")
+        return 1 / self.speedup if self.speedup else math.inf
+
+    @property
+    def ci_low(self) -> float:
+        warn_renamed("`Verdict.ci_low` (of new / old)", "`.speedup_low`, `.speedup_high`")
+        return 1 / self.speedup_high if self.speedup_high else math.inf
+
+    @property
+    def ci_high(self) -> float:
+        warn_renamed("`Verdict.ci_high` (of new / old)", "`.speedup_low`, `.speedup_high`")
+        return 1 / self.speedup_low if self.speedup_low else math.inf
 
 
 @dataclass(repr=False)
@@ -52,31 +70,47 @@ class Judgement(Displayed):
     def improvements(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.judgement == "improvement"]
 
-    def records(self) -> list[dict[str, Any]]:
-        return [
+    def table(self) -> Table:
+        """One row per verdict: the medians, the ``speedup`` old / new (> 1: faster) with its
+        95 % interval, the p-value and the judgement."""
+        rows = [
             {
                 "variant": v.variant,
                 "size": v.size,
                 "old_median_s": v.old_s,
                 "new_median_s": v.new_s,
-                "ratio": v.ratio,
-                "ci_low": v.ci_low,
-                "ci_high": v.ci_high,
+                "speedup": v.speedup,
+                "speedup_low": v.speedup_low,
+                "speedup_high": v.speedup_high,
                 "p": v.p,
                 "judgement": v.judgement,
             }
             for v in self.verdicts
         ]
+        return Table(rows, JUDGEMENT_COLUMNS, "Judgement")
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table().rows()
+
+    def records(self) -> list[dict[str, Any]]:
+        warn_renamed("`Judgement.records()`", "`.rows()`")
+        return self.rows()
 
     def to_pandas(self) -> Any:
-        return data_frame(self.records(), "Judgement")
+        return self.table().to_pandas()
 
 
-def judgement_of(ratio: float, tolerance: float) -> str:
-    """BenchmarkTools' rule on the ratio of medians new / old."""
-    if ratio > 1 + tolerance:
+JUDGEMENT_COLUMNS = (
+    "variant", "size", "old_median_s", "new_median_s", "speedup", "speedup_low",
+    "speedup_high", "p", "judgement",
+)  # fmt: skip
+
+
+def judgement_of(speedup: float, tolerance: float) -> str:
+    """BenchmarkTools' rule, on the speedup old / new rather than its inverse."""
+    if speedup < 1 / (1 + tolerance):
         return "regression"
-    if ratio < 1 / (1 + tolerance):
+    if speedup > 1 + tolerance:
         return "improvement"
     return "invariant"
 
@@ -85,9 +119,9 @@ def judge(
     old: BenchResult, new: BenchResult, tolerance: float = 0.05, force: bool = False
 ) -> Judgement:
     """Judge `new` against `old` (results of :func:`jaxlab.bench`, e.g. from
-    ``BenchResult.load``): for each variant and size in both, the ratio of medians new / old
-    is a **regression** above ``1 + tolerance``, an **improvement** below
-    ``1 / (1 + tolerance)``, else **invariant**; the bootstrap interval of the ratio and a
+    ``BenchResult.load``): for each variant and size in both, the speedup old median / new
+    median is a **regression** below ``1 / (1 + tolerance)``, an **improvement** above
+    ``1 + tolerance``, else **invariant**; the bootstrap interval of the speedup and a
     Mann–Whitney p-value are given beside it.
 
     Results whose environments differ (JAX or jaxlib version, XLA_FLAGS, CPU, backend,
@@ -121,8 +155,8 @@ def judge(
             continue
         if not t.samples or not other.samples:
             continue
-        ratio = other.median / t.median if t.median > 0 else math.inf
-        lo, hi = stats.ratio_ci(other.samples, t.samples)
+        speedup = t.median / other.median if other.median > 0 else math.inf
+        lo, hi = stats.ratio_ci(t.samples, other.samples)
         p = stats.mann_whitney(t.samples, other.samples)
         verdict.verdicts.append(
             Verdict(
@@ -130,11 +164,11 @@ def judge(
                 t.size,
                 t.median,
                 other.median,
-                ratio,
+                speedup,
                 lo,
                 hi,
                 p,
-                judgement_of(ratio, tolerance),
+                judgement_of(speedup, tolerance),
             )
         )
     if not verdict.verdicts:

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
-from jaxlab.base.display import Displayed, data_frame, renderer
+from jaxlab.base.display import Displayed, renderer
+from jaxlab.base.table import data_frame
 from jaxlab.benchmarking import stats
 from jaxlab.benchmarking.crossover import Crossover, crossover
 from jaxlab.benchmarking.modes import Mode, describe, find_modes, mode_of

@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from jaxlab.base.display import Displayed
-from jaxlab.base.format import format_seconds, source_location
+from jaxlab.base.format import source_location
+from jaxlab.base.table import Table
 from jaxlab.core.cache_misses import NEW_OBJECT_FIX, argument_changes
 from jaxlab.core.cache_misses import category as reason_category
 from jaxlab.core.cache_misses import summarize as summarize_reason
@@ -312,8 +314,24 @@ class RecompileReport(Displayed):
         label = self.cell_label(filename) if self.cell_label else None
         return f"{label}, line {line}" if label else source_location(filename, line)
 
-    def rows(self) -> list[tuple[str, int, str, str, str]]:
-        return [
-            (f.label, f.count, f.cells_text(), format_seconds(f.seconds), f.last_reason)
+    def table(self) -> Table:
+        """One row per function: its compilations, the cells they happened in, their
+        ``compile_s`` and JAX's reason for the last one."""
+        rows = [
+            {
+                "function": f.label,
+                "compilations": f.count,
+                "cells": f.cells_text(),
+                "compile_s": f.seconds,
+                "last_reason": f.last_reason,
+            }
             for f in self.functions
         ]
+        columns = ("function", "compilations", "cells", "compile_s", "last_reason")
+        return Table(rows, columns, "RecompileReport")
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table().rows()
+
+    def to_pandas(self) -> Any:
+        return self.table().to_pandas()

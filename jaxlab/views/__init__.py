@@ -20,5 +20,6 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     placement,
     platform,
     profile,
+    table,
 )
 from jaxlab.views.inspector import html, model, summary, widget  # noqa: F401

@@ -136,8 +136,9 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Table:
-    """A table that both renderers draw: its columns and its rows (a cell per column key)."""
+class CellTable:
+    """The formatted cells of a bench table that both renderers draw: its columns and its rows
+    (a text cell per column key). The data behind them is `BenchResult.rows()`."""
 
     columns: list[Column]
     rows: list[dict[str, str]]
@@ -174,7 +175,7 @@ class TimingRow(TypedDict):
     alloc: str
 
 
-def _single_table(result: BenchResult) -> Table:
+def _single_table(result: BenchResult) -> CellTable:
     columns = [
         Column("variant", "variant", numeric=False),
         Column("median", "median ± 95 % CI"),
@@ -214,10 +215,10 @@ def _single_table(result: BenchResult) -> Table:
             "alloc": alloc_cell(t),
         }
         rows.append(dict(row))
-    return Table(columns, rows)
+    return CellTable(columns, rows)
 
 
-def _sweep_table(result: BenchResult) -> Table:
+def _sweep_table(result: BenchResult) -> CellTable:
     names = result.variant_names
     base = result.baseline
     columns = [Column("n", "n")] + [Column(f"median:{n}", f"{n} median") for n in names]
@@ -242,10 +243,10 @@ def _sweep_table(result: BenchResult) -> Table:
                 except KeyError:
                     row[f"ratio:{n}"] = "–"
         rows.append(row)
-    return Table(columns, rows)
+    return CellTable(columns, rows)
 
 
-def _sweep_detail_table(result: BenchResult) -> Table:
+def _sweep_detail_table(result: BenchResult) -> CellTable:
     """One row per size and variant: the rates, the memory per call and the flags."""
     columns = [
         Column("n", "n"),
@@ -272,7 +273,7 @@ def _sweep_detail_table(result: BenchResult) -> Table:
                 "flags": "; ".join(text for _, text in _flags(t)),
             }
         )
-    return Table(columns, rows)
+    return CellTable(columns, rows)
 
 
 def _crossovers(result: BenchResult) -> list[str]:
@@ -477,7 +478,7 @@ def _p(p: float) -> str:
     return "<1e-4" if p < 1e-4 else f"{p:.2g}"
 
 
-def comparison_table(comp: Comparison) -> Table:
+def comparison_table(comp: Comparison) -> CellTable:
     columns = [Column("variant", "variant", numeric=False), Column("n", "n")]
     columns += [Column(f"median:{i}", f"[{i}] {label}") for i, label in enumerate(comp.labels)]
     for i in range(1, len(comp.labels)):
@@ -487,7 +488,7 @@ def comparison_table(comp: Comparison) -> Table:
             Column(f"p:{i}", "p"),
         ]
     rows = []
-    for row in comp.rows:
+    for row in comp.entries:
         cells = {"variant": row.variant, "n": format_size(row.size) if row.size else "–"}
         for i, m in enumerate(row.medians):
             cells[f"median:{i}"] = format_seconds(m) if m is not None else "–"
@@ -502,7 +503,7 @@ def comparison_table(comp: Comparison) -> Table:
             )
             cells[f"p:{i}"] = _p(r.p)
         rows.append(cells)
-    return Table(columns, rows)
+    return CellTable(columns, rows)
 
 
 @renders(Comparison, "html")

@@ -177,8 +177,8 @@ def _notes(notes: list[str]) -> str:
 # -- compile profile ------------------------------------------------------------------------
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+def _pct(percent: float) -> str:
+    return f"{percent:.0f}%"
 
 
 @renders(CompileProfile, "text")
@@ -187,14 +187,14 @@ def profile_text(p: Any) -> str:
         f"compile profile of {p.fn_name}: trace {format_seconds(p.trace_s)}, lower "
         f"{format_seconds(p.lower_s)}, compile {format_seconds(p.compile_s)} (measured)",
         f"  XLA passes {format_seconds(p.passes_s)}, code generation "
-        f"{format_seconds(p.codegen_s)}: {_pct(p.explained_share)} of the compile "
+        f"{format_seconds(p.codegen_s)}: {_pct(p.explained_percent)} of the compile "
         f"(jaxlab's processing {format_seconds(p.processing_s)})",
     ]
     lines.extend(f"  note: {n}" for n in p.notes)
     if p.passes:
         lines.append("slowest passes:")
         rows = [
-            (r["pipeline"], r["pass"], format_seconds(r["seconds"]), r["calls"])
+            (r["pipeline"], r["pass"], format_seconds(r["time_s"]), r["calls"])
             for r in p.passes[:8]
         ]
         lines.extend(
@@ -208,8 +208,8 @@ def profile_text(p: Any) -> str:
             (
                 source_location(r["file"], r["line"]) if r["line"] else "?",
                 r["kernels"],
-                format_seconds(r["seconds"]),
-                _pct(r["share"]),
+                format_seconds(r["time_s"]),
+                _pct(r["percent"]),
                 r["code"][:60],
             )
             for r in by_line[:8]
@@ -225,9 +225,9 @@ def profile_text(p: Any) -> str:
     return "\n".join(lines)
 
 
-def _bar(share: float) -> str:
-    width = max(1, min(120, round(120 * share)))
-    return f'<span class="jl-bar" style="width:{width}px"></span> {_pct(share)}'
+def _bar(percent: float) -> str:
+    width = max(1, min(120, round(1.2 * percent)))
+    return f'<span class="jl-bar" style="width:{width}px"></span> {_pct(percent)}'
 
 
 def profile_body(p: Any) -> str:
@@ -236,7 +236,7 @@ def profile_body(p: Any) -> str:
         table(
             ["stage", "time", "of trace+lower+compile"],
             [
-                [esc(s), esc(format_seconds(t)), _bar(t / p.total_s if p.total_s else 0)]
+                [esc(s), esc(format_seconds(t)), _bar(100 * t / p.total_s if p.total_s else 0)]
                 for s, t in (
                     ("trace", p.trace_s),
                     ("lower", p.lower_s),
@@ -249,7 +249,7 @@ def profile_body(p: Any) -> str:
             raw=True,
         ),
         f'<div class="jl-muted">XLA passes and code generation account for '
-        f"{_pct(p.explained_share)} of the compile (measured by XLA's profiler spans); "
+        f"{_pct(p.explained_percent)} of the compile (measured by XLA's profiler spans); "
         f"jaxlab's processing took {esc(format_seconds(p.processing_s))}.</div>",
         _notes(p.notes),
     ]
@@ -266,8 +266,8 @@ def profile_body(p: Any) -> str:
                 esc(source_location(r["file"], r["line"]) if r["line"] else "?"),
                 f"<code>{esc(r['code'])}</code>",
                 str(r["kernels"]),
-                esc(format_seconds(r["seconds"])),
-                _bar(r["share"]),
+                esc(format_seconds(r["time_s"])),
+                _bar(r["percent"]),
             ]
             for r in by_line[:TOP]
         ]
@@ -282,14 +282,14 @@ def profile_body(p: Any) -> str:
         )
     if p.passes:
         rows = [
-            [r["pipeline"], r["pass"], format_seconds(r["seconds"]), r["calls"]]
+            [r["pipeline"], r["pass"], format_seconds(r["time_s"]), r["calls"]]
             for r in p.passes[:TOP]
         ]
         parts.append(f"<h4>slowest XLA passes ({len(p.passes)} in all)</h4>")
         parts.append(table(["pipeline", "pass", "time", "calls"], rows, numeric=[0, 0, 1, 1]))
     if p.kernels:
         rows = [
-            [k["fusion"], ", ".join(k["lines"]), format_seconds(k["seconds"]), k["op_count"]]
+            [k["fusion"], ", ".join(k["lines"]), format_seconds(k["time_s"]), k["op_count"]]
             for k in p.kernels[:TOP]
         ]
         parts.append(f"<h4>kernels ({len(p.kernels)})</h4>")

@@ -44,6 +44,19 @@ def _entry_text(report: RecompileReport, entry: FunctionCompiles) -> list[str]:
     return lines
 
 
+def _cells(report: RecompileReport) -> list[list[str]]:
+    return [
+        [
+            r["function"],
+            r["compilations"],
+            r["cells"],
+            format_seconds(r["compile_s"]),
+            r["last_reason"],
+        ]
+        for r in report.rows()
+    ]
+
+
 @renders(RecompileReport, "text")
 def recompiles_text(report: RecompileReport) -> str:
     if report.name is not None:
@@ -56,7 +69,7 @@ def recompiles_text(report: RecompileReport) -> str:
         f"{report.total} compilation{'s' if report.total != 1 else ''})"
     ]
     headers = ["function", "count", "cells", "time", "last reason"]
-    table_lines = text_table(headers, report.rows(), numeric=[False, True])
+    table_lines = text_table(headers, _cells(report), numeric=[False, True])
     return "\n".join(lines + ["  " + line for line in table_lines])
 
 
@@ -92,7 +105,7 @@ def recompiles_html(report: RecompileReport) -> str:
         f'<div class="jl-title">compilations per function ({n} function{"s" if n != 1 else ""}, '
         f"{total} compilation{'s' if total != 1 else ''})</div>"
     )
-    rows = [[*map(esc, row[:-1]), prose(row[-1])] for row in report.rows()]
+    rows = [[*map(esc, row[:-1]), prose(row[-1])] for row in _cells(report)]
     return fragment(
         title
         + table(

@@ -16,10 +16,11 @@ _CLASS = {"regression": "jl-bad", "improvement": "jl-good", "invariant": "jl-mut
 
 
 def judgement_rows(j: Any) -> tuple[list[str], list[list[str]]]:
-    headers = ["variant", "n", "old median", "new median", "new / old", "95 % CI", "p", "verdict"]
+    headers = ["variant", "n", "old median", "new median", "speedup", "95 % CI", "p", "verdict"]
     rows = []
     for v in j.verdicts:
-        ci = f"{v.ci_low:.3g}–{v.ci_high:.3g}" if math.isfinite(v.ci_low) else "–"
+        finite = math.isfinite(v.speedup_low) and math.isfinite(v.speedup_high)
+        ci = f"{v.speedup_low:.3g}–{v.speedup_high:.3g}" if finite else "–"
         p = "–" if not math.isfinite(v.p) else ("<1e-4" if v.p < 1e-4 else f"{v.p:.2g}")
         rows.append(
             [
@@ -27,7 +28,7 @@ def judgement_rows(j: Any) -> tuple[list[str], list[list[str]]]:
                 format_size(v.size) if v.size else "–",
                 format_seconds(v.old_s),
                 format_seconds(v.new_s),
-                f"{v.ratio:.3f}×",
+                f"{v.speedup:.3f}×",
                 ci,
                 p,
                 v.judgement,

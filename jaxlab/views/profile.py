@@ -298,10 +298,17 @@ def profile_text(p: Any) -> str:
     lines.append("by line (library code counted in the line of yours that called it):")
     rows = []
     for r in p.by_line()[:10]:
-        rows.append([r.where, format_seconds(r.per_call_s), f"{r.percent:.1f}", r.code[:60]])
+        rows.append(
+            [r["where"], format_seconds(r["per_call_s"]), f"{r['percent']:.1f}", r["code"][:60]]
+        )
         rows += [
-            [f"  {lib.where}", format_seconds(lib.per_call_s), f"{lib.percent:.1f}", lib.code[:58]]
-            for lib in r.library[:3]
+            [
+                f"  {lib['where']}",
+                format_seconds(lib["per_call_s"]),
+                f"{lib['percent']:.1f}",
+                lib["code"][:58],
+            ]
+            for lib in r["library"][:3]
         ]
     lines += text_table(["line", "per call", "%", "code"], rows, numeric=[0, 1, 1, 0])
     if p.unattributed:
@@ -372,16 +379,16 @@ def kernels_table(p: Any, top: int = TOP_KERNELS, limit: int = MAX_TABLE_ROWS) -
 
 def _library_cell(r: Any) -> str:
     """The library lines folded into a line of the user's code, one click away."""
-    if not r.library:
+    if not r["library"]:
         return ""
-    first = r.library[0].where
-    more = len(r.library) - 1
+    first = r["library"][0]["where"]
+    more = len(r["library"]) - 1
     summary = first + (f" and {more} more" if more else "")
     inner = table(
         ["line", "per call", "%", "code"],
         [
-            [lib.where, format_seconds(lib.per_call_s), f"{lib.percent:.1f}", lib.code]
-            for lib in r.library
+            [lib["where"], format_seconds(lib["per_call_s"]), f"{lib['percent']:.1f}", lib["code"]]
+            for lib in r["library"]
         ],
         numeric=[False, True, True, False],
     )
@@ -396,8 +403,8 @@ def lines_table(p: Any, limit: int = MAX_TABLE_ROWS, *, library: bool = False) -
     headers += [] if library else ["library code inside"]
     body = []
     for r in rows:
-        cells = [esc(r.where), esc(r.code), esc(format_seconds(r.per_call_s))]
-        cells += [f"{r.percent:.1f}", str(len(r.kernels))]
+        cells = [esc(r["where"]), esc(r["code"]), esc(format_seconds(r["per_call_s"]))]
+        cells += [f"{r['percent']:.1f}", str(len(r["kernels"]))]
         cells += [] if library else [_library_cell(r)]
         body.append(cells)
     numeric = [False, False, True, True, True, False]
@@ -409,7 +416,12 @@ def scopes_table(p: Any, limit: int = MAX_TABLE_ROWS) -> str:
     return table(
         ["named scope", "per call", "%", "kernels"],
         [
-            [r.scope or "(none)", format_seconds(r.per_call_s), f"{r.percent:.1f}", len(r.kernels)]
+            [
+                r["scope"] or "(none)",
+                format_seconds(r["per_call_s"]),
+                f"{r['percent']:.1f}",
+                len(r["kernels"]),
+            ]
             for r in rows
         ],
         numeric=[False, True, True, True],
@@ -487,13 +499,13 @@ def _diff_rows(rows: list[dict]) -> list[list[str]]:
             s(r["after_s"]),
             ("+" if r["delta_s"] > 0 else "−" if r["delta_s"] < 0 else "")
             + format_seconds(abs(r["delta_s"])),
-            "" if r["ratio"] is None else f"×{r['ratio']:.2f}",
+            "" if r["speedup"] is None else f"×{r['speedup']:.2f}",
         ]
         for r in rows
     ]
 
 
-DIFF_HEADERS = ["source line", "before", "after", "change", "ratio"]
+DIFF_HEADERS = ["source line", "before", "after", "change", "speedup"]
 
 
 @renders(ProfileDiff, "text")
@@ -564,10 +576,10 @@ def inspector_section(
         times[k.kernel] = times.get(k.kernel, 0.0) + k.total_s / runs
     source_heat: dict[int, float] = {}
     for user_row in p.by_line():  # a line of yours with the library code it called
-        for row in (user_row, *user_row.library):
-            g = groups.get((row.file, row.line))
+        for row in (user_row, *user_row["library"]):
+            g = groups.get((row["file"], row["line"]))
             if g is not None:
-                source_heat[g] = source_heat.get(g, 0.0) + row.per_call_s
+                source_heat[g] = source_heat.get(g, 0.0) + row["per_call_s"]
     hlo_heat: dict[int, float] = {}
     mapping = hlo_mapping
     module = insp.hlo_module

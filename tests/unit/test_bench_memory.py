@@ -320,7 +320,11 @@ def test_judge_calls_regressions_improvements_and_invariants(tmp_path):
         "same": "invariant",
     }
     assert [v.variant for v in j.regressions] == ["slower"]
-    assert j.of("slower").ratio == pytest.approx(1.2, rel=0.05)
+    slower = j.of("slower")
+    assert slower.speedup == pytest.approx(1 / 1.2, rel=0.05)  # old / new: < 1 is slower
+    assert slower.speedup_low <= slower.speedup <= slower.speedup_high
+    assert j.of("faster").speedup == pytest.approx(1 / 0.8, rel=0.05)
+    assert j.rows()[0]["speedup"] == slower.speedup
     assert j.to_pandas()["judgement"].tolist() == ["regression", "improvement", "invariant"]
     assert "regression" in repr(j) and "jl-good" in j._repr_html_()
     assert jaxlab.judge(old, new, tolerance=0.5).of("slower").judgement == "invariant"

@@ -393,8 +393,8 @@ def test_compare_pairs_variants_and_tests_significance(seed):
     x = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32)
     other = jaxlab.bench(cubic, x, **QUICK)
     comp = jaxlab.compare(seed, other, labels=["before", "after"])
-    assert [row.variant for row in comp.rows] == ["jit", "eager", "numpy"]
-    for row in comp.rows:
+    assert [row.variant for row in comp.entries] == ["jit", "eager", "numpy"]
+    for row in comp.entries:
         (ratio,) = row.ratios
         assert ratio.speedup == pytest.approx(row.medians[0] / row.medians[1])
         assert 0 <= ratio.p <= 1
@@ -403,7 +403,7 @@ def test_compare_pairs_variants_and_tests_significance(seed):
     fixed = {**QUICK, "runs": 20, "variants": "jit"}
     small = jaxlab.bench(cubic, np.ones((64, 64), np.float32), **fixed)
     big = jaxlab.bench(cubic, np.ones((512, 512), np.float32), **fixed)
-    (jit_row,) = jaxlab.compare(small, big).rows
+    (jit_row,) = jaxlab.compare(small, big).entries
     assert jit_row.ratios[0].speedup < 1 and jit_row.ratios[0].significant, jit_row
     assert "compare" in repr(comp) and "<table" in comp._repr_html_()
 

@@ -135,7 +135,7 @@ def test_the_table_shows_what_compare_concludes(case):
     one = _two_variants(base, base, "one")
     two = _two_variants(base, other, "two")
     # `compare` sets the same samples side by side: result one's "other" is `base`
-    (row,) = [r for r in jaxlab.compare(one, two).rows if r.variant == "other"]
+    (row,) = [r for r in jaxlab.compare(one, two).entries if r.variant == "other"]
     significant = row.ratios[0].significant
     cell = vs_baseline(two, two.timing("other"))
     assert ("≈ same" not in cell) == significant, (case, cell)

@@ -50,7 +50,7 @@ def test_unrolled_loop_advice_names_the_loop_and_by_line_blames_its_body(loop_pr
     top = by_line[0]
     assert (top["file"], top["line"]) == (SRC, body_line)
     assert top["kernels"] >= 100
-    assert top["seconds"] > 0.5 * sum(r["seconds"] for r in by_line)
+    assert top["time_s"] > 0.5 * sum(r["time_s"] for r in by_line)
     assert top["code"] == "x = jnp.tanh(x @ w) + i"
     # the fori_loop version has one copy of the body: a handful of kernels, no advice
     assert len(rolled.kernels) < 10 <= 100 <= len(unrolled.kernels)
@@ -60,17 +60,17 @@ def test_unrolled_loop_advice_names_the_loop_and_by_line_blames_its_body(loop_pr
 def test_profile_splits_compile_into_passes_and_code_generation(loop_profiles):
     profile = loop_profiles[1]
     frame = profile.passes.to_pandas()
-    assert list(frame.columns) == ["pipeline", "pass", "seconds", "calls"]
+    assert list(frame.columns) == ["pipeline", "pass", "time_s", "calls"]
     assert "layout-assignment" in set(frame["pass"])
     assert "HLO passes through layout assignment" in set(frame["pipeline"])
-    assert (frame["seconds"] >= 0).all() and (frame["calls"] >= 1).all()
+    assert (frame["time_s"] >= 0).all() and (frame["calls"] >= 1).all()
     assert 0 < profile.passes_s + profile.codegen_s <= profile.compile_s
     assert profile.trace_s > 0 and profile.lower_s > 0
     kernels = profile.kernels.to_pandas()
     assert list(kernels.columns) == [
         "fusion",
         "lines",
-        "seconds",
+        "time_s",
         "emit_s",
         "llvm_share_s",
         "op_count",
@@ -358,7 +358,7 @@ def test_tiny_kernels_advice():
         f"ENTRY %main (p.1: f32[2]) -> f32[2] {{\n  %p.1 = f32[2]{{0}} parameter(0)\n{body}\n"
         f"  ROOT %r = f32[2]{{0}} add(%f.0, %f.1)\n}}\n"
     )
-    kernels = [{"fusion": f"f.{i}", "seconds": 0.001, "_places": []} for i in range(n)]
+    kernels = [{"fusion": f"f.{i}", "time_s": 0.001, "_places": []} for i in range(n)]
     profile = SimpleNamespace(
         inspection=SimpleNamespace(hlo_module=HloModule.parse(text), jaxpr=None),
         kernels=kernels, compile_s=1.0, passes_s=0.0, recompiles=None,

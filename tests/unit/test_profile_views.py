@@ -38,8 +38,8 @@ def evil_profile(tmp_path):
 
 def test_profile_html_escapes_kernel_names_scopes_and_file_names(tmp_path):
     p = evil_profile(tmp_path)
-    assert any(s.scope == EVIL for s in p.by_scope())
-    assert any(EVIL in r.file for r in p.by_line())
+    assert any(s["scope"] == EVIL for s in p.by_scope())
+    assert any(EVIL in r["file"] for r in p.by_line())
     for html in (p._repr_html_(), p.to_html(), p.timeline_svg()):
         assert EVIL not in html
         assert "<img" not in html
