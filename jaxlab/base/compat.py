@@ -356,3 +356,42 @@ def jit_call_in_progress() -> tuple[Any, tuple, dict] | None:
 def jit_info(fn: Any) -> Any:
     """The object ``jax.jit`` keeps its options in (identifies one jitted function), or None."""
     return getattr(fn, "_jit_info", None)
+
+
+# JAX's function transformations, by the function that makes the wrapper: `jax.grad(f)` is a
+# closure `grad.<locals>.grad_f` (behind JAX's traceback filter), `jax.jacfwd(f)` is
+# `jacfwd.<locals>.jacfun`; each keeps `f` as its ``__wrapped__``
+_TRANSFORMS = frozenset(
+    ("grad", "value_and_grad", "vmap", "jacfwd", "jacrev", "checkpoint", "pmap", "linearize")
+)
+
+
+def _jax_code(code: Any) -> str | None:
+    """The JAX transformation a code object belongs to (``grad`` for ``grad.<locals>.grad_f``
+    in JAX's own files), or None."""
+    module = sys.modules.get("jax")
+    root = getattr(module, "__file__", None)
+    if root is None or not code.co_filename.startswith(root.rsplit("/", 1)[0]):
+        return None
+    outer = getattr(code, "co_qualname", "").split(".<locals>.", 1)
+    return outer[0] if len(outer) == 2 and outer[0] in _TRANSFORMS else None
+
+
+def transformation(fn: Any) -> tuple[str, Any] | None:
+    """(name, the function transformed) when `fn` is a JAX transformation of a function:
+    ``jax.grad(loss)`` gives ``("grad", loss)``; None for anything else."""
+    inner = getattr(fn, "__wrapped__", None)
+    code = getattr(fn, "__code__", None)
+    if inner is None or code is None:
+        return None
+    codes = [code]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            codes.append(cell.cell_contents.__code__)
+        except (AttributeError, ValueError):  # not a function; an empty cell
+            continue
+    for c in codes:
+        name = _jax_code(c)
+        if name is not None:
+            return name, inner
+    return None

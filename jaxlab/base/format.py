@@ -11,11 +11,24 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jaxlab.base.compat import transformation
+
 
 def function_name(fn: Any, fallback: str | None = None) -> str:
-    """How jaxlab names a function in titles and messages: the name of the function it wraps
-    (through ``jax.jit`` and ``functools.wraps``), else its own, else `fallback` (such as the
-    expression as written), else its type's name."""
+    """How jaxlab names a function in titles and messages: what was staged, with JAX's
+    transformations named (``grad(loss)``, ``vmap(grad(loss))``, ``hessian(f)``), through
+    ``jax.jit`` and ``functools.wraps`` to the function's own name; else `fallback` (such as
+    the expression as written), else its type's name."""
+    found = transformation(fn)
+    if found is None:
+        jitted = getattr(fn, "__wrapped__", None)  # jax.jit's wrapper names what it wraps
+        found = transformation(jitted) if jitted is not None else None
+    if found is not None:
+        name, inner = found
+        inside = function_name(inner, fallback)
+        if name == "jacfwd" and inside.startswith("jacrev(") and inside.endswith(")"):
+            return f"hessian({inside[7:-1]})"  # jax.hessian is jacfwd(jacrev(f))
+        return f"{name}({inside})"
     inner = getattr(fn, "__wrapped__", fn)
     name = getattr(inner, "__name__", None) or getattr(fn, "__name__", None)
     return name or fallback or type(fn).__name__

@@ -101,3 +101,18 @@ def test_compile_profile_advice_never_points_at_ipython(ip):
     profile = ip.user_ns["tree_profile"]
     assert not [str(a) for a in profile.advice if a.kind == "unrolled-loop"]
     assert all("IPython" not in a.file and "jaxlab" not in a.file for a in profile.advice)
+
+
+def test_titles_name_the_transformation_that_was_staged(ip):
+    ip.run_cell(
+        "def tanh_t(x):\n    return jnp.tanh(x)\n"
+        "def loss_t(w, x):\n    return jnp.sum((w * x) ** 2)\n"
+        "grad_loss_t = jax.grad(loss_t)\n"
+        "per_example_t = jax.vmap(jax.grad(loss_t), in_axes=(None, 0))"
+    )
+    j = ip.run_line_magic("jaxpr", "jax.grad(tanh_t)(1.0)")
+    assert j.title.startswith("jaxpr of grad(tanh_t)(x: "), j.title
+    insp = ip.run_line_magic("inspect", "grad_loss_t(jnp.ones(3), jnp.ones(3))")
+    assert repr(insp).startswith("Inspection of grad(loss_t)(w: f32[3], x: f32[3])")
+    h = ip.run_line_magic("hlo", "per_example_t(jnp.ones(3), jnp.ones((5, 3)))")
+    assert h.title.startswith("optimized HLO of vmap(grad(loss_t))(w: f32[3], x: f32[5,3])")

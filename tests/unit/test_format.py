@@ -55,6 +55,37 @@ def test_one_name_for_a_function_everywhere():
     assert Call(scaled, (), {}, "partial(loss)", "partial(loss)(w)").name == "partial(loss)"
 
 
+def test_titles_name_what_was_staged_transformations_included():
+    import jax
+    import jax.numpy as jnp
+
+    import jaxlab
+    from jaxlab.base.format import function_name
+
+    def loss(w, x):
+        return jnp.sum((x * w) ** 2)
+
+    def l1_distance(x, y):
+        return jnp.sum(jnp.abs(x - y))
+
+    per_example = jax.vmap(jax.grad(loss), in_axes=(None, 0))
+    assert function_name(jax.grad(loss)) == "grad(loss)"
+    assert function_name(jax.jit(jax.grad(loss))) == "grad(loss)"
+    assert function_name(per_example) == "vmap(grad(loss))"
+    assert function_name(jax.value_and_grad(loss)) == "value_and_grad(loss)"
+    assert function_name(jax.hessian(loss)) == "hessian(loss)"
+    assert function_name(jax.jacrev(loss)) == "jacrev(loss)"
+    assert function_name(jax.checkpoint(loss)) == "checkpoint(loss)"
+    w, xs = jnp.ones(3), jnp.ones((5, 3))
+    insp = jaxlab.inspect(jax.grad(loss), w, xs[0], run=False)
+    assert repr(insp).startswith("Inspection of grad(loss)(w: f32[3], x: f32[3])")
+    assert "Inspection of <code>grad(loss)(w: f32[3]" in insp._repr_html_()
+    batched = jaxlab.jaxpr(jax.vmap(l1_distance), xs, xs)
+    assert batched.title == "jaxpr of vmap(l1_distance)(x: f32[5,3], y: f32[5,3])"
+    hlo = jaxlab.hlo(per_example, w, xs)
+    assert hlo.title.startswith("optimized HLO of vmap(grad(loss))(w: f32[3], x: f32[5,3])")
+
+
 def test_notebook_code_is_named_by_its_cell():
     from jaxlab.base.format import (
         function_location,
