@@ -136,13 +136,16 @@ class PlatformInspection(Displayed):
 
     @cached_property
     def sources(self) -> list[SourceBlock]:
-        from jaxlab.ir.sources import source_blocks
+        from jaxlab.ir.sources import inside_call, source_blocks
 
         lines = set()
         for module in self._modules.values():
             for op in module.ops:
-                if op.frames:
-                    lines.add((op.frames[0][0], op.frames[0][1]))
+                # ops JAX made while lowering (a function's return) carry only the stack of
+                # the lowering call, jaxlab's and the caller's: no line of the user's program
+                inner = inside_call(op.frames, self.fn)
+                if inner:
+                    lines.add((inner[0][0], inner[0][1]))
         for kernel in self.kernel_modules():
             lines.update(kernel.source_lines)
         return source_blocks(self.fn, lines)

@@ -66,6 +66,25 @@ def test_kernel_module_ops_are_linked_in_the_view(add_tpu):
     assert "need a TPU backend" in html
 
 
+def test_the_source_pane_shows_only_the_users_code_linked_to_the_custom_call(add_tpu):
+    """The ops JAX makes while lowering carry the stack of jaxlab's lowering call: never a
+    block of jaxlab's code in the source pane; the kernel's call line links the custom call."""
+    model = add_tpu.view_model()
+    panes = {p["id"]: p for p in model["sections"][0]["panes"]}
+    source = panes["source"]
+    headers = " ".join(str(h) for h in source["headers"])
+    assert {b.file for b in add_tpu.sources} == {pk.__file__}
+    assert "platforms.py" not in headers and "_timed" not in headers, headers
+    html = add_tpu._repr_html_()
+    assert "platforms.py" not in html and "_timed" not in html and "lower_for" not in html
+    call = pyinspect.getsourcelines(pk.add)[1] + 1  # the pallas_call line
+    group = source["numbers"].index(call)
+    tpu = panes["stablehlo-tpu"]
+    linked = [t for t, g in zip(tpu["lines"], tpu["links"], strict=True) if g == group]
+    assert any("tpu_custom_call" in t for t in linked), linked
+    assert all(g in (-1, group) for g in tpu["links"])
+
+
 def test_gpu_lowerings_give_triton_or_mosaic_gpu_modules():
     pi = jaxlab.inspect(pk.add, X, X, platforms="cuda,rocm")
     assert pi.platforms == ("cuda", "rocm")
