@@ -5,8 +5,10 @@ Four kinds, all found from the bytecode (no source needed, nothing executed):
 - globals (``LOAD_GLOBAL``) of the function and of the user helpers it calls;
 - variables of enclosing functions (closure cells, ``LOAD_DEREF``);
 - attributes read from a global, an enclosing variable or, for a bound method, its object
-  (``cfg.lr``, ``self.w``: a chain of ``LOAD_ATTR`` after the load of the name); they are read
-  back with ``inspect.getattr_static``, so properties and ``__getattr__`` never run.
+  (``cfg.lr``, ``self.w``: a chain of ``LOAD_ATTR`` after the load of the name), also through
+  a module or class of the user's own (``consts.K``, ``Net.scale``; a library's, such as
+  ``jnp.pi``, is not state); they are read back with ``inspect.getattr_static``, so
+  properties and ``__getattr__`` never run.
 
 Each :class:`Read` can say the value it names now; the stale-value guard compares that with the
 value snapshotted when JAX traced the function.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import dis
 import functools
 import inspect
+import sys
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from jaxlab.guards._functions import global_names, reachable_functions
+from jaxlab.ir.sources import is_users
 
 MISSING = object()
 # attribute chains followed at most this deep (`a.b.c.d`)
@@ -138,6 +142,20 @@ def attribute_chains(code: CodeType) -> tuple[tuple[str, str, tuple[str, ...]], 
     return tuple(found)
 
 
+def _holds_state(value: Any) -> bool:
+    """False for a library's module or class (``jnp``, ``np.float32``: not state the user
+    changes); a module or class of the user's own (``consts.K``, ``Net.scale``) holds values
+    a notebook reassigns, and anything else is an object whose attributes are read."""
+    if isinstance(value, ModuleType):
+        return is_users(getattr(value, "__file__", None) or "")
+    if isinstance(value, type):
+        module = sys.modules.get(value.__module__)
+        if module is None or value.__module__ == "__main__":
+            return value.__module__ == "__main__"
+        return is_users(getattr(module, "__file__", None) or "")
+    return True
+
+
 def _closure_cells(fn: FunctionType) -> dict[str, Any]:
     return dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False))
 
@@ -185,8 +203,8 @@ def reads(root: FunctionType, owner: Any = None) -> list[Read]:
                     and name == first_arg
                 ):
                     base, base_key = _owner_getter(owner), (id(owner),)
-                if base is None or isinstance(base(), (ModuleType, type)):
-                    continue  # modules and classes: `jnp.sin`, `np.pi` are not state
+                if base is None or not _holds_state(base()):
+                    continue  # a library's modules and classes: `jnp.sin`, `np.pi`
                 dotted = ".".join((name, *attrs))
                 add(
                     Read(

@@ -58,6 +58,7 @@ class Guards:
         self.stale = StaleClosureGuard()
         self._analyzed: weakref.WeakSet = weakref.WeakSet()
         self._sites: set[tuple[str, str, str]] = set()
+        self._lines: set[tuple[str, int, str]] = set()  # (file, line, kind) warned about
         self._recording: ExitStack | None = None
         self._log: _compile_events.CompileLog | None = None
         self._explained = False
@@ -158,9 +159,13 @@ class Guards:
                 f"{type(owner).__name__}.{fn.__name__}" if owner is not None else fn.__name__
             )
             for effect in side_effects(fn):
-                if effect.site in self._sites:
+                # a nested function (a scan body) is analysed inside its outer function and
+                # again when JAX traces it: one warning per source line
+                line = (effect.filename, effect.line, effect.kind)
+                if effect.site in self._sites or line in self._lines:
                     continue
                 self._sites.add(effect.site)
+                self._lines.add(line)
                 found.append(effect_warning(effect, label, cell, self.cell_label))
         return found
 

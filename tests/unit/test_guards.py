@@ -302,6 +302,22 @@ def test_side_effects_reported_once_per_site_when_traced():
     assert run_cell(guards, ns, 4, code + "noisy(1.0)") == []
 
 
+def test_a_side_effect_in_a_nested_function_is_reported_once_per_line():
+    """A `print` in a scan body: the body is read inside the jitted function and traced by
+    JAX on its own; one warning, for the jitted function."""
+    guards = Guards(GuardSettings(stale_closures=False))
+    ns: dict = {"jax": jax, "jnp": jnp}
+    code = (
+        "@jax.jit\ndef summed_se(xs):\n"
+        "    def body(c, v):\n        print(v)\n        return c + v, v\n"
+        "    return jax.lax.scan(body, 0.0, xs)[0]\n"
+    )
+    assert run_cell(guards, ns, 1, code) == []
+    (w,) = run_cell(guards, ns, 2, "summed_se(jnp.ones(3))")
+    assert (w.guard, w.kind, w.function) == ("side-effect", "print", "summed_se")
+    assert w.where.endswith(":4 (in summed_se): print(v)")
+
+
 def test_recompile_limit_and_reasons():
     guards = Guards(GuardSettings(recompile_limit=3))
     ns: dict = {"jax": jax, "jnp": jnp}
@@ -500,3 +516,30 @@ def test_side_effects_of_a_jitted_method_and_an_inline_jit():
     assert (w.kind, w.function, w.variable) == ("mutation", "Counter.step", "self")
     assert "changes the object `self`" in w.summary
     assert run_cell(guards, ns, 2, "y = jax.jit(c.step)(jnp.ones(2))") == []
+
+
+def test_values_read_through_a_users_module_or_class_are_watched(tmp_path, monkeypatch):
+    (tmp_path / "consts_sg.py").write_text("K = 2.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import consts_sg
+
+    guards = Guards()
+    ns: dict = {"jax": jax, "jnp": jnp, "consts_sg": consts_sg, "__name__": "__main__"}
+    code = (
+        "class Net:\n    scale = 3.0\n"
+        "@jax.jit\ndef scaled_sg(x):\n    return x * consts_sg.K * Net.scale + jnp.pi\n"
+    )
+    assert run_cell(guards, ns, 1, code) == []
+    assert run_cell(guards, ns, 2, "scaled_sg(jnp.ones(3))") == []
+    (w,) = run_cell(guards, ns, 3, "consts_sg.K = 5.0")
+    assert (w.guard, w.function, w.variable, w.cell) == (
+        "stale-closure",
+        "scaled_sg",
+        "consts_sg.K",
+        3,
+    )
+    assert "`consts_sg.K`" in w.summary and "clear_cache" in w.fix
+    (w,) = run_cell(guards, ns, 4, "Net.scale = 4.0")
+    assert (w.guard, w.variable) == ("stale-closure", "Net.scale")
+    # a library's module is not state: nothing to say when the user sets an attribute of it
+    assert run_cell(guards, ns, 5, "jnp.pi_sg = 1.0") == []
