@@ -1,6 +1,6 @@
 """Does ``%bench`` give the number a careful engineer gets, when memory gets in the way?
 
-1. The seed function ``x + x*x + x*x*x`` (float32, square arrays) at sizes from 1e4 to 2.5e7
+1. The cubic ``x + x*x + x*x*x`` (float32, square arrays) at sizes from 1e4 to 2.5e7
    elements, each in several fresh processes. Every process alternates a plain reference loop
    (``timeit`` + ``block_until_ready``, holding no output) with ``jaxlab.bench(fn, x,
    vs="numpy")``: reference, bench, reference, bench, reference, bench, reference. Both see
@@ -175,7 +175,7 @@ def ms(seconds: float) -> str:
 
 def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> None:
     print(
-        f"1. seed function, {len(sizes)} sizes × {processes} fresh processes; per process: "
+        f"1. cubic x + x*x + x*x*x, {len(sizes)} sizes × {processes} fresh processes; per process: "
         f"reference loop and jaxlab.bench(fn, x, vs='numpy') alternating, {rounds} benches "
         f"between {rounds + 1} reference turns\n"
     )

@@ -1,9 +1,9 @@
-"""The seed article's Hessian benchmark: the Hessian of a sum of squares over 1,000 inputs,
-``jax.jit(jax.jacfwd(jax.jacrev(f)))`` against
+"""The Hessian benchmark of a widely read introduction to JAX: the Hessian of a sum of squares
+over 1,000 inputs, ``jax.jit(jax.jacfwd(jax.jacrev(f)))`` against
 ``torch.autograd.functional.hessian(f, X, vectorize=True)``.
 
 Runs ``%bench hess(X) --vs torch:torch_hess`` in an IPython shell and prints both medians and
-their ratio (the article reported 36× on its machine).
+their ratio (the introduction reported JAX 36× faster on its machine).
 
     .venv/bin/python benchmarks/bench_hessian_torch.py [--n 1000] [--time 2]
 """

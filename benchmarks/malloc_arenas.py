@@ -1,6 +1,6 @@
 """Does one malloc arena take away the slow, page-faulting mode of a jitted call?
 
-The seed function ``x + x*x + x*x*x`` on a 2000×2000 float32 array (16 MiB out) runs in about
+The cubic ``x + x*x + x*x*x`` on a 2000×2000 float32 array (16 MiB out) runs in about
 0.5 ms in some processes and about 6 ms in others, where every call faults its 16 MiB output
 in afresh (about 3,900 minor faults). XLA's worker threads allocate in glibc malloc arenas of
 their own, which can hand freed pages back to the OS. This script runs fresh processes with

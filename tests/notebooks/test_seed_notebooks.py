@@ -32,10 +32,25 @@ def test_speed(kernel_prefix):
     assert "crossover" in html.lower() or "<svg" in html
 
 
+def markdown(run) -> str:
+    return "\n".join(c.source for c in run.nb.cells if c.cell_type == "markdown")
+
+
+def cell_outputs(run, needle: str, mime: str = "text/html") -> str:
+    """The outputs (of one kind) of the code cell whose source contains `needle`."""
+    cell = next(c for c in run.nb.cells if c.cell_type == "code" and needle in c.source)
+    return "".join(o.get("data", {}).get(mime, "") for o in cell.outputs)
+
+
 def test_grad_control_flow(kernel_prefix):
     run = execute("02_grad_control_flow.ipynb")
     assert run.clean
     assert run.stdout.count("0.4199743 0.6216267") == 2
+    # the values the markdown states are the printed ones (float32 to 7 digits)
+    stated = re.search(
+        r"approx ([\d.]+)\$ and the third derivative.*?is about ([\d.]+)\.", markdown(run), re.S
+    )
+    assert stated and run.stdout.count(" ".join(stated.groups())) == 2, stated
     assert "f'(x) = 3*x^2 = 12.0" in run.stdout
     assert "f'(x) = -3*x^2 = -27.0" in run.stdout
     assert "[6.0, 6.0, 6.0, 6.0, 6.0]" in run.data("text/plain")
@@ -49,6 +64,27 @@ def test_jacobians_and_hessians(kernel_prefix):
     assert "[[8. 0. 0.]\n [0. 9. 5.]]" in run.stdout
     assert "[8. 0.] [0. 9. 5.]" in run.stdout
     assert re.search(r"JAX jit [\d.]+ µs; PyTorch vectorized [\d.]+ ms \(\d+x slower\)", run.stdout)
+    # the introduction's 36× and this machine's ratio side by side, with why they differ: the
+    # machine and versions printed, and the compiled Hessian taking no input (what the markdown
+    # says the HLO shows)
+    import jax
+    import torch
+
+    machine = re.search(
+        r"on (.+) \((\d+) CPUs usable\), JAX (\S+) on cpu:0, PyTorch (\S+) on (\d+) threads; "
+        r"1000 float32 inputs, a 1000×1000 Hessian",
+        run.stdout,
+    )
+    assert machine, run.stdout
+    assert machine.group(3) == jax.__version__ and machine.group(4) == torch.__version__
+    text = markdown(run)
+    assert "36" in text and "Why not the introduction's 36×?" in text
+    assert "its entry\n  computation takes `()`" in text
+    hlo = cell_outputs(run, "%hlo jit_jax_fn(X)", "text/plain")
+    assert "entry_computation_layout={()->f32[1000,1000]" in hlo
+    assert re.search(
+        r"ENTRY %main\S* \(\) -> f32\[1000,1000\] \{\n  ROOT \S+ = \S+ fusion\(\)", hlo
+    )
 
 
 def test_vmap(kernel_prefix):
@@ -71,6 +107,18 @@ def test_pmap_and_sharding(kernel_prefix):
     assert "2 distinct pieces, each on 4 devices" in text
     assert "MemoryTimeline of" in text
     assert run.data("text/html").count("<svg") >= 5  # sharding grids and the memory plot
+    # the grid the markdown promises: `v` sharded over `data`, each of its four pieces striped
+    # with the colours of the two `model` devices holding it
+    v = cell_outputs(run, "placement = %where v")
+    grid = re.search(
+        r'<svg[^>]*class="jl-sharding-grid" aria-label="sharding of v".*?</svg>', v, re.S
+    )
+    assert grid, v[:2000]
+    pieces = re.findall(r"\[(\d+):(\d+)\] on devices (\d+), (\d+)", grid.group(0))
+    assert sorted(set(pieces)) == [
+        ("0", "2", "0", "1"), ("2", "4", "2", "3"), ("4", "6", "4", "5"), ("6", "8", "6", "7"),
+    ]  # fmt: skip
+    assert grid.group(0).count("data-device=") == 8
 
 
 def test_pure_functions(kernel_prefix):

@@ -1,4 +1,5 @@
-"""The seed article's benchmark: ``x + x*x + x*x*x`` on a 5000×5000 float32 array.
+"""The first benchmark of a widely read introduction to JAX: ``x + x*x + x*x*x`` on a 5000×5000
+float32 array, against NumPy.
 
 Runs ``%bench fn(x) --vs numpy`` in an IPython shell (jit, eager and NumPy with their ratios)
 and, in the same process, an independent careful harness for the jitted function (timeit with
@@ -6,7 +7,7 @@ and, in the same process, an independent careful harness for the jitted function
 load of a shared machine hits both alike; each round is weighted alike (the median of the
 per-round medians, and the median of the per-round ratios).
 
-    .venv/bin/python benchmarks/bench_seed_cubic.py [--size 5000] [--rounds 10] [--repeats 20]
+    .venv/bin/python benchmarks/bench_cubic.py [--size 5000] [--rounds 10] [--repeats 20]
 """
 
 from __future__ import annotations
