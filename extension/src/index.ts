@@ -4,7 +4,8 @@
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { FusionTable } from "./fusions";
 import { GraphPane, type Request } from "./graph";
-import type { FusionRow, FusionsSection, GraphSection, PanesSection, ProfileSection, ViewModel } from "./model";
+import type { FusionRow, FusionsSection, GraphSection, NumericsRow, NumericsSection, PanesSection, ProfileSection, ViewModel } from "./model";
+import { NumericsTable } from "./numerics";
 import { CodePane } from "./pane";
 import { findLines, step } from "./search";
 import { Timeline } from "./timeline";
@@ -60,6 +61,8 @@ class Inspector {
   private fusions: FusionTable | null = null;
   private graph: GraphPane | null = null;
   private timeline: Timeline | null = null;
+  private numerics: NumericsTable | null = null;
+  private numericsSection: NumericsSection | null = null;
   private active = new Set<number>();
   private pinned = false;
   private matches: [number, number][] = [];
@@ -73,6 +76,15 @@ class Inspector {
       else if (section.kind === "fusions") {
         this.fusions = new FusionTable(section as FusionsSection, (row) => this.hoverRow(row), (row) => this.clickRow(row));
         this.root.append(this.fusions.el);
+      } else if (section.kind === "numerics") {
+        this.numericsSection = section as NumericsSection;
+        this.numerics = new NumericsTable(
+          this.numericsSection,
+          (row) => this.hoverOutput(row),
+          (row) => this.clickOutput(row),
+          !view.sections.some((s) => s.kind === "panes"),
+        );
+        this.root.append(this.numerics.el);
       } else if (section.kind === "profile") {
         this.root.append(this.buildProfile(section as ProfileSection));
       } else if (section.kind === "graph") {
@@ -151,9 +163,51 @@ class Inspector {
     return wrap;
   }
 
+  private pane(id: string): CodePane | undefined {
+    return this.panes.find((p) => p.pane.id === id);
+  }
+
   start(): void {
+    const numerics = this.numericsSection;
+    if (numerics && this.panes.length) {
+      const lines = (record: Record<string, unknown>) => new Map(Object.entries(record).map(([k, v]) => [Number(k), v]));
+      const origin = numerics.origin_lines;
+      this.pane("jaxpr")?.setNumerics(lines(numerics.values) as Map<number, never>, new Map(), origin.jaxpr ?? -1);
+      this.pane("source")?.setNumerics(null, lines(numerics.source_marks) as Map<number, string>, origin.source ?? -1);
+    }
     for (const p of this.panes) p.render();
     this.timeline?.draw();
+    if (numerics) this.showOrigin(numerics);
+  }
+
+  // Open on the first NaN or Inf: its jaxpr line and source line in view and linked (the
+  // origin keeps its outline after the pointer moves on).
+  private showOrigin(numerics: NumericsSection): void {
+    const { jaxpr, source } = numerics.origin_lines;
+    const pane = this.pane("jaxpr");
+    if (jaxpr === undefined || !pane) return;
+    this.setActive(pane.index.groups(jaxpr), null);
+    pane.reveal(jaxpr);
+    if (source !== undefined) this.pane("source")?.reveal(source);
+    this.numerics?.setActive(numerics.origin_row);
+  }
+
+  private hoverOutput(row: NumericsRow | null): void {
+    if (this.pinned) return;
+    const pane = this.pane("jaxpr");
+    if (!row || !pane || row.jaxpr_line < 0) {
+      this.setActive([], null);
+      return;
+    }
+    this.setActive(pane.index.groups(row.jaxpr_line), null);
+    pane.reveal(row.jaxpr_line);
+  }
+
+  private clickOutput(row: NumericsRow): void {
+    this.pinned = false;
+    this.hoverOutput(row);
+    this.pinned = true;
+    this.numerics?.setActive(row.row);
   }
 
   private setActive(groups: number[], from: CodePane | null): void {

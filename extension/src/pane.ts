@@ -2,7 +2,7 @@
 // costs what a pane of 50 does.
 import { tokenize } from "./highlight";
 import { LinkIndex } from "./links";
-import { PALETTE, type Pane, shownAs, visibleLines } from "./model";
+import { PALETTE, type Pane, shownAs, type ValueCell, visibleLines } from "./model";
 
 export const LINE_HEIGHT = 16;
 const OVERSCAN = 20;
@@ -23,6 +23,10 @@ export class CodePane {
   private current = -1;
   private frame = 0;
   private heat: ReadonlyMap<number, number> = new Map();
+  /** the values column (inspect with numerics=True), marked lines and the origin's line */
+  private values: ReadonlyMap<number, ValueCell> | null = null;
+  private marks: ReadonlyMap<number, string> = new Map();
+  private origin = -1;
   /** headers of the folds that are closed (all of them at first) */
   private readonly closed: Set<number>;
   private readonly folds: Map<number, { last: number }>;
@@ -139,6 +143,7 @@ export class CodePane {
       num.textContent = n ? String(n) : "";
       el.append(num);
     }
+    if (this.values) el.append(valueCell(this.values.get(i)));
     if (headers && headers.includes(i)) {
       el.classList.add("jl-hdr");
       if (this.folds.has(i)) {
@@ -176,11 +181,24 @@ export class CodePane {
       this.index.isActive(i, this.active) ? "jl-hl" : "",
       this.matches.has(i) ? "jl-match" : "",
       i === this.current ? "jl-current" : "",
+      this.marks.has(i) ? `jl-mark-${this.marks.get(i)}` : "",
+      i === this.origin ? "jl-origin" : "",
     ].filter(Boolean).join(" ");
     if (groups.length) el.dataset.g = groups.join(" ");
     const heat = this.heat.get(i);
     el.classList.toggle("jl-hot", !!heat);
     if (heat) el.style.setProperty("--jl-heat", (0.15 + 0.85 * heat).toFixed(2));
+  }
+
+  /** The values column beside every line (`values`, null for none), lines marked for the
+   * NaN or Inf they made, and the line of the first one's origin (-1: none). */
+  setNumerics(values: ReadonlyMap<number, ValueCell> | null, marks: ReadonlyMap<number, string>, origin: number): void {
+    this.values = values;
+    this.marks = marks;
+    this.origin = origin;
+    for (const el of this.rendered.values()) el.remove();
+    this.rendered.clear();
+    this.render();
   }
 
   /** Measured time per line (0..1 of the hottest), drawn as a red bar at the line's left. */
@@ -220,4 +238,15 @@ export class CodePane {
     const lines = this.index.linesOf(this.active);
     if (lines.length && !lines.some((l) => this.isVisible(l))) this.reveal(lines[0]);
   }
+}
+
+function valueCell(cell: ValueCell | undefined): HTMLElement {
+  const span = document.createElement("span");
+  span.className = "jl-val";
+  if (!cell) return span;
+  span.classList.add(`jl-val-${cell.state}`);
+  span.textContent = cell.text;
+  span.title = cell.tip;
+  span.style.setProperty("--jl-heat", String(cell.heat));
+  return span;
 }

@@ -31,6 +31,7 @@ class Inspection(Displayed):
     """
 
     profile: Any = None  # a measured `Profile` when inspected with profile=True
+    numerics: Any = None  # the `Numerics` of one instrumented run when inspected with numerics=True
 
     def __init__(self, staged: _stages.Staged):
         self._staged = staged

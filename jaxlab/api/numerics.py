@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from jaxlab.base.display import Displayed, renderer
 from jaxlab.ir.numerics import (
     CAST_DTYPES,
     LARGEST_FINITE,
@@ -18,8 +19,8 @@ from jaxlab.ir.numerics import (
 )
 
 
-@dataclass
-class Numerics:
+@dataclass(repr=False)
+class Numerics(Displayed):
     """The numerics of one instrumented run of ``fn(*args)``.
 
     ``rows`` has one `Row` per output of every jaxpr equation, in execution order (see
@@ -66,6 +67,14 @@ class Numerics:
 
         return pd.DataFrame([r.as_dict() for r in self.rows], columns=list(ROW_COLUMNS))
 
+    def _ipython_display_(self) -> None:
+        """In a notebook: the static view, then the live one (a sortable table)."""
+        renderer(self, "display")(self)
+
+    def to_html(self) -> str:
+        """One self-contained HTML page of the view."""
+        return renderer(self, "page")(self)
+
     def cast_report(self, dtype: str) -> list[dict[str, Any]]:
         """The float outputs that a cast to `dtype` ('bf16', 'f16' or 'fp8_e4m3'; 'bfloat16',
         'float16', 'float8_e4m3fn' also work) would damage, worst first: each with the
@@ -101,10 +110,6 @@ class Numerics:
             )
         report.sort(key=lambda d: (-d["overflow"], -d["underflow"], d["row"]))
         return report
-
-    def __repr__(self) -> str:
-        state = "clean" if self.origin is None else self.origin.sentence()
-        return f"<Numerics {self.fn_name}: {len(self.rows)} outputs; {state}>"
 
 
 def _cast_key(dtype: str) -> str:

@@ -196,6 +196,7 @@ def inspect(
     run: bool | None = None,
     platforms: str | Sequence[str] | None = None,
     profile: bool | int = False,
+    numerics: bool = False,
     **kwargs: Any,
 ) -> Inspection | PlatformInspection:
     """Trace, lower and compile ``fn(*args, **kwargs)`` and return an :class:`Inspection`.
@@ -215,15 +216,22 @@ def inspect(
     under JAX's profiler: ``.profile`` holds the measured :class:`jaxlab.Profile`, and the
     views add kernel times, heat on lines and a timeline of one call.
 
-    The keyword names ``static_argnums``, ``static_argnames``, ``run``, ``platforms`` and
-    ``profile`` belong to jaxlab; every other keyword argument is passed to `fn`.
+    With `numerics=True`, the call also runs once instrumented (:func:`jaxlab.numerics`):
+    ``.numerics`` holds the :class:`jaxlab.Numerics`, and the views add a values column beside
+    every jaxpr equation (range, NaN and Inf, headroom), mark the source lines that made NaN
+    or Inf, and open on the first one's origin.
+
+    The keyword names ``static_argnums``, ``static_argnames``, ``run``, ``platforms``,
+    ``profile`` and ``numerics`` belong to jaxlab; every other keyword argument is passed to
+    `fn`.
     """
     statics = {"static_argnums": static_argnums, "static_argnames": static_argnames}
-    if platforms is not None and profile:
-        raise ValueError(
-            "`jaxlab.inspect(..., platforms=..., profile=...)`: profiling measures the call on "
-            "this machine; drop one of them."
-        )
+    for option, given in (("profile", profile), ("numerics", numerics)):
+        if platforms is not None and given:
+            raise ValueError(
+                f"`jaxlab.inspect(..., platforms=..., {option}=...)`: {option} runs the call "
+                "on this machine; drop one of them."
+            )
     if platforms is not None:
         if run:
             raise ValueError(
@@ -245,4 +253,14 @@ def inspect(
                 "mode; pass `interpret=True` to `pallas_call`, or use `jaxlab.check_kernel`."
             ) from None
         return insp
-    return with_profile(from_staged(staged, run), profile)
+    insp = with_profile(from_staged(staged, run), profile)
+    if numerics:
+        if not staged.runnable:
+            raise ValueError(
+                "`jaxlab.inspect(..., numerics=True)` runs the call, but an argument is a "
+                "jax.ShapeDtypeStruct placeholder; pass arrays or drop numerics=True."
+            )
+        from jaxlab.api.numerics import numerics as run_numerics
+
+        insp.numerics = run_numerics(fn, *args, **statics, kwargs=kwargs)
+    return insp

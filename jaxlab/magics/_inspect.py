@@ -44,6 +44,13 @@ class InspectMagics(JaxlabMagics):
         help="also run the call under JAX's profiler: kernel times in the fusion explorer, "
         "heat on lines and HLO instructions, a timeline of one call",
     )
+    @argument(
+        "--numerics",
+        action="store_true",
+        help="also run the call once instrumented: a values column beside every jaxpr "
+        "equation, the source lines that made NaN or Inf marked, the view opened on the first "
+        "one's origin",
+    )
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
     @no_var_expand
     @needs_local_scope
@@ -61,16 +68,21 @@ class InspectMagics(JaxlabMagics):
         StableHLO per platform, Pallas kernels' modules, grids and BlockSpecs, and what
         differs from the CPU lowering (a :class:`PlatformInspection`).
 
+        ``--numerics`` adds the values of every equation (as ``%numerics``): range, NaN and
+        Inf beside each jaxpr line, and the view opens on the origin of the first NaN or Inf.
+
         ``--compile-profile`` shows where the compile time goes instead (a
         :class:`jaxlab.CompileProfile`, as ``%compile_profile f(x)``).
         """
         args, call, statics = self.parse_call(self.inspect, "inspect", line, local_ns)
         platforms = platform_values(args, "inspect")
         if args.compile_profile:
-            if args.profile:
+            if args.profile or args.numerics:
                 raise UsageError(
-                    "%inspect: --compile-profile and --profile measure different things.\n"
-                    "  fix: run `%inspect --profile f(x)` and `%compile_profile f(x)` apart."
+                    "%inspect: --compile-profile measures the compiler; --profile and "
+                    "--numerics run the call.\n"
+                    "  fix: run `%compile_profile f(x)` and `%inspect --profile f(x)` (or "
+                    "--numerics) apart."
                 )
             if platforms:
                 raise UsageError(
@@ -95,14 +107,21 @@ class InspectMagics(JaxlabMagics):
             on_failure=_show_error_card,
         ):
             if platforms:
-                if profile:
+                if profile or args.numerics:
+                    which = "--profile" if profile else "--numerics"
                     raise UsageError(
-                        "%inspect: --profile measures the call on this machine; it cannot be "
+                        f"%inspect: {which} runs the call on this machine; it cannot be "
                         "combined with --platform.\n  fix: drop one of them."
                     )
                 return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
             insp = inspect(
-                call.fn, *call.args, run=False, profile=profile, **statics, **call.kwargs
+                call.fn,
+                *call.args,
+                run=False,
+                profile=profile,
+                numerics=args.numerics,
+                **statics,
+                **call.kwargs,
             )
         if getattr(insp, "profile", None) is not None:
             insp.profile.file_labels = self.file_labels(insp.profile)

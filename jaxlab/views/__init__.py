@@ -16,6 +16,7 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     irtext,
     judge,
     memory,
+    numerics,
     pallas,
     placement,
     platform,

@@ -10,7 +10,9 @@ export const PALETTE = 10;
 
 export type LineLinks = number | number[];
 
-export type Section = HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection;
+export type NumericsKey = "equation" | "primitive" | "phase" | "where" | "scope" | "value" | "nonfinite" | "min" | "max" | "absmin_nonzero" | "zero_frac" | "subnormal_frac" | "overflow_bf16" | "overflow_f16" | "underflow_f16" | "overflow_fp8_e4m3" | "underflow_fp8_e4m3";
+
+export type Section = HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection | NumericsSection;
 
 /** A section drawn by the static renderer only (the header, the summary, the distribution and any later kind); the widget shows its `html` as it is. */
 export interface HtmlSection {
@@ -134,6 +136,74 @@ export interface ProfileSection {
   timeline: TimelineModel;
 }
 
+/** A column of the numerics table: the field it shows, its title, how it sorts. */
+export interface NumericsColumn {
+  key: NumericsKey;
+  title: string;
+  numeric: boolean;
+}
+
+/** Equation outputs in execution order, one list per field (row i is item i of each): numbers as numbers (None: nothing to show), fractions 0..1, the exponent histogram trimmed to its used binades (``hist[i][k]`` counts binade ``hist_low[i] + k``). */
+export interface NumericsColumns {
+  row: number[];
+  equation: number[];
+  primitive: string[];
+  phase: string[];
+  where: string[];
+  scope: string[];
+  value: string[];
+  nonfinite: number[];
+  nonfinite_text: string[];
+  min: (number | null)[];
+  max: (number | null)[];
+  absmin_nonzero: (number | null)[];
+  zero_frac: (number | null)[];
+  subnormal_frac: (number | null)[];
+  overflow_bf16: (number | null)[];
+  overflow_f16: (number | null)[];
+  underflow_f16: (number | null)[];
+  overflow_fp8_e4m3: (number | null)[];
+  underflow_fp8_e4m3: (number | null)[];
+  hist_low: number[];
+  hist: number[][];
+  eqn_path: string[];
+  jaxpr_line: number[];
+}
+
+/** A narrower format's range in binades, marked on the sparklines: below `low` a value flushes to zero, above `high` it overflows. */
+export interface BinadeEdge {
+  name: string;
+  low: number;
+  high: number;
+  colour: string;
+}
+
+/** The values column beside one jaxpr line (``inspect(..., numerics=True)``). */
+export interface ValueCell {
+  text: string;
+  state: "finite" | "nonfinite" | "origin" | "unrun";
+  heat: number;
+  tip: string;
+}
+
+/** The values of one instrumented run (``jaxlab.numerics``, ``inspect(numerics=True)``): the answer, a sortable table with exponent sparklines, and in the inspector the values column of the jaxpr pane, the marked source lines and the origin to scroll to. */
+export interface NumericsSection {
+  kind: "numerics";
+  html: string;
+  head_html: string;
+  answer: string;
+  clean: boolean;
+  origin_row: number;
+  columns: NumericsColumn[];
+  rows: NumericsColumns;
+  total_rows: number;
+  axis: number[];
+  edges: BinadeEdge[];
+  values: Record<string, ValueCell>;
+  source_marks: Record<string, "nonfinite" | "origin">;
+  origin_lines: Record<string, number>;
+}
+
 export interface ViewModel {
   version: number;
   title: string;
@@ -180,3 +250,5 @@ export interface VizReply {
 export type RowOf<T> = { [K in keyof T]: T[K] extends readonly (infer V)[] ? V : never };
 
 export type FusionRow = RowOf<FusionColumns>;
+
+export type NumericsRow = RowOf<NumericsColumns>;

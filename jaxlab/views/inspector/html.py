@@ -19,9 +19,11 @@ from jaxlab.views.inspector.model import (
     FusionColumns,
     FusionsSection,
     GraphSection,
+    NumericsSection,
     Pane,
     PanesSection,
     Section,
+    ValueCell,
     ViewModel,
 )
 from jaxlab.views.inspector.style import PALETTE, stylesheet
@@ -31,12 +33,14 @@ HIGHLIGHT_MAX_LINES = 1500  # panes longer than this are shown without token col
 MAX_STATIC_FUSIONS = 100
 MAX_HOVER_RULES = 400
 STATIC_GRAPH_MAX_NODES = 300  # lay out graphs in the static view when the program is this small
+ORIGIN_ANCHOR = "jl-numerics-origin"  # the jaxpr line of the first NaN or Inf
 
 
 def inspector_body(model: ViewModel, insp: Inspection | None = None) -> str:
     parts = [f"<style>{stylesheet()}{_hover_css(model)}</style>"]
+    numerics = next((s for s in model["sections"] if s["kind"] == "numerics"), None)
     for sec in model["sections"]:
-        parts.append(_section(sec, insp))
+        parts.append(_section(sec, insp, numerics))  # type: ignore[arg-type]
     return "".join(parts)
 
 
@@ -58,9 +62,11 @@ def inspection_page(insp: Inspection) -> str:
     )
 
 
-def _section(sec: Section, insp: Inspection | None) -> str:
+def _section(sec: Section, insp: Inspection | None, numerics: NumericsSection | None) -> str:
     if sec["kind"] == "panes":
-        return _panes(sec)
+        return _panes(sec, numerics)
+    if sec["kind"] == "numerics":
+        return _numerics(sec)
     if sec["kind"] == "fusions":
         return _fusions(sec)
     if sec["kind"] == "graph":
@@ -93,18 +99,39 @@ def _hover_css(model: ViewModel) -> str:
     return "".join(rules)
 
 
-def _panes(sec: PanesSection) -> str:
+def _numerics(sec: NumericsSection) -> str:
+    """The answer with a link to the origin's line in the jaxpr pane, then the table."""
+    jump = ""
+    if "jaxpr" in sec["origin_lines"]:
+        jump = (
+            f'<div><a class="jl-origin-link" href="#{ORIGIN_ANCHOR}">'
+            "show the origin in the jaxpr pane ↓</a></div>"
+        )
+    return f'<div class="jl-section jl-numerics">{sec["html"]}{jump}</div>'
+
+
+def _panes(sec: PanesSection, numerics: NumericsSection | None = None) -> str:
     out = ['<div class="jl-panes">']
     for pane in sec["panes"]:
         out.append(
             f'<div class="jl-pane"><div class="jl-pane-title">{esc(pane["title"])}</div>'
-            f"{_pane_code(pane)}</div>"
+            f"{_pane_code(pane, numerics)}</div>"
         )
     out.append("</div>")
     return "".join(out)
 
 
-def _pane_code(pane: Pane) -> str:
+def _value_cell(cell: ValueCell | None) -> str:
+    """The values column of one jaxpr line (blank where the line is no equation)."""
+    if cell is None:
+        return '<span class="jl-val"></span>'
+    return (
+        f'<span class="jl-val jl-val-{cell["state"]}" style="--jl-heat:{cell["heat"]}" '
+        f'title="{esc(cell["tip"])}">{esc(cell["text"])}</span>'
+    )
+
+
+def _pane_code(pane: Pane, numerics: NumericsSection | None = None) -> str:
     lines = pane["lines"]
     shown = lines[:STATIC_MAX_LINES]
     if len(lines) <= HIGHLIGHT_MAX_LINES:
@@ -116,6 +143,9 @@ def _pane_code(pane: Pane) -> str:
     numbers = pane.get("numbers")
     headers = set(pane.get("headers", ()))
     folds = {f["header"]: f["last"] for f in pane.get("folds", ())}
+    values = numerics["values"] if numerics and pane["id"] == "jaxpr" else None
+    marks = numerics["source_marks"] if numerics and pane["id"] == "source" else {}
+    origin = numerics["origin_lines"].get(pane["id"], -1) if numerics else -1
     fold_end = -1
     spans = []
     for i, html_line in enumerate(html_lines[: len(shown)]):
@@ -132,6 +162,15 @@ def _pane_code(pane: Pane) -> str:
             html_line = esc(shown[i])
         elif numbers:
             html_line = f'<span class="jl-num">{numbers[i]}</span>{html_line}'
+        if values is not None:
+            html_line = _value_cell(values.get(str(i))) + html_line
+        mark = marks.get(str(i))
+        if mark:
+            cls += f" jl-mark-{mark}"
+        if i == origin:
+            cls += " jl-origin"
+            if pane["id"] == "jaxpr":
+                attrs += f' id="{ORIGIN_ANCHOR}"'
         span = f'<span class="{cls}"{attrs}>{html_line or " "}</span>'
         if i in folds:  # a library's frame: folded to its header line
             fold_end = folds[i]

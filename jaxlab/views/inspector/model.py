@@ -26,6 +26,14 @@ from jaxlab.ir.hlo_text import hlo_display
 from jaxlab.views._html import esc
 from jaxlab.views.frames import library_path, source_lines_text
 from jaxlab.views.inspector.summary import analysis_table, timings_table
+from jaxlab.views.inspector.values_model import (
+    BinadeEdge,
+    NumericsColumn,
+    NumericsColumns,
+    NumericsKey,
+    NumericsSection,
+    ValueCell,
+)
 from jaxlab.views.pallas import inspector_section
 from jaxlab.views.program import distribution_sections
 from jaxlab.views.signature import signature_html
@@ -186,7 +194,9 @@ class ProfileSection(TypedDict):
     timeline: TimelineModel
 
 
-Section = HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection
+Section = (
+    HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection | NumericsSection
+)
 
 
 class ViewModel(TypedDict):
@@ -246,13 +256,14 @@ FUSION_COLUMNS: list[FusionColumn] = [
 
 # the types of the model and its aliases, in the order the TypeScript file declares them
 # (``schema`` writes it)
-ALIASES = {"LineLinks": LineLinks, "Section": Section}
+ALIASES = {"LineLinks": LineLinks, "NumericsKey": NumericsKey, "Section": Section}
 # row types of the tables kept one list per field: the widget reads them row by row
-ROW_TYPES = {"FusionRow": "FusionColumns"}
+ROW_TYPES = {"FusionRow": "FusionColumns", "NumericsRow": "NumericsColumns"}
 MODEL_TYPES = (
     HtmlSection, Fold, Pane, PanesSection, FusionColumn, FusionColumns, FusionTotals,
     FusionsSection, GraphRef, GraphSection, TimelineKernel, TimelineModel, ProfileHeat,
-    ProfileSection, ViewModel, GraphView, LayoutReply, LayoutFailure, VizReply,
+    ProfileSection, NumericsColumn, NumericsColumns, BinadeEdge, ValueCell, NumericsSection,
+    ViewModel, GraphView, LayoutReply, LayoutFailure, VizReply,
 )  # fmt: skip
 
 
@@ -268,6 +279,7 @@ def view_model(insp: Inspection) -> ViewModel:
         "version": VERSION,
         "title": f"{insp.fn_name}({insp.arguments.text})",
         "sections": [
+            *numerics_sections(insp),  # its first line is the answer: where the NaN is born
             header_section(insp),
             summary_section(insp),
             linked.section,
@@ -581,6 +593,18 @@ def profile_sections(insp: Inspection, linked: LinkedPanes) -> list[ProfileSecti
     from jaxlab.views.profile import inspector_section
 
     return [inspector_section(insp, line_classes(insp), linked.hlo_mapping)]
+
+
+# -- values (inspect with numerics=True) -----------------------------------------------------
+
+
+def numerics_sections(insp: Inspection) -> list[NumericsSection]:
+    """The values of every equation output, when inspected with numerics=True."""
+    if getattr(insp, "numerics", None) is None:
+        return []
+    from jaxlab.views.inspector.values import inspector_section
+
+    return [inspector_section(insp, line_classes(insp))]
 
 
 # -- graphs -------------------------------------------------------------------------------

@@ -8,14 +8,19 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaxlab.api.inspection import Inspection
+from jaxlab.api.numerics import Numerics
 from jaxlab.base.display import render, renders
+from jaxlab.views._html import fragment
 from jaxlab.views.graph import graph_view
 from jaxlab.views.inspector.html import inspector_html
+from jaxlab.views.inspector.model import VERSION
 from jaxlab.views.inspector.style import CSS_FILE
+from jaxlab.views.numerics import numerics_body, numerics_section
 
 if TYPE_CHECKING:
     from jaxlab.views.inspector.model import LayoutFailure, LayoutReply, ViewModel, VizReply
@@ -51,28 +56,63 @@ def display_inspection(insp: Inspection) -> None:
     once it runs. Exports and viewers without a widget manager (nbconvert, GitHub, a
     notebook opened without its kernel) keep showing the static rendering, whether or not
     the widget state was saved."""
+    display_live(
+        insp,
+        lambda: Inspection.view_model(insp),
+        lambda model, static_id: inspector_html(model, insp, static_id),
+        insp,
+    )
+
+
+@renders(Numerics, "display")
+def display_numerics(n: Numerics) -> None:
+    """The values of a run as the inspector draws them: the static rendering, then the live
+    one (a sortable table) where a widget manager runs."""
+    display_live(
+        n,
+        lambda: numerics_model(n),
+        lambda _model, static_id: fragment(
+            numerics_body(n), extra_class="jl-numerics", static_id=static_id
+        ),
+        None,
+    )
+
+
+def numerics_model(n: Numerics) -> ViewModel:
+    """The view model of a :class:`jaxlab.Numerics` shown on its own: its one section."""
+    return {"version": VERSION, "title": n.fn_name, "sections": [numerics_section(n)]}
+
+
+def display_live(
+    result: Any,
+    build: Callable[[], ViewModel],
+    static_html: Callable[[ViewModel, str], str],
+    insp: Inspection | None,
+) -> None:
+    """The static rendering of `result`'s view model, then, in a kernel with the front end
+    built, the live widget that hides it once it runs (`insp` answers its graph requests)."""
     import uuid
 
     from IPython.display import display
 
     static_id = uuid.uuid4().hex if widgets_available() else ""
-    model = render(Inspection.view_model, insp)
+    model = render(lambda _: build(), result)
     html = None
     if model is not None:
-        html = render(lambda i: inspector_html(model, i, static_id), insp)
-    bundle = {"text/plain": repr(insp)}
+        html = render(lambda _: static_html(model, static_id), result)
+    bundle = {"text/plain": repr(result)}
     if html is not None:
         bundle["text/html"] = html
     display(bundle, raw=True)
     if html is None or not static_id:
         return
-    widget = render(lambda i: make_widget(i, model, static_id), insp, "live view")
+    widget = render(lambda _: make_widget(insp, model, static_id), result, "live view")
     if widget is not None:
-        insp.__dict__["_widget"] = widget
+        result.__dict__["_widget"] = widget
         display(widget)
 
 
-def make_widget(insp: Inspection, model: ViewModel, static_id: str = "") -> Any:
+def make_widget(insp: Inspection | None, model: ViewModel, static_id: str = "") -> Any:
     """The live inspector. Once it runs, it hides the static rendering marked `static_id`
     (shown where there is no widget manager: exports, GitHub, a notebook opened without its
     kernel)."""
@@ -90,12 +130,14 @@ def make_widget(insp: Inspection, model: ViewModel, static_id: str = "") -> Any:
             self.on_msg(self._on_message)
 
         def _on_message(self, _widget: Any, content: dict, _buffers: Any) -> None:
+            if insp is None:  # a view without graphs asks nothing
+                return
             reply = answer(insp, content)
             if reply is not None:
                 self.send(reply)
 
         def __repr__(self) -> str:
-            return f"live inspector of {insp.fn_name}"
+            return f"live view of {model['title']}"
 
     return InspectorWidget(payload=encode(model), static_id=static_id)
 
