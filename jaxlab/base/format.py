@@ -38,11 +38,12 @@ def format_seconds(seconds: float | None) -> str:
     """Human units: 12.3 µs, 4.56 ms, 1.23 s."""
     if seconds is None:
         return "–"
-    if seconds < 1e-6:
+    # a value that rounds up to the next unit (999.96 µs) is shown in that unit (1 ms)
+    if float(f"{seconds:.3g}") < 1e-6:
         return f"{seconds * 1e9:.0f} ns"
-    if seconds < 1e-3:
+    if float(f"{seconds:.3g}") < 1e-3:
         return f"{seconds * 1e6:.3g} µs"
-    if seconds < 1:
+    if float(f"{seconds:.3g}") < 1:
         return f"{seconds * 1e3:.3g} ms"
     return f"{seconds:.3g} s"
 

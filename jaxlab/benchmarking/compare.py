@@ -3,28 +3,14 @@ significance test (Mann–Whitney U on the samples, bootstrap interval of the ra
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from jaxlab.base.display import Displayed
 from jaxlab.base.renamed import warn_renamed
 from jaxlab.base.table import Table
-from jaxlab.benchmarking import stats
 from jaxlab.benchmarking.result import BenchError, BenchResult, Timing
-
-ALPHA = 0.05
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """Result i against result 0: `speedup` > 1 means faster than result 0."""
-
-    speedup: float
-    ci_low: float  # 95 % bootstrap interval of the speedup
-    ci_high: float
-    p: float  # two-sided Mann–Whitney U
-    significant: bool
+from jaxlab.benchmarking.verdict import Ratio, ratio
 
 
 @dataclass
@@ -83,19 +69,6 @@ COMPARISON_COLUMNS = (
     "significant",
 )  # fmt: skip
 _RENAMED = {"ci_low": "speedup_low", "ci_high": "speedup_high"}
-
-
-def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
-    """`other` against `base`: the speedup, its bootstrap interval and the Mann–Whitney p.
-    Significant when p < `alpha` and the interval excludes 1. The one rule for "is it
-    faster": the bench table's column against the baseline uses it too."""
-    speedup = base.median / other.median if other.median > 0 else math.inf
-    lo, hi = stats.ratio_ci(base.samples, other.samples)
-    p = stats.mann_whitney(base.samples, other.samples)
-    significant = (
-        math.isfinite(p) and p < alpha and (not math.isfinite(lo) or not (lo <= 1.0 <= hi))
-    )
-    return Ratio(speedup, lo, hi, p, significant)
 
 
 def compare(*results: BenchResult, labels: list[str] | None = None) -> Comparison:

@@ -520,5 +520,6 @@ def _check_agreement(
                     "work. Run JAX in 64-bit (--x64 / x64=True) or cast every input "
                     "(--dtype float32 / input_dtype='float32').",
                     variant=name,
+                    major=True,
                 )
             )

@@ -17,9 +17,8 @@ from typing import Any
 
 from jaxlab.base.format import format_seconds
 from jaxlab.benchmarking.result import BenchError, BenchResult, Note, Timing
+from jaxlab.benchmarking.verdict import disagree, spread
 
-# per-process medians further apart than this (and than twice the within-process IQR) disagree
-DISAGREE = 0.10
 # jax.config options a worker takes over from this process (set at run time, not inherited)
 JAX_OPTIONS = ("jax_enable_x64", "jax_default_matmul_precision", "jax_num_cpu_devices")
 
@@ -182,22 +181,6 @@ def _find(result: BenchResult, variant: str, size: int | None) -> Timing | None:
         if t.variant == variant and t.size == size:
             return t
     return None
-
-
-def spread(t: Timing) -> tuple[float, float] | None:
-    """(spread between the process medians, median within-process IQR), both relative to the
-    smallest median; None with fewer than two processes."""
-    meds = [m for m in t.process_medians if m > 0]
-    if len(meds) < 2:
-        return None
-    low = min(meds)
-    within = sorted(i / m for i, m in zip(t.process_iqrs, t.process_medians, strict=False) if m > 0)
-    return max(meds) / low - 1, within[len(within) // 2] if within else 0.0
-
-
-def disagree(t: Timing) -> bool:
-    s = spread(t)
-    return s is not None and s[0] > max(DISAGREE, 2 * s[1])
 
 
 def process_line(t: Timing, sweep: bool = False) -> str:

@@ -16,7 +16,7 @@ from jaxlab.benchmarking.crossover import Crossover, crossover
 from jaxlab.benchmarking.modes import Mode, describe, find_modes, mode_of
 from jaxlab.benchmarking.pace import Pace
 from jaxlab.benchmarking.pace import pace as pace_of
-from jaxlab.benchmarking.roofline import Peak, Work, rates
+from jaxlab.benchmarking.roofline import ComputePeak, Peak, Roof, Work, rates, roof
 
 FORMAT = "jaxlab.BenchResult"
 VERSION = 1
@@ -46,6 +46,7 @@ class Note:
     text: str
     variant: str | None = None
     topic: str | None = None  # 'memory' (faults, modes), 'pace', 'processes': recomputed on merging
+    major: bool = False  # it can change the conclusion: always shown in full
 
 
 @dataclass
@@ -163,6 +164,13 @@ class Timing:
         return asdict(self)
 
 
+def work_dtype(timing: Timing) -> str:
+    """The dtype a timing's work is counted in: its first output's (float32 when unknown)."""
+    for name in timing.out_dtypes:
+        return "bfloat16" if name == "bfloat16" else name
+    return "float32"
+
+
 @dataclass(repr=False)
 class BenchResult(Displayed):
     """The result of :func:`jaxlab.bench` and ``%bench``.
@@ -182,7 +190,9 @@ class BenchResult(Displayed):
     failures: dict[str, str] = field(default_factory=dict)
     mismatches: list[Mismatch] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
-    peak: dict[str, Any] | None = None  # gbps, method, device
+    # the roofs: gbps, method, device of the memory bandwidth; compute: {dtype: {gflops,
+    # method}}; caches: [[level, bytes]] from the OS
+    peak: dict[str, Any] | None = None
     interrupted: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     created: str = ""
@@ -238,6 +248,27 @@ class BenchResult(Displayed):
         return crossover(variant, base, pairs)
 
     @property
+    def verdict(self) -> str:
+        """The conclusion in one line: each variant's speedup over the baseline with its 95 %
+        interval, and whether it holds (the same in every turn and process) or is unsettled,
+        with what settles it. The first line of the text and the HTML."""
+        from jaxlab.benchmarking.verdict import verdict
+
+        return verdict(self)
+
+    def findings(self) -> list[Any]:
+        """The verdict's parts: one :class:`jaxlab.benchmarking.verdict.Finding` per variant
+        (and size) against the baseline."""
+        from jaxlab.benchmarking.verdict import findings
+
+        return findings(self)
+
+    def details(self) -> str:
+        """The full text: every note in full, the table's every column, the machine and the
+        settings (the default text keeps what can change the conclusion)."""
+        return renderer(self, "details")(self)
+
+    @property
     def valid(self) -> bool:
         """False when the figures cannot be trusted: outputs disagree, or JAX compiled inside
         a timed loop. (A variant that failed is listed in ``failures``; the others stand.)"""
@@ -252,6 +283,26 @@ class BenchResult(Displayed):
         work = Work(timing.bytes, timing.flops, timing.work_source or "")
         return rates(work, timing.median, peak)
 
+    def roof(self, timing: Timing) -> Roof | None:
+        """The roof that bounds `timing` (compute, memory, a cache level, or overhead) and the
+        share of it achieved; None without the work per call or the measured roofs."""
+        if timing.bytes is None and timing.flops is None:
+            return None
+        if not self.peak or not self._same_memory(timing.variant):
+            return None
+        bandwidth = None
+        if self.peak.get("gbps"):
+            bandwidth = Peak(self.peak["gbps"] * 1e9, self.peak["device"], self.peak["method"], 0.0)
+        compute = None
+        found = (self.peak.get("compute") or {}).get(work_dtype(timing))
+        if found:
+            compute = ComputePeak(
+                found["gflops"] * 1e9, self.peak["device"], work_dtype(timing), found["method"], 0.0
+            )
+        work = Work(timing.bytes, timing.flops, timing.work_source or "")
+        caches = [(int(a), int(b)) for a, b in self.peak.get("caches") or []]
+        return roof(work, timing.median, bandwidth, compute, caches)
+
     def _same_memory(self, variant: str) -> bool:
         """Whether the measured peak applies: JAX variants always, host libraries on CPU."""
         info = next((v for v in self.variants if v.name == variant), None)
@@ -263,10 +314,16 @@ class BenchResult(Displayed):
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per variant and size (the rows of :meth:`to_pandas`)."""
+        from jaxlab.benchmarking.verdict import finding
+
         out = []
         for t in self.timings:
             s = t.summary
             r = self.rates(t)
+            roofed = self.roof(t)
+            alone = t.variant != self.baseline or len(self.variant_names) == 1
+            f = finding(self, t.variant, t.size) if t.samples and alone else None
+            compared = f is not None and f.speedup is not None
             out.append(
                 {
                     "variant": t.variant,
@@ -289,7 +346,12 @@ class BenchResult(Displayed):
                     "gbps": r.gbps if r else None,
                     "gflops": r.gflops if r else None,
                     "percent_of_peak": r.percent_of_peak if r else None,
+                    "bound": roofed.bound if roofed else None,
+                    "percent_of_roof": roofed.percent if roofed else None,
                     "speedup": self._speedup_or_none(t),
+                    "speedup_low": f.low if compared else None,
+                    "speedup_high": f.high if compared else None,
+                    "verdict": f.status if f is not None else None,
                     "faults_per_call": t.faults_per_call,
                     "alloc_bytes_per_call": t.alloc_bytes,
                     "modes": describe(t.modes) or None,

@@ -15,7 +15,7 @@ from jaxlab.benchmarking import roofline as _roofline
 from jaxlab.benchmarking.convert import signature
 from jaxlab.benchmarking.point import Options, PointOutcome, memory_notes, run_point
 from jaxlab.benchmarking.progress import Clock, resolve
-from jaxlab.benchmarking.result import BenchError, BenchResult, Note
+from jaxlab.benchmarking.result import BenchError, BenchResult, Note, work_dtype
 from jaxlab.benchmarking.sweep import default_make, element_count, parse_sizes, user_make
 from jaxlab.benchmarking.variants import (
     Variant,
@@ -213,6 +213,7 @@ def _in_processes(
                 "warn",
                 f"interrupted (Ctrl-C) after {len(results)} of {count} worker processes: the "
                 f"figures pool those {len(results)}",
+                major=True,
             ),
         )
     for line in errors:
@@ -282,26 +283,32 @@ def _here(
 
 
 def _with_peak(result: BenchResult, roofline: bool) -> BenchResult:
-    """The measured peak bandwidth, and a note where a rate exceeds it."""
-    if roofline and any(t.bytes for t in result.timings):
-        peak = _roofline.peak_bandwidth()
-        result.peak = {"gbps": peak.gbps, "method": peak.method, "device": peak.device}
-        above: dict[str, list[str]] = {}
-        for t in result.timings:
-            r = result.rates(t)
-            if r is not None and r.above_peak:
-                where = f" at n={t.size}" if result.sweep else ""
-                above.setdefault(t.variant, []).append(f"{r.gbps:.3g} GB/s{where}")
-        for variant, seen in above.items():
+    """Both measured roofs (memory bandwidth; compute in each dtype the variants compute in),
+    the caches the OS lists, and a note where a rate is above a roof, saying which and why."""
+    if not roofline or not any(t.bytes or t.flops for t in result.timings):
+        return result
+    peak = _roofline.peak_bandwidth()
+    compute = {}
+    for dtype in dict.fromkeys(work_dtype(t) for t in result.timings if t.flops):
+        try:
+            found = _roofline.peak_compute(None, dtype)
+        except Exception:  # a dtype XLA cannot multiply here: no compute roof for it
+            continue
+        compute[dtype] = {"gflops": found.gflops, "method": found.method}
+    result.peak = {
+        "gbps": peak.gbps,
+        "method": peak.method,
+        "device": peak.device,
+        "compute": compute,
+        "caches": [list(c) for c in _roofline.cache_levels()],
+    }
+    for t in result.timings:
+        roofed = result.roof(t)
+        if roofed is not None and roofed.why:
+            where = f" at n={t.size}" if result.sweep else ""
             _add_note(
                 result.notes,
-                Note(
-                    "warn",
-                    f"{variant}: {', '.join(seen)} is above the measured peak of "
-                    f"{peak.gbps:.3g} GB/s, so the byte count is an estimate error (or the data "
-                    "came from cache): read its roofline columns as estimates",
-                    variant=variant,
-                ),
+                Note("info", f"{t.variant}{where}: {roofed.why}", variant=t.variant, topic="roof"),
             )
     return result
 
@@ -457,6 +464,7 @@ def _sweep(
                 "warn",
                 f"interrupted (Ctrl-C) after {done} of {len(size_list)} sizes: "
                 "the finished sizes are kept",
+                major=True,
             )
         )
         reporter.finish(f"interrupted after {done} of {len(size_list)} sizes")

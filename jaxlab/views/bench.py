@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, TypedDict
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_seconds, format_size, format_stages
 from jaxlab.benchmarking import machine
-from jaxlab.benchmarking.compare import Comparison, ratio
-from jaxlab.benchmarking.modes import describe as describe_modes
-from jaxlab.benchmarking.processes import disagree, process_line
-from jaxlab.benchmarking.result import BenchResult
+from jaxlab.benchmarking.compare import Comparison
+from jaxlab.benchmarking.consequence import flags, ranked
+from jaxlab.benchmarking.result import BenchResult, Note
+from jaxlab.benchmarking.verdict import findings, interval, ratio
 from jaxlab.views._html import details, esc, fragment, page, prose, table
 from jaxlab.views._text import text_table
 from jaxlab.views.svgplot import Series, loglog_svg
@@ -26,6 +26,9 @@ BENCH_CSS = """
 .jaxlab .jl-bench .jl-banner { border-left: 3px solid #cf222e; padding: 3px 8px; margin: 4px 0;
   color: #cf222e; }
 .jaxlab .jl-bench .jl-notes { margin: 4px 0 4px 18px; padding: 0; }
+.jaxlab .jl-bench .jl-verdict { font-weight: 600; margin: 2px 0 4px; }
+.jaxlab .jl-bench .jl-verdict .jl-holds { color: #1a7f37; }
+.jaxlab .jl-bench .jl-verdict .jl-unsettled { color: #9a6700; }
 .jaxlab .jl-bench table.jl-table td.num { white-space: nowrap; }
 """
 
@@ -47,7 +50,8 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 
 def vs_baseline(result: BenchResult, timing: Timing) -> str:
-    """The ratio cell: 'baseline', '12.3× faster', or '≈ (not significant)'."""
+    """The ratio cell, never without its interval: 'baseline', '12.3× faster (11.9–12.8×)',
+    or '≈ same (0.97–1.04×, not significant)'."""
     base = result.baseline
     if base is None:
         return "–"
@@ -57,11 +61,10 @@ def vs_baseline(result: BenchResult, timing: Timing) -> str:
         other = result.timing(base, timing.size)
     except KeyError:
         return "–"
-    r = ratio(other, timing)  # the rule of jaxlab.compare
+    r = ratio(other, timing)  # the rule of jaxlab.compare and of the verdict
     if not r.significant:
-        p = f": p={r.p:.2f}" if math.isfinite(r.p) else ""
-        return f"≈ same ({_ratio(r.speedup)}, not significant{p})"
-    return _ratio(r.speedup)
+        return f"≈ same ({interval(r.ci_low, r.ci_high, 1.0)}, not significant)"
+    return f"{_ratio(r.speedup)} ({interval(r.ci_low, r.ci_high, r.speedup)})"
 
 
 def _compile_cell(t: Timing) -> str:
@@ -70,30 +73,10 @@ def _compile_cell(t: Timing) -> str:
     return format_stages(t.trace_s, t.lower_s, t.compile_s, t.cached)
 
 
-def _flags(t: Timing) -> list[tuple[str, str]]:
-    """(level, text) flags of one timing."""
-    out = []
-    if not t.valid:
-        out.append(("error", f"invalid: compiled during the timed loop ({len(t.recompilations)}×)"))
-    if t.samples and t.noisy:
-        out.append(("warn", f"noisy: IQR is {100 * t.summary.rel_iqr:.0f} % of the median"))
-    if t.stopped == "interrupted":
-        out.append(("warn", "stopped early by Ctrl-C"))
-    if t.samples and t.multimodal:
-        out.append(("warn", describe_modes(t.modes)))
-    if t.samples and t.pace is not None:
-        p = t.pace
-        out.append(
-            (
-                "warn",
-                f"unsteady: turns ran at {format_seconds(p.fast)}–{format_seconds(p.slow)} "
-                f"({p.ratio:.2f}×)",
-            )
-        )
-    if len(t.process_medians) > 1:
-        line = process_line(t).split(": ", 1)[1]
-        out.append(("warn" if disagree(t) else "info", line))
-    return out
+def _roof_cell(result: BenchResult, t: Timing) -> str:
+    """'compute 41 %', 'memory 62 %', 'L3 cache 213 % of memory', 'overhead 3 %' or '–'."""
+    found = result.roof(t)
+    return found.cell() if found is not None else "–"
 
 
 def faults_cell(t: Timing) -> str:
@@ -170,7 +153,7 @@ class TimingRow(TypedDict):
     first_call: str
     gbps: str
     gflops: str
-    peak: str
+    roof: str
     faults: str
     alloc: str
 
@@ -179,19 +162,19 @@ def _single_table(result: BenchResult) -> CellTable:
     columns = [
         Column("variant", "variant", numeric=False),
         Column("median", "median ± 95 % CI"),
-        Column("ci", "95 % CI of median"),
-        Column("iqr", "IQR"),
+        Column("ci", "95 % CI of median", in_text=False),
+        Column("iqr", "IQR", in_text=False),
         Column("min", "min", in_text=False),
         Column("max", "max", in_text=False),
         Column("runs", "runs × loops"),
         Column("ratio", f"vs {result.baseline}" if result.baseline else "ratio"),
         Column("stages", "trace / lower / compile", numeric=False),
         Column("first_call", "first call", in_text=False),
-        Column("gbps", "GB/s"),
+        Column("gbps", "GB/s", in_text=False),
         Column("gflops", "GFLOP/s", in_text=False),
-        Column("peak", "% of peak", in_text=False),
-        Column("faults", "page faults / call"),
-        Column("alloc", "alloc / call"),
+        Column("roof", "bound (% of roof)"),
+        Column("faults", "page faults / call", in_text=False),
+        Column("alloc", "alloc / call", in_text=False),
     ]
     rows: list[dict[str, str]] = []
     for t in result.timings:
@@ -210,7 +193,7 @@ def _single_table(result: BenchResult) -> CellTable:
             "first_call": format_seconds(t.first_call_s),
             "gbps": _num(r.gbps if r else None),
             "gflops": _num(r.gflops if r else None),
-            "peak": _pct(r.percent_of_peak if r else None),
+            "roof": _roof_cell(result, t),
             "faults": faults_cell(t),
             "alloc": alloc_cell(t),
         }
@@ -253,7 +236,7 @@ def _sweep_detail_table(result: BenchResult) -> CellTable:
         Column("variant", "variant", numeric=False),
         Column("gbps", "GB/s"),
         Column("gflops", "GFLOP/s"),
-        Column("peak", "% of peak"),
+        Column("roof", "bound (% of roof)"),
         Column("faults", "page faults / call"),
         Column("alloc", "alloc / call"),
         Column("flags", "flags", numeric=False),
@@ -267,10 +250,10 @@ def _sweep_detail_table(result: BenchResult) -> CellTable:
                 "variant": t.variant,
                 "gbps": _num(r.gbps if r else None),
                 "gflops": _num(r.gflops if r else None),
-                "peak": _pct(r.percent_of_peak if r else None),
+                "roof": _roof_cell(result, t),
                 "faults": faults_cell(t),
                 "alloc": alloc_cell(t),
-                "flags": "; ".join(text for _, text in _flags(t)),
+                "flags": "; ".join(f.text.split(": ", 1)[-1] for f in flags(t, True)),
             }
         )
     return CellTable(columns, rows)
@@ -350,14 +333,6 @@ def _plots(result: BenchResult) -> str:
     return f'<div class="jl-grid">{time_plot}{speed_plot}</div>'
 
 
-def _notes(result: BenchResult) -> list[tuple[str, str]]:
-    notes = [(n.level, n.text) for n in result.notes]
-    if result.interrupted and not any("interrupted" in text for _, text in notes):
-        notes.append(("warn", "interrupted (Ctrl-C): the figures cover what had finished"))
-    notes += [("info", f"{v.name}: {v.how}") for v in result.variants if v.how]
-    return notes
-
-
 def _machine_text(result: BenchResult) -> list[str]:
     lines = [machine.describe(result.environment)] if result.environment else []
     if result.peak:
@@ -365,6 +340,17 @@ def _machine_text(result: BenchResult) -> list[str]:
             f"peak memory bandwidth {result.peak['gbps']:.3g} GB/s on {result.peak['device']} "
             f"({result.peak['method']})"
         )
+        for dtype, found in (result.peak.get("compute") or {}).items():
+            lines.append(
+                f"peak compute {found['gflops']:.3g} GFLOP/s in {dtype} ({found['method']})"
+            )
+        caches = result.peak.get("caches") or []
+        if caches:
+            lines.append(
+                "caches "
+                + ", ".join(f"L{lvl} {format_bytes(size)}" for lvl, size in caches)
+                + " (from the OS)"
+            )
     s = result.settings
     if s:
         lines.append(
@@ -388,13 +374,49 @@ def bench_body(result: BenchResult) -> str:
     return f'<div class="jl-bench"><style>{BENCH_CSS}</style>{_bench_parts(result)}</div>'
 
 
+def _verdict_html(result: BenchResult) -> str:
+    found = findings(result)
+    if not found:
+        return ""
+    settled = all(f.holds for f in found)
+    word = (
+        '<span class="jl-holds">holds</span>'
+        if settled
+        else '<span class="jl-unsettled">unsettled</span>'
+    )
+    return f'<div class="jl-verdict" title="verdict">{word} · {esc(result.verdict)}</div>'
+
+
+def _notes_html(notes: list[Note]) -> str:
+    cls = {"error": "jl-bad", "warn": "jl-warn", "info": "jl-muted"}
+    return (
+        '<ul class="jl-notes">'
+        + "".join(f'<li class="{cls.get(n.level, "jl-muted")}">{esc(n.text)}</li>' for n in notes)
+        + "</ul>"
+    )
+
+
+def _folded_summary(minor: list[Note]) -> str:
+    """'notes that leave the verdict standing: 4 (unsteady turns, …)': what the fold holds."""
+    topics = {
+        "pace": "unsteady turns",
+        "noise": "noise",
+        "memory": "memory",
+        "modes": "modes",
+        "processes": "processes",
+        "variant": "what each variant is",
+    }
+    named = list(dict.fromkeys(topics.get(n.topic or "", "other") for n in minor))
+    return f"notes that leave the verdict standing: {len(minor)} ({', '.join(named)})"
+
+
 def _bench_parts(result: BenchResult) -> str:
     title = (
         f'<div class="jl-title">bench <code>{esc(result.label)}</code>'
         + (' <span class="jl-bad">INVALID</span>' if not result.valid else "")
         + "</div>"
     )
-    parts = [title]
+    parts = [_verdict_html(result), title]
     problems = _problems(result)
     if problems:
         parts.append('<div class="jl-banner">' + "<br>".join(prose(p) for p in problems) + "</div>")
@@ -409,33 +431,19 @@ def _bench_parts(result: BenchResult) -> str:
         if detail.rows:
             parts.append(
                 details(
-                    "per size: achieved GB/s, GFLOP/s and % of peak (roofline), page faults "
+                    "per size: achieved GB/s, GFLOP/s, the roof that bounds it, page faults "
                     "and allocation per call, flags",
                     table(detail.titles(), detail.cells(), numeric=detail.numeric),
                 )
             )
     else:
         single = _single_table(result)
-        flagged = []
-        for t, row in zip(result.timings, single.cells(), strict=True):
-            flags = _flags(t)
-            cells = [esc(c) for c in row]
-            if flags:
-                cells[0] += "".join(
-                    f'<br><span class="{"jl-bad" if lvl == "error" else "jl-warn"}">'
-                    f"{esc(text)}</span>"
-                    for lvl, text in flags
-                )
-            flagged.append(cells)
-        parts.append(table(single.titles(), flagged, numeric=single.numeric, raw=True))
-    notes = _notes(result)
-    if notes:
-        cls = {"error": "jl-bad", "warn": "jl-warn", "info": "jl-muted"}
-        parts.append(
-            '<ul class="jl-notes">'
-            + "".join(f'<li class="{cls.get(lvl, "jl-muted")}">{esc(t)}</li>' for lvl, t in notes)
-            + "</ul>"
-        )
+        parts.append(table(single.titles(), single.cells(), numeric=single.numeric))
+    major, minor = ranked(result)
+    if major:
+        parts.append(_notes_html(major))
+    if minor:
+        parts.append(details(_folded_summary(minor), _notes_html(minor)))
     machine_lines = _machine_text(result)
     if machine_lines:
         parts.append(
@@ -449,22 +457,39 @@ def bench_html(result: BenchResult) -> str:
     return fragment(bench_body(result))
 
 
-@renders(BenchResult, "text")
-def bench_text(result: BenchResult) -> str:
-    lines = [f"bench {result.label}" + ("  [INVALID]" if not result.valid else "")]
+def _text_lines(result: BenchResult, *, full: bool) -> tuple[list[str], list[Note], list[Note]]:
+    """The verdict, the title, the problems and the table (every column when `full`)."""
+    lines = [result.verdict] if result.timings else []
+    lines.append(f"bench {result.label}" + ("  [INVALID]" if not result.valid else ""))
     lines += [f"  !! {p}" for p in _problems(result)]
     if result.timings:
         shown = _sweep_table(result) if result.sweep else _single_table(result)
         lines += [
-            "  " + line for line in text_table(shown.titles(text=True), shown.cells(text=True))
+            "  " + line
+            for line in text_table(shown.titles(text=not full), shown.cells(text=not full))
         ]
-        if not result.sweep:
-            for t in result.timings:
-                lines += [f"  {t.variant}: {text}" for _, text in _flags(t)]
         lines += [f"  {c}" for c in _crossovers(result)]
     else:
         lines.append("  nothing was timed")
-    lines += [f"  {'!' if lvl == 'error' else '-'} {t}" for lvl, t in _notes(result)]
+    major, minor = ranked(result)
+    lines += [f"  ! {n.text}" for n in major]
+    return lines, major, minor
+
+
+@renders(BenchResult, "text")
+def bench_text(result: BenchResult) -> str:
+    """What can change the conclusion; the rest behind ``.details()``."""
+    lines, _, minor = _text_lines(result, full=False)
+    folded = f"{_folded_summary(minor)}; " if minor else ""
+    lines.append(f"  ({folded}machine and settings: print(r.details()))")
+    return "\n".join(lines)
+
+
+@renders(BenchResult, "details")
+def bench_details(result: BenchResult) -> str:
+    """Everything: the table's every column, every note in full, the machine, the settings."""
+    lines, _, minor = _text_lines(result, full=True)
+    lines += [f"  - {n.text}" for n in minor]
     lines += [f"  {line}" for line in _machine_text(result)]
     return "\n".join(lines)
 

@@ -158,7 +158,7 @@ def test_page_faults_per_call_are_counted_and_explained():
     (note,) = [n for n in r.notes if n.variant == "fresh" and "page faults per call" in n.text]
     assert "donat" in note.text and "fresh memory pages" in note.text
     assert not [n for n in r.notes if n.variant == "reused" and "page faults" in n.text]
-    assert "page faults / call" in repr(r)
+    assert "page faults / call" in r.details()
 
 
 def test_bytes_per_call_for_each_kind_of_variant():

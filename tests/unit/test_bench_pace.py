@@ -11,9 +11,9 @@ import pytest
 
 import jaxlab
 from jaxlab.benchmarking import pace
+from jaxlab.benchmarking.consequence import flags
 from jaxlab.benchmarking.point import _steady
 from jaxlab.benchmarking.result import Timing
-from jaxlab.views.bench import _flags
 
 QUICK = {"min_runs": 3, "roofline": False, "progress": False, "check": False}
 
@@ -54,7 +54,7 @@ def test_small_differences_between_turns_are_not_a_pace_change():
     p = pace.pace([1.0] * 4 + [1.08] * 4, [0, 4], [])
     assert p is not None and not p.changed
     t = Timing("jit", None, samples=[1.0] * 4 + [1.08] * 4, blocks=[0, 4])
-    assert t.pace is None and not any("unsteady" in text for _, text in _flags(t))
+    assert t.pace is None and not any("unsteady" in n.text for n in flags(t))
 
 
 def test_a_turn_still_being_taken_is_not_compared():
@@ -110,7 +110,7 @@ def test_bench_flags_a_machine_that_changed_pace(busy):
         assert ("kept its CPUs" in note) != ("its threads ran less" in note)
     else:  # a sleeping call uses almost no CPU: its CPU time tells nothing
         assert t.pace.lost_cpu is None and "CPUs" not in note
-    assert any(text.startswith("unsteady: turns ran at") for _, text in _flags(t))
+    assert any(n.text.startswith("slowing: unsteady: turns ran at") for n in flags(t))
     assert r.rows()[0]["pace_change"] > 1.5
     # kept by save and load
     again = type(r).from_dict(r.to_dict())

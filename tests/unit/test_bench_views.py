@@ -49,7 +49,7 @@ def test_sweep_has_two_plots_and_a_row_per_size(sweep):
     assert html.count("<polyline") == 3 + 2
     assert html.count("<circle") == 3 * 3 + 2 * 3
     assert html.count("<tr>") == 1 + 3 + (1 + 9)  # sizes table, per size and variant table
-    assert "achieved GB/s, GFLOP/s and % of peak (roofline), page faults" in html
+    assert "achieved GB/s, GFLOP/s, the roof that bounds it, page faults" in html
     # each (size, variant) row carries its page faults and allocation per call
     detail = html[html.index("page faults / call") :]
     detail = detail[: detail.index("</tbody>")]

@@ -25,6 +25,10 @@ def test_units():
     assert [format_seconds(s) for s in (5e-9, 1.5e-5, 0.0123, 2.5, None)] == [
         "5 ns", "15 µs", "12.3 ms", "2.5 s", "–",
     ]  # fmt: skip
+    # a value that rounds up to the next unit is shown in it, never as 1e+03 of the smaller
+    assert [format_seconds(s) for s in (999.96e-6, 0.99996, 999.7e-9, 999.4e-6)] == [
+        "1 ms", "1 s", "1 µs", "999 µs",
+    ]  # fmt: skip
     assert [format_bytes(b) for b in (512, 1536, 3 * 2**30)] == ["512 B", "1.5 KiB", "3 GiB"]
     assert [format_count(c) for c in (950, 12345, 4.5e6)] == ["950", "12.3k", "4.5M"]
     assert short_repr("x" * 100, 10) == "'xxxxxxxx…"

@@ -1,0 +1,375 @@
+"""The verdict of a benchmark: each variant's speedup over the baseline with its 95 % interval,
+and whether the conclusion **holds** (the same in every turn and every process) or is
+**unsettled**, with the one action that settles it.
+
+A conclusion is "faster", "slower" or "the same" (an interval inside ±5 % of 1). It holds when
+nothing the measurement saw could flip it: every turn (the variants' blocks of one round,
+compared round by round), every fresh process, and every mode of a multimodal variant lands on
+the same side of the baseline."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from jaxlab.base.format import format_seconds, format_size
+from jaxlab.benchmarking import pace as _pace
+from jaxlab.benchmarking import stats
+
+# a BenchResult and its Timings (jaxlab.benchmarking.result builds its verdict with this
+# module, so neither type is imported here)
+BenchResult = Any
+Timing = Any
+
+ALPHA = 0.05
+SAME = 0.05  # an interval inside 1 ± this: the two run at the same speed
+LONGER = 4  # an interval too wide to conclude: this many times the time budget
+# per-process medians further apart than this (and than twice the within-process IQR) disagree
+DISAGREE = 0.10
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """`other` against `base`: `speedup` > 1 means faster than `base`."""
+
+    speedup: float
+    ci_low: float  # 95 % bootstrap interval of the speedup
+    ci_high: float
+    p: float  # two-sided Mann–Whitney U
+    significant: bool
+
+
+def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
+    """`other` against `base`: the speedup, its bootstrap interval and the Mann–Whitney p.
+    Significant when p < `alpha` and the interval excludes 1. The one rule for "is it
+    faster": the bench table, the verdict and ``jaxlab.compare`` use it."""
+    speedup = base.median / other.median if other.median > 0 else math.inf
+    lo, hi = stats.ratio_ci(base.samples, other.samples)
+    p = stats.mann_whitney(base.samples, other.samples)
+    significant = (
+        math.isfinite(p) and p < alpha and (not math.isfinite(lo) or not (lo <= 1.0 <= hi))
+    )
+    return Ratio(speedup, lo, hi, p, significant)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One variant against the baseline at one size (or, without a baseline, its own time)."""
+
+    variant: str
+    baseline: str | None
+    size: int | None
+    speedup: float | None  # None without a baseline
+    low: float | None  # the 95 % interval: of the speedup, else of the median (seconds)
+    high: float | None
+    median_s: float
+    conclusion: str  # faster / slower / same / unclear / time
+    holds: bool
+    why: str  # 'in all 7 turns' or what unsettles it
+    action: str = ""  # what settles it ('' when it holds)
+    cause: str = ""  # what unsettles it: invalid, interval, processes, pace, modes
+
+    @property
+    def status(self) -> str:
+        return "holds" if self.holds else "unsettled"
+
+
+def factor(speedup: float) -> str:
+    """'7.21× faster' / '3.1× slower' (the factor above 1 either way)."""
+    if not math.isfinite(speedup) or speedup <= 0:
+        return "–"
+    f = speedup if speedup >= 1 else 1 / speedup
+    shown = f"{f:,.0f}" if f >= 1000 else f"{f:.3g}"
+    return f"{shown}× {'faster' if speedup >= 1 else 'slower'}"
+
+
+def interval(low: float | None, high: float | None, speedup: float) -> str:
+    """The 95 % interval in the direction the factor is read: '6.9–7.5×'."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "interval unknown"
+    if low <= 0 or high <= 0:
+        return "interval unknown"
+    if speedup >= 1:
+        return f"{low:.3g}–{high:.3g}×"
+    return f"{1 / high:.3g}–{1 / low:.3g}×"
+
+
+def _conclusion(r: Ratio) -> str:
+    if r.significant:
+        return "faster" if r.speedup >= 1 else "slower"
+    if math.isfinite(r.ci_low) and r.ci_low >= 1 - SAME and r.ci_high <= 1 + SAME:
+        return "same"
+    return "unclear"
+
+
+def _side(speedup: float, conclusion: str) -> bool:
+    """Whether one turn's or process's speedup agrees with the conclusion."""
+    if conclusion == "faster":
+        return speedup > 1
+    if conclusion == "slower":
+        return speedup < 1
+    return abs(speedup - 1) <= 2 * SAME
+
+
+def turn_speedups(base: Timing, other: Timing) -> list[float]:
+    """The speedup turn by turn: the baseline's k-th turn against the variant's k-th turn
+    (turns of one round are close in time, so a change of pace hits both)."""
+    a = _pace.block_medians(base.samples, base.blocks)
+    b = _pace.block_medians(other.samples, other.blocks)
+    return [x / y for x, y in zip(a, b, strict=False) if y > 0]
+
+
+def process_speedups(base: Timing, other: Timing) -> list[float]:
+    """The speedup process by process (each worker process's medians)."""
+    if len(base.process_medians) != len(other.process_medians):
+        return []
+    return [
+        x / y for x, y in zip(base.process_medians, other.process_medians, strict=True) if y > 0
+    ]
+
+
+def spread(t: Timing) -> tuple[float, float] | None:
+    """(spread between the process medians, median within-process IQR), both relative to the
+    smallest median; None with fewer than two processes."""
+    meds = [m for m in t.process_medians if m > 0]
+    if len(meds) < 2:
+        return None
+    low = min(meds)
+    within = sorted(i / m for i, m in zip(t.process_iqrs, t.process_medians, strict=False) if m > 0)
+    return max(meds) / low - 1, within[len(within) // 2] if within else 0.0
+
+
+def disagree(t: Timing) -> bool:
+    s = spread(t)
+    return s is not None and s[0] > max(DISAGREE, 2 * s[1])
+
+
+def _straddle(slow: Timing, fast_median: float) -> bool:
+    """`slow` has modes on both sides of `fast_median` (its fastest mode below, its slowest
+    above)."""
+    modes = slow.modes if slow.samples else []
+    return len(modes) > 1 and modes[0].median < fast_median < modes[-1].median
+
+
+def _budget_action(result: BenchResult) -> str:
+    budget = result.settings.get("time_budget_s") or 1.0
+    return f"a longer run (time_budget={LONGER * budget:g})"
+
+
+def _processes_action(result: BenchResult, seen: int = 0) -> str:
+    return f"fresh processes (processes={max(5, 2 * seen)})"
+
+
+def finding(result: BenchResult, variant: str, size: int | None = None) -> Finding:
+    """The verdict on `variant` at `size` (the only or largest size when omitted)."""
+    t = result.timing(variant, size)
+    base_name = result.baseline if result.baseline != variant else None
+    if base_name is None:
+        return _alone(result, t)
+    try:
+        base = result.timing(base_name, t.size)
+    except KeyError:
+        return _alone(result, t)
+    r = ratio(base, t)
+    conclusion = _conclusion(r)
+    common = {
+        "variant": variant,
+        "baseline": base_name,
+        "size": t.size,
+        "speedup": r.speedup,
+        "low": r.ci_low if math.isfinite(r.ci_low) else None,
+        "high": r.ci_high if math.isfinite(r.ci_high) else None,
+        "median_s": t.median,
+        "conclusion": conclusion,
+    }
+    invalid = [x.variant for x in (t, base) if not x.valid]
+    if invalid or any(m.variant in (variant, base_name) for m in result.mismatches):
+        why = (
+            f"{', '.join(invalid)} compiled during the timed loop"
+            if invalid
+            else "the outputs disagree"
+        )
+        return Finding(
+            **common, holds=False, why=why, action="fix what the note says, rerun", cause="invalid"
+        )
+    if conclusion == "unclear":
+        return Finding(
+            **common,
+            holds=False,
+            why=f"the interval spans 1 (p={r.p:.2g})" if math.isfinite(r.p) else "too few samples",
+            action=_budget_action(result),
+            cause="interval",
+        )
+    by_process = process_speedups(base, t)
+    if len(by_process) > 1:
+        against = [k for k, s in enumerate(by_process) if not _side(s, conclusion)]
+        if against:
+            return Finding(
+                **common,
+                holds=False,
+                why=f"{len(against)} of {len(by_process)} processes found otherwise "
+                f"({', '.join(f'{s:.3g}×' for s in by_process)})",
+                action=_processes_action(result, len(by_process)),
+                cause="processes",
+            )
+        return Finding(**common, holds=True, why=f"in all {len(by_process)} processes")
+    by_turn = turn_speedups(base, t)
+    against = [k for k, s in enumerate(by_turn) if not _side(s, conclusion)]
+    if against:
+        k = against[0]
+        return Finding(
+            **common,
+            holds=False,
+            why=f"turn {k + 1} of {len(by_turn)} found {by_turn[k]:.3g}× (the machine changed "
+            "pace)",
+            action=_processes_action(result),
+            cause="pace",
+        )
+    slow, fast = (t, base) if r.speedup >= 1 else (base, t)
+    for who, other in ((slow, fast), (fast, slow)):
+        if _straddle(who, other.median):
+            modes = " / ".join(format_seconds(m.median) for m in who.modes)
+            return Finding(
+                **common,
+                holds=False,
+                why=f"{who.variant}'s modes ({modes}) straddle {other.variant}'s "
+                f"{format_seconds(other.median)}",
+                action=_processes_action(result),
+                cause="modes",
+            )
+    if len(by_turn) < 2:
+        return Finding(**common, holds=True, why="in its one turn")
+    return Finding(**common, holds=True, why=f"in all {len(by_turn)} turns")
+
+
+def _alone(result: BenchResult, t: Timing) -> Finding:
+    """A variant with nothing to compare with: its median, and whether it is one number."""
+    s = t.summary
+    common = {
+        "variant": t.variant,
+        "baseline": None,
+        "size": t.size,
+        "speedup": None,
+        "low": s.ci_low,
+        "high": s.ci_high,
+        "median_s": s.median,
+        "conclusion": "time",
+    }
+    if not t.valid:
+        return Finding(
+            **common,
+            holds=False,
+            why="it compiled during the timed loop",
+            action="fix what the note says, rerun",
+        )
+    if t.samples and t.multimodal:
+        return Finding(
+            **common,
+            holds=False,
+            why=f"its modes {' / '.join(format_seconds(m.median) for m in t.modes)}",
+            action=_processes_action(result),
+        )
+    if len(t.process_medians) > 1:
+        if disagree(t):
+            return Finding(
+                **common,
+                holds=False,
+                why="its processes disagree",
+                action=_processes_action(result, len(t.process_medians)),
+            )
+        return Finding(**common, holds=True, why=f"in all {len(t.process_medians)} processes")
+    if t.pace is not None:
+        return Finding(
+            **common,
+            holds=False,
+            why=f"its turns ran {t.pace.ratio:.2f}× apart",
+            action=_processes_action(result),
+        )
+    turns = len(_pace.block_medians(t.samples, t.blocks))
+    return Finding(**common, holds=True, why=f"in all {turns} turns" if turns > 1 else "")
+
+
+def findings(result: BenchResult) -> list[Finding]:
+    """Every variant's finding at every size (the baseline's own only when it is alone)."""
+    out = []
+    for t in result.timings:
+        if t.variant == result.baseline and len(result.variant_names) > 1:
+            continue
+        out.append(finding(result, t.variant, t.size))
+    return out
+
+
+def head(f: Finding, *, name: bool = True) -> str:
+    """'jit 7.21× faster than numpy (95 % CI 6.9–7.5×)': the finding without its status."""
+    who = f"{f.variant} " if name else ""
+    if f.speedup is None:
+        ci = (
+            f"{format_seconds(f.low)}–{format_seconds(f.high)}"
+            if f.low is not None and f.high is not None
+            else "interval unknown"
+        )
+        return f"{who}{format_seconds(f.median_s)} per call (95 % CI {ci})"
+    if f.conclusion == "same":
+        return (
+            f"{who}as fast as {f.baseline} ({f.speedup:.3g}×, 95 % CI "
+            f"{interval(f.low, f.high, 1.0)})"
+        )
+    return (
+        f"{who}{factor(f.speedup)} than {f.baseline} (95 % CI {interval(f.low, f.high, f.speedup)})"
+    )
+
+
+def status(f: Finding) -> str:
+    """'holds in all 9 turns' / 'unsettled: …; settle it with …'."""
+    if f.holds:
+        return "holds" + (f" {f.why}" if f.why else "")
+    return f"unsettled: {f.why}; settle it with {f.action}"
+
+
+def describe(f: Finding) -> str:
+    """'jit 7.21× faster than numpy (95 % CI 6.9–7.5×), holds in all 9 turns'."""
+    return f"{head(f)}, {status(f)}"
+
+
+def _sweep_line(result: BenchResult, name: str, found: list[Finding]) -> str:
+    """One variant over a size sweep: its range of speedups, the crossover, the largest
+    size's finding, and whether every size holds."""
+    sizes = [f.size for f in found if f.size is not None]
+    span = f"n={format_size(min(sizes))}–{format_size(max(sizes))}" if sizes else ""
+    last = max(found, key=lambda f: f.size or 0)
+    speedups = [f.speedup for f in found if f.speedup is not None]
+    if speedups and len(found) > 1:
+        text = f"{name} over {span}: {min(speedups):.3g}× to {max(speedups):.3g}× {result.baseline}"
+        c = result.crossover(name)
+        if c is not None:
+            text += f" ({c.describe()})"
+        text += f"; at n={format_size(last.size or 0)} {head(last, name=False)}"
+    else:
+        text = head(last) + (f" at {span}" if span else "")
+    shaky = [f for f in found if not f.holds]
+    if not shaky:
+        return f"{text}; holds at every size"
+    f = shaky[0]
+    more = f" (and {len(shaky) - 1} more sizes)" if len(shaky) > 1 else ""
+    where = format_size(f.size or 0)
+    return f"{text}; unsettled at n={where}: {f.why}{more}; settle it with {f.action}"
+
+
+def verdict(result: BenchResult) -> str:
+    """The result's conclusion in one line: each variant against the baseline with its
+    interval, holds / unsettled (and what settles it). '' when nothing was timed."""
+    found = findings(result)
+    if not found:
+        return ""
+    if not result.sweep:
+        return "; ".join(describe(f) for f in found)
+    by_variant: dict[str, list[Finding]] = {}
+    for f in found:
+        by_variant.setdefault(f.variant, []).append(f)
+    return "; ".join(_sweep_line(result, n, fs) for n, fs in by_variant.items())
+
+
+def settled(result: BenchResult) -> bool:
+    """Every finding holds."""
+    return all(f.holds for f in findings(result))
