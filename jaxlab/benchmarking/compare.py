@@ -9,6 +9,7 @@ from typing import Any
 from jaxlab.base.display import Displayed
 from jaxlab.base.renamed import warn_renamed
 from jaxlab.base.table import Table
+from jaxlab.benchmarking.machine import fingerprint_differences
 from jaxlab.benchmarking.result import BenchError, BenchResult, Timing
 from jaxlab.benchmarking.verdict import Ratio, ratio
 
@@ -29,6 +30,10 @@ class Comparison(Displayed):
     labels: list[str]
     entries: list[ComparisonRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # what differs between the first result's inputs and each later one's (function, shapes
+    # and dtypes, machine): the speedups then compare different work, and the views say so
+    # first
+    differences: list[str] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per variant, size and result (the rows of :meth:`table`)."""
@@ -76,7 +81,9 @@ def compare(*results: BenchResult, labels: list[str] | None = None) -> Compariso
 
     Rows pair the same variant at the same size; each later result gets its speedup over
     the first, a 95 % bootstrap interval of it and a Mann–Whitney p-value (significant below
-    0.05 when the interval also excludes 1).
+    0.05 when the interval also excludes 1). Results whose inputs differ (the function, the
+    arguments' shapes or dtypes, the sizes of a sweep, the machine) are compared all the same,
+    and ``differences`` names what differs: the views say it first.
     """
     if len(results) == 1 and isinstance(results[0], (list, tuple)):
         results = tuple(results[0])
@@ -95,6 +102,10 @@ def compare(*results: BenchResult, labels: list[str] | None = None) -> Compariso
     comp = Comparison(labels=list(labels))
     base = results[0]
     mapping = _variant_mapping(base, results[1:], comp.notes)
+    for i, other in enumerate(results[1:], start=1):
+        found = input_differences(base, other, mapping[i - 1])
+        if found:
+            comp.differences.append(f"[{i}] {labels[i]} against [0]: {'; '.join(found)}")
     for t in base.timings:
         medians: list[float | None] = [t.median]
         ratios: list[Ratio | None] = []
@@ -111,6 +122,40 @@ def compare(*results: BenchResult, labels: list[str] | None = None) -> Compariso
     if invalid:
         comp.notes.append(f"flagged invalid (see each result): {', '.join(invalid)}")
     return comp
+
+
+def function_of(label: str) -> str:
+    """The function a bench title names: 'f' of 'f(x: f32[8])', the title itself otherwise."""
+    return label.split("(", 1)[0] if "(" in label else label
+
+
+def input_differences(base: BenchResult, other: BenchResult, names: dict[str, str]) -> list[str]:
+    """What differs between the inputs of two results: the function timed, the arguments'
+    shapes and dtypes (of the variants paired by `names`), the sizes of two sweeps, and the
+    machine (its fingerprint: versions, CPU, device, malloc)."""
+    out = []
+    if not base.sweep and not other.sweep and function_of(base.label) != function_of(other.label):
+        out.append(f"function {function_of(base.label)} ≠ {function_of(other.label)}")
+    if base.sweep != other.sweep:
+        out.append("a size sweep against a single size")
+    elif base.sweep and base.sizes != other.sizes:
+        out.append(f"sizes {base.sizes} ≠ {other.sizes}")
+    else:
+        for t in base.timings:
+            name = names.get(t.variant)
+            mine = next((o for o in other.timings if o.variant == name), None)
+            if (
+                mine is not None
+                and t.signature
+                and mine.signature
+                and t.signature != mine.signature
+            ):
+                out.append(f"inputs ({t.variant}) {t.signature} ≠ {mine.signature}")
+                break
+    found = fingerprint_differences(base.environment, other.environment)
+    if found:
+        out.append("machine: " + ", ".join(found))
+    return out
 
 
 def _variant_mapping(

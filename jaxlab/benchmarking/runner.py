@@ -254,10 +254,12 @@ def _here(
             if vs is not None:
                 raise BenchError("named variants already say what to compare: leave out vs")
             vlist = named_variants(fn, static_argnums=nums, static_argnames=names)
-            title = label or ", ".join(map(str, fn))
+            title = label or named_title(vlist)
         else:
             vlist, notes = default_variants(fn, vs, static_argnums=nums, static_argnames=names)
             title = label or f"{_format.function_name(fn)}({signature(args, kwargs, fn)})"
+            if sizes is not None and label is None:
+                title = sweep_title(_format.function_name(fn), parse_sizes(sizes))
         vlist = select(vlist, variants)
         base = baseline if baseline is not None else default_baseline(vlist)
         if base is not None and base not in {v.name for v in vlist}:
@@ -280,6 +282,28 @@ def _here(
         named = None if isinstance(fn, Mapping) else fn
         result.arguments = call_summary(named, args, kwargs).rows()
     return result
+
+
+def named_title(vlist: list[Variant]) -> str:
+    """'jit: f_jit(x: f32[8]), numpy: f(f64[8])': each named variant and what it calls."""
+    parts = []
+    for v in vlist:
+        call = _format.function_name(v.fn)
+        if v.args is not None:
+            call += f"({signature(v.args, v.kwargs or {})})"
+        parts.append(f"{v.name}: {call}")
+    return ", ".join(parts)
+
+
+def sweep_title(name: str, sizes: list[int]) -> str:
+    """'f over n = 100–1e6': what a size sweep timed (no one shape names it)."""
+    lo, hi = min(sizes), max(sizes)
+    span = (
+        _format.format_size(lo)
+        if lo == hi
+        else f"{_format.format_size(lo)}–{_format.format_size(hi)}"
+    )
+    return f"{name} over n = {span}"
 
 
 def _with_peak(result: BenchResult, roofline: bool) -> BenchResult:

@@ -531,10 +531,21 @@ def comparison_table(comp: Comparison) -> CellTable:
     return CellTable(columns, rows)
 
 
+def _not_the_same(comp: Comparison) -> str:
+    """The first line of a comparison of different inputs: what differs."""
+    if not comp.differences:
+        return ""
+    return "not the same inputs, so the speedups compare different work: " + " | ".join(
+        comp.differences
+    )
+
+
 @renders(Comparison, "html")
 def comparison_html(comp: Comparison) -> str:
     shown = comparison_table(comp)
-    body = f'<div class="jl-title">compare {esc(", ".join(comp.labels))}</div>'
+    warning = _not_the_same(comp)
+    body = f'<div class="jl-banner">{esc(warning)}</div>' if warning else ""
+    body += f'<div class="jl-title">compare {esc(", ".join(comp.labels))}</div>'
     body += table(shown.titles(), shown.cells(), numeric=shown.numeric)
     body += (
         '<ul class="jl-notes">'
@@ -547,7 +558,8 @@ def comparison_html(comp: Comparison) -> str:
 @renders(Comparison, "text")
 def comparison_text(comp: Comparison) -> str:
     shown = comparison_table(comp)
-    lines = [f"compare {', '.join(comp.labels)}"]
+    lines = [_not_the_same(comp)] if comp.differences else []
+    lines.append(f"compare {', '.join(comp.labels)}")
     lines += (
         ["  " + line for line in text_table(shown.titles(), shown.cells())]
         if shown.rows
