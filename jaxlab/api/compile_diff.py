@@ -223,8 +223,8 @@ def diff_calls(fn: Any, first: tuple[tuple, dict], second: tuple[tuple, dict]) -
     """Diff of `fn` staged with two calls' arguments (shapes and dtypes suffice)."""
     from jaxlab.api.inspection import inspect
 
-    a = inspect(fn, *first[0], run=False, **first[1])
-    b = inspect(fn, *second[0], run=False, **second[1])
+    a = inspect(fn, *first[0], run=False, kwargs=first[1])
+    b = inspect(fn, *second[0], run=False, kwargs=second[1])
     return diff(a, b, (f"before {a.in_avals}", f"now {b.in_avals}"))
 
 

@@ -4,7 +4,7 @@ pipelines and passes, code generation per kernel, and per source line — with a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -17,6 +17,7 @@ from jaxlab.base.renamed import warn_renamed
 from jaxlab.base.table import Table
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
+from jaxlab.core.calls import takes_call
 from jaxlab.ir.compile_trace import CompileTrace
 
 
@@ -169,19 +170,22 @@ def _line_text(file: str, line: int) -> str:
     return linecache.getline(file, line).strip() if file and line else ""
 
 
+@takes_call()
 def compile_profile(
     fn: Callable,
     *args: Any,
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     recompiles: Any = None,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> CompileProfile:
     """Trace, lower and compile ``fn(*args, **kwargs)`` under XLA's profiler and return a
     :class:`CompileProfile`. Nothing is run. The compile is done afresh even when JAX had
     compiled the same call before. `recompiles` (a function's entry of ``%recompiles``) adds
-    advice about static arguments that recompile per value.
+    advice about static arguments that recompile per value. `fn`'s own keyword arguments go
+    in ``kwargs={...}``.
     """
+    kwargs = dict(kwargs or {})
     watched: list[_watch.TracedCompile] = []
 
     def compile_watched(lowered: Any) -> Any:

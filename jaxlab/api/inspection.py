@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -372,7 +372,7 @@ def inspect(
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     run: bool | None = None,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> Inspection:
     """Trace, lower and compile ``fn(*args, **kwargs)`` for this machine's backend and return
     an :class:`Inspection` (``jaxlab.inspect`` adds other platforms on top of this)."""

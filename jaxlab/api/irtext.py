@@ -3,12 +3,13 @@ call, a ``str`` that displays itself highlighted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jaxlab.base.display import Displayed
 from jaxlab.base.format import function_name
 from jaxlab.core import stages as _stages
+from jaxlab.core.calls import takes_call
 from jaxlab.core.jit import describe_args
 
 STAGES = ("jaxpr", "stablehlo", "hlo")
@@ -43,20 +44,21 @@ class IRText(Displayed, str):
         return obj
 
 
+@takes_call()
 def jaxpr(
     fn: Callable,
     *args: Any,
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> IRText:
     """The jaxpr of ``fn(*args, **kwargs)``, traced as ``jax.jit`` would (nothing is lowered,
     compiled or run). `.source` is the ``ClosedJaxpr``.
 
     Arguments may be arrays, pytrees, Python values or ``jax.ShapeDtypeStruct`` placeholders;
-    ``static_argnums`` and ``static_argnames`` belong to jaxlab, every other keyword argument
-    is passed to `fn`.
+    `fn`'s own keyword arguments go in ``kwargs={...}``.
     """
+    kwargs = dict(kwargs or {})
     from jaxlab.ir.jaxpr import jaxpr_text
 
     prepared = _stages.prepare(
@@ -67,13 +69,14 @@ def jaxpr(
     return IRText(jaxpr_text(closed), "jaxpr", title, source=closed)
 
 
+@takes_call()
 def hlo(
     fn: Callable,
     *args: Any,
     stage: str = "hlo",
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> IRText:
     """The program XLA compiles for ``fn(*args, **kwargs)``: `stage` 'hlo' (optimized, fused:
     what runs), 'stablehlo' (before XLA's passes) or 'jaxpr'. `.inspection` is the
@@ -84,9 +87,9 @@ def hlo(
     the line of your code that made it; JAX's stack-frame tables and the instructions'
     metadata are left out (XLA's full text is ``.source.as_text()``).
 
-    ``stage``, ``static_argnums`` and ``static_argnames`` belong to jaxlab; every other
-    keyword argument is passed to `fn`.
+    jaxlab's options are keyword-only; `fn`'s own keyword arguments go in ``kwargs={...}``.
     """
+    kwargs = dict(kwargs or {})
     from jaxlab.api.inspection import inspect  # here: %hlo's module loads without it
     from jaxlab.ir.hlo_text import hlo_display_text
 
@@ -98,7 +101,7 @@ def hlo(
         run=False,
         static_argnums=static_argnums,
         static_argnames=static_argnames,
-        **kwargs,
+        kwargs=kwargs,
     )
     call = f"{function_name(fn)}({describe_args(args, kwargs, fn)})"
     if stage == "hlo":

@@ -3,7 +3,7 @@ plain-JAX reference, dtype-aware, naming the first wrong block by grid index."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ import numpy as np
 from jaxlab.base import compat as _compat
 from jaxlab.base.display import Displayed
 from jaxlab.base.format import short_repr
+from jaxlab.core.calls import takes_call
 
 # (rtol, atol) by dtype name; the looser of the kernel's and the reference's dtypes is used
 TOLERANCES = {
@@ -104,18 +105,26 @@ def tolerance(*dtypes: Any) -> tuple[float, float]:
     return rtol, atol
 
 
+@takes_call(functions=2)
 def check_kernel(
     kernel_fn: Callable,
     ref_fn: Callable,
     *args: Any,
     rtol: float | None = None,
     atol: float | None = None,
-    **kwargs: Any,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> KernelCheck:
     """Run ``kernel_fn(*args, **kwargs)`` with every Pallas kernel in interpret mode on CPU,
     and ``ref_fn(*args, **kwargs)``; compare each output leaf within a tolerance chosen from
     the dtypes (`rtol`/`atol` override it; integers compare exactly). A wrong output names the
-    first program (in grid order) whose output block holds a wrong value, and that block."""
+    first program (in grid order) whose output block holds a wrong value, and that block.
+
+    The kernel is staged as ``jax.jit`` would, with `static_argnums`/`static_argnames` held
+    static (non-array arguments are held static anyway); `ref_fn` is called as it is.
+    `kernel_fn`'s and `ref_fn`'s keyword arguments go in ``kwargs={...}``."""
+    kwargs = dict(kwargs or {})
     import jax
 
     for what, fn in (("kernel_fn", kernel_fn), ("ref_fn", ref_fn)):
@@ -135,7 +144,9 @@ def check_kernel(
         lambda v: jax.device_put(v, cpu) if isinstance(v, jax.Array) else v, (args, kwargs)
     )
     with jax.default_device(cpu), _compat.pallas_interpret_mode():
-        prepared = _stages.prepare(kernel_fn, args, kwargs)
+        prepared = _stages.prepare(
+            kernel_fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+        )
         closed = prepared.trace().jaxpr
         got = jax.block_until_ready(prepared.call())
     with jax.default_device(cpu):

@@ -4,7 +4,7 @@ and after and a diff that ignores renumbered names."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -14,6 +14,7 @@ from jaxlab.base.format import function_name
 from jaxlab.base.table import data_frame
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
+from jaxlab.core.calls import takes_call
 from jaxlab.ir.hlo_diff import TextDiff, text_diff
 
 _OPCODE = re.compile(r"=\s*\S+\s+([a-z][\w\-]*)\(")
@@ -113,16 +114,19 @@ class PassPipeline(Displayed):
         renderer(self, "display")(self)
 
 
+@takes_call()
 def passes(
     fn: Callable,
     *args: Any,
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> PassPipeline:
     """Compile ``fn(*args, **kwargs)`` with XLA writing the module after every pass, and return
     the passes that changed it (:class:`PassPipeline`). Nothing is run; temporary files are
-    removed (an ``--xla_dump_to`` set in ``XLA_FLAGS`` is used instead, and kept)."""
+    removed (an ``--xla_dump_to`` set in ``XLA_FLAGS`` is used instead, and kept). `fn`'s own
+    keyword arguments go in ``kwargs={...}``."""
+    kwargs = dict(kwargs or {})
     prepared = _stages.prepare(
         fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
     )

@@ -4,7 +4,7 @@ from the CPU lowering."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from jaxlab.base.format import function_name
 from jaxlab.base.pytrees import CallSummary, call_summary
 from jaxlab.core import platforms as _platforms
 from jaxlab.core import stages as _stages
+from jaxlab.core.calls import takes_call
 from jaxlab.core.platforms import check_platforms
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ def inspect_platforms(
     return PlatformInspection(fn, traced, lowerings, cpu, cpu_error, args, kwargs)
 
 
+@takes_call()
 def inspect(
     fn: Callable,
     *args: Any,
@@ -197,7 +199,7 @@ def inspect(
     platforms: str | Sequence[str] | None = None,
     profile: bool | int = False,
     numerics: bool = False,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> Inspection | PlatformInspection:
     """Trace, lower and compile ``fn(*args, **kwargs)`` and return an :class:`Inspection`.
 
@@ -221,10 +223,9 @@ def inspect(
     every jaxpr equation (range, NaN and Inf, headroom), mark the source lines that made NaN
     or Inf, and open on the first one's origin.
 
-    The keyword names ``static_argnums``, ``static_argnames``, ``run``, ``platforms``,
-    ``profile`` and ``numerics`` belong to jaxlab; every other keyword argument is passed to
-    `fn`.
+    jaxlab's options are keyword-only; `fn`'s own keyword arguments go in ``kwargs={...}``.
     """
+    kwargs = dict(kwargs or {})
     statics = {"static_argnums": static_argnums, "static_argnames": static_argnames}
     for option, given in (("profile", profile), ("numerics", numerics)):
         if platforms is not None and given:

@@ -7,7 +7,7 @@ import linecache
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.table import Table
 from jaxlab.core import profiler as _profiler
 from jaxlab.core import stages as _stages
+from jaxlab.core.calls import takes_call
 from jaxlab.ir._bulk import gc_paused
 from jaxlab.ir.kernel_times import NO_SOURCE, KernelProfile, KernelTime, attribute
 from jaxlab.ir.trace_events import parse_trace
@@ -327,6 +328,7 @@ def _check_runs(runs: Any) -> int:
     return runs
 
 
+@takes_call()
 def profile(
     fn: Callable,
     *args: Any,
@@ -334,7 +336,7 @@ def profile(
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     peak: bool = True,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> Profile:
     """Compile ``fn(*args, **kwargs)`` (not profiled), run it once to warm up, then run it
     `runs` times under JAX's profiler, each call waited on to its last output leaf, and return
@@ -342,13 +344,14 @@ def profile(
     scope, and wall time split into kernels, gaps between kernels and host time.
 
     `peak` measures the device's peak memory bandwidth once per session (as ``%bench`` does)
-    for ``percent_of_peak``. The keyword names ``runs``, ``static_argnums``,
-    ``static_argnames`` and ``peak`` belong to jaxlab; every other keyword goes to `fn`.
+    for ``percent_of_peak``. jaxlab's options are keyword-only; `fn`'s own keyword arguments
+    go in ``kwargs={...}`` (``jaxlab.profile(h, x, runs=3, kwargs={"runs": 5})``).
     Raises ``RuntimeError`` when another profiler session is active (left running).
     """
     from jaxlab.api.inspection import Inspection
 
     runs = _check_runs(runs)
+    kwargs = dict(kwargs or {})
     staged = _stages.stage(
         fn, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
     )

@@ -27,10 +27,12 @@ from jaxlab.benchmarking.variants import (
 )
 from jaxlab.core import compile_events as _compile_events
 from jaxlab.core import stages as _stages
+from jaxlab.core.calls import takes_call
 from jaxlab.core.errors import explain
 from jaxlab.core.jit import ReportingJit
 
 
+@takes_call()
 def bench(
     fn: Callable | Mapping[str, Any],
     *args: Any,
@@ -57,7 +59,7 @@ def bench(
     progress: Any = "auto",
     label: str | None = None,
     processes: int | None = None,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> BenchResult:
     """Time ``fn(*args, **kwargs)`` as ``jax.jit(fn)``, eager ``fn`` and its NumPy twin.
 
@@ -92,8 +94,10 @@ def bench(
         memory layout can pick its time. A function that cannot be sent is timed here, and
         a note says why. Ctrl-C keeps the processes that finished.
 
-    Other keyword arguments go to `fn`. Returns a :class:`jaxlab.BenchResult`.
+    `fn`'s own keyword arguments go in ``kwargs={...}`` (every keyword above is jaxlab's).
+    Returns a :class:`jaxlab.BenchResult`.
     """
+    kwargs = dict(kwargs or {})
     opts = _options(time_budget, precision, min_runs, runs, loops, check, rtol, atol, input_dtype)
     opts.flops, opts.bytes = flops, bytes_accessed
     nums = _stages.normalize_argnums(static_argnums)

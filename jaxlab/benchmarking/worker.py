@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     from jaxlab.benchmarking.runner import bench
 
     try:
-        result = bench(call["fn"], *call["args"], **call["options"], **call["kwargs"])
+        result = bench(call["fn"], *call["args"], **call["options"], kwargs=call["kwargs"])
     except Exception as exc:
         print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

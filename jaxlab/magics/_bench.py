@@ -308,7 +308,7 @@ class BenchMagics(JaxlabMagics):
         from jaxlab.benchmarking.runner import bench
 
         with self.friendly_errors("bench", name, args.traceback, plain=(BenchError,)):
-            result = bench(target, *call_args, **options, **call_kwargs)
+            result = bench(target, *call_args, **options, kwargs=call_kwargs)
         if cell is None:
             _name_numerics_call(result, args.expr, options)
         if args.output:

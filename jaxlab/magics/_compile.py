@@ -56,7 +56,7 @@ class CompileMagics(JaxlabMagics):
 
         args, call, statics = self.parse_call(self.passes, "passes", line, local_ns)
         with self.friendly_errors("passes", call.name, args.traceback):
-            return passes(call.fn, *call.args, **statics, **call.kwargs)
+            return passes(call.fn, *call.args, **statics, kwargs=call.kwargs)
 
 
 def profile_call(shell: Any, call: Call, statics: dict[str, Any]) -> CompileProfile:
@@ -68,4 +68,4 @@ def profile_call(shell: Any, call: Call, statics: dict[str, Any]) -> CompileProf
     hooks = hooks_of(shell)
     named = hooks.guards.ledger.named(call.name) if hooks is not None else []
     recorded = named[-1] if named else None
-    return compile_profile(call.fn, *call.args, recompiles=recorded, **statics, **call.kwargs)
+    return compile_profile(call.fn, *call.args, recompiles=recorded, **statics, kwargs=call.kwargs)

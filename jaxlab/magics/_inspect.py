@@ -37,7 +37,7 @@ class InspectMagics(JaxlabMagics):
         action="store_true",
         help="where the compile time goes instead (the same as %%compile_profile)",
     )
-    @argument("--runs", default="10", metavar="N", help="calls measured by --profile (default 10)")
+    @argument("--runs", default=None, metavar="N", help="calls measured by --profile (default 10)")
     @argument(
         "--profile",
         action="store_true",
@@ -50,6 +50,12 @@ class InspectMagics(JaxlabMagics):
         help="also run the call once instrumented: a values column beside every jaxpr "
         "equation, the source lines that made NaN or Inf marked, the view opened on the first "
         "one's origin",
+    )
+    @argument(
+        "--no-run",
+        action="store_true",
+        help="stage the call without running it (as run=False); by default a call with real "
+        "arrays runs once, for its first-run and steady-state times",
     )
     @argument("expr", nargs="*", help="the call, e.g. f(x)")
     @no_var_expand
@@ -73,8 +79,16 @@ class InspectMagics(JaxlabMagics):
 
         ``--compile-profile`` shows where the compile time goes instead (a
         :class:`jaxlab.CompileProfile`, as ``%compile_profile f(x)``).
+
+        Like ``jaxlab.inspect(f, x)``, a call with real arrays is run (``--no-run`` stages it
+        only, as ``run=False``); ``--profile --runs N`` is ``profile=N``.
         """
         args, call, statics = self.parse_call(self.inspect, "inspect", line, local_ns)
+        if args.runs is not None and not args.profile:
+            raise UsageError(
+                "%inspect: --runs counts the calls --profile measures.\n"
+                "  fix: add --profile (`%inspect --profile --runs 5 f(x)`), or drop --runs."
+            )
         platforms = platform_values(args, "inspect")
         if args.compile_profile:
             if args.profile or args.numerics:
@@ -95,7 +109,7 @@ class InspectMagics(JaxlabMagics):
                 return profile_call(self.shell, call, statics)
         profile: int | bool = False
         if args.profile:
-            profile = runs_value(args.runs, "inspect")
+            profile = runs_value(args.runs or "10", "inspect")
         from jaxlab.api.platforms import inspect
         from jaxlab.core.profiler import ProfilerBusy
 
@@ -113,15 +127,18 @@ class InspectMagics(JaxlabMagics):
                         f"%inspect: {which} runs the call on this machine; it cannot be "
                         "combined with --platform.\n  fix: drop one of them."
                     )
-                return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
+                return inspect(
+                    call.fn, *call.args, platforms=platforms, **statics, kwargs=call.kwargs
+                )
+            run = False if args.no_run else None
             insp = inspect(
                 call.fn,
                 *call.args,
-                run=False,
+                run=run,
                 profile=profile,
                 numerics=args.numerics,
                 **statics,
-                **call.kwargs,
+                kwargs=call.kwargs,
             )
         if getattr(insp, "profile", None) is not None:
             insp.profile.file_labels = self.file_labels(insp.profile)

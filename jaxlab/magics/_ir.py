@@ -38,7 +38,7 @@ class IRMagics(JaxlabMagics):
         ``ClosedJaxpr``."""
         args, call, statics = self.parse_call(self.jaxpr, "jaxpr", line, local_ns)
         with self.friendly_errors("jaxpr", call.name, args.traceback):
-            return jaxpr(call.fn, *call.args, **statics, **call.kwargs)
+            return jaxpr(call.fn, *call.args, **statics, kwargs=call.kwargs)
 
     @magic_arguments()
     @traceback_option
@@ -70,9 +70,11 @@ class IRMagics(JaxlabMagics):
             from jaxlab.api.platforms import inspect
 
             with self.friendly_errors("hlo", call.name, args.traceback):
-                return inspect(call.fn, *call.args, platforms=platforms, **statics, **call.kwargs)
+                return inspect(
+                    call.fn, *call.args, platforms=platforms, **statics, kwargs=call.kwargs
+                )
         with self.friendly_errors("hlo", call.name, args.traceback):
-            text = hlo(call.fn, *call.args, stage=args.stage, **statics, **call.kwargs)
+            text = hlo(call.fn, *call.args, stage=args.stage, **statics, kwargs=call.kwargs)
         if not text:
             raise UsageError(
                 f"%hlo: the backend gave no {args.stage} text for this program.\n"

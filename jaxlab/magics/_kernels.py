@@ -14,6 +14,8 @@ from jaxlab.magics._base import (
     evaluate_call,
     literal,
     parse_line,
+    static_options,
+    static_values,
     traceback_option,
 )
 
@@ -27,6 +29,7 @@ class KernelMagics(JaxlabMagics):
 
     @magic_arguments()
     @traceback_option
+    @static_options
     @argument("--ref", required=True, metavar="FN", help="the reference function, e.g. jnp.dot")
     @argument("--rtol", default=None, help="relative tolerance (default: from the dtypes)")
     @argument("--atol", default=None, help="absolute tolerance (default: from the dtypes)")
@@ -38,8 +41,10 @@ class KernelMagics(JaxlabMagics):
         """Run a function that calls ``pallas_call`` with its kernels in interpret mode on CPU
         and compare it with a reference: ``%check_kernel --ref jnp.dot matmul(x, y)``. The
         tolerance follows the dtypes (integers exactly); a mismatch names the first wrong
-        output block by grid index. Returns a :class:`jaxlab.KernelCheck`."""
+        output block by grid index. ``--static-argnums``/``--static-argnames`` hold arguments
+        of the kernel call static, as ``jax.jit`` does. Returns a :class:`jaxlab.KernelCheck`."""
         args = parse_line(self.check_kernel, line)
+        statics = static_values(args, "check_kernel")
         namespace = self.namespace(local_ns)
         call = evaluate_call(args.expr, namespace, "check_kernel", args.traceback)
         ref = evaluate(args.ref, namespace, "check_kernel", args.traceback)
@@ -57,4 +62,4 @@ class KernelMagics(JaxlabMagics):
         from jaxlab.api.kernels import check_kernel
 
         with self.friendly_errors("check_kernel", call.name, args.traceback, plain=(TypeError,)):
-            return check_kernel(call.fn, ref, *call.args, **tols, **call.kwargs)
+            return check_kernel(call.fn, ref, *call.args, **tols, **statics, kwargs=call.kwargs)

@@ -64,7 +64,7 @@ class ProfileMagics(JaxlabMagics):
             plain=(ProfilerBusy,),
             on_failure=_show_error_card,
         ):
-            result = profile(call.fn, *call.args, runs=runs, **statics, **call.kwargs)
+            result = profile(call.fn, *call.args, runs=runs, **statics, kwargs=call.kwargs)
         result.file_labels = self.file_labels(result)
         return result
 

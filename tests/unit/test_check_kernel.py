@@ -83,3 +83,17 @@ def test_bad_input():
     assert not shape.ok and "shape" in shape.outputs[0].problem
     tree = jaxlab.check_kernel(pk.tiled_matmul, lambda a, b: (a @ b, a), x, y)
     assert not tree.ok and "the reference returns" in tree.outputs[0].problem
+
+
+def test_static_arguments_of_the_kernel_call_are_held_static():
+    def repeated(x, y, n):  # `n` sizes the output: it must be a Python int when traced
+        return jnp.concatenate([pk.add(x, y)] * n)
+
+    def ref(x, y, n):
+        return jnp.concatenate([x + y] * n)
+
+    x = jnp.arange(16.0).reshape(4, 4)
+    check = jaxlab.check_kernel(repeated, ref, x, x, 3, static_argnums=2)
+    assert check.ok and check.outputs[0].total == 3 * 16
+    check = jaxlab.check_kernel(repeated, ref, x, x, static_argnames="n", kwargs={"n": 2})
+    assert check.ok and check.outputs[0].total == 2 * 16

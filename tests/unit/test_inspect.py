@@ -53,7 +53,10 @@ def test_static_argnames_and_keyword_arguments():
         return x * scale if mode == "mul" else x + scale
 
     insp = jaxlab.inspect(
-        scaled, jnp.ones(2), scale=jnp.float32(3.0), mode="add", static_argnames="mode"
+        scaled,
+        jnp.ones(2),
+        static_argnames="mode",
+        kwargs={"scale": jnp.float32(3.0), "mode": "add"},
     )
     assert insp.output.tolist() == [4.0, 4.0]
     assert [e.primitive.name for e in insp.jaxpr.eqns] == ["add"]
@@ -73,7 +76,7 @@ def test_static_argnums_also_makes_the_parameter_static_by_name():
     def make(x, n):
         return jnp.ones(n) * x
 
-    insp = jaxlab.inspect(make, 2.0, n=4, static_argnums=1)
+    insp = jaxlab.inspect(make, 2.0, static_argnums=1, kwargs={"n": 4})
     assert len(insp.jaxpr.in_avals) == 1
     assert insp.output.tolist() == [2.0] * 4
 

@@ -24,7 +24,7 @@ def test_jaxpr_is_the_text_of_the_traced_call():
 
 def test_jaxpr_takes_static_arguments_and_placeholders():
     placeholder = jax.ShapeDtypeStruct((4, 2), jnp.float32)
-    text = jaxlab.jaxpr(scaled, placeholder, k=3, static_argnames="k")
+    text = jaxlab.jaxpr(scaled, placeholder, static_argnames="k", kwargs={"k": 3})
     assert [str(v.aval) for v in text.source.jaxpr.invars] == ["float32[4,2]"]
 
 

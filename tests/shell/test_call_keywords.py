@@ -1,0 +1,72 @@
+"""Magics bind the call's keywords to the function: ``%profile h(x, runs=...)`` profiles
+``h(x, runs=...)``, whatever jaxlab's own options are called."""
+
+from __future__ import annotations
+
+import pytest
+
+SETUP = """
+seen = []
+def h(x, runs="one"):
+    seen.append(("runs", runs))
+    return x * len(runs)
+def k(x, stage="one"):
+    seen.append(("stage", stage))
+    return x * len(stage)
+def labelled(x, label="one"):
+    seen.append(("label", label))
+    return x + len(label)
+def placed(x, platforms="one"):
+    seen.append(("platforms", platforms))
+    return x - len(platforms)
+xs = jnp.arange(4.0)
+"""
+
+
+@pytest.fixture(scope="module")
+def defined(ip):
+    ip.run_cell(SETUP)
+    return ip
+
+
+@pytest.fixture
+def shell(defined):
+    defined.user_ns["seen"].clear()
+    return defined
+
+
+def run(ip, line: str):
+    result = ip.run_cell(line)
+    result.raise_error()
+    return ip.user_ns
+
+
+def test_profile_binds_runs_to_the_function(shell):
+    ns = run(shell, 'p = %profile --runs 2 h(xs, runs="five")')
+    assert ns["p"].runs == 2 and ns["seen"] == [("runs", "five")]
+
+
+def test_hlo_binds_stage_to_the_function(shell):
+    ns = run(shell, 't = %hlo --stage jaxpr k(xs, stage="two")')
+    assert ns["t"].dialect == "jaxpr" and ns["seen"] == [("stage", "two")]
+
+
+def test_inspect_binds_platforms_to_the_function_and_runs_like_the_function(shell):
+    ns = run(shell, 'i = %inspect placed(xs, platforms="three")')
+    assert ns["seen"] == [("platforms", "three")]
+    assert ns["i"].timings.first_run is not None  # real arrays run, as jaxlab.inspect does
+    ns = run(shell, "j = %inspect --no-run placed(jnp.ones(3))")
+    assert ns["j"].timings.first_run is None
+
+
+def test_bench_binds_label_to_the_function(shell):
+    ns = run(shell, 'b = %bench --variants jit --vs none --time 0.05 labelled(xs, label="seven")')
+    assert ns["b"].variant_names == ["jit"]
+    assert ("label", "seven") in ns["seen"] and ("label", "one") not in ns["seen"]
+
+
+def test_inspect_runs_without_profile_is_a_usage_error(shell):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="--runs counts the calls --profile measures"):
+        shell.run_line_magic("inspect", "--runs 5 placed(xs)")
