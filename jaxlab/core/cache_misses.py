@@ -14,7 +14,10 @@ from __future__ import annotations
 import functools
 import inspect as _inspect
 import re
+import sys
 import types
+from collections.abc import Iterator
+from types import FunctionType
 from typing import Any
 
 from jaxlab.base.format import short_dtype, source_location
@@ -62,6 +65,8 @@ def _new_object_line(
     text, address = fresh[0]
     found = _find(call, path, int(address, 16)) if call is not None else None
     argument = _argument(path, call, fn, found[1] if found else "")
+    if not argument:
+        argument = _wrapped_argument(int(address, 16))
     obj = found[0] if found else None
     who = f"`{argument}` is" if argument else "an argument holds"
     return f"{who} {NEW_OBJECT}: {_describe(obj, text)}; fix: {_fix(obj)}"
@@ -203,6 +208,59 @@ def _argument(path: str, call: tuple[tuple, dict] | None, fn: Any, inside: str) 
         else:
             name = f"args[{index}]"
     return name + _tail(inside, path, call)
+
+
+def _wrapper_frames(depth: int = 80) -> Iterator[tuple[dict, Any]]:
+    """(locals, wrapper) of each frame of a library's on the stack that holds a wrapper of a
+    function of the user's (``eqx.filter_jit``'s call holds the jitted wrapper), innermost
+    first."""
+    frame = sys._getframe(1)
+    for _ in range(depth):
+        if frame is None:
+            return
+        if is_library(frame.f_code.co_filename):
+            local = frame.f_locals
+            user = next(filter(None, map(_users_function, local.values())), None)
+            if user is not None:
+                yield local, user
+        frame = frame.f_back
+
+
+def _wrapped_argument(address: int) -> str:
+    """The user's name for the object with that id when a library's wrapper staged the call
+    (``eqx.filter_jit`` traces a function of its own): found in the ``args``/``kwargs`` of the
+    wrapper's frame, named by the signature of the user's function it wraps."""
+    for local, user in _wrapper_frames():
+        args, kwargs = local.get("args"), local.get("kwargs")
+        if isinstance(args, tuple) and isinstance(kwargs, dict):
+            found = _search((args, kwargs), address)
+            if found is not None:
+                return _argument(found[1], (args, kwargs), user, "")
+    return ""
+
+
+def users_function(fn: Any) -> Any:
+    """`fn`, the function JAX traces; or, when that is a library's (``eqx.filter_jit`` traces
+    its own wrapper function), the user's function the library is staging, found on the
+    stack. Call it while JAX traces."""
+    code = _code(fn)
+    if code is None or not is_library(code.co_filename):
+        return fn
+    for _, user in _wrapper_frames():
+        return _inspect.unwrap(user)
+    return fn
+
+
+def _users_function(value: Any) -> Any:
+    """`value` when it is a wrapper of a function of the user's (``functools.wraps`` style)."""
+    if isinstance(value, (FunctionType, type)) or not callable(value):
+        return None
+    try:
+        inner = _inspect.unwrap(value)
+    except Exception:
+        return None
+    code = getattr(inner, "__code__", None)
+    return value if inner is not value and code and not is_library(code.co_filename) else None
 
 
 def _tail(inside: str, path: str, call: tuple[tuple, dict] | None) -> str:

@@ -22,7 +22,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 
 from jaxlab.base import compat as _compat
-from jaxlab.core.cache_misses import in_user_terms
+from jaxlab.core.cache_misses import in_user_terms, users_function
 
 _TRACE = "/jax/core/compile/jaxpr_trace_duration"
 _LOWER = "/jax/core/compile/jaxpr_to_mlir_module_duration"
@@ -181,6 +181,7 @@ class _MissCapture(logging.Filter):
         function = _compat.tracing_function()
         with suppress(Exception):  # JAX's words stay when the objects cannot be read
             reason = in_user_terms(reason, _compat.tracing_call(), function)
+            function = users_function(function)
         with _lock:
             logs = list(_explaining)
         for log in logs:

@@ -26,6 +26,7 @@ from jaxlab.core.cache_misses import summarize as summarize_reason
 from jaxlab.core.compile_events import Compilation, CompileLog
 from jaxlab.guards._functions import traced_function
 from jaxlab.guards._warning import GuardWarning
+from jaxlab.ir.sources import is_library
 
 # compilations kept per function (older ones are counted, not kept)
 MAX_RECORDS = 200
@@ -139,6 +140,8 @@ def identity(comp: Compilation) -> tuple[str, str, int]:
     """(name, file, line) of the function a compilation traced: where JAX says it is defined,
     else where its code is, else its name alone."""
     site = defined_at(comp.reasons)
+    if site is not None and is_library(site[0]):
+        site = None  # a library's wrapper (eqx.filter_jit): where the user's function is
     if site is None and comp.function is not None:
         found = traced_function(comp.function)
         if found is not None:
@@ -217,7 +220,7 @@ class RecompileLedger:
                 entry.cells[cell] = entry.cells.get(cell, 0) + 1
                 reason = _since_previous(entry, comp, raw) or summarize_reason(raw)
                 entry.records.append(CompileRecord(cell, comp.total_s, reason, raw, comp.call))
-                entry.defined_at = defined_at(comp.reasons) or entry.defined_at
+                entry.defined_at = key[1:] if key[1] else entry.defined_at
             del entry.records[:-MAX_RECORDS]
             for old in entry.records[:-KEEP_CALLS]:
                 old.call = None

@@ -75,6 +75,30 @@ def test_recompiles_explain_a_new_object_per_call_in_one_line(kernel):
     assert "f32[1] → f32[7]" not in listed.text and "before f32[1]" not in listed.text
 
 
+def test_a_diffrax_closure_under_filter_jit_is_named_in_one_line(kernel):
+    pytest.importorskip("diffrax")
+    defined = kernel.ok(
+        "import diffrax, equinox as eqx\n"
+        "@eqx.filter_jit\n"
+        "def solve_dx(term, y0):\n"
+        "    return diffrax.diffeqsolve(term, diffrax.Tsit5(), 0.0, 1.0, 0.1, y0).ys\n"
+        "def step_dx(y0):\n"
+        "    return solve_dx(diffrax.ODETerm(lambda t, y, args: -y), y0)"
+    )
+    warned = kernel.ok("for _ in range(12):\n    step_dx(jnp.ones(2))")
+    line = (
+        "`term.vector_field` is a new object at each call: the lambda inside `step_dx` "
+        f"created at In [{defined.execution_count}], line 6"
+    )
+    assert line in warned.text, warned.text
+    assert "0x" not in warned.text + warned.html and "PyTreeDef" not in warned.text
+    listed = kernel.ok("%recompiles solve_dx")
+    assert line in listed.text and "PyTreeDef" not in listed.text + listed.html
+    # where the user's function is, not the library's wrapper
+    assert f"defined at In [{defined.execution_count}], line 2" in listed.text
+    assert "_jit.py" not in listed.text + listed.html
+
+
 def test_recompiles_diff_bad_input(kernel):
     kernel.ok("@jax.jit\ndef once_rd(x):\n    return x + 1\nonce_rd(jnp.ones(2))")
     kernel.fails_cleanly("%recompiles --diff", "needs a function's name")

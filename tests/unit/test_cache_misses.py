@@ -146,8 +146,9 @@ def test_equinox_closure_in_an_ode_term_is_named_in_one_line():
         step(jnp.ones(2))
     lines = [summarize(r) for name, r in log.explanations if name == "solve"]
     assert lines, log.explanations
-    assert lines[0].endswith(
-        f"a new object at each call: the lambda inside `step` created at {HERE}:{lambda_line}; "
+    assert lines[0] == (
+        "`term.vector_field` is a new object at each call: the lambda inside `step` created at "
+        f"{HERE}:{lambda_line}; "
         "fix: define it once, outside the function, or pass data instead of a closure (JAX "
         "compares such objects by identity)"
     ), lines[0]
