@@ -17,15 +17,23 @@ from jaxlab.ir.sources import inside_call, is_users
 
 _METADATA = re.compile(r', metadata=\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\}')
 TABLES = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
-# restated by the ENTRY computation's own signature, and as long as all its arguments
-_REDUNDANT_HEADER = ("entry_computation_layout",)
+_HEADER_WIDTH = 100  # a longer attribute is elided (the full text is XLA's own)
+
+
+def _elide(attribute: str) -> str:
+    """An attribute as it fits on a line: ``entry_computation_layout={…}`` when too long (the
+    ENTRY computation's signature says the same; the flags' values are one per parameter)."""
+    if len(attribute) <= _HEADER_WIDTH:
+        return attribute
+    key, eq, value = attribute.partition("=")
+    return f"{key}={value[0]}…{value[-1]}" if eq and value[:1] in "{([" else attribute[:99] + "…"
 
 
 def _header_lines(raw: str) -> list[str]:
     """``HloModule name, a=1, b={…}`` as ``HloModule name, a=1,`` and one more attribute a
     line, indented."""
     pieces = [p.strip() for p in scan.split(raw, ",", scan.HLO)]
-    kept = [p for p in pieces[1:] if p.partition("=")[0] not in _REDUNDANT_HEADER]
+    kept = [_elide(p) for p in pieces[1:]]
     if not kept:
         return [pieces[0]]
     lines = [f"{pieces[0]}, {kept[0]}"] + [f"    {p}" for p in kept[1:]]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.notebooks._hlo import assert_hlo_shows_the_program_first
 from tests.notebooks._run import NOTEBOOKS, execute
 
 pytestmark = pytest.mark.kernel
@@ -30,6 +31,7 @@ def test_speed(kernel_prefix):
     html = run.data("text/html")
     assert "1 fusion" in html  # x + x*x + x*x*x: one loop fusion
     assert "crossover" in html.lower() or "<svg" in html
+    assert_hlo_shows_the_program_first(run)
 
 
 def markdown(run) -> str:
@@ -56,6 +58,10 @@ def test_grad_control_flow(kernel_prefix):
     assert "[6.0, 6.0, 6.0, 6.0, 6.0]" in run.data("text/plain")
     assert "8.0 2.0" in run.stdout
     assert "traced value in Python control flow" in run.stdout
+    assert_hlo_shows_the_program_first(run)
+    # the titles name what was staged: the gradient, not the function differentiated
+    html = run.data("text/html")
+    assert "jaxpr of grad(tanh)(" in html and "optimized HLO of grad(tanh)(" in html
 
 
 def test_jacobians_and_hessians(kernel_prefix):
@@ -85,6 +91,7 @@ def test_jacobians_and_hessians(kernel_prefix):
     assert re.search(
         r"ENTRY %main\S* \(\) -> f32\[1000,1000\] \{\n  ROOT \S+ = \S+ fusion\(\)", hlo
     )
+    assert_hlo_shows_the_program_first(run)
 
 
 def test_vmap(kernel_prefix):
@@ -93,6 +100,11 @@ def test_vmap(kernel_prefix):
     assert "[2., 2., 5.]" in run.data("text/plain")
     assert "per-example gradients match the loop" in run.stdout
     assert "((6, 3), (6,))" in run.data("text/plain")
+    assert_hlo_shows_the_program_first(run)
+    # the batched functions are named as such, with the batched shapes
+    html = run.data("text/html")
+    assert "jaxpr of vmap(vmap(l1_distance))(x: f32[3,2], y: f32[2,2])" in html
+    assert "optimized HLO of vmap(grad(loss))(" in html
 
 
 def test_pmap_and_sharding(kernel_prefix):
@@ -119,6 +131,7 @@ def test_pmap_and_sharding(kernel_prefix):
         ("0", "2", "0", "1"), ("2", "4", "2", "3"), ("4", "6", "4", "5"), ("6", "8", "6", "7"),
     ]  # fmt: skip
     assert grid.group(0).count("data-device=") == 8
+    assert_hlo_shows_the_program_first(run)
 
 
 def test_pure_functions(kernel_prefix):

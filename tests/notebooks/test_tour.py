@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import needs_widget_bundle
+from tests.notebooks._hlo import assert_hlo_shows_the_program_first
 from tests.notebooks._run import execute
 
 pytestmark = pytest.mark.kernel
@@ -39,6 +40,10 @@ def test_every_view_is_there(tour):
     assert "<svg" in html and "vs numpy" in tour.data("text/plain")
     assert 'class="jaxlab jl-profile"' in html and 'class="jl-timeline"' in html
     assert 'class="jaxlab jl-memory"' in html
+
+
+def test_hlo_outputs_show_the_program_first(tour):
+    assert assert_hlo_shows_the_program_first(tour) == 2  # one device, then the sharded sums
 
 
 def test_links_and_fusions_are_reported(tour):

@@ -46,9 +46,9 @@ def test_hlo_shows_the_program_first_with_the_users_lines_and_no_frame_tables():
     raw = text.inspection.hlo
     assert "\nStackFrames\n" in raw and "jaxlab/core/stages.py" in raw  # what JAX printed
     lines = str(text).split("\n")
-    # the module header, wrapped: one attribute a line, no restated entry layout
-    assert lines[0].startswith("HloModule jit_scaled") and max(map(len, lines[:4])) < 100
-    assert "entry_computation_layout" not in text
+    # the module header, wrapped: one attribute a line
+    assert lines[0].startswith("HloModule jit_scaled") and max(map(len, lines[:5])) < 110
+    assert "entry_computation_layout={(f32[3]{0}, f32[])->f32[3]{0}}" in text
     first = next(k for k, line in enumerate(lines) if " = " in line)
     assert first <= 6, lines[: first + 1]
     for table in ("FileNames", "FunctionNames", "FileLocations", "StackFrames"):
@@ -64,6 +64,15 @@ def test_hlo_shows_the_program_first_with_the_users_lines_and_no_frame_tables():
         assert hidden not in html
     assert not re.search(r"(?<!test_)irtext\.py", html)
     assert f"test_irtext.py:{line}" in html
+
+
+def test_a_long_entry_layout_is_left_to_the_entry_line():
+    params = {f"w{i}": jnp.ones((i + 1, 3)) for i in range(20)}
+    text = jaxlab.hlo(lambda p: jax.tree.map(jnp.sin, p), params)
+    assert "entry_computation_layout" in text.inspection.hlo  # XLA's header: one long line
+    header = str(text).split("\n\n", 1)[0].split("\n")
+    assert "    entry_computation_layout={…}," in header and max(map(len, header)) < 110
+    assert re.search(r"^ENTRY %\S+ \(", text, re.M)
 
 
 def test_every_view_of_optimized_hlo_drops_the_frame_tables(tmp_path):
