@@ -1,15 +1,19 @@
 """`jaxlab.memory`: the device memory held now — by array, by the notebook variable that
 references it, and by the cell and line that created it — and diffs between two snapshots.
 
-Arrays come from ``jax.live_arrays()``; who created each buffer from JAX's device memory
-profile (``jax.profiler.device_memory_profile()``, a pprof profile whose samples carry the
-Python frames of the allocation). References are looked up in the namespace passed in (the
-notebook's variables) and in IPython's output history (``Out[n]``, ``_``, ``__``, ``___``,
-``_n``): an array held only by the history stays alive until the history lets go of it.
+Arrays come from ``jax.live_arrays()``; who created each from the traceback JAX records with
+it (``jax.Array.traceback``), else from JAX's device memory profile
+(``jax.profiler.device_memory_profile()``, a pprof profile whose samples carry the Python
+frames of each allocation, matched to arrays by device and size). References are looked up
+in the namespace passed in (the notebook's variables) and in IPython's output history
+(``Out[n]``, ``_``, ``__``, ``___``, ``_n``): an array held only by the history stays alive
+until the history lets go of it. An array no name reaches as a pytree leaf is looked for
+inside the variables' objects, closures and the last error's traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -27,7 +31,7 @@ from jaxlab.core.errors import is_user_file
 from jaxlab.ir.pprof import ProtobufError, parse_pprof
 
 COLUMNS = [
-    "array", "shape", "dtype", "bytes", "devices", "referenced_by", "only_history",
+    "array", "shape", "dtype", "bytes", "devices", "referenced_by", "held_via", "only_history",
     "created_at", "cell", "line",
 ]  # fmt: skip
 DIFF_COLUMNS = ["change", "shape", "dtype", "bytes", "referenced_by", "created_at", "cell", "line"]
@@ -68,6 +72,7 @@ class ArrayMemory:
     nbytes: int
     devices: list[str]
     referenced_by: list[str] = field(default_factory=list)
+    held_via: str = ""  # what holds it when no name reaches it as a pytree leaf
     creators: list[Creator] = field(default_factory=list)  # several: it is one of these
     ref: Any = field(default=None, repr=False)  # weak reference to the array
 
@@ -101,6 +106,7 @@ class ArrayMemory:
             "bytes": self.nbytes,
             "devices": ", ".join(self.devices),
             "referenced_by": ", ".join(self.referenced_by),
+            "held_via": self.held_via,
             "only_history": self.only_history,
             "created_at": self.created_at,
             "cell": c.cell if c else None,
@@ -204,6 +210,100 @@ def _references(namespace: Mapping[str, Any] | None) -> dict[int, list[str]]:
     return out
 
 
+_WALK_BUDGET = 50_000  # objects looked at to find what holds the arrays no name reaches
+_WALK_DEPTH = 6
+_WALK_ITEMS = 1_000  # items of one container looked at
+
+
+def _holders(namespace: Mapping[str, Any] | None, wanted: set[int]) -> dict[int, str]:
+    """id(array) -> what holds it, for arrays no variable reaches as a pytree leaf: the
+    attribute path from a variable (``model.layers[0].w``); ``inside cubic (Inspection)`` when
+    the path goes through an object's private attributes (jaxlab's results keep their call's
+    outputs); ``captured by f`` for a function's closure; ``a local of f() in the last error's
+    traceback`` for frames an exception keeps alive. Breadth first, so each array gets the
+    shortest path; bounded in objects and depth."""
+    import sys
+
+    import jax
+
+    found: dict[int, str] = {}
+    if not wanted:
+        return found
+    queue: list[tuple[Any, str, str, int]] = []  # (object, label, private owner, depth)
+    for name, value in (namespace or {}).items():
+        if name in ("In", "exit", "quit", "get_ipython"):
+            continue
+        if not name.startswith("_") or HISTORY.match(name):
+            queue.append((value, name, "", 0))
+    tb = getattr(sys, "last_traceback", None)
+    while tb is not None:
+        frame = tb.tb_frame
+        if is_user_file(frame.f_code.co_filename):
+            where = f"a local of {frame.f_code.co_name}() in the last error's traceback"
+            queue.extend((v, f"{k} ({where})", "", 1) for k, v in frame.f_locals.items())
+        tb = tb.tb_next
+    seen: set[int] = set()
+    head = 0
+    while head < len(queue) and len(seen) < _WALK_BUDGET and len(found) < len(wanted):
+        obj, label, owner, depth = queue[head]
+        head += 1
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, jax.Array):
+            if id(obj) in wanted and id(obj) not in found:
+                found[id(obj)] = owner or label
+            continue
+        if depth >= _WALK_DEPTH or _is_foreign(obj):
+            continue
+        if isinstance(obj, _NOT_CONTAINERS) and not isinstance(obj, types.FunctionType):
+            continue
+        for child, child_label, private in _children(obj, label):
+            queue.append((child, child_label, owner or private, depth + 1))
+    return found
+
+
+def _children(obj: Any, label: str) -> list[tuple[Any, str, str]]:
+    """(child, its label, "inside <label> (Type)" when reached through a private attribute)."""
+    out: list[tuple[Any, str, str]] = []
+    if isinstance(obj, dict):
+        for k, v in list(obj.items())[:_WALK_ITEMS]:
+            out.append((v, f"{label}[{k!r}]", ""))
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for i, v in enumerate(list(obj)[:_WALK_ITEMS]):
+            out.append((v, f"{label}[{i}]", ""))
+    else:
+        cells = getattr(obj, "__closure__", None)
+        names = getattr(getattr(obj, "__code__", None), "co_freevars", ())
+        for name, cell in zip(names, cells or (), strict=False):
+            try:
+                out.append((cell.cell_contents, f"{name} (captured by {label})", ""))
+            except ValueError:  # an empty cell
+                continue
+        if isinstance(obj, functools.partial):
+            out.extend((v, f"{label}.args[{i}]", "") for i, v in enumerate(obj.args))
+            out.extend((v, f"{label}.keywords[{k!r}]", "") for k, v in obj.keywords.items())
+        wrapped = getattr(obj, "__wrapped__", None)
+        if wrapped is not None and not isinstance(obj, types.FunctionType):
+            out.append((wrapped, label, ""))
+        attributes = getattr(obj, "__dict__", None)
+        if isinstance(attributes, dict) and not isinstance(obj, types.FunctionType):
+            inside = f"inside {label} ({type(obj).__name__})"
+            for k, v in list(attributes.items())[:_WALK_ITEMS]:
+                private = isinstance(k, str) and k.startswith("_")
+                out.append((v, f"{label}.{k}", inside if private else ""))
+    return out
+
+
+# objects whose insides hold no user array worth naming (NumPy's buffers) or lead back to the
+# notebook itself (IPython's shell holds the namespace)
+_FOREIGN = ("numpy", "IPython", "ipykernel", "ipywidgets", "traitlets", "zmq", "tornado")
+
+
+def _is_foreign(obj: Any) -> bool:
+    return type(obj).__module__.split(".", 1)[0] in _FOREIGN
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -231,6 +331,17 @@ def _creator(frames: list, cell_label: Callable[[str], str | None] | None) -> Cr
         outer = user[-1]
         creator.via = f"{label(outer[0]) or os.path.basename(outer[0])}:{outer[1]}"
     return creator
+
+
+def _traceback_creator(arr: Any, cell_label: Callable[[str], str | None] | None) -> Creator | None:
+    """Where JAX created `arr`, from the traceback every array carries (``jax.Array.traceback``):
+    the one line, not a guess."""
+    try:
+        tb = arr.traceback
+        frames = [(f.file_name, f.line_num, f.function_name) for f in tb.frames] if tb else []
+    except Exception:
+        return None
+    return _creator(frames, cell_label) if frames else None
 
 
 def _device_key(device: Any) -> str:
@@ -277,6 +388,9 @@ def memory(
                 item.ref = weakref.ref(arr)
             except TypeError:
                 item.ref = None
+            creator = _traceback_creator(arr, cell_label)
+            if creator is not None:
+                item.creators.append(creator)
             for s in shards:
                 need[(_device_key(s.device), int(s.data.nbytes))].append(item)
         except Exception:
@@ -303,7 +417,8 @@ def memory(
             # gets every distinct creator of the group (usually one)
             distinct = list({_ck(c): c for c in found if c is not None}.values())
             for item in items:
-                item.creators.extend(c for c in distinct if c not in item.creators)
+                if not item.creators:  # an array without a traceback: JAX's allocation sites
+                    item.creators.extend(distinct)
             other += max(len(found) - len(items), 0) * key[1]
         for key, found in samples.items():
             if key not in need:
@@ -313,6 +428,9 @@ def memory(
         for a in arrays:
             for d in a.devices:
                 by_device[d] += a.nbytes // max(len(a.devices), 1)
+    holders = _holders(namespace, {a.key for a in arrays if not a.referenced_by})
+    for a in arrays:
+        a.held_via = holders.get(a.key, "")
     arrays.sort(key=lambda a: -a.nbytes)
     return MemorySnapshot(arrays, dict(by_device), time.time(), other, error)
 

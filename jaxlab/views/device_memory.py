@@ -23,8 +23,34 @@ CSS = """
 """
 
 
+SMALL_BYTES = 1024  # arrays under this share one row of the tables (twenty scalars: one row)
+
+
 def _names(a: Any) -> str:
-    return ", ".join(a.referenced_by) if a.referenced_by else "(no variable)"
+    if a.referenced_by:
+        return ", ".join(a.referenced_by)
+    return f"(no variable) {a.held_via}" if a.held_via else "(no variable)"
+
+
+def _split_small(arrays: list) -> tuple[list, list]:
+    """The arrays worth a row each, and the small ones (under ``SMALL_BYTES``) when there are
+    several of them, for one row."""
+    small = [a for a in arrays if a.nbytes < SMALL_BYTES]
+    if len(small) < 2:
+        return arrays, []
+    return [a for a in arrays if a.nbytes >= SMALL_BYTES], small
+
+
+def _small_row(small: list) -> tuple[str, str, str]:
+    """(array, held by, created at) of the row of the small arrays."""
+    names = [a.label for a in small if a.referenced_by]
+    held = ", ".join(names[:4]) + (f", … {len(names) - 4} more" if len(names) > 4 else "")
+    places = list(dict.fromkeys(a.created_at for a in small if a.created_at))
+    where = ", ".join(places[:3]) + (f", … {len(places) - 3} more" if len(places) > 3 else "")
+    unnamed = len(small) - len(names)
+    if unnamed:
+        held += f"{', ' if held else ''}{unnamed} with no variable"
+    return f"{len(small)} arrays under {format_bytes(SMALL_BYTES)}", held, where
 
 
 def _devices(by_device: dict[str, int]) -> str:
@@ -37,17 +63,22 @@ def snapshot_text(s: Any) -> str:
         f"Device memory: {format_bytes(s.total_bytes)} in {len(s.arrays)} arrays "
         f"({_devices(s.by_device)})"
     ]
+    large, small = _split_small(s.arrays)
+    rows = [
+        [a.label, "x".join(map(str, a.shape)) or "()", a.dtype, format_bytes(a.nbytes),
+         _names(a), a.created_at]
+        for a in large[:20]
+    ]  # fmt: skip
+    if small:
+        label, held, where = _small_row(small)
+        rows.append([label, "", "", format_bytes(sum(a.nbytes for a in small)), held, where])
     lines += text_table(
         ["array", "shape", "dtype", "bytes", "held by", "created at"],
-        [
-            [a.label, "x".join(map(str, a.shape)) or "()", a.dtype, format_bytes(a.nbytes),
-             _names(a), a.created_at]
-            for a in s.arrays[:20]
-        ],
+        rows,
         numeric=[False, False, False, True, False, False],
-    )  # fmt: skip
-    if len(s.arrays) > 20:
-        lines.append(f"… {len(s.arrays) - 20} more arrays (.to_pandas())")
+    )
+    if len(large) > 20:
+        lines.append(f"… {len(large) - 20} more arrays (.to_pandas())")
     history = s.held_only_by_history
     if history:
         held = format_bytes(sum(a.nbytes for a in history))
@@ -61,12 +92,28 @@ def snapshot_text(s: Any) -> str:
 
 
 def _bar(nbytes: int, largest: int, history: bool) -> str:
-    width = max(1, round(BAR_WIDTH * nbytes / largest)) if largest else 1
+    width = min(BAR_WIDTH, max(1, round(BAR_WIDTH * nbytes / largest))) if largest else 1
     cls = "jl-mem-bar jl-history" if history else "jl-mem-bar"
     return f'<span class="{cls}" style="width:{width}px"></span>'
 
 
 def _rows(arrays: list, largest: int) -> list[list[str]]:
+    """A row per array, largest first, up to ``MAX_ROWS``; the small arrays share one last
+    row."""
+    large, small = _split_small(arrays)
+    rows = _array_rows(large[:MAX_ROWS], largest)
+    if small:
+        label, held, where = _small_row(small)
+        total = sum(a.nbytes for a in small)
+        rows.append(
+            [_bar(total, largest, False), esc(label), "", "", esc(format_bytes(total)),
+             esc(", ".join(dict.fromkeys(d for a in small for d in a.devices))), esc(held),
+             esc(where)]
+        )  # fmt: skip
+    return rows
+
+
+def _array_rows(arrays: list, largest: int) -> list[list[str]]:
     return [
         [
             _bar(a.nbytes, largest, a.only_history),
@@ -89,6 +136,7 @@ NUMERIC = [False, False, False, False, True, False, False, False]
 @renders(MemorySnapshot, "html")
 def snapshot_html(s: Any) -> str:
     largest = s.arrays[0].nbytes if s.arrays else 0
+    large, _ = _split_small(s.arrays)
     history = s.held_only_by_history
     note = ""
     if history:
@@ -105,11 +153,11 @@ def snapshot_html(s: Any) -> str:
         f'<div class="jl-muted">{esc(_devices(s.by_device))}; creators from JAX\'s device '
         "memory profile</div>"
         + note
-        + table(HEADERS, _rows(s.arrays[:MAX_ROWS], largest), numeric=NUMERIC, raw=True)
+        + table(HEADERS, _rows(s.arrays, largest), numeric=NUMERIC, raw=True)
         + (
-            f'<div class="jl-muted">… {len(s.arrays) - MAX_ROWS} more in '
+            f'<div class="jl-muted">… {len(large) - MAX_ROWS} more in '
             "<code>.to_pandas()</code></div>"
-            if len(s.arrays) > MAX_ROWS
+            if len(large) > MAX_ROWS
             else ""
         )
         + (f'<div class="jl-note">{esc(s.profile_error)}</div>' if s.profile_error else "")
@@ -147,7 +195,5 @@ def diff_html(d: Any) -> str:
     for title, arrays in (("created", d.created), ("freed", d.freed)):
         if arrays:
             parts.append(f'<div class="jl-title">{title}</div>')
-            parts.append(
-                table(HEADERS, _rows(arrays[:MAX_ROWS], largest), numeric=NUMERIC, raw=True)
-            )
+            parts.append(table(HEADERS, _rows(arrays, largest), numeric=NUMERIC, raw=True))
     return fragment("".join(parts), extra_class="jl-memory")

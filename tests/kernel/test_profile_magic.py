@@ -86,6 +86,23 @@ def test_memory_diff_shows_the_new_array_with_its_cell_and_line(kernel):
     assert kernel.value("[a.referenced_by for a in d2.created if a.shape == (77,)]") == [["again"]]
 
 
+def test_memory_names_one_creating_line_and_groups_small_arrays(kernel):
+    # arrays of one size made in two cells: each names its own cell and line
+    a = kernel.ok("twin_a = jnp.ones((211, 7)) + 1.0")
+    b = kernel.ok("pad = 1\ntwin_b = jnp.ones((211, 7)) * 2.0")
+    kernel.ok("scalars = [jnp.float32(i) + 0 for i in range(20)]\nmem = %memory")
+    created = kernel.value(
+        "{a.referenced_by[0]: a.created_at for a in mem.arrays if a.shape == (211, 7)}"
+    )
+    assert created == {
+        "twin_a": f"In [{a.execution_count}]:1",
+        "twin_b": f"In [{b.execution_count}]:2",
+    }
+    shown = kernel.ok("mem")
+    assert "arrays under 1 KiB" in shown.text and "arrays under 1 KiB" in shown.html
+    assert "scalars[3]" not in shown.html.split("arrays under 1 KiB")[0]
+
+
 def test_bad_input_gets_one_clear_line(kernel):
     kernel.fails_cleanly("%profile --runs 0 seed(jnp.ones(3))", "--runs must be at least 1")
     kernel.fails_cleanly("%profile --runs many seed(jnp.ones(3))", "--runs expects")

@@ -104,3 +104,64 @@ def test_bad_input_is_refused():
         jaxlab.memory(["x"])
     with pytest.raises(TypeError, match="MemorySnapshots"):
         jaxlab.memory_diff(jaxlab.memory(), 3)
+
+
+def _ones(n: int):
+    return jnp.ones((n, n)) + 0.0
+
+
+def _twos(n: int):
+    return jnp.ones((n, n)) * 2.0
+
+
+def test_created_at_names_the_one_line_from_the_arrays_traceback():
+    # two arrays of one size and device made on two lines: matching buffers by size could
+    # only list both lines for each; the array's own traceback names its line
+    first, second = _ones(24), _twos(24)
+    snap = jaxlab.memory({"first": first, "second": second})
+    (a,) = snap.find("first")
+    (b,) = snap.find("second")
+    assert len(a.creators) == 1 and a.creators[0].function == "_ones"
+    assert len(b.creators) == 1 and b.creators[0].function == "_twos"
+    assert " or " not in a.created_at and " or " not in b.created_at
+    assert a.created_at.startswith("test_device_memory.py:")
+
+
+def test_small_arrays_share_one_row():
+    scalars = {f"s{i}": jnp.float32(i) + 0 for i in range(20)}
+    big = _ones(64)
+    snap = jaxlab.memory({**scalars, "big": big})
+    text = repr(snap)
+    assert "20 arrays under 1 KiB" in text or "arrays under 1 KiB" in text
+    table_rows = [line for line in text.splitlines() if line.lstrip().startswith("s1")]
+    assert not table_rows, table_rows  # no row of its own for a scalar
+    html = snap._repr_html_()
+    assert html.count("<tr") < 20 and "arrays under 1 KiB" in html
+    assert "big" in text and "16 KiB" in text
+
+
+def _scale_by(w):
+    def closure(x):
+        return x * w
+
+    return closure
+
+
+class _Holder:
+    def __init__(self, value):
+        self._kept = value
+
+
+def test_an_array_without_a_variable_says_what_holds_it():
+    inside = _Holder(_ones(30))
+    closure = _scale_by(_twos(31))
+    kept = _Holder(None)
+    kept.outputs = [_ones(32)]  # a public attribute path: named by it
+    snap = jaxlab.memory({"inside": inside, "closure": closure, "kept": kept})
+    held = {a.shape: a for a in snap.arrays}
+    assert held[(30, 30)].held_via == "inside inside (_Holder)"
+    assert held[(31, 31)].held_via == "w (captured by closure)"
+    assert held[(32, 32)].held_via == "kept.outputs[0]"
+    text = repr(snap)
+    assert "(no variable) w (captured by closure)" in text
+    assert "held_via" in snap.to_pandas().columns
