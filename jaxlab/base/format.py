@@ -34,6 +34,14 @@ def function_name(fn: Any, fallback: str | None = None) -> str:
     return name or fallback or type(fn).__name__
 
 
+def plural(n: float, word: str, many: str | None = None) -> str:
+    """``1 kernel``, ``3 kernels``, ``1.5 kernels``, ``2 processes`` (`many`: the plural when
+    it is not `word` + s). Whole counts print with thousands separators."""
+    whole = float(n).is_integer()
+    count = f"{int(n):,}" if whole else f"{n:,.1f}"
+    return f"{count} {word if whole and int(n) == 1 else (many or word + 's')}"
+
+
 def format_seconds(seconds: float | None) -> str:
     """Human units: 12.3 µs, 4.56 ms, 1.23 s."""
     if seconds is None:

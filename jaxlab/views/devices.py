@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from jaxlab.api.devices import DeviceReport
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes
+from jaxlab.base.format import format_bytes, plural
 from jaxlab.views._html import esc, fragment, table
 from jaxlab.views.colours import device_colour, swatch
 from jaxlab.views.placement import device_list
@@ -21,9 +21,9 @@ def headline(r: DeviceReport) -> str:
     n, local = len(r.devices), len(r.addressable)
     default = " (default)" if r.backend == r.default_backend else f" (default: {r.default_backend})"
     return (
-        f"{r.backend} backend{default}: {n} device{'s' if n != 1 else ''} in "
-        f"{r.process_count} process{'es' if r.process_count != 1 else ''}; this is process "
-        f"{r.process_index}, which addresses {local}"
+        f"{r.backend} backend{default}: {plural(n, 'device')} in "
+        f"{plural(r.process_count, 'process', 'processes')}; this is process "
+        f"{r.process_index}, which addresses {plural(local, 'device')}"
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from jaxlab.api.placement import Placement
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes
+from jaxlab.base.format import format_bytes, plural
 from jaxlab.views._html import details, esc, fragment, svg, table
 from jaxlab.views.colours import device_colour, swatch
 
@@ -81,21 +81,17 @@ def layout_summary(a: ArrayPlacement) -> str:
     return text
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' if n != 1 else ''}"
-
-
 def headline(p: Placement) -> str:
     """``12 arrays, 1.2 MiB, in 3 groups on 8 devices`` or ``…, all on cpu:0 (device 0)``."""
     devices = sorted({d for a in p.arrays for d in a.devices})
-    text = f"{_plural(len(p.arrays), 'array')}, {format_bytes(p.nbytes)}"
+    text = f"{plural(len(p.arrays), 'array')}, {format_bytes(p.nbytes)}"
     if p.single_device is not None:
         spec = p.arrays[0].spec  # ``on cpu:0`` for a single-device sharding
         name = spec.removeprefix("on ") if spec.startswith("on ") else ""
         where = f"{name} (device {p.single_device})" if name else f"device {p.single_device}"
         return text + f", all on {where}"
     groups = len(p.groups())
-    return text + f", in {_plural(groups, 'group')} on {_plural(len(devices), 'device')}"
+    return text + f", in {plural(groups, 'group')} on {plural(len(devices), 'device')}"
 
 
 def group_line(g: ArrayGroup) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from jaxlab.api.profile import Profile, ProfileDiff, where
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes, format_count, format_seconds
+from jaxlab.base.format import format_bytes, format_count, format_seconds, plural
 from jaxlab.ir._bulk import gc_paused
 from jaxlab.views._html import details, esc, fragment, page, svg, table
 from jaxlab.views._text import text_table
@@ -262,7 +262,7 @@ def summary_line(p: Any) -> str:
         f"{format_seconds(p.kernel_s / max(len(p.calls), 1))}, gaps between kernels "
         f"{format_seconds(p.gaps_s / max(len(p.calls), 1))}, host "
         f"{format_seconds(p.host_s / max(len(p.calls), 1))} · coverage {p.coverage:.0%} · "
-        f"{p.kernels_per_call:.0f} kernels per call"
+        f"{plural(round(p.kernels_per_call, 1), 'kernel')} per call"
     )
 
 

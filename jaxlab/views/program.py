@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jaxlab.base.format import format_bytes
+from jaxlab.base.format import format_bytes, plural
 from jaxlab.core.analysis import UNAVAILABLE
 from jaxlab.views._html import details, esc, table
 from jaxlab.views.memory import memory_section
@@ -52,7 +52,8 @@ def collectives_summary(collectives: list[Collective]) -> str:
         kinds[c.kind] = kinds.get(c.kind, 0) + 1
     moved = sum(c.bytes_moved for c in collectives)
     listed = ", ".join(f"{n} {k}" for k, n in kinds.items())
-    return f"{len(collectives)} collectives ({listed}); {format_bytes(moved)} sent per device"
+    count = plural(len(collectives), "collective")
+    return f"{count} ({listed}); {format_bytes(moved)} sent per device"
 
 
 def collectives_section(collectives: list[Collective] | None, entry: str = "") -> str:
@@ -117,7 +118,7 @@ def distribution_sections(insp: Inspection) -> str:
         memory_title += f" (peak {format_bytes(timeline.peak_bytes)} per device)"
     return (
         details(
-            f"shardings ({devices} device{'s' if devices != 1 else ''})",
+            f"shardings ({plural(devices, 'device')})",
             shardings_section(shardings),
         )
         + details(
@@ -137,7 +138,7 @@ def hlo_distribution(insp: Inspection) -> str:
         return ""
     entry = insp.hlo_module.entry.name if insp.hlo_module.entry else ""
     return details(
-        f"shardings ({shardings.num_devices if shardings else '?'} devices)",
+        f"shardings ({plural(shardings.num_devices, 'device') if shardings else '? devices'})",
         shardings_section(shardings),
     ) + collectives_section(insp.collectives, entry)
 

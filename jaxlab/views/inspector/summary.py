@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import renders
-from jaxlab.base.format import format_bytes, format_count, format_seconds
+from jaxlab.base.format import format_bytes, format_count, format_seconds, plural
 from jaxlab.core import analysis as _analysis
 from jaxlab.views._html import table
 from jaxlab.views.frames import source_lines_text
@@ -129,5 +129,5 @@ def fusion_table(insp: Inspection) -> str:
         more = (
             f'<div class="jl-note">{len(fusions) - MAX_FUSION_ROWS:,} more fusions not shown</div>'
         )
-    title = f'<div class="jl-title">{len(fusions):,} fusion{"s" if len(fusions) != 1 else ""}</div>'
+    title = f'<div class="jl-title">{plural(len(fusions), "fusion")}</div>'
     return title + table(["fusion", "kind", "ops", "output", "source"], rows) + more
