@@ -9,6 +9,7 @@ import linecache
 import os
 import re
 import sysconfig
+import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,13 +39,24 @@ class Explanation:
     # which case matched: one of PITFALLS, or "shape", "arity", "vmap", "name", "syntax", "other"
     kind: str = "other"
 
-    def message(self, prefix: str = "") -> str:
-        lines = [f"{prefix}{self.summary}"]
+    def message(self, prefix: str = "", width: int | None = None) -> str:
+        """The summary, where and fix, one a line; with `width`, each wrapped at spaces to
+        that many columns (a notebook's error output otherwise breaks long lines anywhere,
+        mid-word)."""
+        parts = [(f"{prefix}{self.summary}", "  ")]
         if self.where:
-            lines.append(f"  at {self.where}")
+            parts.append((f"  at {self.where}", "     "))
         if self.fix:
-            lines.append(f"  fix: {self.fix}")
-        return "\n".join(lines)
+            parts.append((f"  fix: {self.fix}", "       "))
+        if width is None:
+            return "\n".join(text for text, _ in parts)
+        return "\n".join(
+            textwrap.fill(
+                text, width, subsequent_indent=indent, break_long_words=False,
+                break_on_hyphens=False,
+            )
+            for text, indent in parts
+        )  # fmt: skip
 
 
 # -- locating the user's line ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from jaxlab.guards import Guards, GuardSettings, GuardWarning
 from jaxlab.magics._base import JaxlabMagics, cell_label, parse_line, traceback_option
 
 CONFIG_HINT = "`%config JaxLab.{name} = True`"
+ERROR_WIDTH = 88  # columns of the explanation above an error: wrapped at spaces, never mid-word
 
 
 class JaxLab(Configurable):
@@ -147,7 +148,7 @@ class GuardHooks:
                     )
                     note = CONFIG_HINT.format(name="friendly_errors").replace("True", "False")
                     stb = [
-                        _highlight(explanation.message(prefix="[jaxlab] "))
+                        _highlight(explanation.message(prefix="[jaxlab] ", width=ERROR_WIDTH))
                         + f"\n  (the original error follows; {note} turns this off)\n",
                         *original,
                     ]

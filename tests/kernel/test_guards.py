@@ -3,6 +3,8 @@ where the problem shows, naming the function and the variable; clean cells stay 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from jaxlab.guards import MIME
@@ -168,6 +170,9 @@ def test_friendly_errors_in_ordinary_cells_keep_the_original(kernel):
     assert "[jaxlab]" in first and "`sign_fe`" in first and "if x > 0:" in first
     assert "jax.lax.cond" in first
     assert any("TracerBoolConversionError" in line for line in rest)  # the original underneath
+    # wrapped at spaces: JupyterLab breaks a longer line of an error anywhere, mid-word
+    header = re.sub(r"\x1b\[[0-9;]*m", "", first).split("\n  (the original error")[0]
+    assert len(header.split("\n")) >= 3 and max(map(len, header.split("\n"))) <= 88
 
     result = kernel.run("a_fe = jnp.arange(3)\na_fe[0] = 10")
     assert result.error["ename"] == "TypeError"

@@ -37,3 +37,27 @@ def test_views_count_one_thing_in_the_singular():
         host_s=1e-3, coverage=0.5, kernels_per_call=1.0,
     )  # fmt: skip
     assert summary_line(profile).endswith("· 1 kernel per call")
+
+
+def test_an_error_explanation_wraps_at_spaces_never_mid_word():
+    from jaxlab.core.errors import Explanation
+
+    e = Explanation(
+        "`rectified_cube` uses a traced value in Python control flow (if/while/and/or) (it "
+        "depends on argument `x`); under jit or vmap its value is not known while tracing.",
+        "use jax.lax.cond, jnp.where or jax.lax.while_loop, or make the argument static "
+        "(static_argnums / --static-argnums).",
+        "In [4], line 3: if x < 0.:",
+    )
+    text = e.message(prefix="[jaxlab] ", width=88)
+    lines = text.split("\n")
+    assert all(len(line) <= 88 for line in lines) and len(lines) >= 4
+    assert " ".join(line.strip() for line in lines).startswith(
+        "[jaxlab] `rectified_cube` uses a traced value in Python control flow"
+    )
+    words = set(e.summary.split()) | set(e.fix.split())
+    assert all(w in words or w in ("[jaxlab]", "at", "fix:") or w in e.where.split()
+               for line in lines for w in line.split())  # fmt: skip
+    assert e.message() == "\n".join(  # without a width: one line each, as before
+        [e.summary, f"  at {e.where}", f"  fix: {e.fix}"]
+    )
