@@ -8,7 +8,7 @@ import linecache
 from jaxlab.base.display import Displayed, renders
 from jaxlab.base.format import source_location
 from jaxlab.core.errors import Explanation, user_frame
-from jaxlab.views._html import esc, fragment
+from jaxlab.views._html import esc, fragment, prose
 
 CONTEXT_LINES = 2
 
@@ -31,13 +31,13 @@ def failure_text(failure: InspectionError) -> str:
 @renders(InspectionError, "html")
 def failure_html(failure: InspectionError) -> str:
     e = failure.explanation
-    parts = [f'<div class="jl-title jl-bad">inspect failed: {esc(e.summary)}</div>']
+    parts = [f'<div class="jl-title jl-bad">inspect failed: {prose(e.summary)}</div>']
     if e.where:
         parts.append(f'<div class="jl-muted">at {esc(e.where)}</div>')
     if failure.frame is not None:
         parts.append(_source_excerpt(failure.frame))
     if e.fix:
-        parts.append(f"<div>fix: {esc(e.fix)}</div>")
+        parts.append(f"<div>fix: {prose(e.fix)}</div>")
     return fragment(f'<div class="jl-error">{"".join(parts)}</div>')
 
 

@@ -259,3 +259,26 @@ def test_compile_advice_names_the_new_object_once_with_its_cost():
     )
     assert advice.fix.startswith("define it once, outside the function")
     assert not [a for a in profile.advice if a.kind == "static-recompiles"]
+
+
+def test_messages_show_code_as_code_in_html_never_backticks():
+    from jaxlab.base.display import renderer
+    from jaxlab.core.errors import explain
+    from jaxlab.guards import GuardWarning
+    from jaxlab.views.error import InspectionError
+
+    def branchy(x):
+        if x > 0:
+            return x
+        return -x
+
+    try:
+        jax.jit(branchy)(1.0)
+    except Exception as exc:
+        card = InspectionError(exc, explain(exc, fn_name="branchy"))
+    html = renderer(card, "html")(card)
+    assert "<code>branchy</code>" in html and "`" not in html
+    warning = GuardWarning("side-effect", "`<f>` prints", fix="use `jax.debug.print`")
+    html = warning._repr_mimebundle_()["text/html"]
+    assert "<code>&lt;f&gt;</code> prints" in html and "<code>jax.debug.print</code>" in html
+    assert "`" not in html
