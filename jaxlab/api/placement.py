@@ -19,6 +19,7 @@ from jaxlab.ir.shardings import describe_sharding
 
 # the axis name JAX gives the mesh of a pmap's output
 PMAP_AXIS = "_internal_pmap_axis_name"
+PMAP_LABEL = "<pmap axis>"  # what it is shown as
 
 
 class PlacementError(TypeError):
@@ -394,7 +395,11 @@ def _array_placement(value: Any, path: str, *, abstract: bool = False) -> ArrayP
     size = int(np.prod(shape)) if shape else 1
     kind, spec, mesh = describe_sharding(sharding)
     shards = _shards(value, sharding, shape, abstract)
-    note = "pmap output" if mesh and PMAP_AXIS in mesh else ""
+    note = ""
+    if mesh and PMAP_AXIS in mesh:  # JAX's internal name is nothing the user can write
+        note = "pmap output"
+        spec = spec.replace(repr(PMAP_AXIS), PMAP_LABEL)
+        mesh = {PMAP_LABEL if k == PMAP_AXIS else k: v for k, v in mesh.items()}
     return ArrayPlacement(
         path=path,
         shape=shape,

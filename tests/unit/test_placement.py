@@ -67,6 +67,11 @@ def test_pmap_output():
     p = assert_matches_jax(y)
     assert p.arrays[0].shard_shape == (1, 3)
     assert len(p.arrays[0].devices) == 8
+    # JAX's internal axis name is nothing a user can write: it is shown as the pmap's axis
+    assert p.arrays[0].spec == "P(<pmap axis>,)" and p.arrays[0].mesh == {"<pmap axis>": 8}
+    for text in (repr(p), p._repr_html_()):
+        assert "_internal_pmap_axis_name" not in text and "pmap output" in text
+    assert "P(&lt;pmap axis&gt;,)" in p._repr_html_()
 
 
 def test_shard_map_psum_output_and_its_collective():
