@@ -36,6 +36,7 @@ TRACK_HEIGHT = 18
 LABEL_WIDTH = 190
 MAX_TABLE_ROWS = 40
 TOP_KERNELS = 10  # kernel rows shown before the rest fold
+MAX_FOLDED_KERNELS = 400  # kernel rows in the fold; any beyond are in .to_pandas()
 
 
 def _pct(v: float | None) -> str:
@@ -357,7 +358,7 @@ def _kernel_cells(r: dict) -> list:
     ]
 
 
-def kernels_table(p: Any, top: int = TOP_KERNELS, limit: int = MAX_TABLE_ROWS) -> str:
+def kernels_table(p: Any, top: int = TOP_KERNELS, limit: int = MAX_FOLDED_KERNELS) -> str:
     """The `top` kernels by time; the next ones (up to `limit`) fold under them."""
     rows = p.rows()
     body = table(KERNEL_HEADERS, [_kernel_cells(r) for r in rows[:top]], numeric=KERNEL_NUMERIC)
@@ -411,7 +412,7 @@ def lines_table(p: Any, limit: int = MAX_TABLE_ROWS, *, library: bool = False) -
     return table(headers, body, numeric=numeric, raw=True)
 
 
-def scopes_table(p: Any, limit: int = MAX_TABLE_ROWS) -> str:
+def scopes_table(p: Any, limit: int = MAX_FOLDED_KERNELS) -> str:
     rows = p.by_scope()[:limit]
     return table(
         ["named scope", "per call", "%", "kernels"],
