@@ -281,6 +281,11 @@ _STATIC = re.compile(
 )
 
 
+_NEVER_SEEN = re.compile(
+    r"^\s*(?P<name>\S+) id=\d+ defined at (?P<file>.+?):(?P<line>\d+)\s*$", re.M
+)
+
+
 def _clean(text: str) -> str:
     text = _URL.sub("", text).replace("({})", "")
     return " ".join(text.split())
@@ -309,7 +314,11 @@ def summarize(reason: str) -> str:
     if kind == "first":
         return "first compilation"
     if kind == "redefined":
-        return "a new function object defined where an earlier one was (re-created each time?)"
+        m = _NEVER_SEEN.search(reason)
+        if m is None:
+            return "a new function object defined where an earlier one was (re-created each time?)"
+        name, where = m["name"], source_location(m["file"], int(m["line"]))
+        return f"`{name}` is a new function object at each call, defined at {where}"
     parts = []
     for bullet in _BULLET.findall(reason):
         m = _STATIC.search(bullet)

@@ -282,3 +282,15 @@ def test_messages_show_code_as_code_in_html_never_backticks():
     html = warning._repr_mimebundle_()["text/html"]
     assert "<code>&lt;f&gt;</code> prints" in html and "<code>jax.debug.print</code>" in html
     assert "`" not in html
+
+
+def test_a_function_jitted_anew_at_each_call_is_named_with_where_it_is_defined():
+    with recording(explain=True) as log:
+        for n in range(3):
+            jax.jit(lambda v: v * 2)(jnp.ones(3))
+    line_no = inspect.currentframe().f_lineno - 1
+    last = _reasons(log)[-1]
+    assert category(last) == "redefined"
+    assert summarize(last) == (
+        f"`<lambda>` is a new function object at each call, defined at {HERE}:{line_no}"
+    )
