@@ -286,7 +286,7 @@ def test_messages_show_code_as_code_in_html_never_backticks():
 
 def test_a_function_jitted_anew_at_each_call_is_named_with_where_it_is_defined():
     with recording(explain=True) as log:
-        for n in range(3):
+        for _ in range(3):
             jax.jit(lambda v: v * 2)(jnp.ones(3))
     line_no = inspect.currentframe().f_lineno - 1
     last = _reasons(log)[-1]
