@@ -267,7 +267,10 @@ def _shares_text(lines: list, labels: dict[str, str] | None = None, empty="(no s
         return empty
     if len(lines) == 1:
         return where(lines[0][0], labels)
-    return ", ".join(f"{where(line, labels)} ({share:.0%})" for line, share in lines)
+    shown = [(line, share) for line, share in lines if share >= 0.005] or lines[:1]
+    more = len(lines) - len(shown)
+    text = ", ".join(f"{where(line, labels)} ({share:.0%})" for line, share in shown)
+    return text + (f", {more} more under 0.5%" if more else "")
 
 
 def _line_row(key: Any, times: dict[str, Any], split: list[str], labels) -> dict[str, Any]:

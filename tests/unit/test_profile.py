@@ -359,3 +359,13 @@ def test_library_lines_fold_into_the_users_calling_line(tmp_path):
     assert dot["source"].startswith("test_profile.py:")
     assert "fakelib" not in dot["source"]
     assert "library_source" in p.to_pandas().columns
+
+
+def test_a_kernel_source_names_its_lines_with_their_shares_leaving_out_crumbs():
+    from jaxlab.api.profile import _shares_text
+
+    a, b, c = ("/x/f.py", 3), ("/x/f.py", 4), ("/x/g.py", 9)
+    assert _shares_text([(a, 1.0)]) == "f.py:3"
+    assert _shares_text([(a, 0.94), (b, 0.06)]) == "f.py:3 (94%), f.py:4 (6%)"
+    assert _shares_text([(a, 0.997), (c, 0.003)]) == "f.py:3 (100%), 1 more under 0.5%"
+    assert _shares_text([]) == "(no source)"
