@@ -134,7 +134,7 @@ def outcome(row: dict) -> str:
 
 
 def _memory_bound(flags: dict) -> bool:
-    return any("page faults per call cost" in text for text in flags["notes"])
+    return any("page faults per call add" in text for text in flags["notes"])
 
 
 def bench_outcomes(row: dict) -> list[str]:

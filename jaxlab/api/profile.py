@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.table import Table
+from jaxlab.benchmarking import roofline as _roofline
 from jaxlab.core import profiler as _profiler
 from jaxlab.core import stages as _stages
 from jaxlab.core.calls import takes_call
@@ -22,11 +23,12 @@ from jaxlab.ir.trace_events import parse_trace
 
 if TYPE_CHECKING:
     from jaxlab.api.inspection import Inspection
-    from jaxlab.benchmarking.roofline import Peak
+    from jaxlab.benchmarking.roofline import ComputePeak, Peak
 
 KERNEL_COLUMNS = [
     "kernel", "kind", "device", "calls", "total_s", "mean_s", "percent", "source",
-    "library_source", "scope", "bytes", "flops", "gbps", "gflops", "percent_of_peak", "attributed",
+    "library_source", "scope", "bytes", "flops", "gbps", "gflops", "percent_of_peak", "bound",
+    "percent_of_roof", "attributed",
 ]  # fmt: skip
 LINE_COLUMNS = [
     "where", "file", "line", "code", "total_s", "per_call_s", "percent", "kernels", "split",
@@ -67,6 +69,8 @@ class Profile(Displayed):
     devices: list[int]
     inspection: Inspection | None = None
     peak: Peak | None = None
+    compute: ComputePeak | None = None  # the compute roof in the program's dtype
+    caches: list[tuple[int, int]] = field(default_factory=list)  # (level, bytes) from the OS
     processing_s: float = 0.0  # jaxlab's reading of the trace, after JAX wrote it
     stop_s: float = 0.0  # JAX's collecting and writing the trace
     other_modules: dict[str, int] = field(default_factory=dict)
@@ -133,6 +137,7 @@ class Profile(Displayed):
             mean = k.mean_s
             gbps = k.bytes / mean / 1e9 if k.bytes and mean > 0 else None
             gflops = k.flops / mean / 1e9 if k.flops and mean > 0 else None
+            roofed = self.roof(k)
             out.append(
                 {
                     "kernel": k.kernel,
@@ -152,10 +157,26 @@ class Profile(Displayed):
                     "percent_of_peak": 100 * gbps / peak_gbps
                     if gbps is not None and peak_gbps
                     else None,
+                    "bound": roofed.bound if roofed else None,
+                    "percent_of_roof": roofed.percent if roofed else None,
                     "attributed": k.attributed,
                 }
             )
         return Table(out, KERNEL_COLUMNS, "Profile.kernel_rows()")
+
+    def roof(self, k: KernelTime) -> _roofline.Roof | None:
+        """The roof that bounds kernel `k` (compute, memory, a cache level, or overhead) and
+        the share of it reached, from its estimated bytes and FLOPs and the measured roofs."""
+        if k.calls == 0 or (not k.bytes and not k.flops):
+            return None
+        work = _roofline.Work(k.bytes or None, k.flops or None, "shape estimates")
+        return _roofline.roof(work, k.mean_s, self.peak, self.compute, self.caches)
+
+    @property
+    def verdict(self) -> str:
+        """Where the time goes, in one sentence: the fewest lines holding 80 % of the kernel
+        time, and the top line's main kernel, what it is and the roof that bounds it."""
+        return _verdict(self)
 
     def by_line(self, *, library: bool = False) -> Table:
         """Time per source line, largest first: ``where`` (``file.py:12`` or ``In [3]:2``),
@@ -395,9 +416,12 @@ def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
     staged = insp._staged
     once = staged.call_once()
     once()  # warm-up: first-run allocations and thread pools are not measured
-    peak_value = None
+    peak_value = compute = None
+    caches: list[tuple[int, int]] = []
     if peak:
         peak_value = _peak(insp)
+        compute = _compute_peak(insp)
+        caches = _roofline.cache_levels()
     traced = _profiler.trace_calls(once, runs)
     t0 = time.perf_counter()
     steps: dict[str, float] = {}
@@ -428,6 +452,8 @@ def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
         devices=kp.devices,
         inspection=insp,
         peak=peak_value,
+        compute=compute,
+        caches=caches,
         stop_s=traced.stop_s,
         other_modules=others,
         steps=steps,
@@ -464,6 +490,87 @@ def _peak(insp: Inspection) -> Peak | None:
         return peak_bandwidth(devices[0] if devices else None)
     except Exception:
         return None
+
+
+def _compute_peak(insp: Inspection) -> ComputePeak | None:
+    """The compute roof in the dtype of the program's first floating output (float32 when it
+    has none)."""
+    try:
+        import jax
+
+        dtypes = [str(a.dtype) for a in jax.tree_util.tree_leaves(insp._staged.traced.out_info)]
+        floating = [d for d in dtypes if d.startswith(("float", "bfloat"))]
+        devices = insp.devices
+        return _roofline.peak_compute(devices[0] if devices else None, (floating or ["float32"])[0])
+    except Exception:
+        return None
+
+
+COVERS = 80  # the verdict names the fewest lines that hold this share of the kernel time
+MAX_NAMED = 5
+
+
+def _what(kernel: str, fusions: dict[str, Any]) -> str:
+    """'a matmul', 'a convolution', 'an elementwise loop', 'a reduction', or its kind."""
+    f = fusions.get(kernel)
+    ops = set(f.opcodes) if f is not None else {kernel.split(".")[0]}
+    if "dot" in ops:
+        return "a matmul"
+    if "convolution" in ops:
+        return "a convolution"
+    kind = f.kind if f is not None else ""
+    if kind == "loop":
+        return "an elementwise loop"
+    if kind == "input" or ops & {"reduce", "reduce-window"}:
+        return "a reduction"
+    if ops & {"sort", "scatter", "gather", "all-reduce", "all-gather"}:
+        return f"a {sorted(ops & {'sort', 'scatter', 'gather', 'all-reduce', 'all-gather'})[0]}"
+    return f"a {kind or kernel.split('.')[0]} kernel"
+
+
+def _bound_text(found: _roofline.Roof | None) -> str:
+    if found is None:
+        return "its roof unknown (no peak measured)"
+    pct = f"{found.percent:.0f} %"
+    if found.bound == "compute":
+        return f"compute-bound at {pct} of peak FLOP/s"
+    if found.bound == "memory":
+        return f"memory-bound at {pct} of peak bandwidth"
+    if found.bound == "cache":
+        where = f"the {found.level} cache" if found.level else "a cache"
+        return f"running from {where} ({pct} of the memory roof)"
+    return "overhead: too small to reach either roof"
+
+
+def _verdict(p: Profile) -> str:
+    lines = p.by_line().rows()
+    if not p.kernels or not lines:
+        return "no kernel ran in the profiled calls"
+    covered, named = 0.0, 0
+    for row in lines:
+        covered += row["percent"]
+        named += 1
+        if covered >= COVERS or named == MAX_NAMED:
+            break
+    if covered >= COVERS:
+        head = f"{covered:.0f} % of kernel time in {named} line{'s' if named != 1 else ''}"
+    else:
+        head = f"kernel time spread over {len(lines)} lines ({covered:.0f} % in the top {named})"
+    top = lines[0]
+    times = {k.kernel: k for k in p.kernels}
+    mine = [times[name] for name in top["kernels"] if name in times]
+    if not mine:
+        return f"{head}; top: {top['where']}"
+    main = max(mine, key=lambda k: k.total_s)
+    fusions = {}
+    if p.inspection is not None:
+        try:
+            fusions = {f.name: f for f in _kernels_of(p.inspection)}
+        except Exception:
+            fusions = {}
+    return (
+        f"{head}; top: {top['where']}, {_what(main.kernel, fusions)}, {_bound_text(p.roof(main))}"
+    )
 
 
 # -- comparison ---------------------------------------------------------------------------

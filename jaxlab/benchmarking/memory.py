@@ -29,34 +29,53 @@ def minor_faults() -> int:
 
 
 _cost_lock = threading.Lock()
-_cost: list[float] = []
+_cost: dict[int, float] = {}
+MIN_PROBE_BYTES = 4 << 20
+MAX_PROBE_BYTES = 256 << 20
+PROBES = 5
 
 
-def fault_cost() -> float:
-    """Seconds one minor page fault costs here (first touch of a page, zeroing included),
-    measured once per process on a fresh anonymous mapping: first-touch time minus
-    second-touch time, divided by the faults the first touch took."""
+def _probe_bytes(nbytes: float | None) -> int:
+    """The probe's size for `nbytes` of fresh memory: a power of two between 4 and 256 MiB
+    (so that the same cache level, or none, holds it)."""
+    if not nbytes:
+        return _PROBE_BYTES
+    size = MIN_PROBE_BYTES
+    while size < nbytes and size < MAX_PROBE_BYTES:
+        size *= 2
+    return size
+
+
+def fault_cost(nbytes: float | None = None) -> float:
+    """Seconds a minor page fault adds to the write that touches it, measured once per
+    process and size on an anonymous mapping of about `nbytes`: writing every byte of fresh
+    pages minus writing them again once mapped, divided by the faults the first write took
+    (the median of 5 tries).
+    Only what the faults add (the trap, and the kernel zeroing the page) is counted: the
+    write itself is work the call does whatever pages it lands in."""
+    size = _probe_bytes(nbytes)
     with _cost_lock:
-        if _cost:
-            return _cost[0]
-        best = float("inf")
-        for _ in range(3):
-            region = mmap.mmap(-1, _PROBE_BYTES)
+        if size in _cost:
+            return _cost[size]
+        costs = []
+        for _ in range(PROBES):
+            region = mmap.mmap(-1, size)
             try:
-                pages = np.frombuffer(region, dtype=np.uint8)[:: mmap.PAGESIZE]
+                data = np.frombuffer(region, dtype=np.uint8)
                 f0, t0 = minor_faults(), time.perf_counter()
-                pages[:] = 1
+                data.fill(1)
                 t1, f1 = time.perf_counter(), minor_faults()
-                pages[:] = 2
+                data.fill(2)
                 t2 = time.perf_counter()
-                del pages
+                del data
             finally:
                 region.close()
             faults = f1 - f0
             if faults > 0:
-                best = min(best, max((t1 - t0) - (t2 - t1), 0.0) / faults)
-        _cost.append(best if best != float("inf") else 0.0)
-        return _cost[0]
+                costs.append(max((t1 - t0) - (t2 - t1), 0.0) / faults)
+        # the median: a difference of two times, each moved by a shared machine's pace
+        _cost[size] = sorted(costs)[len(costs) // 2] if costs else 0.0
+        return _cost[size]
 
 
 @dataclass(frozen=True)
@@ -143,18 +162,32 @@ def faults_note(variant: str, faults_per_call: float, median: float) -> str | No
     """One line when the faults plausibly explain a large part of the time, with the fix."""
     if faults_per_call < 1 or median <= 0:
         return None
-    cost = fault_cost()
+    fresh = faults_per_call * mmap.PAGESIZE
+    cost = fault_cost(fresh)
     spent = faults_per_call * cost
     if spent < EXPLAINS * median:
         return None
-    from jaxlab.base.format import format_seconds
+    from jaxlab.base.format import format_bytes, format_seconds
 
+    probe = (
+        f"{format_seconds(cost)} per fault: writing {format_bytes(_probe_bytes(fresh))} into "
+        "fresh pages against pages already mapped, measured here"
+    )
+    if spent < median:
+        head = (
+            f"{faults_per_call:.0f} page faults per call add about {format_seconds(spent)} to "
+            f"its {format_seconds(median)} ({probe})"
+        )
+    else:  # the probe's figure exceeds the call: it cannot all be the faults'
+        head = (
+            f"{faults_per_call:.0f} page faults per call add up to most of its "
+            f"{format_seconds(median)} ({probe}; {format_seconds(spent)} in all, more than the "
+            "call: its threads fault in parallel, or the machine was busier when probed)"
+        )
     return (
-        f"{variant}: {faults_per_call:.0f} page faults per call cost about "
-        f"{format_seconds(min(spent, median))} of its {format_seconds(median)} "
-        f"({format_seconds(cost)} per fault, measured here): each call writes into fresh "
-        "memory pages. Keep buffers alive across calls, reuse outputs by donating them "
-        "(jax.jit(f, donate_argnums=…)), or give each call a larger batch"
+        f"{variant}: {head}: each call writes into fresh memory pages. Keep buffers alive "
+        "across calls, reuse outputs by donating them (jax.jit(f, donate_argnums=…)), or give "
+        "each call a larger batch"
     )
 
 

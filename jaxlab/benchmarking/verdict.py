@@ -152,6 +152,15 @@ def _straddle(slow: Timing, fast_median: float) -> bool:
     return len(modes) > 1 and modes[0].median < fast_median < modes[-1].median
 
 
+def _unclear(r: Ratio) -> str:
+    """Why a ratio concludes nothing: its interval spans 1, or too few samples to tell."""
+    if not math.isfinite(r.p) or not math.isfinite(r.ci_low):
+        return "too few samples to tell"
+    if r.ci_low <= 1 <= r.ci_high:
+        return f"the interval spans 1 (p={r.p:.2g})"
+    return f"too few samples to tell (p={r.p:.2g})"
+
+
 def _budget_action(result: BenchResult) -> str:
     budget = result.settings.get("time_budget_s") or 1.0
     return f"a longer run (time_budget={LONGER * budget:g})"
@@ -197,7 +206,7 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
         return Finding(
             **common,
             holds=False,
-            why=f"the interval spans 1 (p={r.p:.2g})" if math.isfinite(r.p) else "too few samples",
+            why=_unclear(r),
             action=_budget_action(result),
             cause="interval",
         )

@@ -277,7 +277,7 @@ def call_text(p: Any) -> str:
 
 @renders(Profile, "text")
 def profile_text(p: Any) -> str:
-    lines = [f"Profile of {call_text(p)} ({p.module}): {summary_line(p)}"]
+    lines = [p.verdict, f"Profile of {call_text(p)} ({p.module}): {summary_line(p)}"]
     rows = p.rows()[:15]
     lines += text_table(
         ["kernel", "kind", "dev", "mean", "%", "source"],
@@ -335,7 +335,7 @@ PROFILE_CSS = """
 
 KERNEL_HEADERS = [
     "kernel", "kind", "device", "calls", "mean", "%", "source", "library code", "scope",
-    "est. bytes", "est. FLOPs", "GB/s", "% of peak",
+    "est. bytes", "est. FLOPs", "GB/s", "bound (% of roof)",
 ]  # fmt: skip
 KERNEL_NUMERIC = [False, False, True, True, True, True, False, False, False, True, True, True, True]
 
@@ -354,8 +354,16 @@ def _kernel_cells(r: dict) -> list:
         format_bytes(r["bytes"]),
         format_count(r["flops"]),
         _rate(r["gbps"]),
-        _pct(r["percent_of_peak"]),
+        _roof_cell(r),
     ]
+
+
+def _roof_cell(r: dict) -> str:
+    """'compute 41 %', 'memory 62 %', 'cache 213 % of memory BW', 'overhead 3 %' or '–'."""
+    if r["bound"] is None:
+        return "–"
+    pct = f" {r['percent_of_roof']:.0f} %" if r["percent_of_roof"] is not None else ""
+    return f"{r['bound']},{pct} of memory BW" if r["bound"] == "cache" else f"{r['bound']}{pct}"
 
 
 def kernels_table(p: Any, top: int = TOP_KERNELS, limit: int = MAX_FOLDED_KERNELS) -> str:
@@ -443,6 +451,7 @@ def profile_body(p: Any) -> str:
     )
     parts = [
         f"<style>{PROFILE_CSS}</style>",
+        f'<div class="jl-verdict" style="font-weight:600">{esc(p.verdict)}</div>',
         f'<div class="jl-title">Profile of <code>{esc(call_text(p))}</code> '
         f'<span class="jl-muted">({esc(p.module)})</span></div>',
         f"<div>{esc(summary_line(p))}</div>",

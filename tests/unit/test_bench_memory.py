@@ -369,3 +369,30 @@ def test_judge_rejects_bad_input():
     with pytest.raises(BenchError, match="tolerance must be a number"):
         jaxlab.judge(r, r, tolerance=-0.1)
     assert "judge" in jaxlab.__all__ and "Judgement" in jaxlab.__all__
+
+
+def test_faults_are_charged_only_what_they_add(monkeypatch):
+    sizes = []
+
+    def cost(nbytes=None):
+        sizes.append(nbytes)
+        return 0.5e-6
+
+    monkeypatch.setattr(memory, "fault_cost", cost)
+    # a 5000×5000 float32 output faulted in afresh: 24415 pages, a 23.5 ms call
+    text = memory.faults_note("jit", 24415, 23.5e-3)
+    assert text.startswith("jit: 24415 page faults per call add about 12.2 ms to its 23.5 ms")
+    assert "against pages already mapped" in text and "of its 23.5 ms" not in text
+    assert sizes == [24415 * mmap.PAGESIZE]
+    # a probe figure above the call's own time is never charged in full
+    monkeypatch.setattr(memory, "fault_cost", lambda nbytes=None: 2e-6)
+    text = memory.faults_note("jit", 24415, 23.5e-3)
+    assert "add up to most of its 23.5 ms" in text and "48.8 ms in all, more than the call" in text
+
+
+def test_the_fault_probe_writes_fresh_pages_against_mapped_ones_of_the_call_s_size():
+    small, large = memory.fault_cost(1 << 20), memory.fault_cost(100 << 20)
+    assert 0 < small < 1e-3 and 0 < large < 1e-3
+    assert memory._probe_bytes(1 << 20) == 4 << 20  # the smallest probe
+    assert memory._probe_bytes(100 << 20) == 128 << 20
+    assert memory._probe_bytes(10 << 30) == 256 << 20  # the largest

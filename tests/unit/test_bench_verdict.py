@@ -181,7 +181,7 @@ def _noted(r: BenchResult) -> tuple[list[str], list[str]]:
 def test_notes_are_ranked_by_whether_they_can_change_the_conclusion():
     pace_note = Note("warn", "jit: the machine changed pace …", "jit", "pace")
     gap = Note("warn", "numpy computes in float64 but jit in float32", "jit", major=True)
-    faults = Note("warn", "numpy: 12 page faults per call cost …", "numpy", "memory")
+    faults = Note("warn", "numpy: 12 page faults per call add …", "numpy", "memory")
     # holds: the pace note and the faults stay under the fold; the dtype gap is in full
     steady = result(
         timing("jit", [0.5e-3] * TURNS),
@@ -228,7 +228,7 @@ def test_no_note_appears_twice():
 
 def test_a_three_variant_bench_fits_in_ten_lines_with_the_verdict_first():
     notes = [
-        Note("warn", "eager: 300 page faults per call cost …", "eager", "memory"),
+        Note("warn", "eager: 300 page faults per call add …", "eager", "memory"),
         Note("warn", "numpy: the machine changed pace …", "numpy", "pace"),
         Note("info", "NumPy inputs were put on the device before timing"),
     ]
@@ -253,7 +253,7 @@ def test_a_three_variant_bench_fits_in_ten_lines_with_the_verdict_first():
     fold = html[html.index("<details><summary>") :]
     assert (
         "notes that leave the verdict standing: 6 (memory, unsteady turns, other, what each" in fold
-        and "page faults per call cost" in fold
+        and "page faults per call add" in fold
     )
 
 

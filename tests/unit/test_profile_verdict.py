@@ -1,0 +1,77 @@
+"""``%profile`` leads with where the time goes in one sentence, and every kernel gets the roof
+that bounds it (compute, memory, a cache level, or overhead)."""
+
+from __future__ import annotations
+
+import re
+
+import jax.numpy as jnp
+import pytest
+
+import jaxlab
+from jaxlab.base.display import renderer
+
+
+def matmul_then_small(a, b):
+    c = a @ b
+    return jnp.tanh(c).sum(axis=0)
+
+
+def seed(x):
+    return x + x * x + x * x * x
+
+
+def _no_roof_above_100_without_cache(p):
+    for row in p.rows():
+        assert row["bound"] in ("compute", "memory", "cache", "overhead"), row
+        if row["percent_of_roof"] > 100:
+            assert row["bound"] == "cache", row
+
+
+@pytest.fixture(scope="module")
+def matmul_profile():
+    x = jnp.ones((1024, 1024))
+    return jaxlab.profile(matmul_then_small, x, x, runs=2)
+
+
+def test_the_verdict_names_the_lines_and_the_top_kernel_with_its_roof(matmul_profile):
+    p = matmul_profile
+    assert re.match(
+        r"(9\d|100) % of kernel time in 1 line; top: test_profile_verdict\.py:\d+, a matmul, "
+        r"compute-bound at \d+ % of peak FLOP/s$",
+        p.verdict,
+    ), p.verdict
+    _no_roof_above_100_without_cache(p)
+    assert p.compute is not None and p.compute.dtype == "float32"
+    frame = p.to_pandas()
+    assert {"bound", "percent_of_roof"} <= set(frame.columns)
+
+
+def test_text_and_html_lead_with_the_verdict(matmul_profile):
+    p = matmul_profile
+    assert renderer(p, "text")(p).splitlines()[0] == p.verdict
+    html = renderer(p, "html")(p)
+    assert html.index('class="jl-verdict"') < html.index('class="jl-title"')
+    assert "bound (% of roof)" in html and "compute " in html
+
+
+def test_a_large_elementwise_kernel_is_memory_bound():
+    p = jaxlab.profile(seed, jnp.ones((4096, 4096)), runs=2)
+    _no_roof_above_100_without_cache(p)
+    top = max(p.rows(), key=lambda r: r["total_s"])
+    assert top["bound"] == "memory"
+    assert "an elementwise loop, memory-bound at " in p.verdict
+
+
+def test_a_kernel_whose_data_fits_in_cache_runs_from_it():
+    p = jaxlab.profile(seed, jnp.ones((512, 512)), runs=5)
+    _no_roof_above_100_without_cache(p)
+    top = max(p.rows(), key=lambda r: r["total_s"])
+    assert top["bound"] == "cache"
+    assert re.search(r"running from the L\d cache \(\d+ % of the memory roof\)$", p.verdict)
+
+
+def test_without_peaks_there_is_no_bound_and_the_verdict_says_so():
+    p = jaxlab.profile(seed, jnp.ones((64, 64)), runs=2, peak=False)
+    assert all(r["bound"] is None for r in p.rows())
+    assert p.verdict.endswith("its roof unknown (no peak measured)")
