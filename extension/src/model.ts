@@ -1,8 +1,19 @@
 // The view model built by jaxlab.views.inspector.model: its types are generated from the Python
 // classes (generated/model.ts); this module adds what the widget does with them.
-import type { Fold, LineLinks, RowOf } from "./generated/model";
+import type { Fold, LineLinks, Pane, RowOf } from "./generated/model";
 
 export * from "./generated/model";
+
+/** A pane's title with the lines it shows: `source (23 lines; 262 more in 4 folded library
+ * frames)`, not the 285 lines it holds (the same words as the static HTML's). */
+export function paneTitle(pane: Pane): string {
+  const folds = pane.folds ?? [];
+  const hidden = folds.reduce((n, f) => n + f.last - f.first + 1, 0);
+  const shown = `${pane.title} (${(pane.lines.length - hidden).toLocaleString("en-US")} lines`;
+  if (!folds.length) return `${shown})`;
+  const frames = folds.length === 1 ? "folded library frame" : "folded library frames";
+  return `${shown}; ${hidden.toLocaleString("en-US")} more in ${folds.length} ${frames})`;
+}
 
 /** The pane lines shown, in order: every line but those inside a closed fold. */
 export function visibleLines(count: number, folds: readonly Fold[], closed: ReadonlySet<number>): number[] {

@@ -2,7 +2,7 @@
 // costs what a pane of 50 does.
 import { tokenize } from "./highlight";
 import { LinkIndex } from "./links";
-import { PALETTE, type Pane, shownAs, type ValueCell, visibleLines } from "./model";
+import { PALETTE, type Pane, paneTitle, shownAs, type ValueCell, visibleLines } from "./model";
 
 export const LINE_HEIGHT = 16;
 const OVERSCAN = 20;
@@ -40,7 +40,7 @@ export class CodePane {
     this.el.className = "jl-pane";
     const title = document.createElement("div");
     title.className = "jl-pane-title";
-    title.textContent = `${pane.title} (${pane.lines.length.toLocaleString()} lines)`;
+    title.textContent = paneTitle(pane);
     this.scroller = document.createElement("div");
     this.scroller.className = "jl-scroll jl-code";
     this.body = document.createElement("div");

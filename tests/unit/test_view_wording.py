@@ -61,3 +61,28 @@ def test_an_error_explanation_wraps_at_spaces_never_mid_word():
     assert e.message() == "\n".join(  # without a width: one line each, as before
         [e.summary, f"  at {e.where}", f"  fix: {e.fix}"]
     )
+
+
+def test_the_source_pane_title_counts_the_lines_it_shows():
+    import jax.numpy as jnp
+    import pytest
+
+    import jaxlab
+    from jaxlab.views.inspector.html import pane_title
+
+    pane = {"title": "source", "lines": ["x"] * 285, "folds": [
+        {"header": 22, "first": 23, "last": 140, "equations": 5, "kernels": 2},
+        {"header": 141, "first": 142, "last": 284, "equations": 1, "kernels": 1},
+    ]}  # fmt: skip
+    assert pane_title(pane) == "source (24 lines; 261 more in 2 folded library frames)"
+    assert pane_title({"title": "jaxpr", "lines": ["a", "b"]}) == "jaxpr (2 lines)"
+    nnx = pytest.importorskip("flax.nnx", reason="Flax is in the `examples` extra")
+    layer = nnx.Linear(3, 4, rngs=nnx.Rngs(0))
+    graphdef, state = nnx.split(layer)
+
+    def forward(state, x):
+        return nnx.merge(graphdef, state)(x)
+
+    html = jaxlab.inspect(forward, state, jnp.ones((2, 3)), run=False)._repr_html_()
+    title = html.split('class="jl-pane-title">', 1)[1].split("<", 1)[0]
+    assert title.startswith("source (") and "folded library frame" in title
