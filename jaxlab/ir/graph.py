@@ -241,7 +241,9 @@ def _producer(value: Any, producer: dict, alias: dict) -> int | None:
     return producer.get(value)
 
 
-def jaxpr_graph(model: JaxprModel, title: str = "jaxpr") -> Graph:
+def jaxpr_graph(
+    model: JaxprModel, title: str = "jaxpr", input_names: list[str] | None = None
+) -> Graph:
     """The jaxpr's dataflow: one node per equation, sub-jaxprs and named scopes as groups."""
     b = _Builder(title)
     producer: dict[int, int] = {}
@@ -290,8 +292,9 @@ def jaxpr_graph(model: JaxprModel, title: str = "jaxpr") -> Graph:
                         producer[v] = nid
 
     inputs = b.group("inputs", "inputs", 0) if len(model.invars) > 8 else 0
+    names = input_names if input_names and len(input_names) == len(model.invars) else None
     for k, v in enumerate(model.invars):
-        producer[v] = b.node(f"in {k}", "input", inputs)
+        producer[v] = b.node(names[k] if names else f"in {k}", "input", inputs)
     add(model.top, 0)
 
     def source(v: int) -> int | None:
@@ -329,6 +332,9 @@ def hlo_graph(module: HloModule, title: str = "optimized HLO") -> Graph:
     def label(instr: HloInstruction) -> str:
         shapes = instr.shapes
         shape = str(shapes[0]) if len(shapes) == 1 else f"({len(shapes)} arrays)"
+        if instr.opcode == "parameter" and instr.op_name:  # the argument JAX named it after
+            name = instr.op_name.replace("\\'", "'").replace('\\"', '"')
+            return f"{name}: {shape}"
         return f"{instr.opcode} {shape}"
 
     def add(comp_name: str, parent: int, operands: list[str], visited: set[str]) -> None:

@@ -54,13 +54,32 @@ def clean_svg(svg: str) -> str:
     return svg.strip()
 
 
+def input_names(insp: Inspection) -> list[str] | None:
+    """The jaxpr's inputs as the call names them (``params['w1']: f32[16,32]``): the array
+    leaves of the arguments, in order; None when they do not line up one to one."""
+    try:
+        leaves = insp.arguments.leaves
+        count = len(insp.jaxpr_model.invars)
+    except Exception:  # best-effort: the graph then numbers its inputs
+        return None
+    arrays = [leaf for leaf in leaves if leaf.array]
+    if len(arrays) != count:  # Python numbers traced as arrays too
+        arrays = leaves if len(leaves) == count else []
+    if not arrays:
+        return None
+    return [
+        f"{leaf.path}: {leaf.text}" if leaf.array and leaf.path else leaf.path or leaf.text
+        for leaf in arrays
+    ]
+
+
 def graph_of(insp: Inspection, which: str) -> Graph:
     """The jaxpr or HLO graph of an inspection, built once."""
     cache = insp.__dict__.setdefault("_graphs", {})
     graph = cache.get(which)
     if graph is None:
         if which == "jaxpr":
-            graph = jaxpr_graph(insp.jaxpr_model, f"jaxpr of {insp.fn_name}")
+            graph = jaxpr_graph(insp.jaxpr_model, f"jaxpr of {insp.fn_name}", input_names(insp))
         elif which == "hlo":
             graph = hlo_graph(insp.hlo_module, f"optimized HLO of {insp.fn_name}")
         else:

@@ -86,3 +86,27 @@ def test_the_source_pane_title_counts_the_lines_it_shows():
     html = jaxlab.inspect(forward, state, jnp.ones((2, 3)), run=False)._repr_html_()
     title = html.split('class="jl-pane-title">', 1)[1].split("<", 1)[0]
     assert title.startswith("source (") and "folded library frame" in title
+
+
+def test_graph_inputs_are_named_as_the_call_names_them():
+    import jax
+    import jax.numpy as jnp
+
+    import jaxlab
+    from jaxlab.views.graph import graph_of
+
+    def loss(params, x, y):
+        return jnp.mean((jnp.tanh(x @ params["w1"] + params["b1"]) - y) ** 2)
+
+    params = {"w1": jnp.ones((4, 3)), "b1": jnp.zeros((1, 3))}
+    insp = jaxlab.inspect(jax.grad(loss), params, jnp.ones((2, 4)), jnp.ones((2, 3)), run=False)
+    expected = ["params['b1']: f32[1,3]", "params['w1']: f32[4,3]", "x: f32[2,4]", "y: f32[2,3]"]
+    assert [n.label for n in graph_of(insp, "jaxpr").nodes if n.kind == "input"] == expected
+    assert [n.label for n in graph_of(insp, "hlo").nodes if n.kind == "param"] == expected
+
+    def scaled(x, k):
+        return jnp.sin(x) * k
+
+    traced_number = jaxlab.inspect(scaled, jnp.ones(3), 2.0, run=False)
+    inputs = [n.label for n in graph_of(traced_number, "jaxpr").nodes if n.kind == "input"]
+    assert inputs == ["x: f32[3]", "k"]
