@@ -110,3 +110,30 @@ def test_graph_inputs_are_named_as_the_call_names_them():
     traced_number = jaxlab.inspect(scaled, jnp.ones(3), 2.0, run=False)
     inputs = [n.label for n in graph_of(traced_number, "jaxpr").nodes if n.kind == "input"]
     assert inputs == ["x: f32[3]", "k"]
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of a ``#rrggbb`` colour."""
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in (r, g, b))
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+    fx, fy, fz = (v ** (1 / 3) if v > 0.008856 else 7.787 * v + 16 / 116 for v in (x, y, z))
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def test_device_colours_are_told_apart_and_keep_text_readable():
+    import itertools
+    import math
+
+    from jaxlab.views.colours import PALETTE
+
+    def delta(a: str, b: str) -> float:
+        return math.dist(_lab(a), _lab(b))
+
+    assert len(set(PALETTE)) == len(PALETTE) == 16
+    eight = min(delta(a, b) for a, b in itertools.combinations(PALETTE[:8], 2))
+    sixteen = min(delta(a, b) for a, b in itertools.combinations(PALETTE, 2))
+    assert eight >= 30 and sixteen >= 19, (eight, sixteen)
+    assert all(70 <= _lab(c)[0] <= 90 for c in PALETTE)
