@@ -10,8 +10,12 @@
    jit medians agrees with the pooled reference within 10 %, or a bench flagged the jit
    multi-modal, memory-bound (page faults) or unsteady (the machine changed pace) with its
    cause, or it disagrees unflagged. The same 10 % test applied to the reference against
-   itself (its odd turns against its even ones) is printed as the noise floor.
-2. ``processes=5`` on 2000×2000: each worker process's median.
+   itself (its odd turns against its even ones) is printed as the noise floor. Each bench's
+   verdict (jit against numpy) is checked too: how often it holds, whether its 95 % interval
+   contains the ratio of plain loops of the jitted call and of the NumPy call run beside it
+   in the same process, and how many lines its default text takes.
+2. ``processes=5`` on 2000×2000: each worker process's median, against a plain loop run in a
+   fresh process of its own.
 3. ``%jit f`` dispatch against ``jax.jit`` (``benchmarks/jit_dispatch.py``).
 4. The peak bandwidth (STREAM's rule) against an independent 1 GiB NumPy copy, same run.
 
@@ -51,6 +55,11 @@ def side(n: int) -> int:
 
 
 def reference(jf, x, seconds: float) -> tuple[list[float], float]:
+    """A plain loop of the jitted call ``jf(x)`` (see :func:`plain_loop`)."""
+    return plain_loop(lambda: jf(x).block_until_ready(), seconds)
+
+
+def plain_loop(call, seconds: float) -> tuple[list[float], float]:
     """Per-call seconds of a plain loop holding no output (``timeit`` + ``block_until_ready``,
     as ``%timeit`` runs it: one timer, samples of at least 2 ms back to back), and its page
     faults per call.
@@ -58,8 +67,8 @@ def reference(jf, x, seconds: float) -> tuple[list[float], float]:
     Samples of a few calls with Python work between them (a new timer each) read 1.5-2.5x
     slow below ~1 ms per call here: XLA's worker threads fall asleep in the gaps and each
     sample pays their wake-up. That measures the gaps, not the function."""
-    jf(x).block_until_ready()
-    timer = timeit.Timer(lambda: jf(x).block_until_ready())
+    call()
+    timer = timeit.Timer(call)
     t = timer.timeit(number=1)
     number = max(1, math.ceil(2e-3 / max(t, 1e-9)))
     samples: list[float] = []
@@ -78,17 +87,35 @@ def child(n: int, budget: float, rounds: int) -> dict:
     import numpy as np
 
     import jaxlab
+    from jaxlab.benchmarking.verdict import finding
 
     s = side(n)
     x = jax.device_put(np.random.default_rng(0).standard_normal((s, s)).astype(np.float32))
     jf = jax.jit(fn)
+    xn = np.asarray(x)
     refs: list[tuple[list[float], float]] = [reference(jf, x, budget / 2)]
-    jits, flags = [], []
+    numpy_refs = [statistics.median(plain_loop(lambda: fn(xn), budget / 4)[0])]
+    jits, flags, verdicts = [], [], []
     for _ in range(rounds):
         r = jaxlab.bench(fn, x, vs="numpy", progress=None, roofline=False, time_budget=budget)
         refs.append(reference(jf, x, budget / 2))
+        numpy_refs.append(statistics.median(plain_loop(lambda: fn(xn), budget / 4)[0]))
         t = r.timing("jit")
         jits.append(t.median)
+        found = finding(r, "jit")
+        # the plain loops either side of this bench: NumPy's time over the jitted call's
+        plain = statistics.median(numpy_refs[-2:]) / statistics.median(refs[-2][0] + refs[-1][0])
+        verdicts.append(
+            {
+                "holds": found.holds,
+                "why": found.why,
+                "speedup": found.speedup,
+                "low": found.low,
+                "high": found.high,
+                "plain": plain,
+                "lines": len(repr(r).splitlines()),
+            }
+        )
         flags.append(
             {
                 "modes": jaxlab.benchmarking.modes.describe(t.modes),
@@ -114,8 +141,31 @@ def child(n: int, budget: float, rounds: int) -> dict:
         "jits_s": jits,
         "beside_s": beside,
         "flags": flags,
+        "verdicts": verdicts,
         "numpy_s": r.timing("numpy").median,
     }
+
+
+def contains(v: dict) -> bool:
+    """The verdict's 95 % interval holds the ratio the plain loops measured beside it."""
+    return v["low"] is not None and v["low"] <= v["plain"] <= v["high"]
+
+
+def verdict_summary(rows: list[dict]) -> list[str]:
+    """How often the verdict holds, how often its interval contains the plain loops' ratio,
+    and how long the default text is."""
+    every = [v for row in rows for v in row.get("verdicts", [])]
+    if not every:
+        return []
+    held = [v for v in every if v["holds"]]
+    lines = sorted(v["lines"] for v in every)
+    return [
+        f"verdict (jit against numpy): holds in {len(held)} of {len(every)} benches; its 95 % "
+        f"interval contains the plain loops' ratio in {sum(map(contains, every))} of "
+        f"{len(every)} ({sum(map(contains, held))} of the {len(held)} that hold)",
+        f"default text of each result: {lines[0]}–{lines[-1]} lines (median "
+        f"{lines[len(lines) // 2]})",
+    ]
 
 
 def outcome(row: dict) -> str:
@@ -166,6 +216,25 @@ def run_child(n: int, budget: float, rounds: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_reference(n: int, budget: float) -> float | None:
+    """The median of a plain loop of the jitted call alone, in a fresh process."""
+    command = [sys.executable, os.path.abspath(__file__), "--reference", str(n)]
+    command += ["--time", str(budget)]
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return None
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def reference_child(n: int, budget: float) -> float:
+    import jax
+    import numpy as np
+
+    s = side(n)
+    x = jax.device_put(np.random.default_rng(0).standard_normal((s, s)).astype(np.float32))
+    return statistics.median(reference(jax.jit(fn), x, budget)[0])
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:9.3f}"
 
@@ -193,6 +262,7 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
     counts: dict[str, int] = {}
     selves: dict[str, int] = {}
     singles: dict[str, int] = {}
+    rows: list[dict] = []
     start = time.perf_counter()
     for n in sizes:
         for k in range(processes):
@@ -201,6 +271,7 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
                 counts["worker failed"] = counts.get("worker failed", 0) + 1
                 print(f"{n:>12} {k + 1:>4}  worker failed: {row['error']}")
                 continue
+            rows.append(row)
             verdict = outcome(row)
             kind = verdict.split(" (")[0]
             counts[kind] = counts.get(kind, 0) + 1
@@ -210,6 +281,13 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
             selves[mine] = selves.get(mine, 0) + 1
             turns = row["ref_turns_s"]
             each = " ".join(f"{j * 1e3:.3f}" for j in row["jits_s"])
+            for v in row["verdicts"]:
+                print(
+                    f"{'':>17} verdict {v['speedup']:.3g}× [{v['low']:.3g}, {v['high']:.3g}] "
+                    f"{'holds' if v['holds'] else 'unsettled'} ({v['why']}); plain loops "
+                    f"{v['plain']:.3g}× ({'inside' if contains(v) else 'OUTSIDE'}); "
+                    f"{v['lines']} lines"
+                )
             print(
                 f"{row['shape']:>12} {k + 1:>4} {ms(row['ref_s'])} {max(turns) / min(turns):6.2f} "
                 f"{row['ref_self']:6.2f} {ms(row['jit_s'])} {row['jit_s'] / row['ref_s']:7.3f}  "
@@ -229,6 +307,15 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
         "noise floor, the same 10 % test on the reference against itself (odd turns / even "
         "turns): " + ", ".join(f"{v}: {c}" for v, c in sorted(selves.items()))
     )
+    for line in verdict_summary(rows):
+        print(line)
+    for n in sorted({row["n"] for row in rows}):
+        at = [row for row in rows if row["n"] == n]
+        close = sum(abs(row["jit_s"] / row["ref_s"] - 1) <= TOLERANCE for row in at)
+        print(
+            f"{at[0]['shape']}: the jit median within 10 % of the same-process plain loop in "
+            f"{close} of {len(at)} processes"
+        )
 
 
 def part_processes(processes: int, budget: float) -> None:
@@ -243,6 +330,18 @@ def part_processes(processes: int, budget: float) -> None:
     for t in r.timings:
         meds = ", ".join(f"{m * 1e3:.3f}" for m in t.process_medians)
         print(f"  {t.variant:6} per-process medians (ms): {meds}")
+    fresh = [run_reference(2000 * 2000, budget) for _ in range(processes)]
+    shown = ", ".join(f"{m * 1e3:.3f}" for m in fresh if m is not None)
+    print(f"  plain loop of the jitted call, each in a fresh process (ms): {shown}")
+    jit = r.timing("jit")
+    if fresh and jit.process_medians:
+        middle = statistics.median(m for m in fresh if m is not None)
+        close = sum(abs(m / middle - 1) <= TOLERANCE for m in jit.process_medians)
+        print(
+            f"  per-process jit medians within 10 % of the fresh plain loops' median: {close} "
+            f"of {len(jit.process_medians)}"
+        )
+    print(f"  verdict: {r.verdict}")
     for note in r.notes:
         if note.topic is not None:
             print(f"  - {note.text}")
@@ -294,9 +393,13 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help="sizes of part 1, e.g. 4e6,2.5e7")
     parser.add_argument("--rounds", type=int, default=3, help="benches per process (part 1)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--reference", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(child(args.child, args.time, args.rounds)))
+        return
+    if args.reference is not None:
+        print(reference_child(args.reference, args.time))
         return
     from jaxlab.benchmarking.machine import describe, environment
 

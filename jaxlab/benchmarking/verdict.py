@@ -247,9 +247,7 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
                 action=_processes_action(result),
                 cause="modes",
             )
-    if len(by_turn) < 2:
-        return Finding(**common, holds=True, why="in its one turn")
-    return Finding(**common, holds=True, why=f"in all {len(by_turn)} turns")
+    return _by_turns(result, common, len(by_turn))
 
 
 def _alone(result: BenchResult, t: Timing) -> Finding:
@@ -295,8 +293,20 @@ def _alone(result: BenchResult, t: Timing) -> Finding:
             why=f"its turns ran {t.pace.ratio:.2f}× apart",
             action=_processes_action(result),
         )
-    turns = len(_pace.block_medians(t.samples, t.blocks))
-    return Finding(**common, holds=True, why=f"in all {turns} turns" if turns > 1 else "")
+    return _by_turns(result, common, len(_pace.block_medians(t.samples, t.blocks)))
+
+
+def _by_turns(result: BenchResult, common: dict[str, Any], turns: int) -> Finding:
+    """Holds in all its turns, or, with one turn, nothing to check it against."""
+    if turns < 2:
+        return Finding(
+            **common,
+            holds=False,
+            why="one turn only, nothing to check it against",
+            action=_budget_action(result),
+            cause="interval",
+        )
+    return Finding(**common, holds=True, why=f"in all {turns} turns")
 
 
 def findings(result: BenchResult) -> list[Finding]:

@@ -443,12 +443,21 @@ LIBRARY_NOTE = (
 )
 
 
+def roofs(p: Any) -> tuple[str, str]:
+    """The fold of the measured roofs: its summary line, and how each was measured."""
+    if p.peak is None:
+        return "roofs not measured (peak=False)", ""
+    summary = f"roofs: memory {p.peak.gbps:.3g} GB/s"
+    lines = [f"peak memory bandwidth {p.peak.gbps:.3g} GB/s ({p.peak.method})"]
+    if p.compute is not None:
+        summary += f", compute {p.compute.gflops:.3g} GFLOP/s in {p.compute.dtype}"
+        lines.append(f"peak compute {p.compute.gflops:.3g} GFLOP/s ({p.compute.method})")
+    if p.caches:
+        lines.append("caches " + ", ".join(f"L{lvl} {format_bytes(b)}" for lvl, b in p.caches))
+    return summary, "<br>".join(esc(line) for line in lines)
+
+
 def profile_body(p: Any) -> str:
-    peak = (
-        f"peak bandwidth {p.peak.gbps:.1f} GB/s ({esc(p.peak.method)})"
-        if p.peak is not None
-        else "peak bandwidth not measured"
-    )
     parts = [
         f"<style>{PROFILE_CSS}</style>",
         f'<div class="jl-verdict" style="font-weight:600">{esc(p.verdict)}</div>',
@@ -456,12 +465,13 @@ def profile_body(p: Any) -> str:
         f'<span class="jl-muted">({esc(p.module)})</span></div>',
         f"<div>{esc(summary_line(p))}</div>",
         '<div class="jl-muted">kernel times measured by JAX\'s profiler; bytes and FLOPs '
-        f"estimated from shapes; {peak}</div>",
+        "estimated from shapes</div>",
         f'<div class="jl-title">timeline of call {p.timeline_call + 1} (median)</div>',
         f'<div class="jl-tl-wrap">{timeline_svg(p)}</div>',
         details("time by source line", lines_table(p) + LIBRARY_NOTE, open_=True),
         details("kernels", kernels_table(p), open_=True),
         details("time by named scope", scopes_table(p)),
+        details(*roofs(p)),
     ]
     if p.unattributed:
         parts.append(

@@ -157,6 +157,16 @@ def test_an_interval_that_spans_one_asks_for_more_time_and_a_narrow_one_is_the_s
         assert f.holds and "as fast as numpy" in r.verdict
 
 
+def test_a_verdict_from_one_turn_asks_for_a_longer_run():
+    one = result(timing("jit", [1e-3]), timing("numpy", [5e-3]))
+    (f,) = findings(one)
+    assert f.conclusion == "faster" and not f.holds
+    assert f.why == "one turn only, nothing to check it against"
+    assert f.action == "a longer run (time_budget=4)"
+    alone = result(timing("jit", [1e-3]), baseline=None)
+    assert not finding(alone, "jit").holds
+
+
 def test_an_invalid_variant_is_never_settled():
     jit = timing("jit", [1e-3] * TURNS)
     jit.recompilations = ["f: the shape changed"]

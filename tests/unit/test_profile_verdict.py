@@ -53,6 +53,10 @@ def test_text_and_html_lead_with_the_verdict(matmul_profile):
     html = renderer(p, "html")(p)
     assert html.index('class="jl-verdict"') < html.index('class="jl-title"')
     assert "bound (% of roof)" in html and "compute " in html
+    # the roofs and how they were measured sit under a fold, after the tables
+    fold = html[html.index("<summary>roofs: memory ") :]
+    assert "GFLOP/s in float32</summary>" in fold and "STREAM-style" in fold
+    assert "STREAM-style" not in html[: html.index("<summary>roofs: memory ")]
 
 
 def test_a_large_elementwise_kernel_is_memory_bound():
