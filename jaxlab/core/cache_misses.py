@@ -167,7 +167,7 @@ def _children(obj: Any, where: str) -> list[tuple[Any, str]]:
         return [(x, where) for x in obj]
     if isinstance(obj, functools.partial):
         return [(obj.func, where), *((a, where) for a in obj.args)]
-    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+    if _static(obj, "shape") is not None and _static(obj, "dtype") is not None:
         return []  # an array
     out = []
     fields = getattr(obj, "__dict__", None)
@@ -176,10 +176,17 @@ def _children(obj: Any, where: str) -> list[tuple[Any, str]]:
     for name in getattr(type(obj), "__slots__", ()) or ():
         if isinstance(name, str) and hasattr(obj, name):
             out.append((getattr(obj, name), f"{where}.{name}"))
-    val = getattr(obj, "val", None)  # JAX's Static wrapper
-    if val is not None and not out:
-        out.append((val, where))
+    if type(obj).__name__ == "Static" and not out:  # a static value wrapped by JAX
+        out.append((getattr(obj, "val", None), where))
     return out
+
+
+def _static(obj: Any, name: str) -> Any:
+    """`obj.name` as stored (no property or ``__getattr__`` of the user's runs), or None."""
+    try:
+        return _inspect.getattr_static(obj, name)
+    except AttributeError:
+        return None
 
 
 def _argument(path: str, call: tuple[tuple, dict] | None, fn: Any, inside: str) -> str:

@@ -294,3 +294,27 @@ def test_a_function_jitted_anew_at_each_call_is_named_with_where_it_is_defined()
     assert summarize(last) == (
         f"`<lambda>` is a new function object at each call, defined at {HERE}:{line_no}"
     )
+
+
+def test_finding_the_object_runs_no_code_of_the_users():
+    calls = []
+
+    class Lazy:
+        def __getattr__(self, name):
+            calls.append(name)
+            raise AttributeError(name)
+
+    def fn(x, holder):
+        return x
+
+    new = lambda v: v  # noqa: E731
+    holder = type("Holder", (), {})()
+    holder.lazy, holder.f = Lazy(), new
+    raw = (
+        "different input pytree:\n* at input path [0][1], now <class 'm.Holder'> with pytree "
+        f"metadata <function <lambda> at {hex(id(new))}> and before <class 'm.Holder'> with "
+        "pytree metadata <function <lambda> at 0x1>, so the pytree node metadata does not match"
+    )
+    line = summarize(in_user_terms(raw, ((1.0, holder), {}), fn))
+    assert line.startswith("`holder.f` is a new object at each call: the lambda inside ")
+    assert calls == []
