@@ -307,7 +307,7 @@ def test_finding_the_object_runs_no_code_of_the_users():
     def fn(x, holder):
         return x
 
-    new = lambda v: v  # noqa: E731
+    new = lambda v: v
     holder = type("Holder", (), {})()
     holder.lazy, holder.f = Lazy(), new
     raw = (
