@@ -230,8 +230,9 @@ def diff_calls(fn: Any, first: tuple[tuple, dict], second: tuple[tuple, dict]) -
 
 @dataclass(repr=False)
 class RecompileDiff(Displayed):
-    """Why `fn` compiled again: JAX's cache-miss reason for its last compilation, the
-    arguments whose type or static value changed, and the diff of the two compilations."""
+    """Why `fn` compiled again: the reason for its last compilation (what changed since the
+    one before, from JAX's cache-miss explanation), the arguments whose type or static value
+    changed, and the diff of the two compilations."""
 
     name: str
     reason: str
@@ -245,6 +246,6 @@ class RecompileDiff(Displayed):
 
 def recompile_diff(fn: Any, name: str, before: Any, now: Any) -> RecompileDiff:
     """`before` and `now` are two compilation records of ``%recompiles`` (with ``.call``,
-    the arguments as shapes and dtypes, and ``.reason``, JAX's explanation)."""
+    the arguments as shapes and dtypes, and ``.reason``: what changed, in one line)."""
     changes = argument_changes(fn, before.call, now.call)
     return RecompileDiff(name, now.reason, changes, diff_calls(fn, before.call, now.call))

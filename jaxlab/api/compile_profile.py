@@ -182,7 +182,8 @@ def compile_profile(
     """Trace, lower and compile ``fn(*args, **kwargs)`` under XLA's profiler and return a
     :class:`CompileProfile`. Nothing is run. The compile is done afresh even when JAX had
     compiled the same call before. `recompiles` (a function's entry of ``%recompiles``) adds
-    advice about static arguments that recompile per value. `fn`'s own keyword arguments go
+    advice about static arguments that recompile per value, and about arguments that hold a
+    new object (a closure) at each call. `fn`'s own keyword arguments go
     in ``kwargs={...}``.
     """
     kwargs = dict(kwargs or {})
