@@ -81,8 +81,9 @@ def main() -> None:
     print("\n%bench fn(x) --vs numpy (last round), per variant:")
     for t in last.timings:
         print(
-            f"  {t.variant:6} median {ms(t.median)}  IQR {ms(t.iqr)}  runs {t.runs:3} × {t.number}"
-            f"  {t.median and last.speedup(t.variant):6.2f}× vs numpy"
+            f"  {t.variant:6} median {ms(t.median_s)}  IQR {ms(t.iqr_s)}  "
+            f"runs {t.runs:3} × {t.number}"
+            f"  {t.median_s and last.speedup(t.variant):6.2f}× vs numpy"
             + (f"  (compile {ms(t.compile_s)})" if t.compile_s else "")
         )
     print(

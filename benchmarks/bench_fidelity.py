@@ -101,7 +101,7 @@ def child(n: int, budget: float, rounds: int) -> dict:
         refs.append(reference(jf, x, budget / 2))
         numpy_refs.append(statistics.median(plain_loop(lambda: fn(xn), budget / 4)[0]))
         t = r.timing("jit")
-        jits.append(t.median)
+        jits.append(t.median_s)
         found = finding(r, "jit")
         # the plain loops either side of this bench: NumPy's time over the jitted call's
         plain = statistics.median(numpy_refs[-2:]) / statistics.median(refs[-2][0] + refs[-1][0])

@@ -14,22 +14,37 @@ from jaxlab.base.display import set_views_loader
 __version__ = "0.1.0"
 
 __all__ = [
+    "Advice",
+    "BackendError",
+    "BenchError",
     "BenchResult",
+    "Comparison",
     "CompileDiff",
     "CompileProfile",
     "DeviceReport",
     "IRText",
     "Inspection",
+    "InspectionFileError",
+    "JitRun",
     "Judgement",
     "KernelCheck",
     "MemoryDiff",
     "MemorySnapshot",
     "PassPipeline",
     "Placement",
+    "PlacementError",
     "PlatformInspection",
     "Profile",
     "ProfileDiff",
+    "ProfilerBusy",
+    "RecompileReport",
+    "ReportingJit",
+    "ResultFileError",
+    "SavedInspection",
     "StageTimings",
+    "Table",
+    "Timing",
+    "Verdict",
     "__version__",
     "bench",
     "check_kernel",
@@ -40,6 +55,7 @@ __all__ = [
     "hlo",
     "inspect",
     "jaxpr",
+    "jit_run",
     "judge",
     "memory",
     "memory_diff",
@@ -47,6 +63,8 @@ __all__ = [
     "placement",
     "profile",
     "profile_diff",
+    "recompiles",
+    "reporting_jit",
     "set_cpu_devices",
     "transformed",
 ]
@@ -87,27 +105,52 @@ _LAZY = {
     "compare": "jaxlab.benchmarking.compare",
     "judge": "jaxlab.benchmarking.judge",
     "Judgement": "jaxlab.benchmarking.judge",
+    "Table": "jaxlab.base.table",
+    "ResultFileError": "jaxlab.base.files",
+    "SavedInspection": "jaxlab.api.inspection",
+    "InspectionFileError": "jaxlab.api.saved",
+    "Advice": "jaxlab.api.compile_advice",
+    "JitRun": "jaxlab.api.transforms",
+    "ReportingJit": "jaxlab.api.transforms",
+    "jit_run": "jaxlab.api.transforms",
+    "reporting_jit": "jaxlab.api.transforms",
+    "BackendError": "jaxlab.api.devices",
+    "PlacementError": "jaxlab.api.placement",
+    "ProfilerBusy": "jaxlab.core.profiler",
+    "Timing": "jaxlab.benchmarking.result",
+    "BenchError": "jaxlab.benchmarking.result",
+    "Comparison": "jaxlab.benchmarking.compare",
+    "Verdict": "jaxlab.benchmarking.judge",
+    "RecompileReport": "jaxlab.guards._recompiles",
+    "recompiles": "jaxlab.magics",
 }
 
 if TYPE_CHECKING:
+    from jaxlab.api.compile_advice import Advice
     from jaxlab.api.compile_diff import CompileDiff, diff
     from jaxlab.api.compile_profile import CompileProfile, compile_profile
-    from jaxlab.api.devices import DeviceReport, devices
-    from jaxlab.api.inspection import Inspection
+    from jaxlab.api.devices import BackendError, DeviceReport, devices
+    from jaxlab.api.inspection import Inspection, SavedInspection
     from jaxlab.api.irtext import IRText, hlo, jaxpr
     from jaxlab.api.kernels import KernelCheck, check_kernel
     from jaxlab.api.memory import MemoryDiff, MemorySnapshot, memory, memory_diff
     from jaxlab.api.passes import PassPipeline, passes
-    from jaxlab.api.placement import Placement, placement
+    from jaxlab.api.placement import Placement, PlacementError, placement
     from jaxlab.api.platforms import PlatformInspection, inspect
     from jaxlab.api.profile import Profile, ProfileDiff, profile, profile_diff
-    from jaxlab.api.transforms import transformed
-    from jaxlab.benchmarking.compare import compare
-    from jaxlab.benchmarking.judge import Judgement, judge
-    from jaxlab.benchmarking.result import BenchResult
+    from jaxlab.api.saved import InspectionFileError
+    from jaxlab.api.transforms import JitRun, ReportingJit, jit_run, reporting_jit, transformed
+    from jaxlab.base.files import ResultFileError
+    from jaxlab.base.table import Table
+    from jaxlab.benchmarking.compare import Comparison, compare
+    from jaxlab.benchmarking.judge import Judgement, Verdict, judge
+    from jaxlab.benchmarking.result import BenchError, BenchResult, Timing
     from jaxlab.benchmarking.runner import bench
     from jaxlab.core.cpu_devices import set_cpu_devices
+    from jaxlab.core.profiler import ProfilerBusy
     from jaxlab.core.stages import StageTimings
+    from jaxlab.guards._recompiles import RecompileReport
+    from jaxlab.magics import recompiles
 
 
 def _load_views() -> None:
@@ -129,7 +172,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public API only (not the module's own machinery)."""
+    return sorted({*__all__, "load_ipython_extension", "unload_ipython_extension"})
 
 
 def load_ipython_extension(ipython: Any) -> None:

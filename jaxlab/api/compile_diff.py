@@ -12,6 +12,7 @@ from typing import Any
 
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed
+from jaxlab.base.table import Table
 from jaxlab.core.cache_misses import argument_changes
 from jaxlab.ir.hlo_diff import (
     SourceAlignment,
@@ -125,7 +126,7 @@ class CompileDiff(Displayed):
         """True when something differs (``if jaxlab.diff(a, b): ...``)."""
         return not self.empty
 
-    def deltas(self) -> list[dict[str, Any]]:
+    def deltas(self) -> Table:
         """Cost (XLA's estimates), memory (XLA's analysis) and compile times (measured) of
         both, with the change."""
         rows = []
@@ -141,20 +142,23 @@ class CompileDiff(Displayed):
                     continue
                 delta = (vb or 0) - (va or 0)
                 rows.append({"group": group, "what": key, "a": va, "b": vb, "delta": delta})
-        return rows
+        return Table(rows, ("group", "what", "a", "b", "delta"), "CompileDiff.deltas()")
 
     def versions(self) -> tuple[str, str]:
         return _jax_version(self.a), _jax_version(self.b)
 
-    def to_pandas(self):
-        from jaxlab.base.table import data_frame
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows of :meth:`deltas`."""
+        return self.deltas().rows()
 
-        return data_frame(self.deltas(), "CompileDiff", ("group", "what", "a", "b", "delta"))
+    def to_pandas(self):
+        """:meth:`deltas` as a DataFrame."""
+        return self.deltas().to_pandas()
 
 
 def _times(insp: Inspection) -> dict[str, float]:
     t = insp.timings
-    return {"trace_s": t.trace, "lower_s": t.lower, "compile_s": t.compile}
+    return {"trace_s": t.trace_s, "lower_s": t.lower_s, "compile_s": t.compile_s}
 
 
 def _jax_version(insp: Inspection) -> str:

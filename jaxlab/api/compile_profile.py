@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from jaxlab.api.compile_advice import Advice, advise
 from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed
+from jaxlab.base.files import envelope, opened, write_json
 from jaxlab.base.format import source_location
 from jaxlab.base.renamed import warn_renamed
 from jaxlab.base.table import Table
@@ -125,8 +127,7 @@ class CompileProfile(Displayed):
                 }
             )
         rows.sort(key=lambda r: -r["time_s"])
-        columns = ("fusion", "lines", "time_s", "emit_s", "llvm_share_s", "op_count")
-        return Table(rows, columns, "CompileProfile.kernels", renamed=_RENAMED)
+        return _kernels_table(rows)
 
     def by_line(self) -> Table:
         """Code-generation time per source line, longest first: ``time_s`` (each kernel's
@@ -152,6 +153,58 @@ class CompileProfile(Displayed):
     def advice(self) -> list[Advice]:
         return advise(self)
 
+    def save(self, path: Any) -> Path:
+        """Write the compile profile (stage times, XLA's spans, kernels, advice, and what its
+        inspection shows) as JSON; ``jaxlab.CompileProfile.load(path)`` reads it back.
+        Returns the path."""
+        from jaxlab.api.saved import data_of
+
+        data = {
+            **envelope(FORMAT, 1),
+            "trace_s": self.trace_s,
+            "lower_s": self.lower_s,
+            "compile_s": self.compile_s,
+            "processing_s": self.processing_s,
+            "notes": list(self.notes),
+            "trace": asdict(self.trace),
+            "kernels": [dict(row) for row in self.kernels],
+            "advice": [asdict(a) for a in self.advice],
+            "inspection": data_of(self.inspection),
+        }
+        return write_json(data, path)
+
+    @classmethod
+    def load(cls, path: Any) -> CompileProfile:
+        """A compile profile written by :meth:`save` (its inspection without the live JAX
+        objects); a one-line ``ResultFileError`` for any other file."""
+        from jaxlab.api.inspection import SavedInspection
+        from jaxlab.ir.compile_trace import KernelTime, PassTime
+
+        how = "`jaxlab.compile_profile(f, x).save(path)`"
+        data = opened(path, FORMAT, 1, "jaxlab compile profile", how)
+        t = data["trace"]
+        trace = CompileTrace(
+            **{
+                **t,
+                "passes": [PassTime(**p) for p in t["passes"]],
+                "kernels": [KernelTime(**k) for k in t["kernels"]],
+            }
+        )
+        profile = cls(
+            inspection=SavedInspection(data["inspection"], str(path)),
+            trace_s=data["trace_s"],
+            lower_s=data["lower_s"],
+            compile_s=data["compile_s"],
+            trace=trace,
+            processing_s=data["processing_s"],
+            notes=list(data["notes"]),
+        )
+        for row in data["kernels"]:
+            row["_places"] = [tuple(place) for place in row["_places"]]
+        profile.__dict__["kernels"] = _kernels_table(data["kernels"])
+        profile.__dict__["advice"] = [Advice(**a) for a in data["advice"]]
+        return profile
+
     def rows(self) -> list[dict[str, Any]]:
         """The rows of ``.passes``."""
         return self.passes.rows()
@@ -162,6 +215,12 @@ class CompileProfile(Displayed):
 
 
 _RENAMED = {"seconds": "time_s"}
+FORMAT = "jaxlab.compile_profile"
+
+
+def _kernels_table(rows: list[dict[str, Any]]) -> Table:
+    columns = ("fusion", "lines", "time_s", "emit_s", "llvm_share_s", "op_count")
+    return Table(rows, columns, "CompileProfile.kernels", renamed=_RENAMED)
 
 
 def _line_text(file: str, line: int) -> str:

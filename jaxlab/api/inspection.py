@@ -340,13 +340,10 @@ class SavedInspection(Inspection):
 
     @property
     def timings(self) -> _stages.StageTimings:
-        t = self._data.get("timings") or {}
-        return _stages.StageTimings(
-            trace=float(t.get("trace") or 0.0),
-            lower=float(t.get("lower") or 0.0),
-            compile=float(t.get("compile") or 0.0),
-            cached=tuple(t.get("cached") or ()),
-        )
+        t = dict(self._data.get("timings") or {})
+        t.pop("first_run_s", None), t.pop("first_run", None)  # this session ran nothing
+        t.pop("steady_run_s", None), t.pop("steady_run", None), t.pop("steady_runs", None)
+        return _stages.StageTimings.from_dict(t)
 
     @property
     def in_avals(self) -> str:

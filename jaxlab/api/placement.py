@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jaxlab.base.display import Displayed
-from jaxlab.base.table import data_frame
+from jaxlab.base.table import Table, data_frame
 from jaxlab.core.errors import describe_value
 from jaxlab.ir.shardings import describe_sharding
 
@@ -265,11 +265,11 @@ class Placement(Displayed):
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.arrays)
 
-    def summary_rows(self) -> list[dict[str, Any]]:
-        """One dict per group of arrays that share shape, dtype and sharding."""
+    def summary_rows(self) -> Table:
+        """One row per group of arrays that share shape, dtype and sharding."""
         from jaxlab.base.format import short_dtype
 
-        return [
+        rows = [
             {
                 "arrays": g.paths,
                 "count": g.count,
@@ -283,14 +283,13 @@ class Placement(Displayed):
             }
             for g in self.groups()
         ]
+        columns = ["arrays", "count", "shape", "dtype", "bytes", "sharding", "spec"]
+        return Table(rows, [*columns, "shard_shape", "devices"], "Placement.summary_rows()")
 
     def summary(self) -> Any:
         """The groups as a ``pandas.DataFrame``: one row per (shape, dtype, sharding), with the
         paths collapsed, how many arrays, their bytes, spec and devices."""
-        columns = ["arrays", "count", "shape", "dtype", "bytes", "sharding", "spec"]
-        return data_frame(
-            self.summary_rows(), "Placement.summary", [*columns, "shard_shape", "devices"]
-        )
+        return self.summary_rows().to_pandas()
 
     def to_pandas(self) -> Any:
         """The shards as a ``pandas.DataFrame`` (one row per shard)."""

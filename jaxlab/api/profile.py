@@ -8,10 +8,12 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaxlab.base.display import Displayed, renderer
+from jaxlab.base.files import envelope, opened, write_json
 from jaxlab.base.table import Table
 from jaxlab.benchmarking import roofline as _roofline
 from jaxlab.core import profiler as _profiler
@@ -253,6 +255,54 @@ class Profile(Displayed):
             f"`Profile.to_pandas(by=...)` takes 'kernel', 'line', 'scope' or 'call', not {by!r}."
         )
 
+    # -- files -------------------------------------------------------------------------
+    def save(self, path: Any) -> Path:
+        """Write the profile (kernel times, calls, timeline, and what its inspection shows)
+        as JSON; ``jaxlab.Profile.load(path)`` reads it back, e.g. for ``profile_diff`` against
+        a later version. Returns the path."""
+        from jaxlab.api.saved import data_of
+
+        data = {
+            **envelope(PROFILE_FORMAT, 1),
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name in _SAVED},
+            "kernels": [asdict(k) for k in self.kernels],
+            "calls": [asdict(c) for c in self.calls],
+            "timeline": [asdict(e) for e in self.timeline],
+            "peak": asdict(self.peak) if self.peak is not None else None,
+            "inspection": data_of(self.inspection) if self.inspection is not None else None,
+        }
+        return write_json(data, path)
+
+    @classmethod
+    def load(cls, path: Any) -> Profile:
+        """A profile written by :meth:`save` (its inspection without the live JAX objects); a
+        one-line ``ResultFileError`` for any other file."""
+        from jaxlab.api.inspection import SavedInspection
+        from jaxlab.benchmarking.roofline import Peak
+        from jaxlab.ir.kernel_times import CallTime, TimelineEvent
+
+        data = opened(path, PROFILE_FORMAT, 1, "jaxlab profile", "`jaxlab.profile(f, x).save(p)`")
+        kernels = [
+            KernelTime(
+                **{
+                    **k,
+                    "lines": [(tuple(line), share) for line, share in k["lines"]],
+                    "folded": [(tuple(u), tuple(i), share) for u, i, share in k["folded"]],
+                    "scopes": [(scope, share) for scope, share in k["scopes"]],
+                }
+            )
+            for k in data["kernels"]
+        ]
+        insp = data.get("inspection")
+        return cls(
+            **{name: data[name] for name in _SAVED if name in data},
+            kernels=kernels,
+            calls=[CallTime(**c) for c in data["calls"]],
+            timeline=[TimelineEvent(**e) for e in data["timeline"]],
+            peak=Peak(**data["peak"]) if data.get("peak") else None,
+            inspection=SavedInspection(insp, str(path)) if insp else None,
+        )
+
     def timeline_svg(self) -> str:
         """The timeline of one call (the median by wall time) as a standalone SVG."""
         return renderer(self, "timeline")(self)
@@ -281,6 +331,14 @@ def _library_shares(k: KernelTime) -> list[tuple[tuple[str, int], float]]:
         if inner != user:
             shares[inner] += share
     return sorted(shares.items(), key=lambda kv: -kv[1])
+
+
+PROFILE_FORMAT = "jaxlab.profile"
+# the fields saved as they are (JSON already)
+_SAVED = (
+    "fn_name", "runs", "module", "timeline_call", "tracks", "devices", "processing_s",
+    "stop_s", "other_modules", "file_labels", "steps",
+)  # fmt: skip
 
 
 def _shares_text(lines: list, labels: dict[str, str] | None = None, empty="(no source)") -> str:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ import jax
 
 from jaxlab.base.format import function_name
 from jaxlab.core import stages as _stages
+from jaxlab.core.calls import takes_call
 from jaxlab.core.jit import ReportingJit, describe_args
 
 KINDS = ("grad", "jacfwd", "jacrev", "hessian", "vmap")
@@ -80,10 +81,11 @@ def reporting_jit(
     )
 
 
-@dataclass
+@dataclass(repr=False)
 class JitRun:
-    """One call compiled by ``jax.jit`` and run once (``%jit f(x)``): its `output` (None when
-    an argument was a placeholder) and the time each stage took."""
+    """One call compiled by ``jax.jit`` and run once (``jaxlab.jit_run(f, x)``, ``%jit -o
+    f(x)``): its `output` (None when an argument was a placeholder) and `timings`, the time
+    each stage took."""
 
     output: Any
     timings: _stages.StageTimings
@@ -92,17 +94,24 @@ class JitRun:
     def summary(self) -> str:
         return f"jit {self.call}: {self.timings.summary()}"
 
+    def __repr__(self) -> str:
+        return f"{self.summary()}\noutput: {self.output!r}"
 
+
+@takes_call()
 def jit_run(
     fn: Callable,
     *args: Any,
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     donate_argnums: int | Sequence[int] | None = None,
-    **kwargs: Any,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> JitRun:
-    """Trace, lower, compile and run ``fn(*args, **kwargs)`` once, timing each stage. Donated
-    arrays are copied first, so the caller's stay usable."""
+    """Trace, lower, compile and run ``fn(*args, **kwargs)`` once, timing each stage (what
+    ``%jit f(x)`` does): ``.output`` is the value, ``.timings`` the stage timings. Donated
+    arrays are copied first, so the caller's stay usable. `fn`'s own keyword arguments go in
+    ``kwargs={...}``."""
+    kwargs = dict(kwargs or {})
     staged = _stages.stage(
         fn,
         args,

@@ -107,12 +107,12 @@ def compare(*results: BenchResult, labels: list[str] | None = None) -> Compariso
         if found:
             comp.differences.append(f"[{i}] {labels[i]} against [0]: {'; '.join(found)}")
     for t in base.timings:
-        medians: list[float | None] = [t.median]
+        medians: list[float | None] = [t.median_s]
         ratios: list[Ratio | None] = []
         for i, other in enumerate(results[1:]):
             name = mapping[i].get(t.variant)
             match = _find(other, name, t.size, same_shape=not base.sweep and not other.sweep)
-            medians.append(match.median if match else None)
+            medians.append(match.median_s if match else None)
             ratios.append(ratio(t, match) if match else None)
         if any(r is not None for r in ratios):
             comp.entries.append(ComparisonRow(t.variant, t.size, medians, ratios))

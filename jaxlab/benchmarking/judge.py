@@ -155,15 +155,15 @@ def judge(
             continue
         if not t.samples or not other.samples:
             continue
-        speedup = t.median / other.median if other.median > 0 else math.inf
+        speedup = t.median_s / other.median_s if other.median_s > 0 else math.inf
         lo, hi = stats.ratio_ci(t.samples, other.samples)
         p = stats.mann_whitney(t.samples, other.samples)
         verdict.verdicts.append(
             Verdict(
                 t.variant,
                 t.size,
-                t.median,
-                other.median,
+                t.median_s,
+                other.median_s,
                 speedup,
                 lo,
                 hi,

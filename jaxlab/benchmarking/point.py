@@ -184,7 +184,7 @@ def memory_notes(
         faults = t.faults_per_call
         fresh = 0.0  # pages per call that faults explain the time (or a slow mode) by
         if faults is not None:
-            text = memory.faults_note(t.variant + where, faults, t.median)
+            text = memory.faults_note(t.variant + where, faults, t.median_s)
             if text:
                 notes.append(Note("warn", text, variant=t.variant, topic="memory"))
                 fresh = faults

@@ -159,8 +159,8 @@ def merge(results: list[BenchResult]) -> BenchResult:
         # turns are compared within one process; across processes the per-process medians
         # say how far apart they are
         pooled.cpu, pooled.blocks = [], []
-        pooled.process_medians = [s.median for s in found]
-        pooled.process_iqrs = [s.iqr for s in found]
+        pooled.process_medians = [s.median_s for s in found]
+        pooled.process_iqrs = [s.iqr_s for s in found]
         pooled.recompilations = [x for s in found for x in s.recompilations]
         timings.append(pooled)
     merged.timings = timings

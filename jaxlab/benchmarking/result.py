@@ -3,13 +3,15 @@ on the way (failures, disagreements, recompilations, dtype gaps), and where it r
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from jaxlab.base.display import Displayed, renderer
+from jaxlab.base.files import ResultFileError, read_json, write_json
+from jaxlab.base.renamed import renamed
 from jaxlab.base.table import data_frame
 from jaxlab.benchmarking import stats
 from jaxlab.benchmarking.crossover import Crossover, crossover
@@ -128,20 +130,27 @@ class Timing:
         return [sorted(g)[len(g) // 2] if g else None for g in groups]
 
     @property
-    def median(self) -> float:
+    def median_s(self) -> float:
+        """Median seconds per call over the samples."""
         return self.summary.median
 
     @property
-    def iqr(self) -> float:
+    def iqr_s(self) -> float:
+        """Interquartile range of the samples, in seconds per call."""
         return self.summary.iqr
 
     @property
-    def min(self) -> float:
+    def min_s(self) -> float:
         return self.summary.min
 
     @property
-    def max(self) -> float:
+    def max_s(self) -> float:
         return self.summary.max
+
+    median = renamed("median_s")
+    iqr = renamed("iqr_s")
+    min = renamed("min_s")
+    max = renamed("max_s")
 
     @property
     def runs(self) -> int:
@@ -225,7 +234,7 @@ class BenchResult(Displayed):
         raise KeyError(f"no timing of {variant!r} at size {size}; sizes: {self.sizes}")
 
     def median(self, variant: str, size: int | None = None) -> float:
-        return self.timing(variant, size).median
+        return self.timing(variant, size).median_s
 
     def speedup(self, variant: str, baseline: str | None = None, size: int | None = None) -> float:
         """How many times faster `variant` is than `baseline` (>1: faster)."""
@@ -281,7 +290,7 @@ class BenchResult(Displayed):
         if self.peak and self._same_memory(timing.variant):
             peak = Peak(self.peak["gbps"] * 1e9, self.peak["device"], self.peak["method"], 0.0)
         work = Work(timing.bytes, timing.flops, timing.work_source or "")
-        return rates(work, timing.median, peak)
+        return rates(work, timing.median_s, peak)
 
     def roof(self, timing: Timing) -> Roof | None:
         """The roof that bounds `timing` (compute, memory, a cache level, or overhead) and the
@@ -301,7 +310,7 @@ class BenchResult(Displayed):
             )
         work = Work(timing.bytes, timing.flops, timing.work_source or "")
         caches = [(int(a), int(b)) for a, b in self.peak.get("caches") or []]
-        return roof(work, timing.median, bandwidth, compute, caches)
+        return roof(work, timing.median_s, bandwidth, compute, caches)
 
     def _same_memory(self, variant: str) -> bool:
         """Whether the measured peak applies: JAX variants always, host libraries on CPU."""
@@ -438,26 +447,19 @@ class BenchResult(Displayed):
         except (KeyError, TypeError) as exc:
             raise ValueError(f"a damaged BenchResult file ({exc})") from None
 
-    def save(self, path: str | os.PathLike) -> str:
+    def save(self, path: str | os.PathLike) -> Path:
         """Write the result (every sample included) as JSON; returns the path."""
-        path = os.fspath(path)
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1)
-        return path
+        return write_json(self.to_dict(), path, indent=1)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BenchResult:
-        """Read a result written by :meth:`save`."""
-        path = os.fspath(path)
-        with open(path, encoding="utf-8") as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path} is not a saved BenchResult: not JSON ({exc})") from None
+        """Read a result written by :meth:`save`; a one-line ``ResultFileError`` (a
+        ValueError) for any other file."""
+        data = read_json(path, "BenchResult", "`jaxlab.bench(f, x).save(path)`")
         try:
             return cls.from_dict(data)
         except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+            raise ResultFileError(f"{os.fspath(path)}: {exc}") from None
 
     # -- display ----------------------------------------------------------------------------
 

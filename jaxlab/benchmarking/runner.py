@@ -193,7 +193,7 @@ def _in_processes(
             reporter.update(k + 1, error or "failed")
             return
         shown = ", ".join(
-            f"{t.variant} {_format.format_seconds(t.median)}" for t in result.timings[:3]
+            f"{t.variant} {_format.format_seconds(t.median_s)}" for t in result.timings[:3]
         )
         reporter.update(k + 1, f"process {k + 1}: {shown}")
 
@@ -478,7 +478,7 @@ def _sweep(
                 break
             points.append(outcome)
             shown = ", ".join(
-                f"{t.variant} {_format.format_seconds(t.median)}" for t in outcome.timings
+                f"{t.variant} {_format.format_seconds(t.median_s)}" for t in outcome.timings
             )
             reporter.update(i + 1, f"n={n}: {shown}")
     except KeyboardInterrupt:

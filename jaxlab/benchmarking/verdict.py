@@ -44,7 +44,7 @@ def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
     """`other` against `base`: the speedup, its bootstrap interval and the Mann–Whitney p.
     Significant when p < `alpha` and the interval excludes 1. The one rule for "is it
     faster": the bench table, the verdict and ``jaxlab.compare`` use it."""
-    speedup = base.median / other.median if other.median > 0 else math.inf
+    speedup = base.median_s / other.median_s if other.median_s > 0 else math.inf
     lo, hi = stats.ratio_ci(base.samples, other.samples)
     p = stats.mann_whitney(base.samples, other.samples)
     significant = (
@@ -189,7 +189,7 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
         "speedup": r.speedup,
         "low": r.ci_low if math.isfinite(r.ci_low) else None,
         "high": r.ci_high if math.isfinite(r.ci_high) else None,
-        "median_s": t.median,
+        "median_s": t.median_s,
         "conclusion": conclusion,
     }
     invalid = [x.variant for x in (t, base) if not x.valid]
@@ -237,13 +237,13 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
         )
     slow, fast = (t, base) if r.speedup >= 1 else (base, t)
     for who, other in ((slow, fast), (fast, slow)):
-        if _straddle(who, other.median):
+        if _straddle(who, other.median_s):
             modes = " / ".join(format_seconds(m.median) for m in who.modes)
             return Finding(
                 **common,
                 holds=False,
                 why=f"{who.variant}'s modes ({modes}) straddle {other.variant}'s "
-                f"{format_seconds(other.median)}",
+                f"{format_seconds(other.median_s)}",
                 action=_processes_action(result),
                 cause="modes",
             )

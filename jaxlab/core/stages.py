@@ -22,6 +22,7 @@ import jax
 
 from jaxlab.base import compat as _compat
 from jaxlab.base.format import format_seconds, format_stages, function_name, short_repr
+from jaxlab.base.renamed import renamed
 from jaxlab.core import compile_events as _compile_events
 from jaxlab.core import partition as _partition
 
@@ -30,37 +31,63 @@ from jaxlab.core import partition as _partition
 class StageTimings:
     """Wall times in seconds of each stage; run times are None when nothing was run."""
 
-    trace: float
-    lower: float
-    compile: float
-    first_run: float | None = None
-    steady_run: float | None = None  # median of `steady_runs` calls after the first
+    trace_s: float
+    lower_s: float
+    compile_s: float
+    first_run_s: float | None = None
+    steady_run_s: float | None = None  # median of `steady_runs` calls after the first
     steady_runs: int = 0
     # stages JAX answered from its caches (an earlier identical call did the work)
     cached: tuple[str, ...] = ()
 
+    trace = renamed("trace_s")
+    lower = renamed("lower_s")
+    compile = renamed("compile_s")
+    first_run = renamed("first_run_s")
+    steady_run = renamed("steady_run_s")
+
     def as_dict(self) -> dict[str, float | int | None]:
         return {
-            "trace": self.trace,
-            "lower": self.lower,
-            "compile": self.compile,
-            "first_run": self.first_run,
-            "steady_run": self.steady_run,
+            "trace_s": self.trace_s,
+            "lower_s": self.lower_s,
+            "compile_s": self.compile_s,
+            "first_run_s": self.first_run_s,
+            "steady_run_s": self.steady_run_s,
             "steady_runs": self.steady_runs,
             "cached": list(self.cached),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StageTimings:
+        """The timings `as_dict` wrote (files from before the ``_s`` names included)."""
+
+        def seconds(name: str) -> float | None:
+            value = data.get(f"{name}_s", data.get(name))
+            return None if value is None else float(value)
+
+        return cls(
+            trace_s=seconds("trace") or 0.0,
+            lower_s=seconds("lower") or 0.0,
+            compile_s=seconds("compile") or 0.0,
+            first_run_s=seconds("first_run"),
+            steady_run_s=seconds("steady_run"),
+            steady_runs=int(data.get("steady_runs") or 0),
+            cached=tuple(data.get("cached") or ()),
+        )
+
     @property
-    def total_compile(self) -> float:
-        return self.trace + self.lower + self.compile
+    def total_compile_s(self) -> float:
+        return self.trace_s + self.lower_s + self.compile_s
+
+    total_compile = renamed("total_compile_s")
 
     def summary(self) -> str:
-        parts = [format_stages(self.trace, self.lower, self.compile, self.cached)]
-        if self.first_run is not None:
-            parts.append(f"first run {format_seconds(self.first_run)}")
-        if self.steady_run is not None:
+        parts = [format_stages(self.trace_s, self.lower_s, self.compile_s, self.cached)]
+        if self.first_run_s is not None:
+            parts.append(f"first run {format_seconds(self.first_run_s)}")
+        if self.steady_run_s is not None:
             parts.append(
-                f"steady run {format_seconds(self.steady_run)} (median of {self.steady_runs})"
+                f"steady run {format_seconds(self.steady_run_s)} (median of {self.steady_runs})"
             )
         return ", ".join(parts)
 
@@ -112,11 +139,11 @@ class Staged:
     @property
     def timings(self) -> StageTimings:
         return StageTimings(
-            trace=self.trace_s,
-            lower=self.lower_s,
-            compile=self.compile_s,
-            first_run=self.first_run_s,
-            steady_run=statistics.median(self.steady_s) if self.steady_s else None,
+            trace_s=self.trace_s,
+            lower_s=self.lower_s,
+            compile_s=self.compile_s,
+            first_run_s=self.first_run_s,
+            steady_run_s=statistics.median(self.steady_s) if self.steady_s else None,
             steady_runs=len(self.steady_s),
             cached=self.cached,
         )

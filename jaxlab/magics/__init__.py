@@ -7,6 +7,29 @@ import warnings
 from typing import Any
 
 
+def recompiles(name: str | None = None) -> Any:
+    """The Python form of ``%recompiles [name]``: the compilations jaxlab's guards recorded in
+    the running IPython session, per function with JAX's reasons (a ``RecompileReport``; with
+    `name`, every compilation of that function). The guards record in a notebook where
+    ``%load_ext jaxlab`` ran; elsewhere this raises a RuntimeError that says so."""
+    from IPython import get_ipython
+
+    from jaxlab.magics._guards import hooks_of
+
+    shell = get_ipython()
+    hooks = hooks_of(shell) if shell is not None else None
+    if hooks is None:
+        raise RuntimeError(
+            "jaxlab.recompiles() reads what jaxlab's guards recorded in an IPython session; "
+            "run it in a notebook after `%load_ext jaxlab`."
+        )
+    ledger = hooks.guards.ledger
+    if name is not None and not ledger.named(name):
+        known = ", ".join(sorted(ledger.functions)) or "none yet"
+        raise KeyError(f"no compilations of {name!r} recorded (functions: {known})")
+    return ledger.report(name, hooks.cell_label)
+
+
 def magic_classes() -> list[type]:
     from jaxlab.magics._bench import BenchMagics
     from jaxlab.magics._compile import CompileMagics

@@ -198,6 +198,12 @@ class TransformMagics(JaxlabMagics):
     @traceback_option
     @argument("--quiet", action="store_true", help="do not report compilations")
     @argument(
+        "-o",
+        action="store_true",
+        help="return the run (.output, the value; .timings, the stage timings) rather than the "
+        "value alone, as %%timeit -o does",
+    )
+    @argument(
         "--donate-argnums",
         default=None,
         metavar="N[,…]",
@@ -218,6 +224,7 @@ class TransformMagics(JaxlabMagics):
         ``%jit f`` rebinds ``f`` to its jitted version (the original stays in
         ``f.__wrapped__``) and reports each compilation as it happens.
         ``%jit f(x)`` compiles, runs and reports stage timings; the result is returned
+        (``r = %jit -o f(x)`` returns the run: ``r.output`` and ``r.timings``)
         (with ``--donate-argnums`` the call gets a copy of the donated arrays, so ``x`` stays
         usable).
         ``%%jit`` runs the cell, then jits every function the cell defines.
@@ -235,11 +242,11 @@ class TransformMagics(JaxlabMagics):
             return self._jit_rebind(node.id, args, options, report, local_ns)
         call = evaluate_call(args.expr, self.namespace(local_ns), "jit", args.traceback)
         with self.friendly_errors("jit", call.name, args.traceback):
-            run = _transforms.jit_run(call.fn, *call.args, **options, **call.kwargs)
+            run = _transforms.jit_run(call.fn, *call.args, **options, kwargs=call.kwargs)
         if report is not None:
             report(f"[jaxlab] {run.summary()}")
         say_nonfinite(run.output, numerics_line("jit", args.expr, static_values(args, "jit")))
-        return run.output
+        return run if args.o else run.output
 
     def _jit_rebind(
         self, name: str, args: Any, options: dict, report: Any, local_ns: dict | None

@@ -213,7 +213,7 @@ def _sweep_table(result: BenchResult) -> CellTable:
         for n in names:
             try:
                 t = result.timing(n, size)
-                cell = format_seconds(t.median) + ("" if t.valid else " (invalid)")
+                cell = format_seconds(t.median_s) + ("" if t.valid else " (invalid)")
             except KeyError:
                 cell = "–"
             row[f"median:{n}"] = cell
@@ -280,8 +280,8 @@ def _plots(result: BenchResult) -> str:
             Series(
                 n,
                 [t.size for t in ts],
-                [t.median for t in ts],
-                [f"{n} at n={format_size(t.size)}: {format_seconds(t.median)}" for t in ts],
+                [t.median_s for t in ts],
+                [f"{n} at n={format_size(t.size)}: {format_seconds(t.median_s)}" for t in ts],
             )
         )
     time_plot = loglog_svg(

@@ -272,7 +272,7 @@ def call_text(p: Any) -> str:
     its arguments summarised (the name alone when the inspection is not kept)."""
     if p.inspection is None:
         return p.fn_name
-    return f"{p.fn_name}({p.inspection.arguments.text})"
+    return p.inspection.call_text
 
 
 @renders(Profile, "text")

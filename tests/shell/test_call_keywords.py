@@ -54,9 +54,9 @@ def test_hlo_binds_stage_to_the_function(shell):
 def test_inspect_binds_platforms_to_the_function_and_runs_like_the_function(shell):
     ns = run(shell, 'i = %inspect placed(xs, platforms="three")')
     assert ns["seen"] == [("platforms", "three")]
-    assert ns["i"].timings.first_run is not None  # real arrays run, as jaxlab.inspect does
+    assert ns["i"].timings.first_run_s is not None  # real arrays run, as jaxlab.inspect does
     ns = run(shell, "j = %inspect --no-run placed(jnp.ones(3))")
-    assert ns["j"].timings.first_run is None
+    assert ns["j"].timings.first_run_s is None
 
 
 def test_bench_binds_label_to_the_function(shell):
@@ -70,3 +70,22 @@ def test_inspect_runs_without_profile_is_a_usage_error(shell):
 
     with pytest.raises(UsageError, match="--runs counts the calls --profile measures"):
         shell.run_line_magic("inspect", "--runs 5 placed(xs)")
+
+
+def test_jit_o_returns_the_value_and_the_stage_timings(shell):
+    ns = run(shell, "r = %jit -o k(xs)\nv = %jit --quiet k(xs)")
+    r = ns["r"]
+    assert r.output.tolist() == (ns["xs"] * 3).tolist() == ns["v"].tolist()
+    assert r.timings.compile_s >= 0 and r.timings.first_run_s is not None
+    assert repr(r).startswith("jit k(")
+
+
+def test_python_forms_of_jit_and_recompiles(shell):
+    import jaxlab
+
+    run(shell, "import jaxlab\njk = jaxlab.reporting_jit(k, report=None)\n_ = jk(xs)")
+    run_result = jaxlab.jit_run(shell.user_ns["k"], shell.user_ns["xs"])
+    assert run_result.output.tolist() == [0.0, 3.0, 6.0, 9.0]
+    report = run(shell, "rep = jaxlab.recompiles()")["rep"]
+    assert isinstance(report, jaxlab.RecompileReport)
+    assert report.rows() == shell.run_line_magic("recompiles", "").rows()

@@ -23,8 +23,8 @@ def test_plain_function_gives_every_stage():
     assert insp.hlo_module.entry is not None
     assert [i.opcode for i in insp.hlo_module.entry.instructions] == ["parameter", "fusion"]
     t = insp.timings
-    assert t.trace > 0 and t.lower > 0 and t.compile > 0
-    assert t.first_run is not None and t.steady_run is not None and t.steady_runs >= 1
+    assert t.trace_s > 0 and t.lower_s > 0 and t.compile_s > 0
+    assert t.first_run_s is not None and t.steady_run_s is not None and t.steady_runs >= 1
     assert insp.output.shape == (64, 32)
     assert insp.in_avals == "(float32[64,32],)"
 
@@ -33,7 +33,7 @@ def test_shape_dtype_struct_inspects_without_data():
     spec = jax.ShapeDtypeStruct((128, 8), jnp.bfloat16)
     insp = jaxlab.inspect(fn, spec)
     assert insp.jaxpr.in_avals[0].shape == (128, 8)
-    assert insp.timings.first_run is None and insp.output is None
+    assert insp.timings.first_run_s is None and insp.output is None
     with pytest.raises(ValueError, match="ShapeDtypeStruct"):
         jaxlab.inspect(fn, spec, run=True)
 
@@ -89,7 +89,7 @@ def test_donating_function_runs_on_copies_and_keeps_the_callers_array():
     donating = jax.jit(step.__wrapped__, donate_argnums=0)
     x = jnp.arange(4.0)
     insp = jaxlab.inspect(donating, x, run=True)
-    assert insp.timings.first_run is not None and insp.timings.steady_runs >= 1
+    assert insp.timings.first_run_s is not None and insp.timings.steady_runs >= 1
     assert insp.output.tolist() == [0.0, 2.0, 4.0, 6.0]
     assert not x.is_deleted()
     assert insp.shardings.inputs[0].donated

@@ -74,15 +74,15 @@ def timings_table(timings: StageTimings) -> str:
     rows = [
         (
             stage + (" (cached)" if stage in timings.cached else ""),
-            format_seconds(getattr(timings, stage)),
+            format_seconds(getattr(timings, f"{stage}_s")),
         )
         for stage in ("trace", "lower", "compile")
     ]
-    if timings.first_run is not None:
-        rows.append(("first run", format_seconds(timings.first_run)))
-    if timings.steady_run is not None:
+    if timings.first_run_s is not None:
+        rows.append(("first run", format_seconds(timings.first_run_s)))
+    if timings.steady_run_s is not None:
         rows.append(
-            (f"steady run (median of {timings.steady_runs})", format_seconds(timings.steady_run))
+            (f"steady run (median of {timings.steady_runs})", format_seconds(timings.steady_run_s))
         )
     return table(["stage", "wall time"], rows, numeric=[False, True])
 

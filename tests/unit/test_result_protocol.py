@@ -1,0 +1,260 @@
+"""The one result protocol (ARCHITECTURE.md, "Result protocol"), checked on every public result
+type built from real calls:
+
+- tabular results have ``rows()`` (plain dicts) and ``to_pandas()`` with the same columns, and
+  every method or attribute that returns rows returns a ``jaxlab.Table``;
+- times are seconds with ``_s`` in every field and column name;
+- percentages are 0–100 and named ``percent``/``percent_*`` (no 0–1 ``share``/``fraction``);
+- ratios of times are ``speedup`` (baseline / variant, > 1 faster), never ``ratio``;
+- the results users compare across sessions save and load the same way: ``save(path)``
+  returns a ``pathlib.Path``, ``Type.load(path)`` returns that type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+import pytest
+
+import jaxlab
+from jaxlab.base import renamed
+from jaxlab.base.table import Table
+from jaxlab.guards._recompiles import RecompileReport
+from tests import pallas_kernels as pk
+
+# a float field or column named with one of these words holds seconds: it ends in _s
+TIME_WORDS = re.compile(
+    r"(^|_)(time|times|seconds|median|mean|iqr|min|max|trace|lower|compile|run|wall|"
+    r"duration|elapsed|busy|gaps|host|first_call|steady_run|first_run|total_compile)($|_)"
+)
+NOT_TIMES = re.compile(r"(percent|speedup|bytes|flops|gbps|gflops|count|runs|loops|errors?$)")
+
+
+def body(x):
+    return jnp.tanh(x) @ x + 1.0
+
+
+QUICK = {"variants": "jit", "vs": (), "time_budget": 0.05, "roofline": False, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Any]:
+    x = jnp.ones((64, 64))
+    insp = jaxlab.inspect(body, x)
+    prof = jaxlab.profile(body, x, runs=2, peak=False)
+    cp = jaxlab.compile_profile(body, x)
+    old = jaxlab.bench(body, x, **QUICK)
+    new = jaxlab.bench(body, x * 2, **QUICK)
+    judgement = jaxlab.judge(old, new, force=True)
+    a = jnp.arange(16.0).reshape(4, 4)
+    return {
+        "Inspection": insp,
+        "StageTimings": insp.timings,
+        "IRText": jaxlab.hlo(body, x),
+        "PlatformInspection": jaxlab.inspect(body, x, platforms="cpu"),
+        "KernelCheck": jaxlab.check_kernel(pk.add_interpreted, lambda p, q: p + q, a, a),
+        "CompileProfile": cp,
+        "PassPipeline": jaxlab.passes(body, x),
+        "CompileDiff": jaxlab.diff(insp, cp.inspection),
+        "DeviceReport": jaxlab.devices(),
+        "Placement": jaxlab.placement(x),
+        "Profile": prof,
+        "ProfileDiff": jaxlab.profile_diff(prof, prof),
+        "MemorySnapshot": jaxlab.memory({"x": x}),
+        "MemoryDiff": jaxlab.memory_diff(jaxlab.memory({}), jaxlab.memory({"x": x})),
+        "BenchResult": old,
+        "Timing": old.timings[0],
+        "Comparison": jaxlab.compare(old, new),
+        "Judgement": judgement,
+        "Verdict": judgement.verdicts[0],
+        "RecompileReport": RecompileReport([]),
+    }
+
+
+def public_values(obj: Any) -> dict[str, Any]:
+    """The dataclass fields and properties of `obj` (their values; those that raise are
+    left out: a backend may lack an analysis)."""
+    cls = type(obj)
+    names = [f.name for f in dataclasses.fields(obj)] if dataclasses.is_dataclass(obj) else []
+    names += [n for n, v in inspect.getmembers(cls) if isinstance(v, property)]
+    out = {}
+    for name in dict.fromkeys(names):
+        if name.startswith("_"):
+            continue
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                renamed._warned.clear()
+                value = getattr(obj, name)
+        except Exception:
+            continue
+        if name in OLD_SPELLINGS.get(cls.__name__, ()) and any(
+            issubclass(w.category, FutureWarning) for w in caught
+        ):
+            continue  # an old spelling that says its new one
+        out[name] = value
+    return out
+
+
+# names kept for compatibility: left out when reading them warns with the new spelling
+OLD_SPELLINGS = {
+    "Timing": ("median", "iqr", "min", "max"),
+    "StageTimings": ("trace", "lower", "compile", "first_run", "steady_run", "total_compile"),
+    "Verdict": ("ratio", "ci_low", "ci_high"),
+    "CompileProfile": ("explained_share",),
+}
+
+ROW_METHODS = re.compile(r"^(by_\w+|\w*_rows|deltas|table)$")
+
+
+def tables_of(obj: Any) -> dict[str, Table]:
+    """Every Table the object gives: its attributes and its row methods called bare."""
+    found = {n: v for n, v in public_values(obj).items() if isinstance(v, Table)}
+    for name, _ in inspect.getmembers(type(obj), inspect.isfunction):
+        if ROW_METHODS.match(name):
+            value = getattr(obj, name)()
+            assert isinstance(value, Table), f"{type(obj).__name__}.{name}() is not a Table"
+            found[f"{name}()"] = value
+    return found
+
+
+def test_every_tabular_result_has_rows_and_to_pandas_with_the_same_columns(results):
+    pd = pytest.importorskip("pandas")
+    for name, obj in results.items():
+        if not hasattr(obj, "to_pandas"):
+            continue
+        assert callable(getattr(obj, "rows", None)), f"{name} has to_pandas() but no rows()"
+        rows = obj.rows()
+        assert isinstance(rows, list) and all(type(r) is dict for r in rows), name
+        frame = obj.to_pandas()
+        assert isinstance(frame, pd.DataFrame), name
+        if rows:
+            assert list(frame.columns) == list(rows[0]), name
+
+
+def test_every_method_returning_rows_returns_a_table(results):
+    seen = 0
+    for name, obj in results.items():
+        for where, table in tables_of(obj).items():
+            seen += 1
+            assert table.rows() == [{c: r.get(c) for c in table.columns} for r in table]
+            assert table.title, f"{name}.{where} has no title"
+    assert seen >= 10
+
+
+def _time_names(name: str, value: Any) -> bool:
+    return (
+        isinstance(value, float)
+        and bool(TIME_WORDS.search(name))
+        and not name.endswith("_s")
+        and not NOT_TIMES.search(name)
+    )
+
+
+def test_times_are_seconds_named_with_s(results):
+    wrong = []
+    for name, obj in results.items():
+        for field, value in public_values(obj).items():
+            if _time_names(field, value):
+                wrong.append(f"{name}.{field}")
+        for where, table in tables_of(obj).items():
+            for row in table:
+                wrong += [f"{name}.{where}[{c!r}]" for c in table.columns if _time_names(c, row[c])]
+        if hasattr(obj, "rows") and callable(obj.rows):
+            for row in obj.rows():
+                wrong += [f"{name}.rows()[{c!r}]" for c, v in row.items() if _time_names(c, v)]
+    assert not sorted(set(wrong)), f"times without _s: {sorted(set(wrong))}"
+
+
+def _percent_problems(where: str, key: str, value: Any) -> list[str]:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return []
+    if key.startswith("percent") and not 0 <= value <= 100 + 1e-9:
+        return [f"{where}[{key!r}] = {value} is not 0–100"]
+    if re.search(r"(^|_)(share|fraction)$", key):
+        return [f"{where}[{key!r}] is a 0–1 share: name it percent_* (0–100)"]
+    return []
+
+
+def test_percentages_are_0_to_100_and_named_percent(results):
+    wrong = []
+    for name, obj in results.items():
+        for field, value in public_values(obj).items():
+            wrong += _percent_problems(name, field, value)
+        rows = [(f"{name}.{w}", r) for w, t in tables_of(obj).items() for r in t]
+        if hasattr(obj, "rows") and callable(obj.rows):
+            rows += [(f"{name}.rows()", r) for r in obj.rows()]
+        for where, row in rows:
+            for key, value in row.items():
+                wrong += _percent_problems(where, key, value)
+    assert not wrong, wrong
+
+
+def test_ratios_of_times_are_speedups_baseline_over_variant(results):
+    wrong = []
+    for name, obj in results.items():
+        keys = set(public_values(obj))
+        for where, table in tables_of(obj).items():
+            keys |= {f"{where}[{c}]" for c in table.columns}
+        if hasattr(obj, "rows") and callable(obj.rows):
+            keys |= {k for r in obj.rows() for k in r}
+        wrong += [f"{name}.{k}" for k in keys if re.search(r"(^|\[|_)ratio\]?$", k)]
+    assert not wrong, f"a time ratio must be a speedup (baseline / variant): {wrong}"
+    # the direction: the second bench result took twice the work, so it is slower
+    verdict = results["Verdict"]
+    assert verdict.speedup == pytest.approx(verdict.old_s / verdict.new_s)
+    row = results["Comparison"].rows()[1]
+    assert row["speedup"] == pytest.approx(
+        results["Comparison"].rows()[0]["median_s"] / row["median_s"]
+    )
+
+
+SAVED = ["BenchResult", "Inspection", "Profile", "CompileProfile"]
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_results_compared_across_sessions_save_and_load_alike(results, tmp_path, name):
+    obj = results[name]
+    cls = getattr(jaxlab, name)
+    written = obj.save(tmp_path / f"{name}.json")
+    assert isinstance(written, Path) and written.exists()
+    back = cls.load(written)
+    assert isinstance(back, cls)
+    assert (back.fn_name if name != "BenchResult" else back.label) == (
+        obj.fn_name if name != "BenchResult" else obj.label
+    )
+    assert repr(back) and back._repr_html_()  # a loaded result shows as the live one does
+    (tmp_path / "other.json").write_text('{"format": "something else"}')
+    with pytest.raises(jaxlab.ResultFileError, match="not a saved"):
+        cls.load(tmp_path / "other.json")
+    with pytest.raises(ValueError, match="no file"):
+        cls.load(tmp_path / "missing.json")
+
+
+def test_every_result_and_error_type_is_importable_from_jaxlab(results):
+    for name, obj in results.items():
+        assert getattr(jaxlab, type(obj).__name__) is type(obj), name
+    errors = [
+        "BenchError", "InspectionFileError", "ResultFileError", "PlacementError",
+        "BackendError", "ProfilerBusy",
+    ]  # fmt: skip
+    for name in errors:
+        assert issubclass(getattr(jaxlab, name), Exception), name
+    assert issubclass(jaxlab.InspectionFileError, jaxlab.ResultFileError)
+    assert issubclass(jaxlab.SavedInspection, jaxlab.Inspection)  # what Inspection.load gives
+
+
+def test_dir_shows_the_public_api_only():
+    names = dir(jaxlab)
+    for private in ("Any", "TYPE_CHECKING", "_LAZY", "importlib", "set_views_loader"):
+        assert private not in names
+    assert set(jaxlab.__all__) <= set(names)
+    assert {"jit_run", "reporting_jit", "recompiles", "Table"} <= set(names)
+    for name in jaxlab.__all__:
+        assert getattr(jaxlab, name) is not None, name
