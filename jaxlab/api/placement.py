@@ -206,6 +206,22 @@ def _collapse_one(paths: list[str]) -> str:
     return _INDEX.sub(lambda m: "[*]" if next(slots) else m.group(0), paths[0])
 
 
+def placed_as(a: ArrayPlacement) -> str:
+    """How an array is laid out, as one comparable text: its spec and mesh, or its devices."""
+    if a.mesh:
+        return f"{a.spec} over {a.mesh}"
+    return f"{a.spec} on {', '.join(map(str, a.devices))}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementChange:
+    """One array laid out otherwise than before: `before` and `after` as :func:`placed_as`."""
+
+    path: str
+    before: str
+    after: str
+
+
 @dataclass(repr=False)
 class Placement(Displayed):
     """Placement of every array in a pytree. ``to_pandas()`` gives one row per shard."""
@@ -215,6 +231,20 @@ class Placement(Displayed):
     device_order: dict[int, int] = field(default_factory=dict)  # device id -> colour slot
     name: str = ""
     title: str = ""  # what was passed: the expression, else its type
+    # arrays placed otherwise than in an earlier placement of the same value (``%where`` fills
+    # it from its last look at the same expression): see :meth:`changes_since`
+    changes: list[PlacementChange] = field(default_factory=list)
+
+    def changes_since(self, before: Placement) -> list[PlacementChange]:
+        """The arrays (by path) whose sharding differs from `before`'s: a step that returned
+        its state with other shardings than it was given (``P()`` became ``P('model',)``)."""
+        old = {a.path: a for a in before.arrays}
+        out = []
+        for a in self.arrays:
+            b = old.get(a.path)
+            if b is not None and placed_as(a) != placed_as(b):
+                out.append(PlacementChange(a.path, placed_as(b), placed_as(a)))
+        return out
 
     def __len__(self) -> int:
         return len(self.arrays)

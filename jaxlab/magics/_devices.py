@@ -84,7 +84,8 @@ class DeviceMagics(JaxlabMagics):
         For each array: shape, dtype, bytes, committed or not, the sharding and its spec,
         the devices, and a sharding grid (one colour per device; a piece held by several
         devices is striped). Returns a ``Placement``: ``.to_pandas()`` has one row per
-        shard (array, device, index such as ``[0:2, 4:8]``, replica id).
+        shard (array, device, index such as ``[0:2, 4:8]``, replica id). Arrays laid out
+        otherwise than at the last ``%where`` of the same expression are pointed out.
         """
         from jaxlab.api.placement import PlacementError, placement
 
@@ -96,4 +97,10 @@ class DeviceMagics(JaxlabMagics):
             )
         value = evaluate(args.expr, self.namespace(local_ns), "where", args.traceback)
         with self.friendly_errors("where", None, args.traceback, plain=(PlacementError,)):
-            return placement(value, name=args.expr)
+            placed = placement(value, name=args.expr)
+        seen = self.__dict__.setdefault("_last_placements", {})
+        before = seen.get(args.expr)
+        if before is not None:
+            placed.changes = placed.changes_since(before)
+        seen[args.expr] = placed
+        return placed

@@ -102,9 +102,32 @@ def group_line(g: ArrayGroup) -> str:
     )
 
 
+def change_lines(p: Placement) -> list[str]:
+    """``2 arrays laid out otherwise than at the last look: P() → P('model',): a, b``: one
+    line per change of layout (the mesh left out when it stayed the same)."""
+    moves: dict[tuple[str, str], list[str]] = {}
+    for c in p.changes:
+        before, after = c.before, c.after
+        mesh_b, mesh_a = before.partition(" over ")[2], after.partition(" over ")[2]
+        if mesh_b and mesh_b == mesh_a:
+            before, after = before.partition(" over ")[0], after.partition(" over ")[0]
+        moves.setdefault((before, after), []).append(c.path)
+    if not moves:
+        return []
+    lines = [
+        f"{plural(len(p.changes), 'array')} laid out otherwise than at the last look at "
+        f"{p.title or p.name}:"
+    ]
+    for (before, after), paths in moves.items():
+        shown = ", ".join(paths[:4]) + (f", … {len(paths) - 4} more" if len(paths) > 4 else "")
+        lines.append(f"  {before} → {after}: {shown}")
+    return lines
+
+
 @renders(Placement, "text")
 def placement_text(p: Placement) -> str:
     lines = [f"Placement of {p.title or p.name or 'value'}: {headline(p)}"]
+    lines += [f"  {line}" for line in change_lines(p)]
     for g in p.groups():
         lines.append(f"  {group_line(g)}")
         if not g.distributed:
@@ -336,6 +359,9 @@ def placement_body(p: Placement) -> str:
         f'<div class="jl-title">Placement of <code>{esc(p.title or p.name or "value")}</code>'
         f'</div><div class="jl-muted jl-headline">{esc(headline(p))}</div>'
     )
+    changed = change_lines(p)
+    if changed:
+        head += '<div class="jl-warn">' + "<br>".join(esc(line) for line in changed) + "</div>"
     groups = p.groups()
     body: list[str] = []
     if p.single_device is not None:

@@ -116,3 +116,25 @@ def test_titles_name_the_transformation_that_was_staged(ip):
     assert repr(insp).startswith("Inspection of grad(loss_t)(w: f32[3], x: f32[3])")
     h = ip.run_line_magic("hlo", "per_example_t(jnp.ones(3), jnp.ones((5, 3)))")
     assert h.title.startswith("optimized HLO of vmap(grad(loss_t))(w: f32[3], x: f32[5,3])")
+
+
+def test_where_points_out_arrays_laid_out_otherwise_than_last_time(ip):
+    ip.run_cell(
+        "from jax.sharding import NamedSharding, PartitionSpec\n"
+        "mesh_w = jax.make_mesh((4, 2), ('data', 'model'))\n"
+        "def put_w(x, *spec):\n"
+        "    return jax.device_put(x, NamedSharding(mesh_w, PartitionSpec(*spec)))\n"
+        "state_w = {'w': put_w(jnp.ones((8, 4)), None, 'model'), 'b': put_w(jnp.ones(4))}\n"
+        "first_w = %where state_w\n"
+        "same_w = %where state_w\n"
+        "state_w = {'w': state_w['w'], 'b': put_w(state_w['b'], 'model')}  # after a 'step'\n"
+        "second_w = %where state_w"
+    )
+    assert ip.user_ns["first_w"].changes == [] and ip.user_ns["same_w"].changes == []
+    second = ip.user_ns["second_w"]
+    assert [(c.path, c.before.split(" over ")[0], c.after.split(" over ")[0])
+            for c in second.changes] == [("state_w['b']", "P()", "P('model',)")]  # fmt: skip
+    text = repr(second)
+    assert "1 array laid out otherwise than at the last look at state_w:" in text
+    assert "P() → P('model',): state_w['b']" in text
+    assert "laid out otherwise" in second._repr_html_()
