@@ -70,3 +70,9 @@ def test_flax_training_notebook(kernel_prefix):
     assert 2 <= groups <= 10
     assert sharded.count('class="jl-sharding-grid"') == groups
     assert "sharded step: loss" in run.stdout
+    # after the step, the arrays XLA returned laid out otherwise are pointed out
+    after = cell_html(run, "loss, sharded_state = step(sharded_state, xb, yb)", "text/plain")
+    assert "laid out otherwise than at the last look at sharded_state:" in after, after
+    # compile advice never points at IPython's code or at a loop the step does not have
+    advice = cell_html(run, "%compile_profile", "text/plain")
+    assert "interactiveshell" not in advice and "unrolled" not in advice
