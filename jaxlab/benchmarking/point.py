@@ -20,7 +20,7 @@ from jaxlab.benchmarking.result import BenchError, Mismatch, Note, Timing
 from jaxlab.benchmarking.variants import Variant
 from jaxlab.core import analysis as _analysis
 from jaxlab.core import stages as _stages
-from jaxlab.core.cache_misses import summarize
+from jaxlab.core.cache_misses import category, summarize
 from jaxlab.core.compile_events import CompileLog
 from jaxlab.core.errors import explain
 
@@ -415,7 +415,10 @@ def _block_samples(p: _Prepared) -> int:
 
 
 def _reasons(log: CompileLog, explained: int, compiled: int) -> list[str]:
-    reasons = [f"{name}: {summarize(why)}" for name, why in log.explanations[explained:]]
+    # a new object at each call first: the user's closure, before the misses it causes inside
+    # a library (the note shows the first)
+    found = sorted(log.explanations[explained:], key=lambda nw: category(nw[1]) != "new-object")
+    reasons = [f"{name}: {summarize(why)}" for name, why in found]
     if not reasons:
         names = [c.name for c in log.compilations[compiled:]] or ["a function"]
         reasons = [f"{name} was traced or compiled again" for name in names]

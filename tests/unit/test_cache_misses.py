@@ -318,3 +318,20 @@ def test_finding_the_object_runs_no_code_of_the_users():
     line = summarize(in_user_terms(raw, ((1.0, holder), {}), fn))
     assert line.startswith("`holder.f` is a new object at each call: the lambda inside ")
     assert calls == []
+
+
+def test_the_bench_note_leads_with_the_new_object_before_a_librarys_misses():
+    from jaxlab.benchmarking.point import _reasons
+    from jaxlab.core.compile_events import CompileLog
+
+    log = CompileLog()
+    library = (
+        "never seen function:\n_fn id=1 defined at /env/site-packages/eqx/_eval_shape.py:31\n"
+        "but seen another function defined on the same line; maybe the function is\n"
+        "being re-defined repeatedly, preventing caching?"
+    )
+    ours = "different input pytree:\n* `term.vector_field` is a new object at each call: x"
+    log.explanations += [("_fn", library), ("solve", ours), ("_fn", library)]
+    reasons = _reasons(log, 0, 0)
+    assert reasons[0] == "solve: `term.vector_field` is a new object at each call: x"
+    assert reasons[1].startswith("_fn: `_fn` is a new function object at each call, defined at")
