@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.notebooks._hlo import assert_hlo_shows_the_program_first
@@ -27,6 +28,12 @@ def test_speed(kernel_prefix):
     assert m, run.stdout
     numpy_ms, eager_ms, jit_ms = map(float, m.groups())
     assert min(numpy_ms, eager_ms, jit_ms) > 0
+    # next to the introduction's figures, what machine and versions made these
+    import jax
+
+    machine = re.search(r"on .+ \(\d+ CPUs usable\), JAX (\S+) on cpu:0, NumPy (\S+)", run.stdout)
+    assert machine and machine.group(1) == jax.__version__ and machine.group(2) == np.__version__
+    assert "151 ms" in markdown(run) and "the one named above" in markdown(run)
     assert "[ 1  4  9 16]" in run.stdout
     html = run.data("text/html")
     assert "1 fusion" in html  # x + x*x + x*x*x: one loop fusion
