@@ -40,10 +40,30 @@ class Ratio:
     significant: bool
 
 
+_ratios: dict[tuple, Ratio] = {}
+KEPT_RATIOS = 512
+
+
+def _key(t: Timing) -> tuple:
+    xs = t.samples
+    return (id(t), len(xs), xs[0] if xs else None, xs[-1] if xs else None)
+
+
 def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
     """`other` against `base`: the speedup, its bootstrap interval and the Mann–Whitney p.
     Significant when p < `alpha` and the interval excludes 1. The one rule for "is it
-    faster": the bench table, the verdict and ``jaxlab.compare`` use it."""
+    faster": the bench table, the verdict and ``jaxlab.compare`` use it. (Kept for the
+    session by the timings and their samples: a view asks for the same ratio several times.)"""
+    key = (_key(base), _key(other), alpha)
+    found = _ratios.get(key)
+    if found is None:
+        if len(_ratios) >= KEPT_RATIOS:
+            _ratios.clear()
+        found = _ratios[key] = _ratio(base, other, alpha)
+    return found
+
+
+def _ratio(base: Timing, other: Timing, alpha: float) -> Ratio:
     speedup = base.median_s / other.median_s if other.median_s > 0 else math.inf
     lo, hi = stats.ratio_ci(base.samples, other.samples)
     p = stats.mann_whitney(base.samples, other.samples)

@@ -489,6 +489,10 @@ def bench_text(result: BenchResult) -> str:
 def bench_details(result: BenchResult) -> str:
     """Everything: the table's every column, every note in full, the machine, the settings."""
     lines, _, minor = _text_lines(result, full=True)
+    if result.sweep and result.timings:
+        detail = _sweep_detail_table(result)
+        lines.append("  per size: rates, the roof that bounds each, memory per call, flags")
+        lines += ["    " + line for line in text_table(detail.titles(), detail.cells())]
     lines += [f"  - {n.text}" for n in minor]
     lines += [f"  {line}" for line in _machine_text(result)]
     return "\n".join(lines)

@@ -128,3 +128,6 @@ def test_a_sweep_bounds_every_point():
     assert [rows[("jit", n)]["bound"] for n in sizes] == ["overhead", "cache", "memory"]
     html = r._repr_html_()
     assert "bound (% of roof)" in html
+    details = r.details()
+    assert "per size: rates, the roof that bounds each" in details
+    assert " cache, " in details and "memory " in details and "overhead " in details
