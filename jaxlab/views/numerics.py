@@ -17,7 +17,7 @@ from jaxlab.api.numerics import Numerics
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds, short_dtype
 from jaxlab.ir.numerics import HISTOGRAM_LOW, Origin, Row, Stats
-from jaxlab.views._html import esc, fragment, page, table
+from jaxlab.views._html import esc, fragment, page, prose, table
 from jaxlab.views._text import text_table
 from jaxlab.views.binades import Axis, legend_html, sparkline
 from jaxlab.views.inspector.values_model import (
@@ -416,13 +416,13 @@ def head_html(n: Numerics) -> str:
         f"{esc(answer(n))}</div>"
     ]
     if bad and (fix := fix_sentence(n.origin)):
-        parts.append(f'<div class="jl-num-fix">{esc(fix)}</div>')
+        parts.append(f'<div class="jl-num-fix">{prose(fix)}</div>')
     parts.append(f'<div class="jl-muted">{esc(summary_line(n))}</div>')
     casts = cast_sentences(n)
     if casts:
         items = "".join(f"<li>{esc(c)}</li>" for c in casts)
         parts.append(f'<div>cast to a narrower type:<ul class="jl-casts">{items}</ul></div>')
-    parts.extend(f'<div class="jl-note">{esc(note)}</div>' for note in n.notes)
+    parts.extend(f'<div class="jl-note">{prose(note)}</div>' for note in n.notes)
     if bad and n.origin.argument is not None:
         parts.append(arguments_html(n))
     return "".join(parts)

@@ -41,7 +41,7 @@ def _backward_log() -> jaxlab.Numerics:
             row(log * 0, 3, "mul", phase="backward", where="In [4], line 3"),
         ]  # fmt: skip
     origin = origin_of(
-        rows, 2, (Stats(**stats_of(X)),), trap="log(0) * 0", fix="jnp.where(x > 0, x, 1) first"
+        rows, 2, (Stats(**stats_of(X)),), trap="log(0) * 0", fix="`jnp.where(x > 0, x, 1)` first"
     )
     return numerics(rows, origin, grad=True, compile_s=0.25, run_s=0.004)
 
@@ -52,8 +52,9 @@ def test_the_first_line_names_the_origin_with_its_line_and_the_fix():
     assert text[0] == (
         "-Inf born in the backward pass at In [4], line 3: log of a value that reaches 0.0."
     )
-    assert text[1] == "  log(0) * 0 — fix: jnp.where(x > 0, x, 1) first"
+    assert text[1] == "  log(0) * 0 — fix: `jnp.where(x > 0, x, 1)` first"
     html = n._repr_html_()
+    assert "fix: <code>jnp.where(x &gt; 0, x, 1)</code> first" in html
     first = re.search(r'<div class="jl-num-answer[^"]*">(.*?)</div>', html).group(1)
     assert first == text[0]
     assert html.index("jl-num-answer") < html.index("<table")
