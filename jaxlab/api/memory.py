@@ -272,22 +272,30 @@ def _children(obj: Any, label: str) -> list[tuple[Any, str, str]]:
     elif isinstance(obj, (list, tuple, set, frozenset)):
         for i, v in enumerate(list(obj)[:_WALK_ITEMS]):
             out.append((v, f"{label}[{i}]", ""))
-    else:
-        cells = getattr(obj, "__closure__", None)
-        names = getattr(getattr(obj, "__code__", None), "co_freevars", ())
-        for name, cell in zip(names, cells or (), strict=False):
+    elif isinstance(obj, types.FunctionType):
+        names = obj.__code__.co_freevars
+        for name, cell in zip(names, obj.__closure__ or (), strict=False):
             try:
                 out.append((cell.cell_contents, f"{name} (captured by {label})", ""))
             except ValueError:  # an empty cell
                 continue
-        if isinstance(obj, functools.partial):
-            out.extend((v, f"{label}.args[{i}]", "") for i, v in enumerate(obj.args))
-            out.extend((v, f"{label}.keywords[{k!r}]", "") for k, v in obj.keywords.items())
-        wrapped = getattr(obj, "__wrapped__", None)
-        if wrapped is not None and not isinstance(obj, types.FunctionType):
+        wrapped = obj.__dict__.get("__wrapped__")  # functools.wraps
+        if wrapped is not None:
             out.append((wrapped, label, ""))
-        attributes = getattr(obj, "__dict__", None)
-        if isinstance(attributes, dict) and not isinstance(obj, types.FunctionType):
+    elif isinstance(obj, functools.partial):
+        out.append((obj.func, label, ""))
+        out.extend((v, f"{label}.args[{i}]", "") for i, v in enumerate(obj.args))
+        out.extend((v, f"{label}.keywords[{k!r}]", "") for k, v in obj.keywords.items())
+    else:
+        if type(obj).__module__.split(".", 1)[0] in ("jax", "jaxlib", "jaxlab"):
+            wrapped = getattr(obj, "__wrapped__", None)  # jax.jit's function
+            if wrapped is not None:
+                out.append((wrapped, label, ""))
+        try:  # the instance's own attributes, never a class's __getattr__
+            attributes = object.__getattribute__(obj, "__dict__")
+        except (AttributeError, TypeError):
+            attributes = None
+        if isinstance(attributes, dict):
             inside = f"inside {label} ({type(obj).__name__})"
             for k, v in list(attributes.items())[:_WALK_ITEMS]:
                 private = isinstance(k, str) and k.startswith("_")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -165,3 +166,15 @@ def test_an_array_without_a_variable_says_what_holds_it():
     text = repr(snap)
     assert "(no variable) w (captured by closure)" in text
     assert "held_via" in snap.to_pandas().columns
+
+
+def test_looking_for_what_holds_an_array_reads_no_attribute_an_object_makes_up():
+    from unittest import mock
+
+    auto = mock.MagicMock()  # makes up any attribute it is asked for
+    held = _Holder(_ones(33))
+    snap = jaxlab.memory({"auto": auto, "held": held, "jitted": jax.jit(_scale_by(_twos(34)))})
+    shapes = {a.shape: a.held_via for a in snap.arrays}
+    assert shapes[(33, 33)] == "inside held (_Holder)"
+    assert shapes[(34, 34)] == "w (captured by jitted)"
+    assert not auto.mock_calls and not auto._mock_children  # nothing asked of it
