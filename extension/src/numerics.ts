@@ -133,7 +133,10 @@ export class NumericsTable extends PagedTable<NumericsRow, Key> {
     details.open = open;
     const summary = document.createElement("summary");
     summary.textContent = `values of every equation output (${section.total_rows.toLocaleString()}; click a column to sort)`;
-    details.append(summary, this.table, this.more);
+    const scroll = document.createElement("div");
+    scroll.className = "jl-table-scroll";
+    scroll.append(this.table);
+    details.append(summary, scroll, this.more);
     this.el.append(head, details);
     if (open) this.draw();
     else details.addEventListener("toggle", () => this.draw(), { once: true });

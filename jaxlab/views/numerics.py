@@ -39,6 +39,9 @@ NUMERICS_CSS = (
     ".jaxlab table.jl-table tr.jl-origin-row { background: rgba(207,34,46,.10); }"
     ".jaxlab table.jl-table td.jl-nonfinite { color: #cf222e; font-weight: 600; }"
     ".jaxlab svg.jl-spark { vertical-align: middle; }"
+    ".jaxlab .jl-table-scroll { max-height: 480px; overflow: auto; }"
+    ".jaxlab .jl-table-scroll th { position: sticky; top: 0;"
+    " background: var(--jp-layout-color0, #fff); }"
 )
 
 
@@ -394,8 +397,8 @@ def static_table(n: Numerics, limit: int = STATIC_ROWS) -> str:
             "<code>.to_pandas()</code> have every figure</div>"
         )
     return (
-        f'<table class="jl-table jl-numerics-table"><thead><tr>{head}<th>binades</th></tr>'
-        f"</thead><tbody>{''.join(body)}</tbody></table>{note}"
+        '<div class="jl-table-scroll"><table class="jl-table jl-numerics-table"><thead><tr>'
+        f"{head}<th>binades</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>{note}"
     )
 
 
@@ -450,12 +453,18 @@ def numerics_page(n: Numerics) -> str:
     return page(f"jaxlab numerics: {n.fn_name}", numerics_body(n), extra_class="jl-numerics")
 
 
-@renders(Numerics, "text")
-def numerics_text(n: Numerics) -> str:
-    """The text view: the answer, its fix, what was run, the casts and the first rows."""
+def numerics_lines(n: Numerics) -> list[str]:
+    """The answer and, for a NaN or Inf, its fix: the first lines of every text view."""
     lines = [answer(n)]
     if n.origin is not None and (fix := fix_sentence(n.origin)):
         lines.append(f"  {fix}")
+    return lines
+
+
+@renders(Numerics, "text")
+def numerics_text(n: Numerics) -> str:
+    """The text view: the answer, its fix, what was run, the casts and the first rows."""
+    lines = numerics_lines(n)
     lines.append(summary_line(n))
     lines += [f"  {c}" for c in cast_sentences(n)]
     lines += [f"  note: {note}" for note in n.notes]

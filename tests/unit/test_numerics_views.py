@@ -196,6 +196,10 @@ def inspected():
 
 
 def test_inspector_values_column_marks_and_origin(inspected):
+    text = repr(inspected).splitlines()
+    assert text[0].startswith("-Inf born in the forward pass at line ")
+    assert text[1].startswith("Inspection of _loss(")
+    assert text[-1] == "  values: .numerics (5 equation outputs)"
     model = inspected.view_model()
     assert model["sections"][0]["kind"] == "numerics"  # the answer comes first
     sec = sections_of(model)["numerics"]
@@ -213,9 +217,10 @@ def test_inspector_values_column_marks_and_origin(inspected):
     assert "jnp.log(x)" in panes["source"]["lines"][source_line]
     assert sec["source_marks"][str(source_line)] == "origin"
     html = inspected.to_html()
-    assert 'id="jl-numerics-origin"' in html and 'href="#jl-numerics-origin"' in html
-    origin_span = re.search(r'<span class="jl-l[^"]*jl-origin"[^>]*id="jl-numerics-origin"', html)
-    assert origin_span is not None
+    (anchor,) = re.findall(
+        r'<span class="jl-l[^"]*jl-origin"[^>]*id="(jl-numerics-origin-\w+)"', html
+    )
+    assert html.count(f'href="#{anchor}"') == 1
     assert '<span class="jl-val jl-val-origin" style="--jl-heat:0.0"' in html
     assert "<img" not in html
 
@@ -251,3 +256,16 @@ def test_nonfinite_counts_of_a_jax_value_match_the_rows():
     r = row(host, 0, "log")
     found = nonfinite(jnp.asarray(host))
     assert (found.nan, found.neginf) == (r.nan, r.neginf) == (1, 1)
+
+
+def test_a_line_shared_by_many_outputs_shows_the_worst_and_names_a_few():
+    finite = row(np.array([1.0, 2.0], np.float32), 0, "sin")
+    bad = row(np.array([np.nan, 1.0], np.float32), 1, "sin")
+    cell = None
+    for i in range(10):
+        cell = values_view._merge(
+            cell, bad if i == 6 else finite, "nonfinite" if i == 6 else "finite"
+        )
+    assert (cell["state"], cell["text"]) == ("nonfinite", "NaN 1")
+    tips = cell["tip"].split("\n")
+    assert len(tips) == values_view.MAX_TIPS + 1 and tips[-1].startswith("…")

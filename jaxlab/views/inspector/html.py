@@ -7,6 +7,7 @@ output, so several inspector outputs in one page never affect each other.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from jaxlab.api.inspection import Inspection
@@ -33,7 +34,7 @@ HIGHLIGHT_MAX_LINES = 1500  # panes longer than this are shown without token col
 MAX_STATIC_FUSIONS = 100
 MAX_HOVER_RULES = 400
 STATIC_GRAPH_MAX_NODES = 300  # lay out graphs in the static view when the program is this small
-ORIGIN_ANCHOR = "jl-numerics-origin"  # the jaxpr line of the first NaN or Inf
+ORIGIN_ANCHOR = "jl-numerics-origin"  # the jaxpr line of the first NaN or Inf (+ its key)
 
 
 def inspector_body(model: ViewModel, insp: Inspection | None = None) -> str:
@@ -99,12 +100,19 @@ def _hover_css(model: ViewModel) -> str:
     return "".join(rules)
 
 
+def origin_anchor(sec: NumericsSection) -> str:
+    """The id of the origin's jaxpr line: one per answer and program, so that several
+    inspections on one page each link to their own."""
+    key = f"{sec['answer']}|{sec['total_rows']}|{sorted(sec['origin_lines'].items())}"
+    return f"{ORIGIN_ANCHOR}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
 def _numerics(sec: NumericsSection) -> str:
     """The answer with a link to the origin's line in the jaxpr pane, then the table."""
     jump = ""
     if "jaxpr" in sec["origin_lines"]:
         jump = (
-            f'<div><a class="jl-origin-link" href="#{ORIGIN_ANCHOR}">'
+            f'<div><a class="jl-origin-link" href="#{origin_anchor(sec)}">'
             "show the origin in the jaxpr pane ↓</a></div>"
         )
     return f'<div class="jl-section jl-numerics">{sec["html"]}{jump}</div>'
@@ -181,7 +189,7 @@ def _pane_code(pane: Pane, numerics: NumericsSection | None = None) -> str:
         if i == origin:
             cls += " jl-origin"
             if pane["id"] == "jaxpr":
-                attrs += f' id="{ORIGIN_ANCHOR}"'
+                attrs += f' id="{origin_anchor(numerics)}"'
         span = f'<span class="{cls}"{attrs}>{html_line or " "}</span>'
         if i in folds:  # a library's frame: folded to its header line
             fold_end = folds[i]

@@ -11,6 +11,7 @@ from jaxlab.base.format import format_bytes, format_count, format_seconds, plura
 from jaxlab.core import analysis as _analysis
 from jaxlab.views._html import table
 from jaxlab.views.frames import source_lines_text
+from jaxlab.views.numerics import numerics_lines
 from jaxlab.views.program import distribution_lines
 
 if TYPE_CHECKING:
@@ -62,6 +63,10 @@ def inspection_text(insp: Inspection) -> str:
     lines.append("  devices: " + ", ".join(str(d) for d in insp.devices))
     lines.extend(distribution_lines(insp))
     lines.append("  texts: .jaxpr_text, .stablehlo, .hlo")
+    numerics = getattr(insp, "numerics", None)
+    if numerics is not None:  # the answer first: where the first NaN or Inf is born
+        lines[:0] = numerics_lines(numerics)
+        lines.append(f"  values: .numerics ({len(numerics.rows):,} equation outputs)")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from jaxlab.api.inspection import Inspection
     from jaxlab.views.inspector.values_model import NumericsSection, ValueCell
 
+MAX_TIPS = 4  # outputs named in one line's tooltip (a jaxpr printed once for many calls)
 _RANK = {"unrun": 0, "finite": 1, "nonfinite": 2, "origin": 3}
 
 
@@ -79,7 +80,11 @@ def _merge(cell: ValueCell | None, row: Row, state: str) -> ValueCell:
     if _RANK[state] > _RANK[cell["state"]]:
         cell["text"], cell["state"] = new["text"], new["state"]
     cell["heat"] = max(cell["heat"], new["heat"])
-    cell["tip"] = f"{cell['tip']}\n{new['tip']}"
+    tips = cell["tip"].split("\n")
+    if len(tips) < MAX_TIPS:
+        cell["tip"] = f"{cell['tip']}\n{new['tip']}"
+    elif len(tips) == MAX_TIPS:
+        cell["tip"] += "\n… (the table lists every output of this line)"
     return cell
 
 
