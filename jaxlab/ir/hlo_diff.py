@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from jaxlab.base.format import source_location
 from jaxlab.ir.hlo import HloModule
+from jaxlab.ir.hlo_text import TABLES, strip_metadata
 
 _HLO_META = re.compile(r',?\s*metadata=\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}')
 _HLO_NUMBERED = re.compile(r"(%?[A-Za-z_][\w\-]*?)(?:\.\d+)+\b")
-_HLO_TABLES = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
 _MLIR_SSA = re.compile(r"%(?:arg)?\d+(?::\d+)?(?:#\d+)?")
 _MLIR_LOC = re.compile(r"\s*loc\(.*\)\s*$")
 _JAXPR_DECL = re.compile(r"\b([a-z]+):(?=[a-z]+\d*\[)")
@@ -106,13 +106,13 @@ def jaxpr_keys(lines: list[str]) -> list[str]:
 
 
 def hlo_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, line) of an HLO module's text without its stack-frame tables and blank
-    lines."""
+    """(line number, line) of an HLO module's text without its stack-frame tables, blank
+    lines and instructions' metadata (as every view shows HLO)."""
     out: list[tuple[int, str]] = []
     in_table = False
     for n, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if stripped in _HLO_TABLES:
+        if stripped in TABLES:
             in_table = True
             continue
         if in_table:
@@ -121,7 +121,7 @@ def hlo_lines(text: str) -> list[tuple[int, str]]:
             in_table = False
             continue
         if stripped:
-            out.append((n, line.rstrip()))
+            out.append((n, strip_metadata(line).rstrip()))
     return out
 
 

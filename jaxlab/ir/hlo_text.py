@@ -40,7 +40,8 @@ def _header_lines(raw: str) -> list[str]:
     return [line + "," for line in lines[:-1]] + [lines[-1]]
 
 
-def _strip_metadata(raw: str) -> str:
+def strip_metadata(raw: str) -> str:
+    """An HLO line without its ``metadata={…}`` (op name, stack frame id)."""
     cut = raw.find(", metadata={")
     if cut < 0:
         return raw
@@ -87,7 +88,7 @@ def hlo_display(
         if stripped.startswith("HloModule ") and not lines:
             lines.extend(_header_lines(raw))
             continue
-        raw = _strip_metadata(raw)
+        raw = strip_metadata(raw)
         instr = by_line.get(number)
         where = user_source(module, instr, fn) if instr is not None else ""
         lines.append(f"{raw}  // {where}" if where else raw)

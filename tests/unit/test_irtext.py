@@ -98,3 +98,12 @@ def test_bad_input_says_what_is_wrong():
 def test_both_are_public():
     assert {"jaxpr", "hlo"} <= set(jaxlab.__all__)
     assert jaxlab.jaxpr.__module__ == "jaxlab.api.irtext"
+
+
+def test_the_hlo_diff_shows_instructions_without_their_metadata():
+    a = jaxlab.inspect(scaled, jnp.ones(3), 2.0, run=False)
+    b = jaxlab.inspect(scaled, jnp.ones(5), 2.0, run=False)
+    rows = jaxlab.diff(a, b).hlo.rows
+    assert any(r.kind == "changed" for r in rows)
+    shown = [text for r in rows for text in (r.a, r.b) if text]
+    assert shown and not any("metadata=" in t or "StackFrames" in t for t in shown)
