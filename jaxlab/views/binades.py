@@ -32,6 +32,15 @@ BAR = "#57606a"
 WIDTH, HEIGHT = 132, 22
 
 
+def used_bins(histogram: Sequence[int]) -> tuple[int, int] | None:
+    """The first and last bin of a histogram that count anything (None: all empty)."""
+    if not any(histogram):
+        return None
+    first = next(i for i, n in enumerate(histogram) if n)
+    last = len(histogram) - 1 - next(i for i, n in enumerate(reversed(histogram)) if n)
+    return first, last
+
+
 @dataclass(frozen=True)
 class Axis:
     """The binades one table's sparklines share, so that rows compare at a glance."""
@@ -44,11 +53,10 @@ class Axis:
         """The binades any of `histograms` occupies, widened to f16's whole range (the
         narrowest common target) and padded by two binades on each side."""
         low, high = EDGES[1].low, EDGES[1].high + 1
-        for hist in histograms:
-            used = [i for i, n in enumerate(hist) if n]
-            if used:
+        for used in map(used_bins, histograms):
+            if used is not None:
                 low = min(low, HISTOGRAM_LOW + used[0])
-                high = max(high, HISTOGRAM_LOW + used[-1])
+                high = max(high, HISTOGRAM_LOW + used[1])
         return cls(low - 2, high + 2)
 
     def x(self, binade: float) -> float:

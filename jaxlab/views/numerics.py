@@ -11,6 +11,7 @@ program (functions, files, named scopes) is escaped here.
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any
 
 from jaxlab.api.numerics import Numerics
@@ -19,7 +20,7 @@ from jaxlab.base.format import format_seconds, short_dtype
 from jaxlab.ir.numerics import HISTOGRAM_LOW, Origin, Row, Stats
 from jaxlab.views._html import esc, fragment, page, prose, table
 from jaxlab.views._text import text_table
-from jaxlab.views.binades import Axis, legend_html, sparkline
+from jaxlab.views.binades import Axis, legend_html, sparkline, used_bins
 from jaxlab.views.inspector.values_model import (
     MAX_NUMERICS_ROWS,
     NumericsColumn,
@@ -85,6 +86,18 @@ def range_text(s: Stats) -> str:
     if s.min is None or s.max is None:
         return "no finite values"
     return num(s.min) if s.min == s.max else f"{num(s.min)} … {num(s.max)}"
+
+
+@cache
+def is_float(dtype: str) -> bool:
+    """A floating-point dtype's name (bfloat16 and the fp8 types too)."""
+    import ml_dtypes  # noqa: F401  (bfloat16 and the fp8 types for NumPy)
+    import numpy as np
+
+    try:
+        return np.dtype(dtype).kind == "f" or "float" in dtype
+    except TypeError:
+        return "float" in dtype
 
 
 def value_type(s: Stats) -> str:
@@ -169,7 +182,7 @@ def widest(n: Numerics) -> tuple[float | None, float | None, Row | None]:
     high: float | None = None
     top: Row | None = None
     for r in n.rows:
-        if not r.is_float or r.count == 0:
+        if not r.count or not is_float(r.dtype):
             continue
         if r.absmin_nonzero is not None and (low is None or r.absmin_nonzero < low):
             low = r.absmin_nonzero
@@ -199,7 +212,7 @@ def cast_sentences(n: Numerics) -> list[str]:
     """What a cast of every float output would do: one line for the formats that hold every
     value ("bf16: every value fits"), one per format that would lose some ("f16: 2 outputs
     would overflow (up to 9.1e4, exp at In [3], line 5)")."""
-    floats = [r for r in n.rows if r.is_float and r.count]
+    floats = [r for r in n.rows if r.count and is_float(r.dtype)]
     if not floats:
         return []
     fits, lines = [], []
@@ -345,10 +358,10 @@ def table_columns(n: Numerics, limit: int) -> tuple[NumericsColumns, Axis]:
         for key in _FLOATS | _FRACTIONS:
             value = getattr(r, key) if r.count else None
             columns[key].append(_finite_or_none(value))  # type: ignore[literal-required]
-        used = [k for k, c in enumerate(r.histogram) if c]
-        first = used[0] if used else 0
+        used = used_bins(r.histogram)
+        first, last = used if used is not None else (0, -1)
         columns["hist_low"].append(HISTOGRAM_LOW + first)
-        columns["hist"].append(list(r.histogram[first : used[-1] + 1]) if used else [])
+        columns["hist"].append(list(r.histogram[first : last + 1]))
         columns["eqn_path"].append(r.eqn_path)
         columns["jaxpr_line"].append(-1)
     return columns, axis
@@ -431,10 +444,10 @@ def head_html(n: Numerics) -> str:
     return "".join(parts)
 
 
-def numerics_body(n: Numerics, *, table_open: bool = True) -> str:
+def numerics_body(n: Numerics, *, table_open: bool = True, head: str | None = None) -> str:
     return (
         f"<style>{NUMERICS_CSS}</style>"
-        + head_html(n)
+        + (head if head is not None else head_html(n))
         + f"<details{' open' * table_open}><summary>values of every equation output</summary>"
         + legend_html()
         + static_table(n)
@@ -493,10 +506,11 @@ def numerics_section(n: Numerics, *, table_open: bool = True) -> NumericsSection
     from jaxlab.views.binades import EDGES
 
     columns, axis = table_columns(n, MAX_NUMERICS_ROWS)
+    head = head_html(n)
     return {
         "kind": "numerics",
-        "html": numerics_body(n, table_open=table_open),
-        "head_html": f"<style>{NUMERICS_CSS}</style>{head_html(n)}",
+        "html": numerics_body(n, table_open=table_open, head=head),
+        "head_html": f"<style>{NUMERICS_CSS}</style>{head}",
         "answer": answer(n),
         "clean": n.origin is None,
         "origin_row": -1 if n.origin is None or n.origin.row is None else n.origin.row,
