@@ -312,8 +312,9 @@ def _plots(result: BenchResult) -> str:
                     [p[0] for p in pairs],
                     [p[1] for p in pairs],
                     [
-                        f"{n} at n={format_size(s)}: {_ratio(r)} than {result.baseline}"
-                        for s, r in pairs
+                        f"{n} at n={format_size(s)} against {result.baseline}: "
+                        + vs_baseline(result, result.timing(n, s))
+                        for s, _ in pairs
                     ],
                 )
             )

@@ -50,6 +50,9 @@ def test_sweep_has_two_plots_and_a_row_per_size(sweep):
     assert html.count("<circle") == 3 * 3 + 2 * 3
     assert html.count("<tr>") == 1 + 3 + (1 + 9)  # sizes table, per size and variant table
     assert "achieved GB/s, GFLOP/s, the roof that bounds it, page faults" in html
+    # a speedup is never shown without its interval, in the plot's tooltips too
+    tips = re.findall(r"at n=\S+ against numpy: ([^<]*)<", html)
+    assert tips and all(re.search(r"\(\S+–\S+×", tip) for tip in tips), tips
     # each (size, variant) row carries its page faults and allocation per call
     detail = html[html.index("page faults / call") :]
     detail = detail[: detail.index("</tbody>")]
