@@ -60,7 +60,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(if $(TORCH),$(BIN)/python -m pip install -q "$(TORCH)")
-	$(BIN)/python -m pip install -q -e ".[dev,examples]"
+	$(BIN)/python -m pip install -q -e ".[dev,examples,libraries]"
 	$(BIN)/jaxlab kernel install --sys-prefix
 	touch $(STAMP)
 

@@ -30,6 +30,32 @@ def is_array(value: Any) -> bool:
         return False
 
 
+def is_traced(leaf: Any, *, scalars: bool = True) -> bool:
+    """Whether jaxlab traces a leaf of a call's arguments (the rule of
+    :mod:`jaxlab.core.partition`): JAX and NumPy arrays and scalars, tracers,
+    ``jax.ShapeDtypeStruct`` placeholders, objects with ``__jax_array__``, and (with
+    `scalars`) Python's bool, int, float and complex. Every other leaf is held static."""
+    import jax
+    import numpy as np
+
+    if isinstance(leaf, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct)):
+        return True
+    if hasattr(type(leaf), "__jax_array__"):
+        return True
+    return scalars and isinstance(leaf, (bool, int, float, complex))
+
+
+def is_static(leaf: Any) -> bool:
+    """A leaf held static when the call is staged: neither traced nor array-like."""
+    return not is_traced(leaf) and not is_array(leaf)
+
+
+def static_text(value: Any) -> str:
+    """``static relu``, ``static 'fast'``: a leaf held static, a function by its name."""
+    name = getattr(value, "__name__", None) if callable(value) else None
+    return f"static {name if isinstance(name, str) else short_repr(value, 20)}"
+
+
 def array_text(value: Any) -> str:
     """``f32[64,64]``: the dtype and shape of an array as it is (a float64 NumPy array reads
     ``f64``, whatever JAX would make of it)."""
@@ -75,12 +101,22 @@ def _children(value: Any) -> list[Any] | None:
 
 
 def _counts(value: Any, name: str) -> str:
-    arrays = [leaf for _, leaf in _leaves_with_paths(value) if is_array(leaf)]
+    leaves = _leaves_with_paths(value)
+    arrays = [leaf for _, leaf in leaves if is_array(leaf)]
+    static = [path.lstrip(".") or "·" for path, leaf in leaves if is_static(leaf)]
+    held = ""
+    if any("<flat index" in path for path in static):  # a node without key paths
+        held = f"{len(static)} static"
+    elif static:
+        more = f" +{len(static) - 3}" if len(static) > 3 else ""
+        held = f"static {', '.join(static[:3])}{more}"
     if not arrays:
+        if held:
+            return f"{name}({held})"
         return f"{name}({short_repr(value, 40)})" if name else short_repr(value, 40)
     n = len(arrays)
     total = format_bytes(sum(array_bytes(a) for a in arrays))
-    return f"{name}({n} array{'s' * (n != 1)}, {total})"
+    return f"{name}({n} array{'s' * (n != 1)}, {total}{'; ' + held if held else ''})"
 
 
 def summarize(value: Any, width: int = WIDTH) -> str:
@@ -89,8 +125,10 @@ def summarize(value: Any, width: int = WIDTH) -> str:
     (``dict{wq,wk: f32[64,64]}``), other containers as counts (``State(4 arrays, 11 KiB)``)."""
     if is_array(value):
         return array_text(value)
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+    if value is None or isinstance(value, (bool, int, float, complex)):
         return short_repr(value, 20)
+    if isinstance(value, (str, bytes)):
+        return static_text(value)
     name = type(value).__name__
     if isinstance(value, dict):
         return _dict(value, width)
@@ -102,7 +140,7 @@ def summarize(value: Any, width: int = WIDTH) -> str:
         return text if len(text) <= width else _counts(value, name)
     children = _children(value)
     if children is None:
-        return short_repr(value, 20)
+        return static_text(value) if is_static(value) else short_repr(value, 20)
     return _counts(value, name)
 
 
@@ -240,6 +278,8 @@ def argument(name: str, value: Any, width: int = WIDTH) -> Argument:
     for path, leaf in _leaves_with_paths(value):
         if is_array(leaf):
             leaves.append(Leaf(name + path, array_text(leaf), array_bytes(leaf)))
+        elif is_static(leaf):
+            leaves.append(Leaf(name + path, static_text(leaf), 0, array=False))
         else:
             leaves.append(Leaf(name + path, short_repr(leaf, 40), 0, array=False))
     return Argument(name, summarize(value, width), leaves)

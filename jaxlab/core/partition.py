@@ -15,20 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jax
-import numpy as np
 
-from jaxlab.base.pytrees import argument_names
+from jaxlab.base.pytrees import argument_names, is_traced
 
-
-def is_traced(leaf: Any, *, scalars: bool = True) -> bool:
-    """Whether a leaf is traced: JAX and NumPy arrays and scalars, tracers,
-    ``jax.ShapeDtypeStruct`` placeholders, objects with ``__jax_array__``, and (with
-    `scalars`) Python's bool, int, float and complex."""
-    if isinstance(leaf, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct)):
-        return True
-    if hasattr(type(leaf), "__jax_array__"):
-        return True
-    return scalars and isinstance(leaf, (bool, int, float, complex))
+_SCALARS = (bool, int, float, complex)
 
 
 class Held:
@@ -92,6 +82,8 @@ class Partition:
     call_kwargs: dict
     static: tuple[StaticLeaf, ...] = ()
     key: tuple = ()
+    # Python scalars (bool, int, float, complex) among the traced leaves
+    scalars: bool = False
     _layouts: dict[int | str, _Layout] = field(default_factory=dict, repr=False)
 
     @property
@@ -141,8 +133,12 @@ def partition(
         (i, names[i] or f"args[{i}]", a) for i, a in enumerate(args) if i not in static_argnums
     ]
     entries += [(k, k, v) for k, v in kwargs.items() if k not in static_argnames]
+    scalar_leaves = False
     for where, name, value in entries:
         flat, treedef = jax.tree_util.tree_flatten_with_path(value)
+        scalar_leaves = scalar_leaves or any(
+            isinstance(leaf, _SCALARS) and is_traced(leaf, scalars=scalars) for _, leaf in flat
+        )
         held = [
             (i, path, leaf)
             for i, (path, leaf) in enumerate(flat)
@@ -160,7 +156,9 @@ def partition(
         layouts[where] = _Layout(treedef, tuple((i, leaf) for i, _, leaf in held))
         static += [StaticLeaf(name + jax.tree_util.keystr(path), leaf) for _, path, leaf in held]
         key.append((where, treedef, tuple((i, Held(leaf)) for i, _, leaf in held)))
-    return Partition(tuple(call_args), call_kwargs, tuple(static), tuple(key), layouts)
+    return Partition(
+        tuple(call_args), call_kwargs, tuple(static), tuple(key), scalar_leaves, layouts
+    )
 
 
 def split_output(out: Any) -> tuple[Any, _Layout | None]:

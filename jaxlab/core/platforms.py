@@ -110,6 +110,21 @@ def lower_for(traced: Any, platform: str) -> PlatformLowering:
     return retry if retry.ok else first
 
 
+# what JAX says when a host callback is lowered for a platform whose backend is not here
+_HOST_CALLBACK = "the platform for the specified backend"
+
+
+def _host_callback_message(platform: str) -> str:
+    return (
+        f"the program calls back into Python on the host (jax.pure_callback, jax.debug.print, "
+        f"or a library's runtime checks such as Equinox's error_if, which Diffrax, Optimistix "
+        f"and Lineax use), and JAX lowers a host callback only for a platform whose devices "
+        f"are present: lower it on a {platform} machine, or without the callback (for "
+        f"Equinox's checks: throw=False in the library call, or EQX_ON_ERROR=nan set before "
+        f"equinox is imported)"
+    )
+
+
 def _timed(traced: Any, platform: str, *, triton: bool | None, note: str = "") -> PlatformLowering:
     t0 = time.perf_counter()
     try:
@@ -124,5 +139,7 @@ def _timed(traced: Any, platform: str, *, triton: bool | None, note: str = "") -
                     lowered = traced.lower(lowering_platforms=(platform,))
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}".strip()
+        if _HOST_CALLBACK in message:
+            message = _host_callback_message(platform)
         return PlatformLowering(platform, None, message, time.perf_counter() - t0, note)
     return PlatformLowering(platform, lowered, None, time.perf_counter() - t0, note)

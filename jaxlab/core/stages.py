@@ -311,7 +311,7 @@ def make_jitted(
             donate_names = _union(existing["donate_argnames"], _param_names(original, donate))
         fn = fn.__wrapped__
     jitted = jax.jit(
-        fn,
+        _hashable(fn),
         static_argnums=nums or None,
         static_argnames=names or None,
         donate_argnums=donate or None,
@@ -346,11 +346,16 @@ def _param_names(fn: Callable, positions: Sequence[int]) -> tuple[str, ...]:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Prepared:
     """One call made ready for JAX's AOT API: ``jitted.trace(*call_args, **call_kwargs)``
     traces it. `call_args`/`call_kwargs` are the call's arguments with the leaves held static
-    left out (``None`` in their place); `partition` says which leaves those are."""
+    left out (``None`` in their place); `partition` says which leaves those are.
+
+    When tracing fails because the function needs a Python scalar of its arguments as a
+    Python value (JAX's concretization errors: a flag in an ``if``, a loop count), the call
+    is staged again with every Python scalar held static, as ``eqx.filter_jit`` holds them,
+    and `scalars_static` says so."""
 
     fn: Callable
     jitted: Any
@@ -360,6 +365,8 @@ class Prepared:
     static_argnames: tuple[str, ...]
     partition: _partition.Partition
     _outputs: dict | None = None
+    _base: Any = None  # the jitted function before leaves were held static
+    scalars_static: bool = False
 
     def whole_output(self, out: Any) -> Any:
         """An output of `jitted` with the leaves it could not return (functions, strings …)
@@ -377,12 +384,41 @@ class Prepared:
 
     def trace(self) -> Any:
         """``jax.stages.Traced`` of the call (its ``.jaxpr``, ``.lower()``)."""
-        return self.jitted.trace(*self.call_args, **self.call_kwargs)
+        return self._scalars_held_if_needed(
+            lambda: self.jitted.trace(*self.call_args, **self.call_kwargs)
+        )
 
     def call(self) -> Any:
         """Run the call through the jitted function (compiling it on the first call); its
         output whole."""
-        return self.whole_output(self.jitted(*self.call_args, **self.call_kwargs))
+        out = self._scalars_held_if_needed(lambda: self.jitted(*self.call_args, **self.call_kwargs))
+        return self.whole_output(out)
+
+    def _scalars_held_if_needed(self, attempt: Callable[[], Any]) -> Any:
+        try:
+            return attempt()
+        except _CONCRETE_VALUE_NEEDED:
+            if not self.partition.scalars or self.scalars_static:
+                raise
+        self.partition = _partition.partition(
+            self.fn,
+            self.args,
+            self.kwargs,
+            static_argnums=self.static_argnums,
+            static_argnames=self.static_argnames,
+            scalars=False,
+        )
+        self.jitted, self._outputs = _held_jit(self._base, self.partition)
+        self.scalars_static = True
+        return attempt()
+
+
+# JAX's errors for a traced value used where Python needs a concrete one
+_CONCRETE_VALUE_NEEDED = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerBoolConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
 
 
 def prepare(
@@ -410,10 +446,10 @@ def prepare(
     part = _partition.partition(
         fn, tuple(args), kwargs, static_argnums=nums, static_argnames=names, scalars=not own
     )
-    outputs = None
+    base, outputs = jitted, None
     if part.static or own:
         jitted, outputs = _held_jit(jitted, part)
-    return Prepared(fn, jitted, tuple(args), kwargs, nums, names, part, outputs)
+    return Prepared(fn, jitted, tuple(args), kwargs, nums, names, part, outputs, base)
 
 
 def has_own_staging(fn: Any) -> bool:
@@ -426,8 +462,46 @@ def has_own_staging(fn: Any) -> bool:
 
 # jitted functions holding static leaves, one per (function, options, static leaves): the
 # same call finds the same jitted function, so JAX's caches answer it
-_HELD: OrderedDict[tuple, tuple[Callable, Any, dict]] = OrderedDict()
-_HELD_MAX = 64
+class _ByIdentity:
+    """The few most recent things made for an object, found by the object's identity (it
+    may be unhashable), each kept with the object so a reused id never finds them."""
+
+    def __init__(self, size: int = 64):
+        self._items: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
+        self._size = size
+
+    def get(self, obj: Any, key: tuple, make: Callable[[], Any]) -> Any:
+        full = (id(obj), *key)
+        found = self._items.get(full)
+        if found is not None and found[0] is obj:
+            self._items.move_to_end(full)
+            return found[1]
+        made = self._items[full] = (obj, make())
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return made[1]
+
+
+_HELD = _ByIdentity()
+_WRAPPERS = _ByIdentity()
+
+
+def _hashable(fn: Callable) -> Callable:
+    """`fn`, or a function calling it when it is unhashable (``jax.jit`` hashes what it
+    wraps; callable objects such as ``eqx.filter_value_and_grad``'s may not hash)."""
+    try:
+        hash(fn)
+        return fn
+    except TypeError:
+        pass
+
+    def make() -> Callable:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        return functools.update_wrapper(call, fn, updated=())
+
+    return _WRAPPERS.get(fn, (), make)
 
 
 def _held_jit(jitted: Any, part: _partition.Partition) -> tuple[Any, dict]:
@@ -436,26 +510,21 @@ def _held_jit(jitted: Any, part: _partition.Partition) -> tuple[Any, dict]:
     output leaves JAX cannot return are left out too (``outputs["layout"]`` puts them back)."""
     fn = jitted.__wrapped__
     options = _compat.jit_options(jitted) or {}
-    key = (id(fn), tuple(sorted(options.items())), part.key)
-    found = _HELD.get(key)
-    if found is not None and found[0] is fn:
-        _HELD.move_to_end(key)
-        return found[1], found[2]
-    # the layout of the output's static leaves, from the last trace
-    outputs: dict[str, Any] = {"layout": None}
 
-    def call(*args: Any, **kwargs: Any) -> Any:
-        args, kwargs = part.rebuild(args, kwargs)
-        out, outputs["layout"] = _partition.split_output(fn(*args, **kwargs))
-        return out
+    def make() -> tuple[Any, dict]:
+        # the layout of the output's static leaves, from the last trace
+        outputs: dict[str, Any] = {"layout": None}
 
-    # JAX names the program and its arguments from `fn` (signature followed via __wrapped__)
-    functools.update_wrapper(call, fn, updated=())
-    held = jax.jit(call, **{k: v or None for k, v in options.items()})
-    _HELD[key] = (fn, held, outputs)
-    if len(_HELD) > _HELD_MAX:
-        _HELD.popitem(last=False)
-    return held, outputs
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args, kwargs = part.rebuild(args, kwargs)
+            out, outputs["layout"] = _partition.split_output(fn(*args, **kwargs))
+            return out
+
+        # JAX names the program and its arguments from `fn` (signature followed via __wrapped__)
+        functools.update_wrapper(call, fn, updated=())
+        return jax.jit(call, **{k: v or None for k, v in options.items()}), outputs
+
+    return _HELD.get(fn, (tuple(sorted(options.items())), part.key), make)
 
 
 def stage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -101,9 +102,34 @@ class FakeShape:
 
 
 def test_odd_values_never_raise():
-    assert summarize(BadRepr()) == "<BadRepr>"
-    assert summarize(FakeShape()).startswith("<")  # not taken for an array
+    # objects are held static when a call is staged, and say so
+    assert summarize(BadRepr()) == "static <BadRepr>"
+    assert summarize(FakeShape()).startswith("static <")  # not taken for an array
     assert summarize([]) == "[]" and summarize({}) == "{}" and summarize(()) == "()"
     s = call_summary(lambda *a, **k: 0, (BadRepr(), None), {"k": [1, 2]})
-    assert s.text == "a[0]: <BadRepr>, a[1]: None, k: [1, 2]"
+    assert s.text == "a[0]: static <BadRepr>, a[1]: None, k: [1, 2]"
     assert s.arrays == 0 and s.nbytes == 0
+
+
+def test_static_leaves_read_as_static():
+    """Functions, strings and objects in an argument are held static when the call is
+    staged (as eqx.filter_jit does); the signature says which."""
+
+    @jax.tree_util.register_dataclass
+    @dataclasses.dataclass
+    class Dense:
+        w: jax.Array
+        act: object
+        name: str
+
+    layer = Dense(jnp.ones((4, 4), jnp.float32), jnp.tanh, "dense")
+    assert summarize(layer) == "Dense(1 array, 64 B; static act, name)"
+    assert summarize({"w": jnp.ones(2), "act": jnp.tanh}) == "dict{w: f32[2], act: static tanh}"
+    s = call_summary(lambda layer, mode, n: 0, (layer, "fast", 3))
+    assert s.text == ("layer: Dense(1 array, 64 B; static act, name), mode: static 'fast', n: 3")
+    many = Dense(jnp.ones(1), [jnp.tanh] * 4, "many")
+    assert summarize(many) == "Dense(1 array, 4 B; static act[0], act[1], act[2] +2)"
+    unnamed = State(w=jnp.ones(1), act=jnp.tanh, name="dense")  # no key paths
+    assert summarize(unnamed) == "State(1 array, 4 B; 2 static)"
+    leaves = {leaf.path: leaf.text for leaf in s.leaves}
+    assert leaves["layer.act"] == "static tanh" and leaves["mode"] == "static 'fast'"

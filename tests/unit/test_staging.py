@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlab.core import partition as _partition
+from jaxlab.base.pytrees import is_traced
 from jaxlab.core import stages
 
 
@@ -36,12 +36,12 @@ def _layer(act=jnp.tanh) -> Layer:
 
 def test_is_traced_is_the_jit_rule():
     for leaf in (jnp.ones(2), np.ones(2), np.float32(1), jax.ShapeDtypeStruct((2,), jnp.float32)):
-        assert _partition.is_traced(leaf)
+        assert is_traced(leaf)
     for leaf in (1, 2.5, True, 1j):
-        assert _partition.is_traced(leaf)
-        assert not _partition.is_traced(leaf, scalars=False)
+        assert is_traced(leaf)
+        assert not is_traced(leaf, scalars=False)
     for leaf in (jnp.tanh, "relu", object(), [1].__class__, None.__class__):
-        assert not _partition.is_traced(leaf)
+        assert not is_traced(leaf)
 
 
 def test_function_and_string_leaves_are_static_and_arrays_traced():
@@ -156,3 +156,64 @@ def test_a_callable_with_its_own_staging_is_staged_its_own_way():
     assert _inputs(staged) == ["f32[3]"]
     assert [leaf.path for leaf in staged.static_leaves] == ["n"]
     np.testing.assert_allclose(np.asarray(staged.run(steady_repeats=0)), [2.0, 2.0, 2.0])
+
+
+def test_python_scalars_a_function_needs_as_values_are_held_static():
+    """A flag or a count in an argument that the function branches or loops on: jax.jit's
+    tracing fails (a concretization error), so the scalars are held static, as
+    eqx.filter_jit holds them."""
+
+    def f(x, options):
+        for _ in range(options["repeat"]):
+            x = jnp.sin(x) if options["sine"] else jnp.cos(x)
+        return x * options["scale"]
+
+    options = {"repeat": 2, "sine": True, "scale": 3.0}
+    prepared = stages.prepare(f, (jnp.ones(2), options))
+    staged = stages.stage_prepared(prepared)
+    assert prepared.scalars_static
+    assert _inputs(staged) == ["f32[2]"]
+    assert [leaf.path for leaf in staged.static_leaves] == [
+        "options['repeat']",
+        "options['scale']",
+        "options['sine']",
+    ]
+    np.testing.assert_allclose(
+        np.asarray(staged.run(steady_repeats=0)), 3 * np.sin(np.sin(np.ones(2))), rtol=1e-6
+    )
+    # a function that can trace them keeps them traced
+    plain = stages.prepare(lambda x, o: x * o["scale"], (jnp.ones(2), options))
+    plain.trace()
+    assert not plain.scalars_static
+
+
+def test_unhashable_callables_are_staged():
+    class Unhashable:
+        __hash__ = None
+
+        def __call__(self, x):
+            return x + 1
+
+    staged = stages.stage(Unhashable(), (jnp.ones(2),), {})
+    np.testing.assert_allclose(np.asarray(staged.run(steady_repeats=0)), [2.0, 2.0])
+
+
+def test_jaxlab_never_imports_the_libraries_users_stage_with():
+    """Staging and summarising Equinox- or Flax-like objects is duck typing: jaxlab imports
+    none of the libraries of the corpus unless the user's code did."""
+    import subprocess
+    import sys
+
+    libraries = ["equinox", "flax", "haiku", "diffrax", "optimistix", "lineax", "jraph", "optax"]
+    code = (
+        "import sys, jax.numpy as jnp, jaxlab\n"
+        "from jaxlab.core import stages\n"
+        "import jaxlab.magics, jaxlab.api.platforms, jaxlab.api.profile, jaxlab.api.passes\n"
+        "import jaxlab.api.compile_profile, jaxlab.benchmarking.runner, jaxlab.views\n"
+        "stages.stage(lambda x, f: f(x), (jnp.ones(2), jnp.tanh), {}).run()\n"
+        f"print(sorted(m for m in {libraries!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
