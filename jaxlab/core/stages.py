@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 
@@ -24,7 +24,9 @@ from jaxlab.base import compat as _compat
 from jaxlab.base.format import format_seconds, format_stages, function_name, short_repr
 from jaxlab.base.renamed import renamed
 from jaxlab.core import compile_events as _compile_events
-from jaxlab.core import partition as _partition
+
+if TYPE_CHECKING:  # imported when a call is staged: %load_ext jaxlab stays cheap
+    from jaxlab.core import partition as _partition
 
 
 @dataclass(frozen=True)
@@ -371,8 +373,11 @@ class Prepared:
     def whole_output(self, out: Any) -> Any:
         """An output of `jitted` with the leaves it could not return (functions, strings …)
         put back as the function returned them."""
-        layout = self._outputs["layout"] if self._outputs is not None else None
-        return _partition.restore_output(out, layout)
+        if self._outputs is None or self._outputs["layout"] is None:
+            return out
+        from jaxlab.core.partition import restore_output
+
+        return restore_output(out, self._outputs["layout"])
 
     @property
     def call_args(self) -> tuple:
@@ -400,7 +405,9 @@ class Prepared:
         except _CONCRETE_VALUE_NEEDED:
             if not self.partition.scalars or self.scalars_static:
                 raise
-        self.partition = _partition.partition(
+        from jaxlab.core.partition import partition
+
+        self.partition = partition(
             self.fn,
             self.args,
             self.kwargs,
@@ -443,7 +450,9 @@ def prepare(
     kwargs = dict(kwargs or {})
     jitted, nums, names = make_jitted(fn, static_argnums, static_argnames, donate_argnums)
     own = has_own_staging(getattr(jitted, "__wrapped__", fn))
-    part = _partition.partition(
+    from jaxlab.core.partition import partition
+
+    part = partition(
         fn, tuple(args), kwargs, static_argnums=nums, static_argnames=names, scalars=not own
     )
     base, outputs = jitted, None
@@ -508,6 +517,8 @@ def _held_jit(jitted: Any, part: _partition.Partition) -> tuple[Any, dict]:
     """`jitted`'s function jitted again with the same options, taking the call's arguments
     with the static leaves left out and putting them back before calling the function; its
     output leaves JAX cannot return are left out too (``outputs["layout"]`` puts them back)."""
+    from jaxlab.core.partition import split_output
+
     fn = jitted.__wrapped__
     options = _compat.jit_options(jitted) or {}
 
@@ -517,7 +528,7 @@ def _held_jit(jitted: Any, part: _partition.Partition) -> tuple[Any, dict]:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             args, kwargs = part.rebuild(args, kwargs)
-            out, outputs["layout"] = _partition.split_output(fn(*args, **kwargs))
+            out, outputs["layout"] = split_output(fn(*args, **kwargs))
             return out
 
         # JAX names the program and its arguments from `fn` (signature followed via __wrapped__)

@@ -1,0 +1,84 @@
+"""An Equinox training step (an eqx.nn.MLP, whose leaves include its activation functions,
+through eqx.filter_value_and_grad inside eqx.filter_jit) through the magics of a real kernel:
+every analysis works, and the signature shows the activation functions held static."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.kernel._client import Kernel
+
+pytestmark = pytest.mark.kernel
+
+pytest.importorskip("equinox", reason="equinox is not installed: pip install -e '.[libraries]'")
+pytest.importorskip("optax", reason="optax is not installed: pip install -e '.[libraries]'")
+
+SETUP = """
+import equinox as eqx
+import optax
+
+model = eqx.nn.MLP(3, 2, 8, 2, key=jax.random.key(0))
+optimizer = optax.adam(1e-2)
+opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
+x = jax.random.normal(jax.random.key(1), (4, 3))
+y = jnp.zeros((4, 2))
+
+@eqx.filter_jit
+def step(model, opt_state, x, y):
+    def loss(model):
+        return jnp.mean((jax.vmap(model)(x) - y) ** 2)
+
+    value, grads = eqx.filter_value_and_grad(loss)(model)
+    updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
+    return eqx.apply_updates(model, updates), opt_state, value
+
+weights_before = [np.asarray(layer.weight).copy() for layer in model.layers]
+"""
+
+STATIC = "model: MLP(6 arrays, 488 B; static activation, final_activation)"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def setup(kernel: Kernel) -> None:
+    kernel.ok(SETUP)
+
+
+def _model_untouched(kernel: Kernel) -> None:
+    assert kernel.value(
+        "all(bool((np.asarray(l.weight) == w).all()) for l, w in zip(model.layers, weights_before))"
+    )
+    assert kernel.value("model.activation is jax.nn.relu")
+
+
+def test_inspect_shows_the_activation_functions_static(kernel: Kernel):
+    result = kernel.ok("insp = %inspect step(model, opt_state, x, y)\ninsp")
+    assert STATIC in result.text, result.text
+    assert "Error interpreting argument" not in result.text + result.stderr
+    assert kernel.value("type(insp).__name__") == "Inspection"
+    assert kernel.value("len(insp.jaxpr.eqns) > 0")
+    assert "static activation" in result.html
+    _model_untouched(kernel)
+
+
+def test_inspect_for_tpu(kernel: Kernel):
+    result = kernel.ok("lowered = %inspect --platform tpu step(model, opt_state, x, y)\nlowered")
+    assert STATIC in result.text, result.text
+    assert "for tpu" in result.text.splitlines()[0]
+    assert "lines of StableHLO" in result.text
+    assert kernel.value("'func.func public @main' in lowered.stablehlo('tpu')")
+
+
+def test_profile(kernel: Kernel):
+    result = kernel.ok("p = %profile --runs 2 step(model, opt_state, x, y)\np")
+    assert STATIC in result.text, result.text
+    assert kernel.value("len(p.calls)") == 2
+    _model_untouched(kernel)
+
+
+def test_jit_call_returns_the_step_with_static_leaves_whole(kernel: Kernel):
+    result = kernel.ok("out = %jit step(model, opt_state, x, y)")
+    assert "[jaxlab] jit step(" in result.stdout and "static activation" in result.stdout
+    # the returned model keeps its activation function; the loss matches a call of the step
+    assert kernel.value("out[0].activation is jax.nn.relu")
+    assert kernel.value("abs(float(out[2]) - float(step(model, opt_state, x, y)[2])) < 1e-6")
+    _model_untouched(kernel)
