@@ -186,6 +186,17 @@ def _budget_action(result: BenchResult) -> str:
     return f"a longer run (time_budget={LONGER * budget:g})"
 
 
+ARENA = "GLIBC_TUNABLES=glibc.malloc.arena_max=1"
+
+
+def _modes_action(result: BenchResult, variant: str) -> str:
+    """Modes of fresh memory pages that glibc's per-thread arenas explain are settled by one
+    arena; other modes by fresh processes (how often each mode occurs)."""
+    if any(n.variant == variant and ARENA in n.text for n in result.notes):
+        return f"one malloc arena (start Python with {ARENA}) and a rerun"
+    return _processes_action(result)
+
+
 def _processes_action(result: BenchResult, seen: int = 0) -> str:
     return f"fresh processes (processes={max(5, 2 * seen)})"
 
@@ -264,7 +275,7 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
                 holds=False,
                 why=f"{who.variant}'s modes ({modes}) straddle {other.variant}'s "
                 f"{format_seconds(other.median_s)}",
-                action=_processes_action(result),
+                action=_modes_action(result, who.variant),
                 cause="modes",
             )
     return _by_turns(result, common, len(by_turn))

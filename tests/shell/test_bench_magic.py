@@ -79,6 +79,8 @@ def test_cell_form_with_calls_and_functions(ip):
     )
     r = ip.user_ns["r_cell"]
     assert r.variant_names == ["jit", "numpy"] and r.baseline == "numpy"
+    # titled by the cell's variants and what each calls
+    assert r.label == "jit: cube_sum(f32[16,16]), numpy: cube_sum(f32[16,16])", r.label
     ip.run_cell("cube_jit = jax.jit(cube_sum)\n")
     ip.run_cell(f"%%bench -o r_fns xb {FAST}\njit: cube_jit\nnumpy: cube_sum\n")
     r = ip.user_ns["r_fns"]

@@ -128,6 +128,21 @@ def test_modes_that_straddle_the_baseline_unsettle_the_verdict():
     assert f.action == "fresh processes (processes=5)"
 
 
+def test_modes_of_fresh_pages_are_settled_by_one_malloc_arena():
+    arena = Note(
+        "warn",
+        "jit: the 15.3 MiB faulted in per call … GLIBC_TUNABLES=glibc.malloc.arena_max=1 …",
+        "jit",
+        "memory",
+    )
+    r = result(two_modes(), timing("numpy", [1e-3] * TURNS), notes=[arena])
+    (f,) = findings(r)
+    assert f.cause == "modes"
+    expected = "one malloc arena (start Python with GLIBC_TUNABLES=glibc.malloc.arena_max=1)"
+    assert f.action == expected + " and a rerun"
+    assert r.verdict.endswith(f"settle it with {expected} and a rerun")
+
+
 def test_processes_that_disagree_unsettle_the_verdict_and_agreeing_ones_hold():
     jit = timing("jit", [0.8e-3] * TURNS)
     numpy = timing("numpy", [1e-3] * TURNS)
