@@ -15,7 +15,7 @@ from jaxlab.base.format import format_bytes, format_seconds, source_location
 from jaxlab.core.cache_misses import NEW_OBJECT_FIX
 from jaxlab.core.cache_misses import category as reason_category
 from jaxlab.core.cache_misses import summarize as summarize_reason
-from jaxlab.ir.sources import enclosing_loop, inside_call, is_users
+from jaxlab.ir.sources import StagedCall, enclosing_loop, is_users
 
 # `profile` below is a jaxlab.CompileProfile (not imported: it imports this module)
 CompileProfile = Any
@@ -65,7 +65,7 @@ def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
     staged function (never a library's, jaxlab's, IPython's, or a loop around the call),
     around a line of that chain."""
     module = profile.inspection.hlo_module
-    fn = _staged_fn(profile)
+    call = StagedCall(_staged_fn(profile))
     groups: Counter = Counter()
     sample: dict[tuple[str, int], Any] = {}
     for instr in module:
@@ -78,7 +78,7 @@ def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
     for key, repeats in groups.items():
         if repeats < LOOP_MIN:
             continue
-        for file, line, *_ in inside_call(module.frames_of(sample[key]), fn):
+        for file, line, *_ in call.inside(module.frames_of(sample[key])):
             loop = enclosing_loop(file, line) if is_users(file) else None
             if loop is None:
                 continue
@@ -156,8 +156,10 @@ def _staged_fn(profile: CompileProfile) -> Any:
 def _user_place(profile: CompileProfile, instr: Any) -> tuple[str, int] | None:
     """The innermost line of the user's own code inside the staged call that made `instr`
     (advice points there, never at a library's, jaxlab's or IPython's line)."""
-    frames = inside_call(profile.inspection.hlo_module.frames_of(instr), _staged_fn(profile))
-    return next(((f[0], f[1]) for f in frames if f[1] and is_users(f[0])), None)
+    call = profile.__dict__.get("_staged_call")
+    if call is None:
+        call = profile.__dict__["_staged_call"] = StagedCall(_staged_fn(profile))
+    return call.user_line(profile.inspection.hlo_module.frames_of(instr))
 
 
 def _baked_constants(profile: CompileProfile) -> list[Advice]:

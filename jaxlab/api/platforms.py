@@ -137,14 +137,15 @@ class PlatformInspection(Displayed):
 
     @cached_property
     def sources(self) -> list[SourceBlock]:
-        from jaxlab.ir.sources import inside_call, source_blocks
+        from jaxlab.ir.sources import StagedCall, source_blocks
 
+        call = StagedCall(self.fn)  # the function's source found once, not once per op
         lines = set()
         for module in self._modules.values():
             for op in module.ops:
                 # ops JAX made while lowering (a function's return) carry only the stack of
                 # the lowering call, jaxlab's and the caller's: no line of the user's program
-                inner = inside_call(op.frames, self.fn)
+                inner = call.inside(op.frames)
                 if inner:
                     lines.add((inner[0][0], inner[0][1]))
         for kernel in self.kernel_modules():

@@ -13,7 +13,7 @@ from typing import Any
 from jaxlab.base import scan
 from jaxlab.base.format import source_location
 from jaxlab.ir.hlo import HloModule
-from jaxlab.ir.sources import inside_call, is_users
+from jaxlab.ir.sources import StagedCall
 
 _METADATA = re.compile(r', metadata=\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\}')
 TABLES = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
@@ -51,18 +51,6 @@ def strip_metadata(raw: str) -> str:
     return _METADATA.sub("", raw)
 
 
-def user_source(module: HloModule, instr: Any, fn: Any = None) -> str:
-    """Where the user's code made `instr`: its innermost frame of the user's own (inside
-    the staged call of `fn` when given), as a reader names it; "" when none."""
-    frames = module.frames_of(instr)
-    if fn is not None:
-        frames = inside_call(frames, fn)
-    for frame in frames:
-        if frame[1] and is_users(frame[0]):
-            return source_location(frame[0], frame[1])
-    return ""
-
-
 def hlo_display(
     module: HloModule, *, sources: bool = False, fn: Any = None
 ) -> tuple[list[str], list[int]]:
@@ -70,6 +58,16 @@ def hlo_display(
     original text (0: dropped). With `sources`, an instruction made by the user's code ends in
     ``// In [3], line 2`` (`fn`: the staged function, to leave out the lines that called it)."""
     by_line = {instr.line: instr for instr in module} if sources else {}
+    call = StagedCall(fn)
+    places: dict[int, str] = {}  # stack frame id -> where, found once per position
+
+    def where_made(instr: Any) -> str:
+        key = instr.stack_frame_id
+        if key not in places:
+            line = call.user_line(module.frames_of(instr))
+            places[key] = source_location(*line) if line else ""
+        return places[key]
+
     lines: list[str] = []
     mapping = [0]
     skipping = False
@@ -90,7 +88,7 @@ def hlo_display(
             continue
         raw = strip_metadata(raw)
         instr = by_line.get(number)
-        where = user_source(module, instr, fn) if instr is not None else ""
+        where = where_made(instr) if instr is not None else ""
         lines.append(f"{raw}  // {where}" if where else raw)
     while lines and not lines[-1]:
         lines.pop()

@@ -89,19 +89,34 @@ def is_users(file: str) -> bool:
 Frame = tuple[Any, ...]  # (file, line, ...)
 
 
+class StagedCall:
+    """Where the staged function's own source lies (found once), to cut stacks at it."""
+
+    def __init__(self, fn: Any):
+        main = function_source(fn) if fn is not None else None
+        self.span = (main[0], main[1], main[1] + len(main[2]) - 1) if main else None
+
+    def inside(self, frames: tuple[Frame, ...]) -> tuple[Frame, ...]:
+        """The frames of a stack (innermost first) that run inside the staged call: up to the
+        function's own frame. Its callers (jaxlab's staging, IPython, the cell or loop that
+        called it) are dropped; when its source is unknown, everything from jaxlab's first
+        frame out."""
+        if self.span is not None:
+            file, first, last = self.span
+            ends = [k for k, f in enumerate(frames) if f[0] == file and first <= f[1] <= last]
+            if ends:
+                return frames[: ends[-1] + 1]
+        mine = next((k for k, f in enumerate(frames) if is_own(f[0])), len(frames))
+        return frames[:mine]
+
+    def user_line(self, frames: tuple[Frame, ...]) -> tuple[str, int] | None:
+        """The innermost line of the user's own code inside the call, or None."""
+        return next(((f[0], f[1]) for f in self.inside(frames) if f[1] and is_users(f[0])), None)
+
+
 def inside_call(frames: tuple[Frame, ...], fn: Any) -> tuple[Frame, ...]:
-    """The frames of a stack (innermost first) that run inside the staged call of `fn`: up to
-    `fn`'s own frame. Its callers (jaxlab's staging, IPython, the cell or loop that called it)
-    are dropped; when `fn`'s source is unknown, everything from jaxlab's first frame out."""
-    main = function_source(fn) if fn is not None else None
-    if main is not None:
-        file, first, lines = main
-        last = first + len(lines) - 1
-        ends = [k for k, f in enumerate(frames) if f[0] == file and first <= f[1] <= last]
-        if ends:
-            return frames[: ends[-1] + 1]
-    mine = next((k for k, f in enumerate(frames) if is_own(f[0])), len(frames))
-    return frames[:mine]
+    """:meth:`StagedCall.inside` for one stack."""
+    return StagedCall(fn).inside(frames)
 
 
 Line = tuple[str, int]
