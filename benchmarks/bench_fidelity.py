@@ -97,7 +97,7 @@ def child(n: int, budget: float, rounds: int) -> dict:
     numpy_refs = [statistics.median(plain_loop(lambda: fn(xn), budget / 4)[0])]
     jits, flags, verdicts = [], [], []
     for _ in range(rounds):
-        r = jaxlab.bench(fn, x, vs="numpy", progress=None, roofline=False, time_budget=budget)
+        r = jaxlab.bench(fn, x, vs="numpy", progress=None, peak=False, time_budget=budget)
         refs.append(reference(jf, x, budget / 2))
         numpy_refs.append(statistics.median(plain_loop(lambda: fn(xn), budget / 4)[0]))
         t = r.timing("jit")

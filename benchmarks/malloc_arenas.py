@@ -58,7 +58,7 @@ def child(side: int, phases: int) -> dict:
             kept_eager = fn(x).block_until_ready()
             kept_numpy = xn + xn * xn
     del kept_eager, kept_numpy
-    r = jaxlab.bench(fn, x, vs="numpy", progress=None, roofline=False, time_budget=0.5)
+    r = jaxlab.bench(fn, x, vs="numpy", progress=None, peak=False, time_budget=0.5)
     advice = any("arena_max=1" in n.text for n in r.notes)
     return {"phases": rows, "bench_s": r.timing("jit").median, "advice": advice}
 

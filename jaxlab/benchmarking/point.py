@@ -521,7 +521,7 @@ def _check_agreement(
                     "warn",
                     f"{ref_name} computes in {gap.theirs} but {name} in {gap.ours}: not the same "
                     "work. Run JAX in 64-bit (--x64 / x64=True) or cast every input "
-                    "(--dtype float32 / input_dtype='float32').",
+                    "(--dtype float32 / dtype='float32').",
                     variant=name,
                     major=True,
                 )

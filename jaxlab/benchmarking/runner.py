@@ -32,7 +32,7 @@ from jaxlab.core.errors import explain
 from jaxlab.core.jit import ReportingJit
 
 
-@takes_call()
+@takes_call(renamed={"input_dtype": "dtype", "roofline": "peak"})
 def bench(
     fn: Callable | Mapping[str, Any],
     *args: Any,
@@ -44,7 +44,7 @@ def bench(
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
     x64: bool = False,
-    input_dtype: Any = None,
+    dtype: Any = None,
     time_budget: float = 1.0,
     precision: float = 0.02,
     min_runs: int = 10,
@@ -53,7 +53,7 @@ def bench(
     check: bool = True,
     rtol: float | None = None,
     atol: float | None = None,
-    roofline: bool = True,
+    peak: bool = True,
     flops: Callable[[int], float] | float | None = None,
     bytes_accessed: Callable[[int], float] | float | None = None,
     progress: Any = "auto",
@@ -80,11 +80,11 @@ def bench(
         a name starting with numpy/np or torch gets its inputs in that library.
     sizes, make: a size sweep; ``make(n)`` returns the arguments at size n (a tuple, or the
         single argument); by default the first array argument is rescaled to n elements.
-    x64 / input_dtype: run JAX in 64-bit / cast every floating input, so that JAX and NumPy
+    x64 / dtype: run JAX in 64-bit / cast every floating input, so that JAX and NumPy
         compute at the same precision.
     flops, bytes_accessed: work per call (numbers, or functions of the size) for the roofline
         columns; by default XLA's cost analysis of the compiled program.
-    roofline: measure the device's peak memory bandwidth (once per session) to show %
+    peak: measure the device's peak memory bandwidth (once per session) to show %
         of peak.
     check, rtol, atol: compare every variant's output with jit's (integers exactly, floats
         within a tolerance set by the dtype).
@@ -98,6 +98,7 @@ def bench(
     Returns a :class:`jaxlab.BenchResult`.
     """
     kwargs = dict(kwargs or {})
+    input_dtype, roofline = dtype, peak
     opts = _options(time_budget, precision, min_runs, runs, loops, check, rtol, atol, input_dtype)
     opts.flops, opts.bytes = flops, bytes_accessed
     nums = _stages.normalize_argnums(static_argnums)
@@ -115,7 +116,7 @@ def bench(
             "static_argnums": static_argnums,
             "static_argnames": static_argnames,
             "x64": x64,
-            "input_dtype": input_dtype,
+            "dtype": input_dtype,
             "time_budget": time_budget,
             "precision": precision,
             "min_runs": min_runs,
@@ -124,7 +125,7 @@ def bench(
             "check": check,
             "rtol": rtol,
             "atol": atol,
-            "roofline": False,
+            "peak": False,
             "flops": flops,
             "bytes_accessed": bytes_accessed,
             "progress": None,

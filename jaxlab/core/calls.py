@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from jaxlab.base.format import function_name, short_repr
-from jaxlab.base.renamed import warn_once
+from jaxlab.base.renamed import warn_once, warn_renamed
 
 Entry = TypeVar("Entry", bound=Callable[..., Any])
 
@@ -88,11 +88,15 @@ def _ambiguous(entry: str, key: str, value: Any, fn: Any, options: set[str]) -> 
     )
 
 
-def takes_call(*, functions: int = 1, entry: str | None = None) -> Callable[[Entry], Entry]:
+def takes_call(
+    *, functions: int = 1, entry: str | None = None, renamed: dict[str, str] | None = None
+) -> Callable[[Entry], Entry]:
     """Decorate a public entry point ``def entry(fn, *args, <options>, kwargs=None)`` whose
     first `functions` positional arguments are the functions called: its keywords are split
     by :func:`split_call` before it runs, and it gets the call's keywords as `kwargs`
-    (a dict)."""
+    (a dict). `renamed` maps an option's old name to its name: the old one still works and
+    warns once."""
+    old_names = dict(renamed or {})
 
     def decorate(fn: Entry) -> Entry:
         sig = inspect.signature(fn)
@@ -103,6 +107,12 @@ def takes_call(*, functions: int = 1, entry: str | None = None) -> Callable[[Ent
 
         @functools.wraps(fn)
         def wrapper(*args: Any, kwargs: Mapping[str, Any] | None = None, **keywords: Any) -> Any:
+            for old in set(keywords) & set(old_names):
+                new = old_names[old]
+                if new in keywords:
+                    raise TypeError(f"`{name}`: give {new}= only ({old}= is its old name)")
+                warn_renamed(f"`{name}({old}=...)`", f"`{new}=`", stacklevel=3)
+                keywords[new] = keywords.pop(old)
             chosen, call_kwargs = split_call(name, args[:functions], options, keywords, kwargs)
             return fn(*args, **chosen, kwargs=call_kwargs)
 

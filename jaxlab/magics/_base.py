@@ -52,7 +52,9 @@ def static_values(args: Namespace, magic_name: str) -> dict[str, Any]:
 
 # ``--platform`` of the magics that can lower for a platform this machine lacks
 platform_option = argument(
+    "--platforms",
     "--platform",
+    dest="platform",
     default=None,
     metavar="NAME[,…]",
     help="lower for these platforms instead (cpu, tpu, cuda, rocm; no such device needed)",

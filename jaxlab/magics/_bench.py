@@ -174,12 +174,16 @@ class BenchMagics(JaxlabMagics):
     )
     @static_options
     @argument(
+        "--no-peak",
         "--no-roofline",
+        dest="no_peak",
         action="store_true",
         help="skip the peak-bandwidth measurement (GB/s are still shown)",
     )
     @argument(
+        "--bytes-accessed",
         "--bytes",
+        dest="bytes",
         default=None,
         metavar="EXPR",
         help="bytes moved per call: a number or a function of the size n "
@@ -215,7 +219,9 @@ class BenchMagics(JaxlabMagics):
         help="stop once the median's 95 %% interval is within ± this fraction (default 0.02)",
     )
     @argument(
+        "--time-budget",
         "--time",
+        dest="time",
         type=float,
         default=1.0,
         metavar="SECONDS",
@@ -368,7 +374,7 @@ class BenchMagics(JaxlabMagics):
             "make": make,
             **static_values(args, "bench"),
             "x64": args.x64,
-            "input_dtype": args.dtype,
+            "dtype": args.dtype,
             "time_budget": args.time,
             "precision": args.precision,
             "runs": args.runs,
@@ -376,7 +382,7 @@ class BenchMagics(JaxlabMagics):
             "check": not args.no_check,
             "rtol": args.rtol,
             "atol": args.atol,
-            "roofline": not args.no_roofline,
+            "peak": not args.no_peak,
             "flops": _number_or_function(args.flops, "--flops", ns),
             "bytes_accessed": _number_or_function(args.bytes, "--bytes", ns),
             "progress": NotebookProgress() if in_kernel else TextProgress(),

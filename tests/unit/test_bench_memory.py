@@ -19,7 +19,7 @@ from jaxlab.benchmarking.modes import describe, find_modes
 from jaxlab.benchmarking.point import memory_notes
 from jaxlab.benchmarking.result import BenchError, BenchResult, Timing, VariantInfo
 
-QUICK = {"time_budget": 0.05, "min_runs": 3, "roofline": False, "progress": False}
+QUICK = {"time_budget": 0.05, "min_runs": 3, "peak": False, "progress": False}
 
 
 def cubic(x):

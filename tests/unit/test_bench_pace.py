@@ -15,7 +15,7 @@ from jaxlab.benchmarking.consequence import flags
 from jaxlab.benchmarking.point import _steady
 from jaxlab.benchmarking.result import Timing
 
-QUICK = {"min_runs": 3, "roofline": False, "progress": False, "check": False}
+QUICK = {"min_runs": 3, "peak": False, "progress": False, "check": False}
 
 
 def test_turns_are_split_and_compared_in_time_order():

@@ -15,7 +15,7 @@ import jaxlab
 from jaxlab.benchmarking import timer
 from jaxlab.benchmarking.result import BenchError
 
-QUICK = {"time_budget": 0.03, "min_runs": 3, "roofline": False, "progress": False}
+QUICK = {"time_budget": 0.03, "min_runs": 3, "peak": False, "progress": False}
 
 
 def cubic(x):
@@ -33,7 +33,7 @@ SCALE_BY = jax.jit(scale_by, static_argnums=1)
 def seed():
     """The seed benchmark at a small size."""
     x = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32)
-    return jaxlab.bench(cubic, x, **{**QUICK, "roofline": True})
+    return jaxlab.bench(cubic, x, **{**QUICK, "peak": True})
 
 
 def test_default_is_jit_eager_numpy(seed):
@@ -194,7 +194,7 @@ def test_float64_numpy_against_float32_jax_is_called_out():
     r64 = jaxlab.bench(cubic, x, x64=True, **QUICK)
     assert r64.timing("jit").out_dtypes == ["float64"]
     assert not [n for n in r64.notes if n.level == "warn" and n.topic is None]
-    r32 = jaxlab.bench(cubic, x, input_dtype="float32", **QUICK)
+    r32 = jaxlab.bench(cubic, x, dtype="float32", **QUICK)
     assert r32.timing("numpy").out_dtypes == ["float32"]
     assert not [n for n in r32.notes if n.level == "warn" and n.topic is None]
 

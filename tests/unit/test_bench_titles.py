@@ -9,7 +9,7 @@ import numpy as np
 
 import jaxlab
 
-QUICK = {"time_budget": 0.02, "min_runs": 3, "roofline": False, "progress": False}
+QUICK = {"time_budget": 0.02, "min_runs": 3, "peak": False, "progress": False}
 
 
 def cubic(x):

@@ -11,7 +11,7 @@ import jaxlab
 from jaxlab.views.bench import alloc_cell, faults_cell
 from jaxlab.views.svgplot import Series, loglog_svg
 
-QUICK = {"time_budget": 0.02, "min_runs": 3, "roofline": False, "progress": False}
+QUICK = {"time_budget": 0.02, "min_runs": 3, "peak": False, "progress": False}
 EVIL = "<script>alert(1)</script>"
 
 

@@ -223,7 +223,7 @@ def test_bench_invalid_variant_note_names_the_new_object():
 
     r = jaxlab.bench(
         step, jnp.ones(8), variants="eager", vs=(), check=False, time_budget=0.03,
-        min_runs=3, roofline=False, progress=False,
+        min_runs=3, peak=False, progress=False,
     )  # fmt: skip
     eager = r.timing("eager")
     assert not eager.valid and eager.recompilations

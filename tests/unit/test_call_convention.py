@@ -43,7 +43,7 @@ def scaled(x, scale="one"):
 
 
 X = jnp.arange(4.0)
-QUICK_BENCH = {"variants": "jit", "vs": (), "time_budget": 0.05, "roofline": False}
+QUICK_BENCH = {"variants": "jit", "vs": (), "time_budget": 0.05, "peak": False}
 
 
 @pytest.fixture(autouse=True)
@@ -146,3 +146,13 @@ def test_takes_call_reads_the_options_from_the_signature():
     assert entry(h, 1, kwargs={"runs": 4}) == (10, {"runs": 4})
     with pytest.raises(TypeError, match="parameter of `h`"):
         entry(h, 1, runs=3)
+
+
+def test_old_option_names_still_work_and_warn_once_with_the_new_one():
+    with pytest.warns(FutureWarning, match=r"bench\(input_dtype=\.\.\.\)` is now `dtype=`"):
+        r = jaxlab.bench(scaled, X, input_dtype="float16", **QUICK_BENCH)
+    assert r.timings[0].out_dtypes == ["float16"]
+    with pytest.warns(FutureWarning, match=r"bench\(roofline=\.\.\.\)` is now `peak=`"):
+        jaxlab.bench(scaled, X, roofline=False, variants="jit", vs=(), time_budget=0.05)
+    with pytest.raises(TypeError, match="give dtype= only"):
+        jaxlab.bench(scaled, X, dtype="float16", input_dtype="float16", **QUICK_BENCH)

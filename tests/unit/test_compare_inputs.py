@@ -55,7 +55,7 @@ def test_a_real_bench_at_two_shapes_says_they_differ():
     def f(x):
         return x + x * x
 
-    quick = {"time_budget": 0.02, "min_runs": 3, "roofline": False, "progress": False}
+    quick = {"time_budget": 0.02, "min_runs": 3, "peak": False, "progress": False}
     a = jaxlab.bench(f, jnp.ones((64, 64)), vs="numpy", **quick)
     b = jaxlab.bench(f, jnp.ones((16, 16)), vs="numpy", **quick)
     (line,) = jaxlab.compare(a, b).differences

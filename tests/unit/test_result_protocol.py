@@ -40,7 +40,7 @@ def body(x):
     return jnp.tanh(x) @ x + 1.0
 
 
-QUICK = {"variants": "jit", "vs": (), "time_budget": 0.05, "roofline": False, "progress": False}
+QUICK = {"variants": "jit", "vs": (), "time_budget": 0.05, "peak": False, "progress": False}
 
 
 @pytest.fixture(scope="module")
