@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from jaxlab.base.format import format_bytes, format_seconds, source_location
+from jaxlab.base.renamed import renamed
 from jaxlab.core.cache_misses import NEW_OBJECT_FIX
 from jaxlab.core.cache_misses import category as reason_category
 from jaxlab.core.cache_misses import summarize as summarize_reason
@@ -31,7 +32,9 @@ class Advice:
     fix: str
     file: str = ""
     line: int = 0
-    seconds: float | None = None  # compile time it costs (see `message` for how it is known)
+    cost_s: float | None = None  # compile time it costs (see `message` for how it is known)
+
+    seconds = renamed("cost_s")
 
     @property
     def where(self) -> str:
@@ -117,7 +120,7 @@ def _unrolled_loops(profile: CompileProfile) -> list[Advice]:
                 ),
                 file=file,
                 line=loop_line,
-                seconds=seconds or None,
+                cost_s=seconds or None,
             )
         )
     return advice
@@ -232,7 +235,7 @@ def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
             ),
             file=file,
             line=line,
-            seconds=seconds or None,
+            cost_s=seconds or None,
         )
     ]
 
@@ -271,7 +274,7 @@ def _static_recompiles(profile: CompileProfile) -> list[Advice]:
             ),
             file=file,
             line=line,
-            seconds=sum(secs),
+            cost_s=sum(secs),
         )
         for arg, secs in by_arg.items()
         if len(secs) >= 2
@@ -285,7 +288,7 @@ def _static_recompiles(profile: CompileProfile) -> list[Advice]:
             fix=what.partition("; fix: ")[2] or NEW_OBJECT_FIX,
             file=file,
             line=line,
-            seconds=sum(secs),
+            cost_s=sum(secs),
         )
         for what, secs in fresh.items()
     ]

@@ -45,7 +45,7 @@ def test_unrolled_loop_advice_names_the_loop_and_by_line_blames_its_body(loop_pr
     assert (advice[0].file, advice[0].line) == (SRC, loop_line)
     assert "fori_loop" in advice[0].fix and "scan" in advice[0].fix
     assert "≈100 copies" in advice[0].message
-    assert advice[0].seconds and advice[0].seconds > 0
+    assert advice[0].cost_s and advice[0].cost_s > 0
     by_line = unrolled.by_line()
     top = by_line[0]
     assert (top["file"], top["line"]) == (SRC, body_line)
@@ -366,7 +366,7 @@ def test_tiny_kernels_advice():
     )  # fmt: skip
     found = [a for a in advise(profile) if a.kind == "tiny-kernels"]
     assert len(found) == 1 and f"{n} kernels" in found[0].message
-    assert "vmap" in found[0].fix and found[0].seconds == pytest.approx(n * 0.001)
+    assert "vmap" in found[0].fix and found[0].cost_s == pytest.approx(n * 0.001)
 
 
 def test_diff_and_saved_inspections_name_pytree_arguments_summarised(tmp_path):

@@ -74,6 +74,10 @@ def results() -> dict[str, Any]:
         "Judgement": judgement,
         "Verdict": judgement.verdicts[0],
         "RecompileReport": RecompileReport([]),
+        "Advice": (
+            cp.advice or [jaxlab.Advice("tiny-kernels", "many kernels", "fuse", cost_s=0.1)]
+        )[0],
+        "JitRun": jaxlab.jit_run(body, x),
     }
 
 
@@ -108,6 +112,7 @@ OLD_SPELLINGS = {
     "StageTimings": ("trace", "lower", "compile", "first_run", "steady_run", "total_compile"),
     "Verdict": ("ratio", "ci_low", "ci_high"),
     "CompileProfile": ("explained_share",),
+    "Advice": ("seconds",),
 }
 
 ROW_METHODS = re.compile(r"^(by_\w+|\w*_rows|deltas|table)$")
