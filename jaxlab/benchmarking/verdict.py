@@ -413,13 +413,16 @@ def verdict(result: BenchResult) -> str:
     if not found:
         return ""
     if not result.sweep:
+        actions = {f.action for f in found if not f.holds}
+        if len(actions) == 1 and sum(not f.holds for f in found) > 1:
+            # one action settles them all: said once, at the end
+            parts = [
+                f"{head(f)}, " + ("unsettled: " + f.why if not f.holds else status(f))
+                for f in found
+            ]
+            return "; ".join(parts) + f"; settle it with {actions.pop()}"
         return "; ".join(describe(f) for f in found)
     by_variant: dict[str, list[Finding]] = {}
     for f in found:
         by_variant.setdefault(f.variant, []).append(f)
     return "; ".join(_sweep_line(result, n, fs) for n, fs in by_variant.items())
-
-
-def settled(result: BenchResult) -> bool:
-    """Every finding holds."""
-    return all(f.holds for f in findings(result))

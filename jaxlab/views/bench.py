@@ -62,9 +62,15 @@ def vs_baseline(result: BenchResult, timing: Timing) -> str:
     except KeyError:
         return "–"
     r = ratio(other, timing)  # the rule of jaxlab.compare and of the verdict
-    if not r.significant:
+    if r.significant:
+        return f"{_ratio(r.speedup)} ({interval(r.ci_low, r.ci_high, r.speedup)})"
+    spans = not (math.isfinite(r.ci_low) and math.isfinite(r.ci_high)) or (
+        r.ci_low <= 1.0 <= r.ci_high
+    )
+    if spans:
         return f"≈ same ({interval(r.ci_low, r.ci_high, 1.0)}, not significant)"
-    return f"{_ratio(r.speedup)} ({interval(r.ci_low, r.ci_high, r.speedup)})"
+    p = f": p={r.p:.2g}" if math.isfinite(r.p) else ""
+    return f"{_ratio(r.speedup)}? ({interval(r.ci_low, r.ci_high, r.speedup)}, too few samples{p})"
 
 
 def _compile_cell(t: Timing) -> str:
@@ -406,6 +412,7 @@ def _folded_summary(minor: list[Note]) -> str:
         "modes": "modes",
         "processes": "processes",
         "variant": "what each variant is",
+        "roof": "roofs",
     }
     named = list(dict.fromkeys(topics.get(n.topic or "", "other") for n in minor))
     return f"notes that leave the verdict standing: {len(minor)} ({', '.join(named)})"

@@ -182,6 +182,14 @@ def test_a_verdict_from_one_turn_asks_for_a_longer_run():
     assert not finding(alone, "jit").holds
 
 
+def test_one_action_that_settles_every_variant_is_said_once():
+    r = result(timing("jit", [1e-3]), timing("eager", [3e-3]), timing("numpy", [5e-3]))
+    line = r.verdict
+    assert line.count("settle it with") == 1
+    assert line.endswith("; settle it with a longer run (time_budget=4)")
+    assert line.count("unsettled: one turn only, nothing to check it against") == 2
+
+
 def test_an_invalid_variant_is_never_settled():
     jit = timing("jit", [1e-3] * TURNS)
     jit.recompilations = ["f: the shape changed"]
@@ -304,3 +312,15 @@ def test_a_sweep_verdict_names_the_range_and_each_size():
     assert line.startswith("jit over n=100–1e6: ")
     assert "at n=1e6 " in line and "× faster than numpy (95 % CI " in line
     assert line.endswith("holds at every size")
+
+
+def test_a_ratio_with_too_few_samples_is_not_called_the_same():
+    from jaxlab.views.bench import vs_baseline
+
+    jit = Timing("jit", None, samples=[1.0e-3, 1.01e-3, 1.02e-3], blocks=[0])
+    numpy = Timing("numpy", None, samples=[2.0e-3, 2.01e-3, 2.02e-3], blocks=[0])
+    r = result(jit, numpy)
+    cell = vs_baseline(r, jit)
+    assert cell == "1.99× faster? (1.96–2.02×, too few samples: p=0.081)", cell
+    assert "≈ same" not in cell
+    assert "unsettled: too few samples to tell (p=0.081)" in r.verdict
