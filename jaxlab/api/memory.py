@@ -14,7 +14,6 @@ inside the variables' objects, closures and the last error's traceback.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import time
 import types
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jaxlab.base.display import Displayed
+from jaxlab.base.format import source_location
 from jaxlab.base.table import data_frame
 from jaxlab.core import profiler as _profiler
 from jaxlab.core.errors import is_user_file
@@ -55,8 +55,11 @@ class Creator:
 
     @property
     def where(self) -> str:
-        place = self.cell or os.path.basename(self.file) or self.file
-        text = f"{place}:{self.line}" + (
+        """``In [5], line 2 (make)``: as every view names code (a file as ``model.py:12``)."""
+        place = (
+            f"{self.cell}, line {self.line}" if self.cell else source_location(self.file, self.line)
+        )
+        text = place + (
             f" ({self.function})" if self.function and self.function != "<module>" else ""
         )
         return f"{text} ← {self.via}" if self.via else text
@@ -337,7 +340,8 @@ def _creator(frames: list, cell_label: Callable[[str], str | None] | None) -> Cr
     creator = Creator(file, line, function, label(file))
     if len(user) > 1:
         outer = user[-1]
-        creator.via = f"{label(outer[0]) or os.path.basename(outer[0])}:{outer[1]}"
+        cell = label(outer[0])
+        creator.via = f"{cell}, line {outer[1]}" if cell else source_location(outer[0], outer[1])
     return creator
 
 

@@ -95,8 +95,8 @@ def test_memory_names_one_creating_line_and_groups_small_arrays(kernel):
         "{a.referenced_by[0]: a.created_at for a in mem.arrays if a.shape == (211, 7)}"
     )
     assert created == {
-        "twin_a": f"In [{a.execution_count}]:1",
-        "twin_b": f"In [{b.execution_count}]:2",
+        "twin_a": f"In [{a.execution_count}], line 1",
+        "twin_b": f"In [{b.execution_count}], line 2",
     }
     shown = kernel.ok("mem")
     assert "arrays under 1 KiB" in shown.text and "arrays under 1 KiB" in shown.html

@@ -46,6 +46,11 @@ def test_hlo_outputs_show_the_program_first(tour):
     assert assert_hlo_shows_the_program_first(tour) == 2  # one device, then the sharded sums
 
 
+def test_titles_name_what_was_staged(tour):
+    # `grad_loss = jax.grad(loss)`: the inspection is of the gradient, not of `loss`
+    assert "Inspection of grad(loss)(params: " in tour.data("text/plain")
+
+
 def test_links_and_fusions_are_reported(tour):
     line = next(text for text in tour.stdout.splitlines() if "jaxpr equations," in text)
     equations, instructions, fusions = (int(w) for w in line.split() if w.isdigit())
