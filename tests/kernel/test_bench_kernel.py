@@ -36,6 +36,12 @@ def setup(kernel):
 def test_seed_comparison_in_the_kernel(kernel):
     result = kernel.ok(f"r_seed = %bench fn(x) --vs numpy {FAST}\nr_seed")
     assert "<table" in result.html and "vs numpy" in result.html
+    # the verdict first: each speedup over numpy with its interval, holds or unsettled
+    verdict = kernel.value("r_seed.verdict")
+    assert verdict.startswith("jit ") and "than numpy (95 % CI " in verdict
+    assert result.text.splitlines()[0] == verdict
+    assert result.html.index('class="jl-verdict"') < result.html.index("<table")
+    assert len(result.text.splitlines()) <= 10 or "unsettled" in verdict
     assert kernel.value("r_seed.variant_names") == ["jit", "eager", "numpy"]
     assert kernel.value("r_seed.valid") is True
     rows = kernel.value("r_seed.to_pandas()[['variant', 'runs']].values.tolist()")

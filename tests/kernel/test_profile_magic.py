@@ -38,6 +38,11 @@ def test_matmul_line_comes_first_with_the_majority_of_the_time(kernel):
     )
     assert "Profile of matmul_and_small" in result.text
     assert "<svg" in result.html
+    # it leads with where the time goes, naming the cell's line and the roof that bounds it
+    verdict = kernel.value("p.verdict")
+    assert result.text.splitlines()[0] == verdict
+    assert "% of kernel time in" in verdict and ", a matmul, compute-bound at " in verdict
+    assert result.html.index('class="jl-verdict"') < result.html.index('class="jl-title"')
     assert kernel.value("type(p).__name__") == "Profile"
     assert kernel.value("p.runs") == 5
     top = kernel.value("(p.by_line()[0]['code'], p.by_line()[0]['percent'])")
