@@ -156,12 +156,8 @@ class Staged:
         return self.prepared.partition.static
 
     def dynamic_args(self) -> tuple[tuple, dict]:
-        """The arguments the compiled executable takes: the call's, minus static arguments,
-        static leaves left out."""
-        call_args, call_kwargs = self.prepared.call_args, self.prepared.call_kwargs
-        args = tuple(a for i, a in enumerate(call_args) if i not in self.static_argnums)
-        kwargs = {k: v for k, v in call_kwargs.items() if k not in self.static_argnames}
-        return args, kwargs
+        """The arguments the compiled executable takes (see :meth:`Prepared.dynamic_args`)."""
+        return self.prepared.dynamic_args()
 
     @property
     def runnable(self) -> bool:
@@ -386,6 +382,19 @@ class Prepared:
     @property
     def call_kwargs(self) -> dict:
         return self.partition.call_kwargs
+
+    def dynamic_args(self) -> tuple[tuple, dict]:
+        """The arguments the compiled executable takes: the call's, minus static arguments,
+        static leaves left out."""
+        args = tuple(a for i, a in enumerate(self.call_args) if i not in self.static_argnums)
+        kwargs = {k: v for k, v in self.call_kwargs.items() if k not in self.static_argnames}
+        return args, kwargs
+
+    def flat_args(self) -> list[Any]:
+        """The traced leaves, in the order of the traced jaxpr's inputs:
+        ``jax.core.eval_jaxpr(closed.jaxpr, closed.consts, *prepared.flat_args())`` evaluates
+        the call's jaxpr (``closed = prepared.trace().jaxpr``)."""
+        return jax.tree_util.tree_leaves(self.dynamic_args())
 
     def trace(self) -> Any:
         """``jax.stages.Traced`` of the call (its ``.jaxpr``, ``.lower()``)."""

@@ -217,3 +217,18 @@ def test_jaxlab_never_imports_the_libraries_users_stage_with():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_flat_args_feed_the_traced_jaxpr():
+    """What an interpreter of the call's jaxpr (the numerics explorer) gives it: the traced
+    leaves in the jaxpr's input order, static leaves and static arguments left out."""
+
+    def f(layer, x, n, *, shift):
+        return layer.act(x @ layer.w) * n + shift
+
+    prepared = stages.prepare(f, (_layer(), jnp.arange(3.0), 2), {"shift": 1.5}, static_argnums=2)
+    closed = prepared.trace().jaxpr
+    flat = prepared.flat_args()
+    assert [np.shape(v) for v in flat] == [(3, 3), (3,), ()]
+    (out,) = jax.core.eval_jaxpr(closed.jaxpr, closed.consts, *flat)
+    np.testing.assert_allclose(np.asarray(out), 2 * np.tanh(np.arange(3.0)) + 1.5, rtol=1e-6)
