@@ -30,6 +30,7 @@ __all__ = [
     "KernelCheck",
     "MemoryDiff",
     "MemorySnapshot",
+    "Numerics",
     "PassPipeline",
     "Placement",
     "PlacementError",
@@ -59,6 +60,7 @@ __all__ = [
     "judge",
     "memory",
     "memory_diff",
+    "numerics",
     "passes",
     "placement",
     "profile",
@@ -123,6 +125,8 @@ _LAZY = {
     "Verdict": "jaxlab.benchmarking.judge",
     "RecompileReport": "jaxlab.guards._recompiles",
     "recompiles": "jaxlab.magics",
+    "Numerics": "jaxlab.api.numerics",
+    "numerics": "jaxlab.api.numerics",
 }
 
 if TYPE_CHECKING:
@@ -134,6 +138,7 @@ if TYPE_CHECKING:
     from jaxlab.api.irtext import IRText, hlo, jaxpr
     from jaxlab.api.kernels import KernelCheck, check_kernel
     from jaxlab.api.memory import MemoryDiff, MemorySnapshot, memory, memory_diff
+    from jaxlab.api.numerics import Numerics, numerics
     from jaxlab.api.passes import PassPipeline, passes
     from jaxlab.api.placement import Placement, PlacementError, placement
     from jaxlab.api.platforms import PlatformInspection, inspect

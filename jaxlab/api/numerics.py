@@ -3,6 +3,8 @@ NaN or Inf came from."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,3 +136,55 @@ def _underflow_from_histogram(row: Row, threshold: float) -> float:
     top = math.floor(math.log2(threshold))  # binade [2**top, 2**(top+1)) straddles it
     below = sum(n for i, n in enumerate(row.histogram) if HISTOGRAM_LOW + i < top)
     return below / row.count
+
+
+def numerics(
+    fn: Callable,
+    *args: Any,
+    grad: bool = False,
+    argnums: int | Sequence[int] = 0,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    only: str | None = None,
+) -> Numerics:
+    """Run ``fn(*args, **kwargs)`` once, compiled with ``jax.jit`` as the user's program is,
+    with statistics of every equation output reduced on the device, and find where the first
+    NaN or Inf came from.
+
+    ``grad=True`` instruments ``jax.value_and_grad(fn, argnums)`` (`fn` must return a scalar):
+    its backward equations are rows with ``phase == "backward"``, on the forward line they came
+    from. ``only`` measures part of the program: a named scope ('block3') or a line range of
+    the function's file ('12-30'); the rest still runs. Arguments holding NaN or Inf are named
+    by ``origin.argument``. Nothing is donated: the caller's arrays stay valid.
+    """
+    from jaxlab.core.numerics import analyze
+    from jaxlab.ir.numerics_origin import find_origin
+
+    found = analyze(
+        fn,
+        tuple(args),
+        dict(kwargs or {}),
+        grad=grad,
+        argnums=argnums,
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        only=only,
+    )
+    t0 = time.perf_counter()
+    origin = find_origin(found.rows, found.arguments)
+    return Numerics(
+        fn_name=found.fn_name,
+        rows=found.rows,
+        arguments=found.arguments,
+        origin=origin,
+        grad=grad,
+        argnums=argnums if isinstance(argnums, int) else tuple(argnums),
+        devices=found.devices,
+        notes=found.notes,
+        output=found.output,
+        compile_s=found.compile_s,
+        run_s=found.run_s,
+        process_s=found.process_s + time.perf_counter() - t0,
+        jaxpr=found.jaxpr,
+    )

@@ -395,3 +395,21 @@ def transformation(fn: Any) -> tuple[str, Any] | None:
         if name is not None:
             return name, inner
     return None
+
+
+@contextmanager
+def equation_context(eqn: Any) -> Iterator[None]:
+    """Operations created inside carry a jaxpr equation's source location and named scopes,
+    as JAX's own interpreter gives them: a program rebuilt equation by equation keeps the
+    user's lines in its StableHLO and HLO."""
+    try:
+        from jax._src import source_info_util
+
+        context = source_info_util.user_context(
+            eqn.source_info.traceback, name_stack=eqn.source_info.name_stack
+        )
+    except Exception:
+        yield
+        return
+    with context:
+        yield

@@ -52,8 +52,6 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-import numpy as np
-
 # -- constants -------------------------------------------------------------------------------
 
 HISTOGRAM_LOW = -150  # binade of the first histogram bin (float32's smallest subnormal is 2**-149)
@@ -134,7 +132,8 @@ class Stats:
 
     @property
     def is_float(self) -> bool:
-        return np.dtype(self.dtype).kind == "f" if _known_dtype(self.dtype) else True
+        """Floating-point data (bfloat16 and the float8 types included)."""
+        return self.dtype.startswith(("float", "bfloat"))
 
     @property
     def nonfinite(self) -> int:
@@ -182,7 +181,8 @@ class Row(Stats):
     backward equation: the forward line JAX kept on it); ``where`` is how a reader names the
     place ("In [4], line 2" or "model.py:12"); ``scope`` the named scopes (transform names
     removed). ``first_nonfinite`` is the loop indices, outermost first, of the first iteration
-    in which this output held a NaN or Inf (``()`` outside loops; None when it never did).
+    in which this output held a NaN or Inf (``()`` outside loops; None when it never did), and
+    ``first_kind`` what it held then ('NaN' when several kinds).
     ``loops`` is the number of loops around the equation. ``per_device`` is one `DeviceStats`
     per device under ``shard_map`` (empty elsewhere). ``inputs`` names where each operand came
     from: the index in ``Numerics.rows`` of the row that produced it, or an argument's leaf
@@ -202,6 +202,7 @@ class Row(Stats):
     executions: int = 0
     loops: int = 0
     first_nonfinite: tuple[int, ...] | None = None
+    first_kind: str | None = None  # 'NaN', '+Inf' or '-Inf': what that first execution held
     per_device: tuple[DeviceStats, ...] = ()
     inputs: tuple[int | str, ...] = ()
     branches: tuple[int, ...] = ()
@@ -300,7 +301,7 @@ class Origin:
             return (
                 f"{self.kind} comes in through the argument {self.argument}: "
                 "it already holds it before any equation runs."
-            )
+            )  # the fix (where the argument is made) is in `fix`
         place = self.where or "an unknown line"
         parts = [f"{self.kind} first appears in {self.primitive} at {place}"]
         if self.phase == "backward":
@@ -311,19 +312,13 @@ class Origin:
             parts.append(f", on device {self.device}")
         text = "".join(parts) + "."
         if self.trap:
-            text += f" {self.trap}: {self.detail or self.fix}"
+            text += f" {self.trap}: {self.detail}" if self.detail else f" {self.trap}."
+        if self.fix:
+            text += f" Fix: {self.fix}."
         return text
 
 
 # -- decoding helpers used by the engine -----------------------------------------------------
-
-
-def _known_dtype(name: str) -> bool:
-    try:
-        np.dtype(name)
-    except TypeError:
-        return False
-    return True
 
 
 def _num(x: float) -> str:

@@ -38,6 +38,7 @@ def magic_classes() -> list[type]:
     from jaxlab.magics._inspect import InspectMagics
     from jaxlab.magics._ir import IRMagics
     from jaxlab.magics._kernels import KernelMagics
+    from jaxlab.magics._numerics import NumericsMagics
     from jaxlab.magics._profile import ProfileMagics
     from jaxlab.magics._transforms import TransformMagics
 
@@ -51,6 +52,7 @@ def magic_classes() -> list[type]:
         KernelMagics,
         CompileMagics,
         ProfileMagics,
+        NumericsMagics,
     ]
 
 

@@ -18,6 +18,7 @@ LINE += [
     "passes",
     "profile",
     "memory",
+    "numerics",
 ]
 CELL = ["jit", "bench"]
 NO_EXPRESSION = {"devices", "recompiles"}  # they take names or options, nothing to evaluate
@@ -60,6 +61,7 @@ FAILURES = [
     ("passes", "branchy(1.0)"),
     ("profile", "branchy(1.0)"),
     ("memory", "--diff undefined_here"),
+    ("numerics", "branchy(1.0)"),
 ]
 
 

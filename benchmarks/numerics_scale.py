@@ -1,0 +1,119 @@
+"""The numerics explorer at model scale: the 48-layer unrolled transformer training step
+(``transformer.py``: value and gradient of the loss), instrumented against the plain jitted
+step.
+
+Prints: the rows recorded; the instrumented call's time against the plain jitted call's (median
+of several calls after a warm-up; goal at most 3x); the instrumented program's compile time
+against the plain compile (goal at most 3x); the device memory XLA plans beyond the plain run
+(temporaries and outputs from ``memory_analysis``; goal at most 10 %); and jaxlab's own
+processing (rebuilding the program while tracing it, decoding the statistics, the origin
+search; goal at most 1 s).
+
+    .venv/bin/python benchmarks/numerics_scale.py [--layers 48] [--calls 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import jax  # noqa: E402
+from transformer import shapes, step  # noqa: E402
+
+from jaxlab.core import numerics as _numerics  # noqa: E402
+from jaxlab.core.analysis import memory_analysis  # noqa: E402
+from jaxlab.ir.numerics_origin import find_origin  # noqa: E402
+
+
+def real_arguments(layers: int):
+    specs, xspec = shapes(layers)
+    keys = iter(jax.random.split(jax.random.key(0), 8 * layers + 2))
+    params = [
+        {k: jax.random.normal(next(keys), s.shape, s.dtype) * 0.05 for k, s in layer.items()}
+        for layer in specs
+    ]
+    return params, jax.random.normal(next(keys), xspec.shape, xspec.dtype)
+
+
+def call_times(fn, args, calls: int) -> float:
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def planned_bytes(compiled) -> int | None:
+    """Device memory XLA plans for one call beyond the arguments: temporaries and outputs."""
+    mem = memory_analysis(compiled)
+    if not mem:
+        return None
+    return int(mem.get("temp_size", 0)) + int(mem.get("output_size", 0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=48)
+    parser.add_argument("--calls", type=int, default=5)
+    options = parser.parse_args()
+    params, x = real_arguments(options.layers)
+    leaves = jax.tree_util.tree_leaves((params, x))
+    print(f"machine: {platform.processor() or platform.machine()}, {jax.devices()[0].platform}")
+    print(f"program: value_and_grad of {options.layers} transformer blocks, width 64, 128 tokens")
+
+    t0 = time.perf_counter()
+    plain = jax.jit(step).lower(params, x).compile()
+    plain_compile = time.perf_counter() - t0
+    plain_call = call_times(plain, (params, x), options.calls)
+
+    t0 = time.perf_counter()
+    closed = jax.jit(step).trace(params, x).jaxpr
+    trace_s = time.perf_counter() - t0
+    inst = _numerics.instrument(closed, leaves, value_outputs=1)
+    t0 = time.perf_counter()
+    rows, _ = _numerics.decode_rows(inst)
+    names = [f"leaf {i}" for i in range(len(leaves))]
+    arguments = _numerics.decode_arguments(inst, names, closed.in_avals)
+    origin = find_origin(rows, arguments)
+    decode_s = time.perf_counter() - t0
+    inst_call = call_times(inst.compiled, leaves, options.calls)
+    inst_compile = inst.lower_s + inst.compile_s
+
+    plain_bytes, inst_bytes = planned_bytes(plain), planned_bytes(inst.compiled)
+    print(f"rows recorded: {len(rows):,} equation outputs; origin: {origin}")
+    print(
+        f"call:    plain {plain_call * 1e3:8.1f} ms   instrumented {inst_call * 1e3:8.1f} ms"
+        f"   ratio {inst_call / plain_call:5.2f}x  (goal <= 3x)"
+    )
+    print(
+        f"compile: plain {plain_compile:8.2f} s    instrumented {inst_compile:8.2f} s "
+        f"   ratio {inst_compile / plain_compile:5.2f}x  (goal <= 3x)"
+    )
+    if plain_bytes and inst_bytes:
+        extra = (inst_bytes - plain_bytes) / plain_bytes * 100
+        print(
+            f"device memory planned (temporaries + outputs): plain {plain_bytes / 2**20:.2f} MiB"
+            f"   instrumented {inst_bytes / 2**20:.2f} MiB   beyond plain {extra:+.1f} %"
+            "  (goal <= 10 %)"
+        )
+    else:
+        print("device memory: memory_analysis unavailable on this backend")
+    own = inst.instrument_s + decode_s
+    print(
+        f"jaxlab's own processing: {own:.2f} s (rebuilding while tracing {inst.instrument_s:.2f} s,"
+        f" decoding and origin search {decode_s:.2f} s; the user's trace {trace_s:.2f} s)"
+        "  (goal <= 1 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,914 @@
+"""The instrumented program: a jaxpr interpreter that rebuilds the user's program, equation by
+equation, with the statistics of every equation output as extra outputs, reduced on the device
+(``core/numerics_stats``), and compiles it with ``jax.jit`` once.
+
+Sub-programs are rebuilt so their statistics come out too:
+
+- ``jit``, ``custom_jvp_call``, ``custom_vjp_call``, ``remat``/``checkpoint``, ``closed_call``
+  are inlined (as XLA inlines them);
+- ``scan`` and ``while`` carry accumulators through their iterations, with the first
+  iteration holding a NaN/Inf;
+- ``cond``/``switch`` branches return empty statistics for the branches not taken and count
+  the branch taken;
+- ``shard_map`` returns its body's statistics per device (a leading device axis).
+
+Other primitives with sub-programs (``pallas_call``, ``custom_linear_solve``, ...) run as they
+are; only their outputs are measured (the result's notes say so).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.extend
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import PartitionSpec
+
+from jaxlab.base import compat as _compat
+from jaxlab.base.format import source_location
+from jaxlab.core import numerics_stats as _stats
+from jaxlab.ir.jaxpr import sub_jaxprs
+from jaxlab.ir.numerics import ArgumentStats, DeviceStats, Row
+
+# call-like primitives whose sub-jaxpr takes the equation's operands and gives its results
+INLINED = {
+    "jit": "jaxpr",
+    "pjit": "jaxpr",
+    "closed_call": "call_jaxpr",
+    "core_call": "call_jaxpr",
+    "remat2": "jaxpr",
+    "checkpoint": "jaxpr",
+    "custom_jvp_call": "call_jaxpr",
+    "custom_vjp_call": "call_jaxpr",
+    "custom_vjp_call_jaxpr": "fun_jaxpr",
+}
+CALLBACKS = ("debug_callback", "io_callback", "pure_callback")
+ITERATION = -1  # marks a loop-iteration slot in a row's execution-order path
+AFTER_LOOP = 1 << 30  # a loop's own outputs come after all of its iterations
+
+
+@dataclass
+class Spec:
+    """What the host needs to know about one recorded output (static, made while tracing)."""
+
+    key: str
+    eqn_path: str
+    output: int
+    equation: int
+    primitive: str
+    name_stack: str
+    frames: list[tuple[str, int, int, str]]
+    dtype: str
+    shape: tuple[int, ...]
+    loops: int
+    order: tuple[int, ...]  # execution-order path; ITERATION marks loop-index slots
+    devices: tuple[int, ...] = ()  # device ids under shard_map (record rows in this order)
+    inputs: tuple[Any, ...] = ()  # ('row', key) | ('arg', leaf index) | ('lit', text) | None
+    backward: bool = False
+    branch_of: str | None = None  # for '#branches' records: the cond's path
+
+
+@dataclass
+class Program:
+    """Everything the tracing of the instrumented program learnt: the specs of the records
+    and which parts ran uninstrumented."""
+
+    specs: dict[str, Spec] = field(default_factory=dict)
+    equations: dict[str, int] = field(default_factory=dict)  # eqn path -> execution number
+    opaque: set[str] = field(default_factory=set)  # primitives run without looking inside
+    callbacks: set[str] = field(default_factory=set)
+    skipped: int = 0  # outputs left out by `only`
+    keep: Callable[[str, list, str], bool] | None = None  # (name_stack, frames, path) -> keep?
+    # (axis names, sizes) of a mesh -> its device ids in order (from the arguments' shardings)
+    meshes: dict[tuple, tuple[int, ...]] = field(default_factory=dict)
+
+    def device_ids(self, mesh: tuple[tuple[str, ...], tuple[int, ...]]) -> tuple[int, ...]:
+        found = self.meshes.get(mesh)
+        if found is not None:
+            return found
+        return tuple(range(int(np.prod(mesh[1]))))
+
+    def equation_number(self, path: str) -> int:
+        return self.equations.setdefault(path, len(self.equations))
+
+
+@dataclass
+class Region:
+    """One jaxpr being interpreted: where it sits and the records of one execution of it."""
+
+    program: Program
+    prefix: str  # eqn path prefix
+    order: tuple[int, ...]
+    loops: int
+    name_stack: str = ""
+    backward: bool = False
+    frames: list = field(default_factory=list)
+    devices: tuple[int, ...] = ()
+    # under grad: the equations (positions) the function's value depends on, with the
+    # outputs it needs; the others only serve the gradient (None: not a gradient program)
+    forward: dict[int, set[int]] | None = None
+    records: dict[str, _stats.Record] = field(default_factory=dict)
+
+    def child(self, prefix: str, order: tuple[int, ...], **changes: Any) -> Region:
+        values = {
+            "program": self.program,
+            "prefix": prefix,
+            "order": order,
+            "loops": self.loops,
+            "name_stack": self.name_stack,
+            "backward": self.backward,
+            "frames": self.frames,
+            "devices": self.devices,
+        }
+        values.update(changes)
+        return Region(**values)
+
+
+# -- the interpreter -------------------------------------------------------------------------
+
+
+def interpret(
+    jaxpr: Any,
+    consts: Sequence[Any],
+    args: Sequence[Any],
+    region: Region,
+    sources: Sequence[Any] | None = None,
+) -> list[Any]:
+    """Evaluate `jaxpr` (open) on `args`, recording statistics into `region.records`.
+    `sources` names where each argument came from (for the rows' ``inputs``)."""
+    env: dict[Any, Any] = {}
+    src: dict[Any, Any] = {}
+    sources = list(sources) if sources is not None else [None] * len(args)
+    constants: set[Any] = set(jaxpr.constvars)  # variables computed from constants alone
+    for var, value in zip(jaxpr.constvars, consts, strict=True):
+        env[var] = value
+        src[var] = ("lit", "constant")
+    for var, value, source in zip(jaxpr.invars, args, sources, strict=True):
+        env[var] = value
+        src[var] = source
+
+    def read(v: Any) -> Any:
+        return v.val if _is_literal(v) else env[v]
+
+    def origin_of(v: Any) -> Any:
+        if _is_literal(v):
+            return ("lit", _literal_text(v.val))
+        return src.get(v)
+
+    for position, eqn in enumerate(jaxpr.eqns):
+        invals = [read(v) for v in eqn.invars]
+        insrc = [origin_of(v) for v in eqn.invars]
+        path = f"{region.prefix}{position}"
+        name_stack = _join_stack(region.name_stack, _compat.eqn_name_stack(eqn))
+        backward = (
+            region.backward
+            or "transpose(" in name_stack
+            or (region.forward is not None and position not in region.forward)
+        )
+        frames = _compat.eqn_frames(eqn) or region.frames
+        common = {"name_stack": name_stack, "backward": backward, "frames": frames}
+        outs = _evaluate(eqn, invals, insrc, path, position, region, common)
+        program = region.program
+        keep = program.keep is None or program.keep(name_stack, frames, path)
+        constant = all(_is_literal(v) or v in constants for v in eqn.invars)
+        for i, (var, value) in enumerate(zip(eqn.outvars, outs, strict=True)):
+            if type(var).__name__ == "DropVar":
+                continue
+            env[var] = value
+            key = f"{path}:{i}"
+            src[var] = ("row", key)
+            if constant:
+                constants.add(var)
+            if not _stats.observable(getattr(var, "aval", None)):
+                continue
+            if not keep:
+                program.skipped += 1
+                continue
+            devices = region.devices
+            over = None if devices else _stats.sharded_over(value)
+            if over is not None:
+                devices = program.device_ids(over)
+            if key not in program.specs:
+                program.specs[key] = Spec(
+                    key=key,
+                    eqn_path=path,
+                    output=i,
+                    equation=program.equation_number(path),
+                    primitive=eqn.primitive.name,
+                    name_stack=name_stack,
+                    frames=frames,
+                    dtype=str(np.dtype(var.aval.dtype)),
+                    shape=tuple(int(d) for d in var.aval.shape),
+                    loops=region.loops,
+                    order=(*region.order, position, AFTER_LOOP),
+                    devices=devices,
+                    inputs=tuple(insrc),
+                    backward=backward,
+                )
+            if constant:
+                # XLA would fold the statistics of a value made from constants alone at
+                # compile time, element by element (slowly); measure it at run time
+                value = lax.optimization_barrier(value)
+            region.records[key] = _stats.measure(value, per_device=over is not None)
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _evaluate(
+    eqn: Any, invals: list, insrc: list, path: str, position: int, region: Region, common: dict
+) -> list[Any]:
+    name = eqn.primitive.name
+    if name in CALLBACKS:
+        region.program.callbacks.add(name)
+    with _compat.equation_context(eqn):
+        if name in INLINED and INLINED[name] in eqn.params:
+            label = INLINED[name]
+            inner = eqn.params[label]
+            jaxpr, consts = _open(inner)
+            forward = None
+            if region.forward is not None and position in region.forward:
+                needed = {jaxpr.outvars[i] for i in region.forward[position]}
+                forward = value_slice(jaxpr, needed)
+            sub = region.child(
+                f"{path}/{label}/", (*region.order, position), forward=forward, **common
+            )
+            outs = interpret(jaxpr, consts, invals, sub, insrc)
+            region.records.update(sub.records)
+            return outs
+        if name == "scan":
+            return _scan(eqn, invals, insrc, path, position, region, common)
+        if name == "while":
+            return _while(eqn, invals, insrc, path, position, region, common)
+        if name == "cond":
+            return _cond(eqn, invals, insrc, path, position, region, common)
+        if name == "shard_map":
+            return _shard_map(eqn, invals, insrc, path, position, region, common)
+        if sub_jaxprs(eqn.params):
+            region.program.opaque.add(name)
+        params = eqn.primitive.get_bind_params(eqn.params)
+        if isinstance(params, tuple):  # JAX before 0.7: (subfuns, params)
+            subfuns, params = params
+            out = eqn.primitive.bind(*subfuns, *invals, **params)
+        else:
+            out = eqn.primitive.bind(*invals, **params)
+    return list(out) if eqn.primitive.multiple_results else [out]
+
+
+def value_slice(jaxpr: Any, needed: set[Any]) -> dict[int, set[int]]:
+    """The equations (positions, with the outputs needed) that the variables `needed`
+    depend on."""
+    live = {v for v in needed if not _is_literal(v)}
+    found: dict[int, set[int]] = {}
+    for position in range(len(jaxpr.eqns) - 1, -1, -1):
+        eqn = jaxpr.eqns[position]
+        outs = {i for i, v in enumerate(eqn.outvars) if v in live}
+        if outs:
+            found[position] = outs
+            live.update(v for v in eqn.invars if not _is_literal(v))
+    return found
+
+
+def _open(inner: Any) -> tuple[Any, list]:
+    if hasattr(inner, "consts") and hasattr(inner, "jaxpr"):
+        return inner.jaxpr, list(inner.consts)
+    return inner, []
+
+
+def _discover(body: Callable[..., dict], *args: Any) -> dict[str, int]:
+    """The record keys a body produces, with each record's device count, by tracing it
+    abstractly once."""
+    shapes = jax.eval_shape(body, *args)
+    return {key: rec[0].shape[0] for key, rec in shapes.items()}
+
+
+def _scan(eqn, invals, insrc, path, position, region, common) -> list[Any]:
+    p = eqn.params
+    body_jaxpr, body_consts = _open(p["jaxpr"])
+    nconst, ncarry = p["num_consts"], p["num_carry"]
+    consts, init, xs = invals[:nconst], invals[nconst : nconst + ncarry], invals[nconst + ncarry :]
+    level = region.loops
+    length, reverse = p["length"], p["reverse"]
+
+    def run_body(c, x):
+        sub = region.child(
+            f"{path}/jaxpr/", (*region.order, position, ITERATION), loops=level + 1, **common
+        )
+        outs = interpret(body_jaxpr, body_consts, [*consts, *c, *(x or ())], sub, insrc)
+        return outs, sub.records
+
+    keys = _discover(lambda c, x: run_body(c, x)[1], init, [_slice0(v) for v in xs])
+    acc0 = {k: _stats.empty(d) for k, d in keys.items()}
+
+    def step(carry, x):
+        c, acc, i = carry
+        outs, recs = run_body(c, x)
+        index = (length - 1 - i) if reverse else i
+        acc = {k: _stats.combine(acc[k], recs[k], level, index) for k in acc}
+        return (outs[:ncarry], acc, i + 1), outs[ncarry:]
+
+    (carry, acc, _), ys = lax.scan(
+        step,
+        (list(init), acc0, jnp.asarray(0, _stats.int_dtype())),
+        list(xs) if xs else None,
+        length=length,
+        reverse=reverse,
+        unroll=p.get("unroll", 1),
+    )
+    region.records.update(acc)
+    return [*carry, *ys]
+
+
+def _slice0(x: Any) -> Any:
+    return jax.ShapeDtypeStruct(x.shape[1:], x.dtype)
+
+
+def _while(eqn, invals, insrc, path, position, region, common) -> list[Any]:
+    p = eqn.params
+    cn, bn = p["cond_nconsts"], p["body_nconsts"]
+    cond_consts, body_consts, init = invals[:cn], invals[cn : cn + bn], invals[cn + bn :]
+    body_jaxpr, body_closed = _open(p["body_jaxpr"])
+    cond_fun = jax.extend.core.jaxpr_as_fun(p["cond_jaxpr"])
+    level = region.loops
+    body_src = insrc[cn:]
+
+    def run_body(vals):
+        sub = region.child(
+            f"{path}/body_jaxpr/",
+            (*region.order, position, ITERATION),
+            loops=level + 1,
+            **common,
+        )
+        outs = interpret(body_jaxpr, body_closed, [*body_consts, *vals], sub, body_src)
+        return outs, sub.records
+
+    keys = _discover(lambda v: run_body(v)[1], init)
+    acc0 = {k: _stats.empty(d) for k, d in keys.items()}
+
+    def body(carry):
+        vals, acc, i = carry
+        outs, recs = run_body(vals)
+        acc = {k: _stats.combine(acc[k], recs[k], level, i) for k in acc}
+        return list(outs), acc, i + 1
+
+    def cond(carry):
+        return cond_fun(*cond_consts, *carry[0])[0]
+
+    vals, acc, _ = lax.while_loop(
+        cond, body, (list(init), acc0, jnp.asarray(0, _stats.int_dtype()))
+    )
+    region.records.update(acc)
+    return list(vals)
+
+
+def _cond(eqn, invals, insrc, path, position, region, common) -> list[Any]:
+    branches = eqn.params["branches"]
+    index, ops = invals[0], invals[1:]
+    branch_key = f"{path}#branches"
+
+    def run_branch(b, *args):
+        jaxpr, consts = _open(branches[b])
+        sub = region.child(f"{path}/branches[{b}]/", (*region.order, position, b), **common)
+        outs = interpret(jaxpr, consts, list(args), sub, insrc[1:])
+        return outs, sub.records
+
+    keys: dict[str, int] = {}
+    for b in range(len(branches)):
+        keys.update(_discover(lambda *a, b=b: run_branch(b, *a)[1], *ops))
+    devices = max([*keys.values(), 1])
+    if branch_key not in region.program.specs:
+        region.program.specs[branch_key] = Spec(
+            key=branch_key,
+            eqn_path=path,
+            output=-1,
+            equation=-1,
+            primitive="cond",
+            name_stack="",
+            frames=[],
+            dtype="int32",
+            shape=(),
+            loops=region.loops,
+            order=(),
+            devices=region.devices,
+            branch_of=path,
+        )
+
+    def make(b):
+        def fn(*args):
+            outs, recs = run_branch(b, *args)
+            full = {k: recs[k] if k in recs else _stats.empty(d) for k, d in keys.items()}
+            full[branch_key] = _branch_record(b, devices)
+            return outs, full
+
+        return fn
+
+    outs, recs = lax.switch(index, [make(b) for b in range(len(branches))], *ops)
+    region.records.update(recs)
+    return list(outs)
+
+
+def _branch_record(b: int, devices: int) -> _stats.Record:
+    counts, first, keys, total, hist = _stats.empty(devices)
+    if b < _stats.NCOUNTS:
+        counts = counts.at[:, b].set(1)
+    return counts, first, keys, total, hist
+
+
+def _shard_map(eqn, invals, insrc, path, position, region, common) -> list[Any]:
+    p = eqn.params
+    mesh = p["mesh"]
+    manual = p.get("newly_manual_axes") or p.get("axis_names") or frozenset(mesh.axis_names)
+    axes = tuple(a for a in mesh.axis_names if a in manual)
+    ids = _device_ids(mesh, axes)
+    jaxpr, consts = _open(p["jaxpr"])
+
+    def body(*args):
+        sub = region.child(f"{path}/jaxpr/", (*region.order, position), devices=ids, **common)
+        outs = interpret(jaxpr, consts, list(args), sub, insrc)
+        return list(outs), sub.records
+
+    in_specs = tuple(p["in_specs"])
+    out_specs = list(p["out_specs"])
+    fn = jax.shard_map(
+        body,
+        mesh=mesh,
+        in_specs=in_specs,
+        out_specs=(out_specs, PartitionSpec(axes)),
+        axis_names=set(manual),
+        check_vma=False,
+    )
+    outs, recs = fn(*invals)
+    region.records.update(recs)
+    return list(outs)
+
+
+def _device_ids(mesh: Any, axes: tuple[str, ...]) -> tuple[int, ...]:
+    """Ids of the devices along the manual axes, in the order of the records' device axis
+    (the other axes at their first coordinate)."""
+    devices = np.asarray(mesh.devices)
+    names = list(mesh.axis_names)
+    order = [names.index(a) for a in axes] + [i for i, a in enumerate(names) if a not in axes]
+    moved = np.transpose(devices, order)
+    picked = (
+        moved[(Ellipsis,) + (0,) * (len(names) - len(axes))] if len(axes) < len(names) else moved
+    )
+    return tuple(int(d.id) for d in np.ravel(picked))
+
+
+def _meshes(leaves: Sequence[Any]) -> dict[tuple, tuple[int, ...]]:
+    """The meshes the arguments are sharded over, with their devices' ids in mesh order."""
+    found: dict[tuple, tuple[int, ...]] = {}
+    meshes = [getattr(getattr(leaf, "sharding", None), "mesh", None) for leaf in leaves]
+    with contextlib.suppress(Exception):
+        meshes.append(jax.sharding.get_mesh())
+    for mesh in meshes:
+        devices = getattr(mesh, "devices", None)
+        if devices is None or not getattr(mesh, "axis_names", ()):
+            continue
+        key = (tuple(mesh.axis_names), tuple(int(n) for n in np.shape(devices)))
+        found.setdefault(key, tuple(int(d.id) for d in np.ravel(devices)))
+    return found
+
+
+def _is_literal(v: Any) -> bool:
+    return type(v).__name__ == "Literal"
+
+
+def _literal_text(value: Any) -> str:
+    try:
+        arr = np.asarray(value)
+        return str(arr.item()) if arr.size == 1 else f"{arr.dtype}{list(arr.shape)}"
+    except Exception:
+        return repr(value)
+
+
+def _join_stack(outer: str, inner: str) -> str:
+    if not outer:
+        return inner
+    if not inner:
+        return outer
+    return f"{outer}/{inner}"
+
+
+_TRANSFORM = re.compile(r"\b\w+\(")
+
+
+def scope_of(name_stack: str) -> str:
+    """The named scopes of a name stack, transforms removed: 'transpose(jvp(blk))/mlp' ->
+    'blk/mlp'."""
+    text = _TRANSFORM.sub("", name_stack).replace(")", "")
+    return "/".join(part for part in text.split("/") if part)
+
+
+# -- building, compiling and running ---------------------------------------------------------
+
+
+@dataclass
+class Instrumented:
+    """The compiled instrumented program and what its run gave."""
+
+    program: Program
+    layout: dict[int, list[str]]  # device count -> keys of the stacked records, in order
+    arg_layout: list[int]  # indices of the argument leaves with statistics
+    outputs: Any  # the function's outputs (flat)
+    records: dict[int, tuple[np.ndarray, ...]]  # device count -> stacked record fields
+    arg_records: tuple[np.ndarray, ...] | None
+    instrument_s: float
+    lower_s: float
+    compile_s: float
+    run_s: float
+    compiled: Any = None
+
+
+def instrument(
+    closed: Any,
+    leaves: Sequence[Any],
+    keep: Callable | None = None,
+    leaf_sources: Sequence[Any] | None = None,
+    value_outputs: int | None = None,
+) -> Instrumented:
+    """Rebuild `closed` (a ClosedJaxpr taking `leaves`) with statistics, compile it once
+    with jax.jit and run it. With `value_outputs` (a gradient program whose first outputs are
+    the function's value), equations the value does not depend on are the backward pass."""
+    program = Program(keep=keep, meshes=_meshes(leaves))
+    layout: dict[int, list[str]] = {}
+    arg_layout = [i for i, v in enumerate(closed.in_avals) if _stats.observable(v)]
+
+    def instrumented(*args):
+        forward = None
+        if value_outputs is not None:
+            forward = value_slice(closed.jaxpr, set(closed.jaxpr.outvars[:value_outputs]))
+        region = Region(program=program, prefix="", order=(), loops=0, forward=forward)
+        sources = leaf_sources or [("arg", i) for i in range(len(args))]
+        outs = interpret(closed.jaxpr, closed.consts, list(args), region, sources)
+        groups: dict[int, list[str]] = {}
+        for key, rec in region.records.items():
+            groups.setdefault(rec[0].shape[0], []).append(key)
+        layout.clear()
+        layout.update(groups)
+        packed = {
+            d: tuple(jnp.stack([region.records[k][f] for k in keys]) for f in range(5))
+            for d, keys in groups.items()
+        }
+        arg_recs = [_stats.measure(jnp.asarray(args[i])) for i in arg_layout]
+        arg_packed = (
+            tuple(jnp.stack([r[f] for r in arg_recs]) for f in range(5)) if arg_recs else None
+        )
+        return outs, packed, arg_packed
+
+    t0 = time.perf_counter()
+    traced = jax.jit(instrumented).trace(*leaves)
+    t1 = time.perf_counter()
+    lowered = traced.lower()
+    t2 = time.perf_counter()
+    compiled = lowered.compile()
+    t3 = time.perf_counter()
+    outs, packed, arg_packed = compiled(*leaves)
+    jax.block_until_ready((outs, packed, arg_packed))
+    t4 = time.perf_counter()
+    records = {d: tuple(np.asarray(a) for a in fields) for d, fields in packed.items()}
+    arg_records = tuple(np.asarray(a) for a in arg_packed) if arg_packed is not None else None
+    return Instrumented(
+        program=program,
+        layout=dict(layout),
+        arg_layout=arg_layout,
+        outputs=outs,
+        records=records,
+        arg_records=arg_records,
+        instrument_s=t1 - t0,
+        lower_s=t2 - t1,
+        compile_s=t3 - t2,
+        run_s=t4 - t3,
+        compiled=compiled,
+    )
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+
+def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
+    """The rows of an instrumented run, in execution order, and each record key's row index;
+    cond equations' rows get their branch counts."""
+    program = inst.program
+    decoded: list[tuple[Spec, dict[str, Any]]] = []
+    branches: dict[str, tuple[int, ...]] = {}
+    for devices, keys in inst.layout.items():
+        counts, first, keyv, total, hist = inst.records[devices]
+        for j, key in enumerate(keys):
+            spec = program.specs[key]
+            if spec.branch_of is not None:
+                n = len(_branch_count(counts[j]))
+                branches[spec.branch_of] = _branch_count(counts[j])[:n]
+                continue
+            decoded.append(
+                (spec, _row_fields(spec, counts[j], first[j], keyv[j], total[j], hist[j]))
+            )
+    decoded.sort(key=lambda item: (item[0].equation, item[0].output))
+    index = {spec.key: i for i, (spec, _) in enumerate(decoded)}
+    rows = []
+    for spec, values in decoded:
+        inputs = tuple(_input_ref(s, index) for s in spec.inputs)
+        rows.append(Row(**values, inputs=inputs, branches=branches.get(spec.eqn_path, ())))
+    return rows, index
+
+
+def _branch_count(counts: np.ndarray) -> tuple[int, ...]:
+    total = counts.sum(axis=0)
+    used = [int(v) for v in total[: _stats.NCOUNTS]]
+    while used and used[-1] == 0:
+        used.pop()
+    return tuple(used)
+
+
+def _input_ref(source: Any, index: dict[str, int]) -> int | str:
+    if source is None:
+        return "?"
+    kind, value = source
+    if kind == "row":
+        return index.get(value, "?")
+    if kind == "arg":
+        return value if isinstance(value, str) else f"argument {value}"
+    return str(value)
+
+
+def _row_fields(spec: Spec, counts, first, keys, total, hist) -> dict[str, Any]:
+    merged = _stats.sum_devices(counts, keys, total, hist)
+    values = _stats.decode(*merged, spec.dtype, spec.shape)
+    nonfinite = values["nan"] + values["posinf"] + values["neginf"]
+    per_device: tuple[DeviceStats, ...] = ()
+    firsts = [_stats.first_iteration(first[d], spec.loops) for d in range(counts.shape[0])]
+    if spec.devices and counts.shape[0] == len(spec.devices):
+        per_device = tuple(
+            DeviceStats(
+                **_stats.decode(
+                    counts[d], keys[d], float(total[d]), hist[d], spec.dtype, spec.shape
+                ),
+                device=spec.devices[d],
+                position=d,
+                first_nonfinite=firsts[d] if _nonfinite(counts[d]) else None,
+            )
+            for d in range(counts.shape[0])
+        )
+    first_seen = None
+    kind = None
+    if nonfinite:
+        seen = [
+            (f, _stats.first_kind(first[d]))
+            for d, f in enumerate(firsts)
+            if _nonfinite(counts[d]) and f is not None
+        ]
+        if seen:
+            first_seen, kind = min(seen, key=lambda item: item[0])
+        else:
+            first_seen = ()
+    frame = spec.frames[0] if spec.frames else None
+    file, line = (frame[0], frame[1]) if frame else (None, None)
+    return dict(
+        values,
+        equation=spec.equation,
+        output=spec.output,
+        primitive=spec.primitive,
+        phase="backward" if spec.backward else "forward",
+        file=file,
+        line=line,
+        where=source_location(file, line) if file else "",
+        scope=scope_of(spec.name_stack),
+        eqn_path=spec.eqn_path,
+        executions=int(counts[:, _stats.C_EXEC].max()) if counts.size else 0,
+        loops=spec.loops,
+        first_nonfinite=first_seen,
+        first_kind=kind,
+        per_device=per_device,
+        time_key=_time_key(spec.order, first_seen) if first_seen is not None else (),
+    )
+
+
+def _nonfinite(counts: np.ndarray) -> bool:
+    return bool(counts[_stats.C_NAN] + counts[_stats.C_POSINF] + counts[_stats.C_NEGINF])
+
+
+def _time_key(order: tuple[int, ...], iteration: tuple[int, ...]) -> tuple[int, ...]:
+    it = iter(iteration)
+    return tuple(next(it, 0) if v == ITERATION else v for v in order)
+
+
+def decode_arguments(
+    inst: Instrumented, names: Sequence[str], avals: Sequence[Any]
+) -> list[ArgumentStats]:
+    if inst.arg_records is None:
+        return []
+    counts, _first, keys, total, hist = inst.arg_records
+    out = []
+    for j, leaf in enumerate(inst.arg_layout):
+        aval = avals[leaf]
+        values = _stats.decode(
+            counts[j][0],
+            keys[j][0],
+            float(total[j][0]),
+            hist[j][0],
+            str(np.dtype(aval.dtype)),
+            tuple(aval.shape),
+        )
+        out.append(ArgumentStats(**values, name=names[leaf]))
+    return out
+
+
+# -- one call, end to end --------------------------------------------------------------------
+
+MAX_OUTPUTS = 50_000  # equation outputs instrumented at most without `only`
+
+
+class BadInput(ValueError):
+    """A call the numerics explorer cannot run as given: what is wrong, then the fix."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}\n  fix: {fix}")
+
+
+@dataclass
+class Analysis:
+    """What `analyze` found, for the public result."""
+
+    fn_name: str
+    rows: list[Row]
+    arguments: list[ArgumentStats]
+    output: Any
+    notes: list[str]
+    devices: tuple[int, ...]
+    jaxpr: Any
+    compile_s: float
+    run_s: float
+    process_s: float
+
+
+def analyze(
+    fn: Callable,
+    args: tuple,
+    kwargs: dict,
+    *,
+    grad: bool = False,
+    argnums: int | Sequence[int] = 0,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    only: str | None = None,
+) -> Analysis:
+    """Trace ``fn(*args, **kwargs)`` (or its ``value_and_grad``), run it instrumented and
+    decode the statistics. Raises TypeError/ValueError with a message naming the fix for bad
+    input."""
+    from jaxlab.base.format import function_name
+    from jaxlab.core.stages import make_jitted
+
+    if not callable(fn):
+        raise BadInput(
+            f"expected a function, got {type(fn).__name__}.",
+            "pass the function itself, e.g. `numerics(f, x)`.",
+        )
+    name = function_name(fn)
+    target = jax.value_and_grad(fn, argnums=argnums) if grad else fn
+    jitted, nums, names = make_jitted(target, static_argnums, static_argnames)
+    t0 = time.perf_counter()
+    traced = jitted.trace(*args, **kwargs)
+    closed = traced.jaxpr
+    dyn_args = tuple(a for i, a in enumerate(args) if i not in nums)
+    dyn_kwargs = {k: v for k, v in kwargs.items() if k not in names}
+    leaves = jax.tree_util.tree_leaves((dyn_args, dyn_kwargs))
+    if len(leaves) != len(closed.in_avals):
+        raise BadInput(
+            f"{name}'s arguments flatten to {len(leaves)} leaves but its program takes "
+            f"{len(closed.in_avals)}.",
+            "mark non-array arguments static (static_argnums / static_argnames).",
+        )
+    leaf_names = argument_names(fn, args, dyn_args, dyn_kwargs, nums)
+    keep, notes = _only_filter(fn, only)
+    total = count_outputs(closed.jaxpr)
+    if keep is None and total > MAX_OUTPUTS:
+        raise BadInput(
+            f"{name} has {total:,} equation outputs, more than the {MAX_OUTPUTS:,} jaxlab "
+            "instruments at once.",
+            "measure part of it: only= (--only) a named scope such as 'block3' or a line "
+            "range such as '12-40'.",
+        )
+    trace_s = time.perf_counter() - t0
+    inst = instrument(
+        closed,
+        [jnp.asarray(v) if not isinstance(v, jax.Array) else v for v in leaves],
+        keep=keep,
+        leaf_sources=[("arg", n) for n in leaf_names],
+        value_outputs=1 if grad else None,
+    )
+    t1 = time.perf_counter()
+    rows, _ = decode_rows(inst)
+    arguments = decode_arguments(inst, leaf_names, closed.in_avals)
+    process_s = time.perf_counter() - t1 + inst.instrument_s + trace_s
+    program = inst.program
+    if keep is not None and not rows:
+        raise BadInput(
+            f"only={only!r} matched no equation of {name}.",
+            "give a named scope of the program (jax.named_scope) or a line range of the "
+            "function's file or cell, e.g. '12-30'.",
+        )
+    if program.skipped:
+        notes.append(
+            f"{program.skipped:,} equation outputs outside only={only!r} were not "
+            "instrumented (they ran, unmeasured)."
+        )
+    if program.callbacks:
+        kinds = ", ".join(sorted(program.callbacks))
+        notes.append(f"the function's callbacks ({kinds}) ran once more, in the instrumented run.")
+    if program.opaque:
+        kinds = ", ".join(sorted(program.opaque))
+        notes.append(f"equations inside {kinds} are not instrumented, only their outputs.")
+    out_tree = jax.tree_util.tree_structure(traced.out_info)
+    try:
+        output = jax.tree_util.tree_unflatten(out_tree, inst.outputs)
+    except Exception:
+        output = inst.outputs
+    devices = tuple(sorted({d for r in rows for d in (x.device for x in r.per_device)}))
+    return Analysis(
+        fn_name=name,
+        rows=rows,
+        arguments=arguments,
+        output=output,
+        notes=notes,
+        devices=devices,
+        jaxpr=closed,
+        compile_s=inst.lower_s + inst.compile_s,
+        run_s=inst.run_s,
+        process_s=process_s,
+    )
+
+
+def count_outputs(jaxpr: Any) -> int:
+    """Equation outputs of a jaxpr and its sub-jaxprs."""
+    total = 0
+    for eqn in jaxpr.eqns:
+        total += len(eqn.outvars)
+        for _, inner in sub_jaxprs(eqn.params):
+            total += count_outputs(inner)
+    return total
+
+
+_LINES = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
+
+
+def _only_filter(fn: Callable, only: str | None) -> tuple[Callable | None, list[str]]:
+    """The `keep` predicate for ``only`` (a named scope or a line range of fn's file)."""
+    if only is None:
+        return None, []
+    m = _LINES.match(only)
+    if m:
+        from jaxlab.ir.sources import function_source
+
+        first = int(m.group(1))
+        last = int(m.group(2) or first)
+        source = function_source(fn)
+        file = source[0] if source else None
+
+        def in_lines(name_stack: str, frames: list, path: str) -> bool:
+            return any((file is None or f[0] == file) and first <= f[1] <= last for f in frames)
+
+        return in_lines, []
+    wanted = [part for part in only.split("/") if part]
+
+    def in_scope(name_stack: str, frames: list, path: str) -> bool:
+        parts = scope_of(name_stack).split("/")
+        n = len(wanted)
+        return any(parts[i : i + n] == wanted for i in range(len(parts) - n + 1))
+
+    return in_scope, []
+
+
+def argument_names(
+    fn: Callable, args: tuple, dyn_args: tuple, dyn_kwargs: dict, static: Sequence[int]
+) -> list[str]:
+    """The name of each argument leaf as the call writes it: 'params["w1"]', 'x', 'args[2]'."""
+    import inspect as pyinspect
+
+    try:
+        params = list(pyinspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional = [
+        p.name
+        for p in params
+        if p.kind
+        in (pyinspect.Parameter.POSITIONAL_ONLY, pyinspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    numbers = [i for i in range(len(args)) if i not in static]
+    names = []
+    flat, _ = jax.tree_util.tree_flatten_with_path((dyn_args, dyn_kwargs))
+    for path, _leaf in flat:
+        group, first, rest = path[0], path[1], path[2:]
+        if getattr(group, "idx", 0) == 0:
+            i = numbers[first.idx]
+            base = positional[i] if i < len(positional) else f"args[{i}]"
+        else:
+            base = str(first.key)
+        names.append(base + jax.tree_util.keystr(tuple(rest)))
+    return names

@@ -1,0 +1,67 @@
+"""``%numerics f(x)``: the values of every equation of one compiled run and the origin of the
+first NaN or Inf."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from jaxlab.magics._base import JaxlabMagics, int_list, static_options, traceback_option
+
+if TYPE_CHECKING:  # imported when the magic runs, not when the extension loads
+    from jaxlab.api.numerics import Numerics
+
+
+@magics_class
+class NumericsMagics(JaxlabMagics):
+    """Where values go wrong: NaN/Inf origins and value ranges, forward and backward."""
+
+    @magic_arguments()
+    @traceback_option
+    @static_options
+    @argument(
+        "--only",
+        default=None,
+        metavar="SCOPE|LINES",
+        help="measure only a named scope (e.g. block3) or a line range of the function's "
+        "file or cell (e.g. 12-30); the rest runs unmeasured",
+    )
+    @argument(
+        "--argnums",
+        default=None,
+        metavar="N[,M…]",
+        help="with --grad: the argument(s) to differentiate (default 0)",
+    )
+    @argument(
+        "--grad",
+        action="store_true",
+        help="also the backward pass: instrument value_and_grad of the (scalar) function",
+    )
+    @argument("expr", nargs="*", help="the call, e.g. f(x)")
+    @no_var_expand
+    @needs_local_scope
+    @line_magic
+    def numerics(self, line: str = "", local_ns: dict | None = None) -> Numerics:
+        """Run a call once, compiled as jax.jit compiles it, with statistics of every
+        equation's outputs (NaN/Inf counts, range, mean, zeros, subnormals, what a cast to
+        bf16/f16/fp8 would do, exponent histograms) reduced on the device, and name the
+        equation where the first NaN or Inf appeared, with its line, loop iteration, device
+        and, for known traps, the fix: ``%numerics f(x)``.
+
+        ``--grad`` covers the backward pass of a scalar function (``value_and_grad``); each
+        backward equation is on the forward line it came from. ``n = %numerics f(x)`` keeps
+        the :class:`jaxlab.Numerics` (``n.origin``, ``n.to_pandas()``,
+        ``n.cast_report('bf16')``). Arguments are never changed or donated.
+        """
+        args, call, statics = self.parse_call(self.numerics, "numerics", line, local_ns)
+        options: dict[str, Any] = {"grad": args.grad, "only": args.only, **statics}
+        argnums = int_list(args.argnums, "--argnums", "numerics")
+        if argnums is not None:
+            options["argnums"] = argnums[0] if len(argnums) == 1 else argnums
+        from jaxlab.api.numerics import numerics
+        from jaxlab.core.numerics import BadInput
+
+        with self.friendly_errors("numerics", call.name, args.traceback, plain=(BadInput,)):
+            return numerics(call.fn, *call.args, kwargs=call.kwargs, **options)

@@ -1,0 +1,234 @@
+"""Every statistic of a row against NumPy on the host (float64), on arrays with known contents:
+subnormals (checked through their bits, since XLA:CPU flushes them in arithmetic), ±Inf, NaN and
+zeros; and the structure of the rows (loops, branches, phases, paths, bad input)."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+import pytest
+
+import jaxlab
+from jaxlab.core.numerics import BadInput
+from jaxlab.ir.jaxpr import JaxprModel
+from jaxlab.ir.numerics import (
+    HISTOGRAM_BINS,
+    HISTOGRAM_LOW,
+    OVERFLOW_THRESHOLD,
+    UNDERFLOW_THRESHOLD,
+)
+
+F32_SUB = np.array([1, 5, 0x7FFFFF], dtype=np.uint32).view(np.float32)  # subnormals
+F32_VALUES = np.concatenate(
+    [
+        np.array([0.0, -0.0, 1.5, -2.25, 3e38, -7e4, 1e-30, 2.0**-25, 2.0**-10, 500.0]),
+        F32_SUB.astype(np.float64),
+        [np.nan, np.inf, -np.inf, np.nan, 70000.0],
+    ]
+).astype(np.float32)
+
+
+def reference(values: np.ndarray) -> dict:
+    """The statistics computed on the host, from the exact values (float64)."""
+    x = values.astype(np.float64).ravel()
+    n = x.size
+    finite = np.isfinite(x)
+    fx = x[finite]
+    nonzero = fx[fx != 0]
+    a = np.abs(nonzero)
+    tiny = float(np.finfo(values.dtype).smallest_normal)
+    _, e = np.frexp(a)
+    binades = np.clip(e - 1 - HISTOGRAM_LOW, 0, HISTOGRAM_BINS - 1)
+    return {
+        "nan": int(np.isnan(x).sum()),
+        "posinf": int((x == np.inf).sum()),
+        "neginf": int((x == -np.inf).sum()),
+        "min": float(fx.min()),
+        "max": float(fx.max()),
+        "mean": float(fx.mean()),
+        "absmax": float(np.abs(fx).max()),
+        "absmin_nonzero": float(a.min()),
+        "zero_frac": float((fx == 0).sum() / n),
+        "subnormal_frac": float((a < tiny).sum() / n),
+        "overflow_bf16": float((np.abs(fx) >= OVERFLOW_THRESHOLD["bf16"]).sum() / n),
+        "overflow_f16": float((np.abs(fx) >= OVERFLOW_THRESHOLD["f16"]).sum() / n),
+        "underflow_f16": float((a <= UNDERFLOW_THRESHOLD["f16"]).sum() / n),
+        "overflow_fp8_e4m3": float((np.abs(fx) >= OVERFLOW_THRESHOLD["fp8_e4m3"]).sum() / n),
+        "underflow_fp8_e4m3": float((a <= UNDERFLOW_THRESHOLD["fp8_e4m3"]).sum() / n),
+        "histogram": tuple(np.bincount(binades, minlength=HISTOGRAM_BINS).tolist()),
+    }
+
+
+def passthrough(x):
+    """A copy that moves bits without arithmetic (no flushing of subnormals)."""
+    return jnp.flip(x)
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.float32, ml_dtypes.bfloat16, np.float16], ids=["f32", "bf16", "f16"]
+)
+def test_every_statistic_matches_numpy(dtype):
+    if dtype is np.float32:
+        values = F32_VALUES
+    else:
+        info = ml_dtypes.finfo(dtype)
+        sub = np.array([1, 3], dtype=np.uint16).view(dtype)
+        values = np.concatenate(
+            [
+                np.array([0.0, 1.5, -2.25, float(info.max), -100.0, 2.0**-25, 500.0]).astype(dtype),
+                sub,
+                np.array([np.nan, np.inf, -np.inf], dtype=dtype),
+            ]
+        )
+    n = jaxlab.numerics(passthrough, jnp.asarray(values))
+    (row,) = [r for r in n.rows if r.primitive == "rev"]
+    ref = reference(np.asarray(values))
+    assert row.dtype == np.dtype(dtype).name and row.count == values.size
+    for name, expected in ref.items():
+        got = getattr(row, name)
+        if name == "mean":
+            assert got == pytest.approx(expected, rel=1e-6), name
+        else:
+            assert got == expected, name
+    # the argument's statistics are the same numbers, read before any equation
+    (arg,) = n.arguments
+    assert (arg.min, arg.max, arg.nan, arg.histogram) == (
+        row.min,
+        row.max,
+        row.nan,
+        ref["histogram"],
+    )
+
+
+def test_subnormals_are_counted_from_their_bits():
+    n = jaxlab.numerics(passthrough, jnp.asarray(F32_SUB))
+    row = n.rows[0]
+    assert row.subnormal_frac == 1.0 and row.zero_frac == 0.0
+    assert row.absmin_nonzero == float(F32_SUB[0]) == 2.0**-149
+    # binades -149 (2**-149), -147 (5 * 2**-149) and -127 (the largest subnormal)
+    filled = [HISTOGRAM_LOW + i for i, c in enumerate(row.histogram) if c]
+    assert filled == [-149, -147, -127]
+    # arithmetic flushes them: XLA:CPU multiplies them as zeros, and the row says so
+    flushed = jaxlab.numerics(lambda x: x * 2.0, jnp.asarray(F32_SUB)).rows[0]
+    assert flushed.zero_frac == 1.0
+
+
+def test_integers_and_booleans():
+    values = np.array([-(2**31), -5, 0, 0, 7, 2**31 - 1], dtype=np.int32)
+    n = jaxlab.numerics(lambda x: (jnp.flip(x), x > 0), jnp.asarray(values))
+    ints = n.row("0")
+    assert (ints.min, ints.max, ints.absmax, ints.absmin_nonzero) == (
+        -(2**31),
+        2**31 - 1,
+        2**31,
+        5,
+    )
+    assert ints.zero_frac == pytest.approx(2 / 6)
+    # the mean is summed in float32: exact for moderate values
+    moderate = jaxlab.numerics(jnp.flip, jnp.array([-5, 0, 7, 100], dtype=jnp.int32)).rows[0]
+    assert moderate.mean == pytest.approx(25.5)
+    assert ints.nan == 0 and ints.subnormal_frac is None and ints.histogram == ()
+    bools = n.row("1")
+    assert (bools.dtype, bools.min, bools.max, bools.zero_frac) == ("bool", 0, 1, 4 / 6)
+
+
+def test_a_loop_accumulates_over_iterations():
+    def f(x):
+        return jax.lax.fori_loop(0, 4, lambda i, a: a * 2.0, x)
+
+    n = jaxlab.numerics(f, jnp.array([1.0, -3.0]))
+    mul = next(r for r in n.rows if r.primitive == "mul")
+    seen = np.array([[2, -6], [4, -12], [8, -24], [16, -48]], dtype=np.float64)
+    assert (mul.executions, mul.count, mul.loops) == (4, 8, 1)
+    assert (mul.min, mul.max, mul.mean) == (-48.0, 16.0, pytest.approx(seen.mean()))
+    assert mul.first_nonfinite is None and mul.eqn_path == "0/jaxpr/1"
+
+
+def test_rows_link_to_the_jaxpr_by_path_and_carry_their_lines():
+    def f(x):
+        y = jnp.sin(x)
+        return jax.lax.cond(x[0] > 0, lambda a: a * 2.0, lambda a: a + 1.0, y)
+
+    closed = jax.make_jaxpr(f)(jnp.ones(3))
+    model = JaxprModel.build(closed)
+    n = jaxlab.numerics(f, jnp.ones(3))
+    paths = {e.path: e.primitive for e in model.equations}
+    for r in n.rows:
+        assert paths[r.eqn_path] == r.primitive
+    sin = next(r for r in n.rows if r.primitive == "sin")
+    assert sin.file == __file__ and sin.where.startswith("test_numerics_stats.py:")
+    cond = next(r for r in n.rows if r.primitive == "cond")
+    assert cond.branches == (0, 1)
+
+
+def test_grad_rows_are_forward_and_backward_on_the_forward_lines():
+    def loss(w):
+        h = jnp.tanh(w * 3.0)  # forward line
+        return jnp.sum(h**2)
+
+    n = jaxlab.numerics(loss, jnp.array([0.5, -1.0]), grad=True)
+    phases = {(r.primitive, r.phase) for r in n.rows}
+    assert ("tanh", "forward") in phases
+    backward = [r for r in n.rows if r.phase == "backward"]
+    assert backward and all(r.line is not None for r in backward)
+    tanh_line = next(r for r in n.rows if r.primitive == "tanh").line
+    # the transposed multiply by 3.0 keeps the forward line of tanh(w * 3.0)
+    assert any(r.line == tanh_line and r.primitive == "mul" for r in backward)
+    value, grads = n.output
+    expected = jax.jit(jax.grad(loss))(jnp.array([0.5, -1.0]))
+    np.testing.assert_allclose(np.asarray(grads), np.asarray(expected), rtol=1e-5)
+    assert math.isfinite(float(value))
+
+
+def test_to_pandas_and_cast_report():
+    def f(x):
+        return x * 1000.0
+
+    n = jaxlab.numerics(f, jnp.array([1.0, 0.5, 1e-9]))
+    frame = n.to_pandas()
+    assert list(frame.columns)[:4] == ["equation", "output", "primitive", "phase"]
+    assert frame.loc[0, "max"] == 1000.0
+    report = n.cast_report("fp8_e4m3")
+    assert report[0]["primitive"] == "mul" and report[0]["overflow"] == pytest.approx(2 / 3)
+    assert report[0]["absmax_ratio"] == pytest.approx(1000.0 / 448.0)
+    assert n.cast_report("float16") == []
+    with pytest.raises(ValueError, match="bf16, f16 and fp8_e4m3"):
+        n.cast_report("int8")
+
+
+def test_only_a_named_scope():
+    def f(x):
+        with jax.named_scope("inner"):
+            y = jnp.exp(x)
+        return y * 2.0 + 1.0
+
+    n = jaxlab.numerics(f, jnp.ones(2), only="inner")
+    assert [r.primitive for r in n.rows] == ["exp"]
+    assert n.rows[0].scope == "inner"
+    assert any("not instrumented" in note for note in n.notes)
+    with pytest.raises(BadInput, match="matched no equation"):
+        jaxlab.numerics(f, jnp.ones(2), only="elsewhere")
+
+
+def test_bad_input_is_one_message_with_the_fix():
+    with pytest.raises(BadInput, match="expected a function") as info:
+        jaxlab.numerics(3, jnp.ones(2))
+    assert "\n  fix: " in str(info.value)
+
+
+def test_donated_arguments_stay_valid_and_callbacks_are_noted():
+    seen = []
+
+    def f(x):
+        jax.debug.callback(lambda v: seen.append(float(v)), x.sum())
+        return x * 2.0
+
+    x = jnp.ones(3)
+    n = jaxlab.numerics(jax.jit(f, donate_argnums=0), x)
+    assert not x.is_deleted() and float(x.sum()) == 3.0
+    assert seen == [3.0]
+    assert any("callbacks (debug_callback) ran once" in note for note in n.notes)
