@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jaxlab.base.display import Displayed, renderer
+from jaxlab.core.calls import takes_call
 from jaxlab.ir.numerics import (
     CAST_DTYPES,
     LARGEST_FINITE,
@@ -138,6 +139,7 @@ def _underflow_from_histogram(row: Row, threshold: float) -> float:
     return below / row.count
 
 
+@takes_call()
 def numerics(
     fn: Callable,
     *args: Any,

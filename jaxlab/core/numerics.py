@@ -762,7 +762,8 @@ def analyze(
     decode the statistics. Raises TypeError/ValueError with a message naming the fix for bad
     input."""
     from jaxlab.base.format import function_name
-    from jaxlab.core.stages import make_jitted
+    from jaxlab.base.pytrees import argument_names
+    from jaxlab.core.stages import prepare
 
     if not callable(fn):
         raise BadInput(
@@ -771,12 +772,16 @@ def analyze(
         )
     name = function_name(fn)
     target = jax.value_and_grad(fn, argnums=argnums) if grad else fn
-    jitted, nums, names = make_jitted(target, static_argnums, static_argnames)
     t0 = time.perf_counter()
-    traced = jitted.trace(*args, **kwargs)
+    prepared = prepare(
+        target, args, kwargs, static_argnums=static_argnums, static_argnames=static_argnames
+    )
+    traced = prepared.trace()
     closed = traced.jaxpr
-    dyn_args = tuple(a for i, a in enumerate(args) if i not in nums)
-    dyn_kwargs = {k: v for k, v in kwargs.items() if k not in names}
+    nums, names = prepared.static_argnums, prepared.static_argnames
+    call_args, call_kwargs = prepared.call_args, prepared.call_kwargs
+    dyn_args = tuple(a for i, a in enumerate(call_args) if i not in nums)
+    dyn_kwargs = {k: v for k, v in call_kwargs.items() if k not in names}
     leaves = jax.tree_util.tree_leaves((dyn_args, dyn_kwargs))
     if len(leaves) != len(closed.in_avals):
         raise BadInput(
@@ -784,7 +789,8 @@ def analyze(
             f"{len(closed.in_avals)}.",
             "mark non-array arguments static (static_argnums / static_argnames).",
         )
-    leaf_names = argument_names(fn, args, dyn_args, dyn_kwargs, nums)
+    numbers = [i for i in range(len(call_args)) if i not in nums]
+    leaf_names = leaf_paths(argument_names(fn, len(call_args)), numbers, dyn_args, dyn_kwargs)
     keep, notes = _only_filter(fn, only)
     total = count_outputs(closed.jaxpr)
     if keep is None and total > MAX_OUTPUTS:
@@ -826,7 +832,7 @@ def analyze(
         notes.append(f"equations inside {kinds} are not instrumented, only their outputs.")
     out_tree = jax.tree_util.tree_structure(traced.out_info)
     try:
-        output = jax.tree_util.tree_unflatten(out_tree, inst.outputs)
+        output = prepared.whole_output(jax.tree_util.tree_unflatten(out_tree, inst.outputs))
     except Exception:
         output = inst.outputs
     devices = tuple(sorted({d for r in rows for d in (x.device for x in r.per_device)}))
@@ -884,30 +890,18 @@ def _only_filter(fn: Callable, only: str | None) -> tuple[Callable | None, list[
     return in_scope, []
 
 
-def argument_names(
-    fn: Callable, args: tuple, dyn_args: tuple, dyn_kwargs: dict, static: Sequence[int]
+def leaf_paths(
+    params: Sequence[str], numbers: Sequence[int], dyn_args: tuple, dyn_kwargs: dict
 ) -> list[str]:
-    """The name of each argument leaf as the call writes it: 'params["w1"]', 'x', 'args[2]'."""
-    import inspect as pyinspect
-
-    try:
-        params = list(pyinspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    positional = [
-        p.name
-        for p in params
-        if p.kind
-        in (pyinspect.Parameter.POSITIONAL_ONLY, pyinspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    numbers = [i for i in range(len(args)) if i not in static]
+    """The name of each traced argument leaf as the call writes it: 'params["w1"]', 'x'.
+    `params` names the call's positional parameters, `numbers` the positions of `dyn_args`."""
     names = []
     flat, _ = jax.tree_util.tree_flatten_with_path((dyn_args, dyn_kwargs))
     for path, _leaf in flat:
         group, first, rest = path[0], path[1], path[2:]
         if getattr(group, "idx", 0) == 0:
             i = numbers[first.idx]
-            base = positional[i] if i < len(positional) else f"args[{i}]"
+            base = params[i] if i < len(params) and params[i] else f"args[{i}]"
         else:
             base = str(first.key)
         names.append(base + jax.tree_util.keystr(tuple(rest)))
