@@ -21,6 +21,7 @@ from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
 from jaxlab.core.calls import takes_call
 from jaxlab.ir.compile_trace import CompileTrace
+from jaxlab.ir.sources import source_pair
 
 
 @dataclass(repr=False)
@@ -94,13 +95,15 @@ class CompileProfile(Displayed):
 
     def kernel_lines(self, name: str) -> list[tuple[str, int]]:
         """(file, line) of the source lines kernel `name` was made from, sorted."""
+        return sorted({inner for _, inner in self.kernel_sources(name)})
+
+    def kernel_sources(self, name: str) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+        """(the user's calling line, the innermost line) of each source line kernel `name` was
+        made from, sorted (``ir.sources.source_pair``: library lines belong to the line of the
+        user's code that called them)."""
         module = self.inspection.hlo_module
-        lines = set()
-        for op in self.kernel_ops(name):
-            frames = module.frames_of(op)
-            if frames and frames[0][1]:
-                lines.add((frames[0][0], frames[0][1]))
-        return sorted(lines)
+        pairs = {source_pair(module.frames_of(op)) for op in self.kernel_ops(name)}
+        return sorted(p for p in pairs if p is not None)
 
     @cached_property
     def kernels(self) -> Table:
@@ -114,7 +117,8 @@ class CompileProfile(Displayed):
         scale = self.trace.backend_s / sum(weights) if sum(weights) else 0.0
         rows = []
         for k, weight in zip(self.trace.kernels, weights, strict=True):
-            lines = self.kernel_lines(k.fusion)
+            sources = self.kernel_sources(k.fusion)
+            lines = sorted({inner for _, inner in sources})
             rows.append(
                 {
                     "fusion": k.fusion,
@@ -123,31 +127,56 @@ class CompileProfile(Displayed):
                     "emit_s": k.seconds,
                     "llvm_share_s": llvm * k.op_count / total_ops,
                     "op_count": k.op_count,
-                    "_places": list(lines),
+                    "_places": sources,
                 }
             )
         rows.sort(key=lambda r: -r["time_s"])
         return _kernels_table(rows)
 
-    def by_line(self) -> Table:
+    def by_line(self, *, library: bool = False) -> Table:
         """Code-generation time per source line, longest first: ``time_s`` (each kernel's
         ``time_s`` split evenly over the lines it fused), the line's text, and ``percent``, its
-        part (0–100) of the compile wall time."""
+        part (0–100) of the compile wall time. Library code (Flax, Optax, JAX…: the rule of
+        ``jaxlab.ir.sources.is_library``) counts in the line of the user's code that called it,
+        each such row listing the library lines in ``library``; with ``library=True`` every
+        line is its own row."""
         per: dict[tuple[str, int], dict[str, Any]] = {}
+        inside: dict[tuple[str, int], dict[tuple[str, int], float]] = {}
         for k in self.kernels:
-            places = k["_places"] or [("", 0)]
-            for place in places:
+            places = k["_places"] or [(("", 0), ("", 0))]
+            share = k["time_s"] / len(places)
+            seen: set[tuple[str, int]] = set()
+            for user, inner in places:
+                place = inner if library else user
                 row = per.setdefault(
                     place, {"file": place[0], "line": place[1], "kernels": 0, "time_s": 0.0}
                 )
-                row["kernels"] += 1
-                row["time_s"] += k["time_s"] / len(places)
+                row["kernels"] += place not in seen
+                seen.add(place)
+                row["time_s"] += share
+                if not library and inner != user:
+                    inside.setdefault(user, {}).setdefault(inner, 0.0)
+                    inside[user][inner] += share
         rows = sorted(per.values(), key=lambda r: -r["time_s"])
         for row in rows:
             row["code"] = _line_text(row["file"], row["line"])
             row["percent"] = 100 * row["time_s"] / self.compile_s if self.compile_s else 0.0
+            if not library:
+                found = inside.get((row["file"], row["line"]), {})
+                row["library"] = [
+                    {
+                        "file": f,
+                        "line": n,
+                        "code": _line_text(f, n),
+                        "time_s": t,
+                        "percent": 100 * t / self.compile_s if self.compile_s else 0.0,
+                    }
+                    for (f, n), t in sorted(found.items(), key=lambda kv: -kv[1])
+                ]
         columns = ("file", "line", "code", "kernels", "time_s", "percent")
-        return Table(rows, columns, "CompileProfile.by_line()", renamed=_RENAMED)
+        columns += () if library else ("library",)
+        title = "CompileProfile.by_line(library=True)" if library else "CompileProfile.by_line()"
+        return Table(rows, columns, title, renamed=_RENAMED)
 
     @cached_property
     def advice(self) -> list[Advice]:
@@ -200,7 +229,7 @@ class CompileProfile(Displayed):
             notes=list(data["notes"]),
         )
         for row in data["kernels"]:
-            row["_places"] = [tuple(place) for place in row["_places"]]
+            row["_places"] = [_place(place) for place in row["_places"]]
         profile.__dict__["kernels"] = _kernels_table(data["kernels"])
         profile.__dict__["advice"] = [Advice(**a) for a in data["advice"]]
         return profile
@@ -282,3 +311,11 @@ def compile_profile(
     _ = profile.kernels, profile.advice  # attribute now: part of the processing time
     profile.processing_s = watch.processing_s + time.perf_counter() - t3
     return profile
+
+
+def _place(saved: Any) -> tuple[tuple[str, int], tuple[str, int]]:
+    """(user's line, innermost line) of a saved kernel source; a file saved before library
+    lines were folded holds the line alone."""
+    if isinstance(saved[0], str):
+        return (saved[0], saved[1]), (saved[0], saved[1])
+    return tuple(saved[0]), tuple(saved[1])  # type: ignore[return-value]

@@ -57,6 +57,8 @@ BASE_CSS = """
 .jaxlab table.jl-table th { font-weight: 600; }
 .jaxlab details { margin: 4px 0; }
 .jaxlab details > summary { cursor: pointer; font-weight: 600; }
+.jaxlab details.jl-lib { margin: 0; }
+.jaxlab details.jl-lib > summary { font-weight: normal; white-space: nowrap; }
 .jaxlab .jl-grid { display: flex; flex-wrap: wrap; gap: 18px; }
 .jaxlab pre.jl-code { margin: 4px 0; padding: 6px 8px; overflow: auto; max-height: 480px;
   background: var(--jp-cell-editor-background, #f6f8fa); border-radius: 4px;
@@ -129,6 +131,21 @@ def svg(
         f'aria-label="{esc(label)}" style="font-family: {font}; font-size: {font_size}px">'
         f"{body}</svg>"
     )
+
+
+def library_fold(
+    names: Sequence[str],
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: Sequence[bool],
+) -> str:
+    """The library lines folded into a line of the user's code, one click away: a closed fold
+    named by the first of `names` (and how many more), holding their table."""
+    if not names:
+        return ""
+    summary = names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+    body = table(headers, rows, numeric=numeric)
+    return f'<details class="jl-lib"><summary>{esc(summary)}</summary>{body}</details>'
 
 
 def details(summary: str, body: str, *, open_: bool = False) -> str:

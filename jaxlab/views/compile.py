@@ -13,7 +13,7 @@ from jaxlab.api.passes import PassPipeline
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_seconds, source_location
 from jaxlab.ir.hlo_text import hlo_display_text
-from jaxlab.views._html import esc, fragment, prose, table
+from jaxlab.views._html import esc, fragment, library_fold, prose, table
 from jaxlab.views._text import text_table
 from jaxlab.views.colours import PALETTE
 
@@ -268,17 +268,35 @@ def profile_body(p: Any) -> str:
                 str(r["kernels"]),
                 esc(format_seconds(r["time_s"])),
                 _bar(r["percent"]),
+                library_fold(
+                    [source_location(lib["file"], lib["line"]) for lib in r["library"]],
+                    ["line", "time", "of compile", "code"],
+                    [
+                        [
+                            source_location(lib["file"], lib["line"]),
+                            format_seconds(lib["time_s"]),
+                            _pct(lib["percent"]),
+                            lib["code"],
+                        ]
+                        for lib in r["library"]
+                    ],
+                    [False, True, True, False],
+                ),
             ]
             for r in by_line[:TOP]
         ]
         parts.append("<h4>code generation per source line</h4>")
         parts.append(
             table(
-                ["line", "code", "kernels", "time", "of compile"],
+                ["line", "code", "kernels", "time", "of compile", "library code inside"],
                 rows,
-                numeric=[False, False, True, True, False],
+                numeric=[False, False, True, True, False, False],
                 raw=True,
             )
+        )
+        parts.append(
+            '<div class="jl-muted">Library code counts in the line of yours that called it; '
+            "<code>.by_line(library=True)</code> lists every line on its own.</div>"
         )
     if p.passes:
         rows = [

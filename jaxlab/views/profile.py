@@ -13,7 +13,7 @@ from jaxlab.api.profile import Profile, ProfileDiff, where
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_bytes, format_count, format_seconds, plural
 from jaxlab.ir._bulk import gc_paused
-from jaxlab.views._html import details, esc, fragment, page, svg, table
+from jaxlab.views._html import details, esc, fragment, library_fold, page, svg, table
 from jaxlab.views._text import text_table
 
 # the inspector's link colours (group g of the source pane is colour g % 10), opaque enough
@@ -328,8 +328,6 @@ PROFILE_CSS = """
 .jaxlab .jl-timeline .jl-tl-axis { font-size: 10px; fill: #59636e; }
 .jaxlab .jl-timeline rect:hover { stroke: #1f2328; stroke-width: 1.5; }
 .jaxlab .jl-tl-wrap { overflow-x: auto; }
-.jaxlab details.jl-lib { margin: 0; }
-.jaxlab details.jl-lib > summary { font-weight: normal; white-space: nowrap; }
 """
 
 
@@ -388,20 +386,15 @@ def kernels_table(p: Any, top: int = TOP_KERNELS, limit: int = MAX_FOLDED_KERNEL
 
 def _library_cell(r: Any) -> str:
     """The library lines folded into a line of the user's code, one click away."""
-    if not r["library"]:
-        return ""
-    first = r["library"][0]["where"]
-    more = len(r["library"]) - 1
-    summary = first + (f" and {more} more" if more else "")
-    inner = table(
+    return library_fold(
+        [lib["where"] for lib in r["library"]],
         ["line", "per call", "%", "code"],
         [
             [lib["where"], format_seconds(lib["per_call_s"]), f"{lib['percent']:.1f}", lib["code"]]
             for lib in r["library"]
         ],
-        numeric=[False, True, True, False],
+        [False, True, True, False],
     )
-    return f'<details class="jl-lib"><summary>{esc(summary)}</summary>{inner}</details>'
 
 
 def lines_table(p: Any, limit: int = MAX_TABLE_ROWS, *, library: bool = False) -> str:

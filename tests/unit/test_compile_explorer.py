@@ -386,3 +386,32 @@ def test_diff_and_saved_inspections_name_pytree_arguments_summarised(tmp_path):
     loaded = jaxlab.Inspection.load(path)
     assert loaded.call_text == a.call_text
     assert "list[10] of f32[8,8]" in repr(loaded)
+
+
+def test_code_generation_by_line_counts_library_code_in_the_users_line(tmp_path):
+    from jaxlab.ir.sources import is_library
+    from tests.unit.test_profile import installed_dense
+
+    dense = installed_dense(tmp_path)
+
+    def step(x, w):
+        for k in range(40):  # enough kernels for XLA:CPU to emit them one by one
+            x = dense(x, w) + k
+        return x
+
+    x = jnp.ones((64, 64))
+    profile = jaxlab.compile_profile(step, x, x)
+    lines = profile.by_line()
+    assert lines and not any(is_library(r["file"]) for r in lines)
+    mine = next(r for r in lines if r["code"] == "x = dense(x, w) + k")
+    assert {lib["code"] for lib in mine["library"]} >= {"return jnp.tanh(y)"}
+    assert all(is_library(lib["file"]) for lib in mine["library"])
+    flat = profile.by_line(library=True)
+    assert any(is_library(r["file"]) and r["code"] == "return jnp.tanh(y)" for r in flat)
+    assert sum(r["time_s"] for r in flat) == pytest.approx(sum(r["time_s"] for r in lines))
+    html = profile._repr_html_()
+    assert '<details class="jl-lib"><summary>fakelib.py:7' in html
+    assert "by_line(library=True)" in html
+    # a saved profile keeps the fold
+    again = jaxlab.CompileProfile.load(profile.save(tmp_path / "p.json"))
+    assert [r["code"] for r in again.by_line()] == [r["code"] for r in lines]
