@@ -269,6 +269,8 @@ class Profile(Displayed):
             "calls": [asdict(c) for c in self.calls],
             "timeline": [asdict(e) for e in self.timeline],
             "peak": asdict(self.peak) if self.peak is not None else None,
+            "compute": asdict(self.compute) if self.compute is not None else None,
+            "caches": [list(c) for c in self.caches],
             "inspection": data_of(self.inspection) if self.inspection is not None else None,
         }
         return write_json(data, path)
@@ -278,7 +280,7 @@ class Profile(Displayed):
         """A profile written by :meth:`save` (its inspection without the live JAX objects); a
         one-line ``ResultFileError`` for any other file."""
         from jaxlab.api.inspection import SavedInspection
-        from jaxlab.benchmarking.roofline import Peak
+        from jaxlab.benchmarking.roofline import ComputePeak, Peak
         from jaxlab.ir.kernel_times import CallTime, TimelineEvent
 
         data = opened(path, PROFILE_FORMAT, 1, "jaxlab profile", "`jaxlab.profile(f, x).save(p)`")
@@ -300,6 +302,8 @@ class Profile(Displayed):
             calls=[CallTime(**c) for c in data["calls"]],
             timeline=[TimelineEvent(**e) for e in data["timeline"]],
             peak=Peak(**data["peak"]) if data.get("peak") else None,
+            compute=ComputePeak(**data["compute"]) if data.get("compute") else None,
+            caches=[(int(a), int(b)) for a, b in data.get("caches") or []],
             inspection=SavedInspection(insp, str(path)) if insp else None,
         )
 
@@ -510,7 +514,7 @@ def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
         devices=kp.devices,
         inspection=insp,
         peak=peak_value,
-        compute=compute,
+        compute=_best_compute(compute, kp.kernels),
         caches=caches,
         stop_s=traced.stop_s,
         other_modules=others,
@@ -548,6 +552,15 @@ def _peak(insp: Inspection) -> Peak | None:
         return peak_bandwidth(devices[0] if devices else None)
     except Exception:
         return None
+
+
+def _best_compute(compute: ComputePeak | None, kernels: list[KernelTime]) -> ComputePeak | None:
+    """The compute roof, raised to the rate of a kernel that ran faster than the probe."""
+    for k in kernels:
+        rate = k.flops / k.mean_s if k.flops and k.mean_s > 0 else 0.0
+        if compute is not None and rate > compute.flops_per_s:
+            compute = _roofline.beaten(compute, rate, f"kernel {k.kernel}")
+    return compute
 
 
 def _compute_peak(insp: Inspection) -> ComputePeak | None:

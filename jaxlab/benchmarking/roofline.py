@@ -230,6 +230,23 @@ def peak_compute(device: Any = None, dtype: Any = "float32") -> ComputePeak:
     return _once(_compute, f"{device.platform}:{device.id}:{name}", _measure_compute, device, name)
 
 
+def beaten(peak: ComputePeak, rate: float, by: str) -> ComputePeak:
+    """A kernel that ran faster than the matmul probe is the better measurement of the roof (a
+    roof is the best rate seen): its rate becomes the peak, for the rest of the session too."""
+    better = ComputePeak(
+        rate,
+        peak.device,
+        peak.dtype,
+        f"{peak.method}; {by} reached {rate / 1e9:.3g} GFLOP/s, kept as the peak",
+        peak.seconds,
+    )
+    with _lock:
+        for key, seen in _compute.items():
+            if seen.device == peak.device and seen.dtype == peak.dtype and seen.flops_per_s < rate:
+                _compute[key] = better
+    return better
+
+
 def cached_compute(device: Any = None) -> dict[str, ComputePeak]:
     """The compute peaks measured so far on the device, by dtype."""
     import jax

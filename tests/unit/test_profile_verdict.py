@@ -79,3 +79,27 @@ def test_without_peaks_there_is_no_bound_and_the_verdict_says_so():
     p = jaxlab.profile(seed, jnp.ones((64, 64)), runs=2, peak=False)
     assert all(r["bound"] is None for r in p.rows())
     assert p.verdict.endswith("its roof unknown (no peak measured)")
+
+
+def test_the_roofs_are_saved_with_the_profile(matmul_profile, tmp_path):
+    p = matmul_profile
+    again = type(p).load(p.save(tmp_path / "p.json"))
+    assert again.compute == p.compute and again.caches == p.caches
+    assert [r["bound"] for r in again.rows()] == [r["bound"] for r in p.rows()]
+    assert again.verdict.split("; top: ")[0] == p.verdict.split("; top: ")[0]
+
+
+def test_a_kernel_faster_than_the_probe_raises_the_compute_roof(monkeypatch):
+    import jax
+
+    from jaxlab.benchmarking import roofline
+
+    device = jax.devices()[0]
+    key = f"{device.platform}:{device.id}:float32"
+    slow = roofline.ComputePeak(1e6, str(device), "float32", "XLA matmul 256×256", 0.0)
+    monkeypatch.setitem(roofline._compute, key, slow)
+    x = jnp.ones((256, 256))
+    p = jaxlab.profile(matmul_then_small, x, x, runs=2)
+    _no_roof_above_100_without_cache(p)
+    assert "kept as the peak" in p.compute.method
+    assert re.search(r"compute-bound at 100 % of peak FLOP/s$", p.verdict), p.verdict

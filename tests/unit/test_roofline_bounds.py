@@ -131,3 +131,23 @@ def test_a_sweep_bounds_every_point():
     details = r.details()
     assert "per size: rates, the roof that bounds each" in details
     assert " cache, " in details and "memory " in details and "overhead " in details
+
+
+def test_a_kernel_faster_than_the_probe_becomes_the_compute_roof(monkeypatch):
+    import jax
+
+    from jaxlab.benchmarking import roofline
+
+    device = jax.devices()[0]
+    key = f"{device.platform}:{device.id}:float32"
+    slow = ComputePeak(1e6, str(device), "float32", "XLA matmul 256×256 in float32", 0.0)
+    monkeypatch.setitem(roofline._compute, key, slow)  # a probe that ran on a busy moment
+    x = jnp.ones((256, 256))
+    r = jaxlab.bench(matmul, x, x, **QUICK)
+    (row,) = _checked(r).values()
+    assert row["bound"] == "compute" and row["percent_of_roof"] == pytest.approx(100.0)
+    kept = r.peak["compute"]["float32"]
+    assert kept["method"].endswith(
+        "jit reached " + f"{kept['gflops']:.3g} GFLOP/s, kept as the peak"
+    )
+    assert roofline._compute[key].flops_per_s == pytest.approx(kept["gflops"] * 1e9)
