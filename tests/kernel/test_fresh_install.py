@@ -22,7 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _pip(python: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-compile",
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=_clean_env(),
