@@ -20,3 +20,13 @@ def test_profile_and_hlo_give_the_functions_their_own_keywords(kernel):
     # the Python functions say the same, with the call's keywords in kwargs=
     kernel.ok('import jaxlab\nt2 = jaxlab.hlo(k, xs, stage="jaxpr", kwargs={"stage": "ab"})')
     assert kernel.value("(t2.dialect, seen[-1])") == ["jaxpr", ["stage", "ab"]]
+
+
+def test_jit_o_gives_the_value_and_the_stage_timings(kernel):
+    kernel.ok(SETUP)
+    result = kernel.ok("r = %jit -o k(xs)\nr")
+    assert result.text.startswith("jit k(")
+    assert kernel.value("(r.output.tolist(), r.timings.first_run_s is not None)") == [
+        [0.0, 3.0, 6.0, 9.0],
+        True,
+    ]
