@@ -263,3 +263,33 @@ def test_dir_shows_the_public_api_only():
     assert {"jit_run", "reporting_jit", "recompiles", "Table"} <= set(names)
     for name in jaxlab.__all__:
         assert getattr(jaxlab, name) is not None, name
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("StageTimings", "trace", "trace_s"),
+        ("StageTimings", "first_run", "first_run_s"),
+        ("Timing", "median", "median_s"),
+        ("Timing", "iqr", "iqr_s"),
+        ("Advice", "seconds", "cost_s"),
+    ],
+)
+def test_old_names_still_read_and_warn_once_with_the_new_one(results, name, old, new):
+    obj = results[name]
+    renamed._warned.clear()
+    with pytest.warns(FutureWarning, match=rf"`{name}\.{old}` is now `\.{new}`"):
+        assert getattr(obj, old) == getattr(obj, new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(obj, old)  # once
+
+
+def test_records_is_rows_and_ratio_is_the_inverse_speedup(results):
+    renamed._warned.clear()
+    for name in ("Comparison", "Judgement"):
+        with pytest.warns(FutureWarning, match=rf"`{name}\.records\(\)` is now `\.rows\(\)`"):
+            assert results[name].records() == results[name].rows()
+    verdict = results["Verdict"]
+    with pytest.warns(FutureWarning, match="is now `.speedup`"):
+        assert verdict.ratio == pytest.approx(1 / verdict.speedup)  # new / old, > 1 slower
