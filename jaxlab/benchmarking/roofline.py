@@ -377,7 +377,7 @@ def roof(
     if t_mem <= 0 and t_comp <= 0:
         return None
     if t_comp >= t_mem and compute is not None:
-        percent = 100 * t_comp / seconds
+        percent = round(100 * t_comp / seconds, 6)  # a kernel that set the roof reads 100
         name = f"peak FLOP/s ({compute.dtype})"
         if percent < OVERHEAD_PERCENT and t_comp < OVERHEAD_S:
             return Roof("overhead", percent, name)
@@ -388,7 +388,7 @@ def roof(
             else ""
         )
         return Roof("compute", percent, name, why=why)
-    percent = 100 * t_mem / seconds
+    percent = round(100 * t_mem / seconds, 6)
     if percent < OVERHEAD_PERCENT and t_mem < OVERHEAD_S:
         return Roof("overhead", percent, "memory bandwidth")
     nbytes = work.bytes or 0.0
