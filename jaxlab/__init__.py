@@ -31,6 +31,7 @@ __all__ = [
     "MemoryDiff",
     "MemorySnapshot",
     "Numerics",
+    "NumericsDiff",
     "PassPipeline",
     "Placement",
     "PlacementError",
@@ -61,6 +62,7 @@ __all__ = [
     "memory",
     "memory_diff",
     "numerics",
+    "numerics_diff",
     "passes",
     "placement",
     "profile",
@@ -127,6 +129,8 @@ _LAZY = {
     "recompiles": "jaxlab.magics",
     "Numerics": "jaxlab.api.numerics",
     "numerics": "jaxlab.api.numerics",
+    "NumericsDiff": "jaxlab.api.numerics_diff",
+    "numerics_diff": "jaxlab.api.numerics_diff",
 }
 
 if TYPE_CHECKING:
@@ -139,6 +143,7 @@ if TYPE_CHECKING:
     from jaxlab.api.kernels import KernelCheck, check_kernel
     from jaxlab.api.memory import MemoryDiff, MemorySnapshot, memory, memory_diff
     from jaxlab.api.numerics import Numerics, numerics
+    from jaxlab.api.numerics_diff import NumericsDiff, numerics_diff
     from jaxlab.api.passes import PassPipeline, passes
     from jaxlab.api.placement import Placement, PlacementError, placement
     from jaxlab.api.platforms import PlatformInspection, inspect

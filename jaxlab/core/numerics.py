@@ -252,6 +252,13 @@ def _evaluate(
             return _shard_map(eqn, invals, insrc, path, position, region, common)
         if sub_jaxprs(eqn.params):
             region.program.opaque.add(name)
+        return bind_equation(eqn, invals)
+
+
+def bind_equation(eqn: Any, invals: Sequence[Any]) -> list[Any]:
+    """The outputs of one jaxpr equation applied to `invals` (a list, multiple results or
+    not), under the equation's source location and named scopes."""
+    with _compat.equation_context(eqn):
         params = eqn.primitive.get_bind_params(eqn.params)
         if isinstance(params, tuple):  # JAX before 0.7: (subfuns, params)
             subfuns, params = params

@@ -12,6 +12,7 @@ from jaxlab.magics._base import JaxlabMagics, int_list, static_options, tracebac
 
 if TYPE_CHECKING:  # imported when the magic runs, not when the extension loads
     from jaxlab.api.numerics import Numerics
+    from jaxlab.api.numerics_diff import NumericsDiff
 
 
 @magics_class
@@ -21,6 +22,20 @@ class NumericsMagics(JaxlabMagics):
     @magic_arguments()
     @traceback_option
     @static_options
+    @argument(
+        "--cast",
+        default=None,
+        metavar="NAME",
+        help="with --compare bf16/f16: cast only the leaves of this argument (default: all "
+        "floating inputs)",
+    )
+    @argument(
+        "--compare",
+        default=None,
+        metavar="C",
+        help="run the call under two numerical configurations and rank the equations that "
+        "create the error: bf16, f16, x64, eager, precision=default|high|highest, numpy",
+    )
     @argument(
         "--only",
         default=None,
@@ -43,7 +58,7 @@ class NumericsMagics(JaxlabMagics):
     @no_var_expand
     @needs_local_scope
     @line_magic
-    def numerics(self, line: str = "", local_ns: dict | None = None) -> Numerics:
+    def numerics(self, line: str = "", local_ns: dict | None = None) -> Numerics | NumericsDiff:
         """Run a call once, compiled as jax.jit compiles it, with statistics of every
         equation's outputs (NaN/Inf counts, range, mean, zeros, subnormals, what a cast to
         bf16/f16/fp8 would do, exponent histograms) reduced on the device, and name the
@@ -54,6 +69,10 @@ class NumericsMagics(JaxlabMagics):
         backward equation is on the forward line it came from. ``n = %numerics f(x)`` keeps
         the :class:`jaxlab.Numerics` (``n.origin``, ``n.to_pandas()``,
         ``n.cast_report('bf16')``). Arguments are never changed or donated.
+
+        ``--compare C`` runs the call under two numerical configurations instead and ranks the
+        equations by the error they make (``d = %numerics f(x) --compare bf16`` keeps the
+        :class:`jaxlab.NumericsDiff`; ``d.top``, ``d.creators()``, ``d.to_pandas()``).
         """
         args, call, statics = self.parse_call(self.numerics, "numerics", line, local_ns)
         options: dict[str, Any] = {"grad": args.grad, "only": args.only, **statics}
@@ -64,4 +83,27 @@ class NumericsMagics(JaxlabMagics):
         from jaxlab.core.numerics import BadInput
 
         with self.friendly_errors("numerics", call.name, args.traceback, plain=(BadInput,)):
+            if args.compare is not None:
+                from jaxlab.api.numerics_diff import numerics_diff
+
+                if args.only is not None:
+                    raise BadInput(
+                        "--only measures part of one run; --compare compares whole programs.",
+                        "leave out --only with --compare.",
+                    )
+                options.pop("only")
+                return numerics_diff(
+                    call.fn,
+                    *call.args,
+                    kwargs=call.kwargs,
+                    compare=args.compare,
+                    cast=args.cast,
+                    **options,
+                )
+            if args.cast is not None:
+                raise BadInput(
+                    "--cast chooses what --compare bf16/f16 casts down.",
+                    "add --compare bf16 (or f16), e.g. %numerics f(params, x) --compare bf16 "
+                    "--cast params.",
+                )
             return numerics(call.fn, *call.args, kwargs=call.kwargs, **options)

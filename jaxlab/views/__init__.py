@@ -17,6 +17,7 @@ from jaxlab.views import (  # noqa: F401  (each registers its renderers)
     judge,
     memory,
     numerics,
+    numerics_diff,
     pallas,
     placement,
     platform,

@@ -1,0 +1,51 @@
+"""`%numerics f(x) --compare C` in a real kernel: the variance written as E[x²]−E[x]² loses its
+value in bf16 at the subtraction, named with its cell and line and the `jnp.var` fix; bad
+compare values are one short message and the kernel's variables are unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+SETUP = """import numpy as np
+def variance(x, scale):
+    m = jnp.mean(x)
+    m2 = jnp.mean(x * x)
+    return (m2 - m * m) * scale
+
+x = jnp.asarray(np.random.default_rng(0).normal(1000.0, 1.0, 4096).astype(np.float32))
+scale = jnp.float32(1.0)
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def setup(kernel):
+    kernel.ok(SETUP)
+
+
+def test_compare_bf16_names_the_subtraction(kernel):
+    cell = kernel.run("%numerics variance(x, scale) --compare bf16")
+    setup_cell = cell.execution_count - 1
+    assert cell.status == "ok", cell.error
+    shown = cell.text + cell.html
+    assert f"sub at In [{setup_cell}], line 5 makes the most error" in shown, shown
+    assert "jnp.var" in shown
+    kernel.ok("d = %numerics variance(x, scale) --compare bf16 --cast x")
+    assert kernel.value("d.top['primitive']") == "sub"
+    assert kernel.value("d.top['line']") == 5
+    assert kernel.value("d.cast") == ["x"]
+    assert kernel.value("str(x.dtype)") == "float32"
+    assert kernel.value("d.output_error > 0.5") is True
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("%numerics variance(x, scale) --compare tf32", "bf16, f16, x64, eager"),
+        ("%numerics variance(x, scale) --compare bf16 --cast nothing", "names no argument"),
+        ("%numerics variance(x, scale) --cast x", "add --compare"),
+    ],
+)
+def test_bad_compare_is_one_short_message(kernel, line, expected):
+    kernel.fails_cleanly(line, expected)

@@ -1,0 +1,252 @@
+"""numerics_diff: the equation that creates the error, on programs where it is known."""
+
+from __future__ import annotations
+
+import inspect
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+import jaxlab
+from jaxlab.core.numerics import BadInput
+
+
+def line_of(fn, text: str) -> int:
+    """The file line of the first line of `fn` containing `text`."""
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, s in enumerate(lines) if text in s)
+
+
+def naive_var(x):
+    m = jnp.mean(x)
+    m2 = jnp.mean(x * x)
+    return m2 - m * m
+
+
+def naive_softmax(x):
+    e = jnp.exp(x)
+    return e / jnp.sum(e)
+
+
+def bf16_sum(x):
+    return lax.reduce(x, np.zeros((), x.dtype), lax.add, (0,))
+
+
+def loop_sum(x):
+    return lax.fori_loop(0, x.shape[0], lambda i, s: s + x[i], jnp.zeros((), x.dtype))
+
+
+def matmul_low(a, b):
+    return a @ b
+
+
+def matmul_f32acc(a, b):
+    return jnp.matmul(a, b, preferred_element_type=jnp.float32)
+
+
+def fused(x, y, z):
+    return x * y + z
+
+
+def carried(x):
+    s = lax.fori_loop(0, x.shape[0], lambda i, s: s + x[i], jnp.zeros((), x.dtype))
+    t = s * 3.0
+    u = t - 1.0
+    return u
+
+
+rng = np.random.default_rng(0)
+
+
+def test_variance_blames_the_subtraction():
+    x = jnp.asarray(rng.normal(1000.0, 1.0, 4096).astype(np.float32))
+    d = jaxlab.numerics_diff(naive_var, x, compare="bf16")
+    assert d.top["primitive"] == "sub"
+    assert d.top["line"] == line_of(naive_var, "m2 - m * m")
+    assert "jnp.var" in d.top["fix"]
+    # the float32 variance is about 1; in bf16 the result is off by the whole value
+    assert d.output_error > 0.5
+    assert d.top["local_error"] > 100 * max(
+        r["local_error"] for r in d.rows if r["primitive"] != "sub"
+    )
+
+
+def test_softmax_without_max_blames_the_exp():
+    x = jnp.asarray(rng.normal(0.0, 1.0, 64).astype(np.float32) + 12.0)
+    d = jaxlab.numerics_diff(naive_softmax, x, compare="f16")
+    assert d.top["primitive"] == "exp"
+    assert d.top["line"] == line_of(naive_softmax, "jnp.exp(x)")
+    assert d.top["local_error"] == np.inf  # exp(12+) overflows float16 (65504)
+    assert "max" in d.top["fix"]
+    assert d.reference_nonfinite is None
+
+
+def test_long_bf16_sum_blames_the_accumulating_loop():
+    x = jnp.asarray(rng.uniform(0.5, 1.5, 1 << 14).astype(np.float32))
+    d = jaxlab.numerics_diff(loop_sum, x, compare="bf16")
+    assert d.top["primitive"] == "scan"  # fori_loop with static bounds
+    assert d.top["line"] == line_of(loop_sum, "lax.fori_loop")
+    assert "float32" in d.top["fix"]
+    # checked against NumPy: the bf16 running sum stalls where adding ~1 no longer changes it
+    exact = float(np.sum(np.asarray(x, np.float64)))
+    stalled = float(loop_sum(x.astype(jnp.bfloat16)))
+    assert stalled < exact / 10
+    assert d.output_error == pytest.approx(
+        abs(stalled - float(loop_sum(x))) / float(loop_sum(x)), rel=1e-3
+    )
+
+
+def test_bf16_reduce_on_cpu_is_accumulated_wide():
+    # XLA:CPU sums a bfloat16 reduce in float32: what is left is the final rounding
+    x = jnp.asarray(rng.uniform(0.5, 1.5, 1 << 14).astype(np.float32))
+    d = jaxlab.numerics_diff(bf16_sum, x, compare="bf16")
+    assert d.top["primitive"] == "reduce_sum"
+    assert d.top["line"] == line_of(bf16_sum, "lax.reduce")
+    assert d.top["local_error"] <= 2.0**-8
+
+
+def test_bf16_matmul_accumulation():
+    a = jnp.asarray(rng.uniform(0, 1, (64, 2048)).astype(np.float32))
+    b = jnp.asarray(rng.uniform(0, 1, (2048, 64)).astype(np.float32))
+    low = jaxlab.numerics_diff(matmul_low, a, b, compare="bf16")
+    wide = jaxlab.numerics_diff(matmul_f32acc, a, b, compare="bf16")
+    assert low.top["primitive"] == "dot_general"
+    assert low.top["line"] == line_of(matmul_low, "a @ b")
+    assert "preferred_element_type=jnp.float32" in low.top["fix"]
+    assert wide.top["primitive"] == "dot_general"
+    print("low", low.top["local_error"], "wide", wide.top["local_error"])
+    assert wide.top["local_error"] < low.top["local_error"]
+
+
+def test_eager_and_jit_differ_at_the_fused_add():
+    x, y, z = (jnp.asarray(rng.standard_normal(4096).astype(np.float32)) for _ in range(3))
+    d = jaxlab.numerics_diff(fused, x, y, z, compare="eager")
+    assert d.top["primitive"] == "add"
+    assert d.top["line"] == line_of(fused, "x * y + z")
+    mul = next(r for r in d.rows if r["primitive"] == "mul")
+    assert mul["rel_error"] == 0.0
+    add = next(r for r in d.rows if r["primitive"] == "add")
+    # XLA:CPU contracts x*y+z to a fused multiply-add (one rounding instead of two): a
+    # minority of elements differ, by one ulp, so the median is 0 ulps
+    assert add["rel_error"] > 0 and add["max_rel_error"] > 0
+    assert add["ulps"] == 0.0
+    assert add["local_error"] == add["rel_error"]
+
+
+def test_accumulation_is_made_once_and_carried():
+    x = jnp.asarray(rng.uniform(0.5, 1.5, 1 << 14).astype(np.float32))
+    d = jaxlab.numerics_diff(carried, x, compare="bf16")
+    assert d.top["line"] == line_of(carried, "lax.fori_loop")
+    assert d.top["primitive"] == "scan"  # fori_loop with static bounds
+    for text in ("s * 3.0", "t - 1.0"):
+        row = next(r for r in d.rows if r["line"] == line_of(carried, text))
+        assert row["rel_error"] > 10 * row["local_error"]  # inherited, not made
+
+
+def test_jnp_sum_of_bf16_already_accumulates_in_f32():
+    # JAX's own jnp.sum converts bfloat16 to float32 to sum: only the inputs' rounding is left
+    x = jnp.asarray(rng.uniform(0.5, 1.5, 1 << 16).astype(np.float32))
+    d = jaxlab.numerics_diff(lambda v: jnp.sum(v), x, compare="bf16")
+    row = next(r for r in d.rows if r["primitive"] == "reduce_sum")
+    assert row["dtype"] == "float32"
+    assert row["rel_error"] < 1e-4
+
+
+def test_unknown_compare_lists_the_valid_ones():
+    with pytest.raises(BadInput, match="bf16, f16, x64, eager"):
+        jaxlab.numerics_diff(fused, 1.0, 2.0, 3.0, compare="tf32")
+
+
+def test_integer_only_program():
+    with pytest.raises(BadInput, match="integer"):
+        jaxlab.numerics_diff(lambda i: i * 2 + 1, jnp.arange(4), compare="eager")
+
+
+def test_x64_says_inputs_were_converted():
+    x = jnp.asarray(rng.normal(1000.0, 1.0, 4096).astype(np.float32))
+    d = jaxlab.numerics_diff(naive_var, x, compare="x64")
+    assert any("converted to float64" in n for n in d.notes)
+    assert d.top["primitive"] == "sub"
+    exact = float(np.var(np.asarray(x, np.float64)))
+    assert d.output_error == pytest.approx(abs(float(naive_var(x)) - exact) / exact, rel=1e-2)
+
+
+def test_reference_holding_nan_is_named():
+    def f(x):
+        return jnp.log(x) * 2.0
+
+    d = jaxlab.numerics_diff(f, jnp.asarray([-1.0, 2.0, 3.0]), compare="bf16")
+    assert d.reference_nonfinite["primitive"] == "log"
+    assert d.reference_nonfinite["reference_nonfinite"] == 1
+
+
+def test_views_lead_with_the_top_creator_and_escape_user_strings():
+    from jaxlab.api.numerics_diff import NumericsDiff
+
+    row = {
+        "equation": 3,
+        "primitive": "sub",
+        "file": "<img src=x onerror=alert(1)>.py",
+        "line": 7,
+        "where": "<img src=x onerror=alert(1)>.py:7",
+        "output": 0,
+        "dtype": "bfloat16",
+        "reference_dtype": "float32",
+        "shape": (),
+        "rel_error": 0.9,
+        "max_rel_error": 0.9,
+        "ulps": 128.0,
+        "local_error": 0.9,
+        "reference_nonfinite": 0,
+        "candidate_nonfinite": 0,
+        "_params": {},
+    }
+    d = NumericsDiff(
+        fn_name="<script>f</script>",
+        compare="bf16",
+        reference="the program as given",
+        candidate="bfloat16 inputs",
+        rows=[row],
+        outputs=[
+            {
+                "output": "output",
+                "dtype": "bfloat16",
+                "rel_error": 0.9,
+                "max_rel_error": 0.9,
+                "ulps": 128.0,
+            }
+        ],
+        cast=["<x>"],
+    )
+    text = repr(d)
+    assert text.splitlines()[0].startswith("sub at <img src=x onerror=alert(1)>.py:7 makes")
+    page = d.to_html()
+    assert "<img" not in page and "<script>f" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;.py:7" in page
+    assert list(d.to_pandas().columns) == [
+        "equation",
+        "primitive",
+        "file",
+        "line",
+        "where",
+        "dtype",
+        "rel_error",
+        "max_rel_error",
+        "ulps",
+        "local_error",
+    ]
+
+
+def test_numpy_twin_is_the_reference_for_final_outputs():
+    def f(x):
+        return jnp.sum(x * x) - jnp.sum(x) ** 2 / x.shape[0]
+
+    x = jnp.asarray(rng.normal(1000.0, 1.0, 4096).astype(np.float32))
+    d = jaxlab.numerics_diff(f, x, compare="numpy")
+    assert d.rows == [] and d.aligned == 0
+    assert any("NumPy float64 twin" in n for n in d.notes)
+    x64 = np.asarray(x, np.float64)
+    exact = np.sum(x64 * x64) - np.sum(x64) ** 2 / 4096
+    assert d.output_error == pytest.approx(abs(float(f(x)) - exact) / abs(exact), rel=1e-3)
