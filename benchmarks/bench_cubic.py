@@ -63,12 +63,12 @@ def main() -> None:
         r = ip.run_line_magic("bench", "fn(x) --vs numpy")
         jit = r.timing("jit")
         harness.append(h)
-        benched.append(jit.median)
+        benched.append(jit.median_s)
         results.append(r)
         print(
             f"round {i + 1:2}: careful harness jit {ms(h)} ({args.repeats} runs)   "
-            f"%bench jit {ms(jit.median)} ({jit.runs} runs, "
-            f"±{100 * jit.summary.rel_half_width:.1f} %)   ratio {jit.median / h:.3f}"
+            f"%bench jit {ms(jit.median_s)} ({jit.runs} runs, "
+            f"±{100 * jit.summary.rel_half_width:.1f} %)   ratio {jit.median_s / h:.3f}"
         )
     h_all, b_all = statistics.median(harness), statistics.median(benched)
     ratio = statistics.median(b / h for b, h in zip(benched, harness, strict=True))

@@ -84,7 +84,7 @@ def test_roofline_uses_xla_costs_and_the_measured_peak(seed):
     assert seed.timing("numpy").bytes == jit.bytes
     assert seed.peak["gbps"] > 0 and "STREAM" in seed.peak["method"]
     r = seed.rates(jit)
-    assert r.gbps == pytest.approx(jit.bytes / jit.median / 1e9)
+    assert r.gbps == pytest.approx(jit.bytes / jit.median_s / 1e9)
     assert r.percent_of_peak == pytest.approx(100 * r.gbps / seed.peak["gbps"])
     # measured once per session
     from jaxlab.benchmarking import roofline

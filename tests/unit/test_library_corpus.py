@@ -363,7 +363,7 @@ def prog(request: pytest.FixtureRequest) -> Program:
 
 
 def test_inspect(prog: Program):
-    insp = jaxlab.inspect(prog.fn, *prog.args, **prog.kwargs)
+    insp = jaxlab.inspect(prog.fn, *prog.args, kwargs=prog.kwargs)
     assert insp.hlo and insp.jaxpr.eqns
     _title(prog, str(insp).splitlines()[0])
     assert insp.timings.first_run_s is not None
@@ -373,7 +373,7 @@ def test_inspect(prog: Program):
 
 
 def test_other_platforms(prog: Program):
-    lowered = jaxlab.inspect(prog.fn, *prog.args, platforms=("tpu",), **prog.kwargs)
+    lowered = jaxlab.inspect(prog.fn, *prog.args, platforms=("tpu",), kwargs=prog.kwargs)
     (tpu,) = lowered.lowerings
     _title(prog, str(lowered).splitlines()[0])
     if prog.host_callbacks:  # said in one sentence, with the fix
@@ -386,34 +386,34 @@ def test_other_platforms(prog: Program):
 
 
 def test_profile(prog: Program):
-    profile = jaxlab.profile(prog.fn, *prog.args, runs=1, peak=False, **prog.kwargs)
+    profile = jaxlab.profile(prog.fn, *prog.args, runs=1, peak=False, kwargs=prog.kwargs)
     assert len(profile.calls) == 1
     title = [line for line in str(profile).splitlines() if line.startswith("Profile of ")]
     _title(prog, title[0])
 
 
 def test_compile_profile(prog: Program):
-    cp = jaxlab.compile_profile(prog.fn, *prog.args, **prog.kwargs)
+    cp = jaxlab.compile_profile(prog.fn, *prog.args, kwargs=prog.kwargs)
     assert cp.compile_s > 0
 
 
 def test_passes(prog: Program):
-    pipeline = jaxlab.passes(prog.fn, *prog.args, **prog.kwargs)
+    pipeline = jaxlab.passes(prog.fn, *prog.args, kwargs=prog.kwargs)
     assert pipeline.before_optimizations.strip()
     assert pipeline.steps
 
 
 def test_jaxpr_and_jit_run(prog: Program):
-    text = jaxlab.jaxpr(prog.fn, *prog.args, **prog.kwargs)
+    text = jaxlab.jaxpr(prog.fn, *prog.args, kwargs=prog.kwargs)
     assert str(text).startswith("let ") or "lambda" in str(text)
-    run = jit_run(prog.fn, *prog.args, **prog.kwargs)
+    run = jit_run(prog.fn, *prog.args, kwargs=prog.kwargs)
     if prog.check is not None:
         prog.check(run.output)
 
 
 def test_bench(prog: Program):
     result = jaxlab.bench(
-        prog.fn, *prog.args, vs="none", runs=3, time_budget=0.2, roofline=False, **prog.kwargs
+        prog.fn, *prog.args, vs="none", runs=3, time_budget=0.2, peak=False, kwargs=prog.kwargs
     )
     assert {"jit", "eager"} <= set(result.variant_names)
     assert not result.failures and not result.mismatches, (result.failures, result.mismatches)
