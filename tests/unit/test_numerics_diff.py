@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -250,3 +251,56 @@ def test_numpy_twin_is_the_reference_for_final_outputs():
     x64 = np.asarray(x, np.float64)
     exact = np.sum(x64 * x64) - np.sum(x64) ** 2 / 4096
     assert d.output_error == pytest.approx(abs(float(f(x)) - exact) / abs(exact), rel=1e-3)
+
+
+def dtype_branch(x):
+    if x.dtype == jnp.float32:
+        return jnp.sin(x) * 2.0
+    return jnp.cos(x - np.pi / 2) * 2.0
+
+
+def test_nothing_aligns_compares_the_final_outputs_only():
+    x = jnp.linspace(0.1, 3.0, 256, dtype=jnp.float32)
+    d = jaxlab.numerics_diff(dtype_branch, x, compare="bf16")
+    assert d.aligned == 0 and d.rows == [] and d.top is None
+    assert any("no equation of the two programs aligns" in n for n in d.notes)
+    exact = np.sin(np.asarray(x, np.float64)) * 2.0
+    got = np.asarray(dtype_branch(x.astype(jnp.bfloat16)), np.float64)
+    want = np.linalg.norm(got - np.asarray(dtype_branch(x), np.float64)) / np.linalg.norm(exact)
+    assert d.output_error == pytest.approx(want, rel=1e-2)
+    assert repr(d).startswith("The output is off by")
+
+
+def test_precision_default_against_highest_on_cpu_agrees():
+    a = jnp.asarray(rng.standard_normal((64, 64)).astype(np.float32))
+    d = jaxlab.numerics_diff(matmul_low, a, a, compare="precision=default")
+    row = next(r for r in d.rows if r["primitive"] == "dot_general")
+    if jax.default_backend() == "cpu":  # XLA:CPU has no TF32 or bf16 passes
+        assert row["rel_error"] == 0.0 and d.top is None
+        assert repr(d).startswith("No error:")
+    else:
+        assert d.top["primitive"] == "dot_general"
+        assert "Precision.HIGHEST" in d.top["fix"]
+
+
+def test_grad_against_x64():
+    def loss(w, x):
+        return jnp.mean((x @ w) ** 2)
+
+    w = jnp.asarray(rng.standard_normal((16, 4)).astype(np.float32))
+    x = jnp.asarray(rng.standard_normal((32, 16)).astype(np.float32))
+    d = jaxlab.numerics_diff(loss, w, x, compare="x64", grad=True)
+    assert d.rows and all(r["dtype"] == "float32" for r in d.rows)
+    assert len(d.outputs) == 2  # the value and the gradient
+    assert 0 < d.output_error < 1e-5
+    assert all(r["reference_dtype"] == "float64" for r in d.rows)
+
+
+def test_creators_table_is_ranked_and_converts():
+    x = jnp.asarray(rng.normal(1000.0, 1.0, 4096).astype(np.float32))
+    c = jaxlab.numerics_diff(naive_var, x, compare="bf16").creators()
+    local = [r["local_error"] for r in c]
+    assert local == sorted(local, reverse=True)
+    frame = c.to_pandas()
+    assert list(frame.columns)[:3] == ["where", "line", "primitive"]
+    assert "_params" not in frame.columns
