@@ -154,7 +154,13 @@ class Timing:
 
     @property
     def runs(self) -> int:
+        """Samples taken (``runs=`` / ``--runs``)."""
         return len(self.samples)
+
+    @property
+    def loops(self) -> int:
+        """Calls per sample (``loops=`` / ``--loops``; stored as `number`, timeit's name)."""
+        return self.number
 
     @property
     def noisy(self) -> bool:
