@@ -97,11 +97,17 @@ def default_variants(
     target = fn.jitted if isinstance(fn, ReportingJit) else fn
     jitted, nums, names = _stages.make_jitted(target, static_argnums, static_argnames)
     eager = fn
-    while _compat.is_jitted(eager):
+    # the function under jax.jit or a library's own jit (eqx.filter_jit, nnx.jit), run op by op
+    while (_compat.is_jitted(eager) or _stages.has_own_staging(eager)) and hasattr(
+        eager, "__wrapped__"
+    ):
         eager = eager.__wrapped__
     name = _format.function_name(fn)
+    how = f"jax.jit({name})"
+    if _stages.has_own_staging(target):
+        how = f"{name}, compiled by its own jit ({type(target).__module__.split('.')[0]})"
     variants = [
-        Variant("jit", jitted, "jax", "jit", f"jax.jit({name})", None, None, nums, names),
+        Variant("jit", jitted, "jax", "jit", how, None, None, nums, names),
         Variant("eager", eager, "jax", "eager", f"{name} op by op, without jit"),
     ]
     notes: list[Note] = []

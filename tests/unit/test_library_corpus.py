@@ -18,6 +18,8 @@ import pytest
 
 import jaxlab
 from jaxlab.api.transforms import jit_run
+from jaxlab.benchmarking.variants import default_variants
+from jaxlab.core.stages import has_own_staging
 
 
 @dataclass
@@ -419,3 +421,16 @@ def test_bench(prog: Program):
     assert not result.failures and not result.mismatches, (result.failures, result.mismatches)
     assert result.median("jit") > 0
     _title(prog, result.label)
+
+
+def test_bench_of_a_library_jit_times_it_and_its_function_op_by_op():
+    """bench(step) of an eqx.filter_jit step: the jit variant is Equinox's compilation, the
+    eager one the user's function run op by op (not Equinox's jit again)."""
+    p = program("equinox-mlp-step")
+    result = jaxlab.bench(p.fn, *p.args, vs="none", runs=2, time_budget=0.2, peak=False)
+    how = {v.name: v.how for v in result.variants}
+    assert how["jit"] == "step, compiled by its own jit (equinox)"
+    assert how["eager"] == "step op by op, without jit"
+    variants, _ = default_variants(p.fn, "none")
+    eager = next(v for v in variants if v.kind == "eager")
+    assert not has_own_staging(eager.fn) and eager.fn is not p.fn
