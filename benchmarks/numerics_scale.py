@@ -9,7 +9,11 @@ against the plain compile (goal at most 3x); the device memory XLA plans beyond 
 processing (rebuilding the program while tracing it, decoding the statistics, the origin
 search; goal at most 1 s).
 
-    .venv/bin/python benchmarks/numerics_scale.py [--layers 48] [--calls 5]
+With ``--compare bf16`` (or another ``numerics_diff`` configuration) it also runs the precision
+explorer on the same step: the ranked creators, the final loss's error, and the comparison's
+wall time against the numerics run's (trace, compile and run; goal at most 3x).
+
+    .venv/bin/python benchmarks/numerics_scale.py [--layers 48] [--calls 5] [--compare bf16]
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=48)
     parser.add_argument("--calls", type=int, default=5)
+    parser.add_argument("--compare", default=None, help="also run numerics_diff, e.g. bf16")
     options = parser.parse_args()
     params, x = real_arguments(options.layers)
     leaves = jax.tree_util.tree_leaves((params, x))
@@ -75,6 +80,7 @@ def main() -> None:
     plain_compile = time.perf_counter() - t0
     plain_call = call_times(plain, (params, x), options.calls)
 
+    t_numerics = time.perf_counter()
     t0 = time.perf_counter()
     closed = jax.jit(step).trace(params, x).jaxpr
     trace_s = time.perf_counter() - t0
@@ -85,6 +91,7 @@ def main() -> None:
     arguments = _numerics.decode_arguments(inst, names, closed.in_avals)
     origin = find_origin(rows, arguments)
     decode_s = time.perf_counter() - t0
+    numerics_s = time.perf_counter() - t_numerics
     inst_call = call_times(inst.compiled, leaves, options.calls)
     inst_compile = inst.lower_s + inst.compile_s
 
@@ -112,6 +119,33 @@ def main() -> None:
         f"jaxlab's own processing: {own:.2f} s (rebuilding while tracing {inst.instrument_s:.2f} s,"
         f" decoding and origin search {decode_s:.2f} s; the user's trace {trace_s:.2f} s)"
         "  (goal <= 1 s)"
+    )
+    if options.compare:
+        compare_report(params, x, options.compare, numerics_s)
+
+
+def compare_report(params, x, compare: str, numerics_s: float) -> None:
+    import jaxlab
+
+    t0 = time.perf_counter()
+    d = jaxlab.numerics_diff(step, params, x, compare=compare)
+    diff_s = time.perf_counter() - t0
+    loss = d.outputs[0] if d.outputs else None
+    print(
+        f"numerics_diff compare={compare}: {len(d.rows):,} matched outputs of "
+        f"{d.equations[1]:,} equations; final loss error "
+        f"{loss['rel_error']:.3g} ({loss['ulps']:.3g} ulps)"
+        if loss
+        else "no floating output"
+    )
+    for r in d.creators()[:5]:
+        print(
+            f"  creator: {r['primitive']:<14} line {r['line']}  local_error "
+            f"{r['local_error']:.3g}  rel_error {r['rel_error']:.3g}"
+        )
+    print(
+        f"cost: numerics_diff {diff_s:.2f} s against the numerics run {numerics_s:.2f} s"
+        f"   ratio {diff_s / numerics_s:5.2f}x  (goal <= 3x)"
     )
 
 

@@ -115,10 +115,14 @@ def flatten(closed: Any) -> Flat:
 
 def align(ref: Flat, cand: Flat) -> list[tuple[Op, Op]]:
     """Matched (reference, candidate) equations: same source line, primitive and order on
-    that line, and outputs of the same shapes."""
+    that line, and outputs of the same shapes. Casts are not matched: a configuration adds
+    and removes them, and a cast's rounding is measured where its value is used (the local
+    inputs go through the candidate's casts)."""
     by_key = {op.key: op for op in ref.ops}
     pairs = []
     for c in cand.ops:
+        if c.primitive == "convert_element_type":
+            continue
         r = by_key.get(c.key)
         if r is None or len(r.outputs) != len(c.outputs):
             continue
@@ -402,6 +406,7 @@ def local_inputs(
             value = resolve(*op.inputs[0])
             if value is None:
                 return None
+        value = jnp.asarray(value)
         if tuple(value.shape) != tuple(aval.shape):
             return None
         return rounded(value, aval.dtype)
