@@ -451,6 +451,12 @@ def diff(found: Setup) -> Compared:
     ref_out = [x for kind, x in ref.flat.outputs if kind == "var"]
     cand_out = [x for kind, x in cand.flat.outputs if kind == "var"]
     ref_ids = sorted(set(matched.values()) | set(ref_out))
+    if ref.one_by_one and len(ref_ids) > MAX_SEPARATE:
+        found.notes.append(
+            f"the compiled program's {len(ref_ids):,} values were compiled as one program "
+            f"(more than {MAX_SEPARATE} to compile one by one): XLA may fuse them differently "
+            "from the program as given."
+        )
     ref_values = dict(zip(ref_ids, ref.run(ref_ids), strict=True))
     cand_ids = sorted({c.outputs[j] for _, c, j in compared} | set(cand_out))
     cand_values = dict(zip(cand_ids, cand.run(cand_ids), strict=True))

@@ -304,3 +304,13 @@ def test_creators_table_is_ranked_and_converts():
     frame = c.to_pandas()
     assert list(frame.columns)[:3] == ["where", "line", "primitive"]
     assert "_params" not in frame.columns
+
+
+def test_eager_with_many_values_says_they_were_compiled_together(monkeypatch):
+    from jaxlab.core import numerics_diff as core
+
+    monkeypatch.setattr(core, "MAX_SEPARATE", 1)
+    x, y, z = (jnp.asarray(rng.standard_normal(64).astype(np.float32)) for _ in range(3))
+    d = jaxlab.numerics_diff(fused, x, y, z, compare="eager")
+    assert any("compiled as one program" in n for n in d.notes)
+    assert [r["primitive"] for r in d.rows] == ["mul", "add"]
