@@ -17,6 +17,18 @@ def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     warnings.warn(f"{old} is now {new}; the old spelling will go away", FutureWarning, stacklevel)
 
 
+def warn_renamed_option(magic: str, old: str, new: str) -> None:
+    """Warn, the first time only, that option `old` of ``%magic`` is now spelled `new`. The
+    warning is attributed to the magic, not to jaxlab's code, so IPython shows it as one line:
+    ``%bench:1: FutureWarning: --time is now --time-budget; the old spelling will go away``."""
+    key = f"%{magic} {old}"
+    if key in _warned:
+        return
+    _warned.add(key)
+    message = f"{old} is now {new}; the old spelling will go away"
+    warnings.warn_explicit(message, FutureWarning, filename=f"%{magic}", lineno=1)
+
+
 def warn_once(key: str, message: str, *, stacklevel: int = 3) -> None:
     """Warn with `message` the first time `key` is seen in this session."""
     if key in _warned:

@@ -16,6 +16,7 @@ from IPython.core.magic_arguments import argument
 
 from jaxlab.base import scan
 from jaxlab.base.format import function_name
+from jaxlab.base.renamed import warn_renamed_option
 from jaxlab.core.errors import Explanation, describe_value, explain
 
 TRACEBACK_HINT = "  (add --traceback for the full traceback)"
@@ -50,7 +51,7 @@ def static_values(args: Namespace, magic_name: str) -> dict[str, Any]:
     }
 
 
-# ``--platform`` of the magics that can lower for a platform this machine lacks
+# ``--platforms`` of the magics that can lower for a platform this machine lacks
 platform_option = argument(
     "--platforms",
     "--platform",
@@ -62,7 +63,7 @@ platform_option = argument(
 
 
 def platform_values(args: Namespace, magic_name: str) -> tuple[str, ...]:
-    """The platforms of ``--platform``; a bad name is one UsageError listing the valid ones."""
+    """The platforms of ``--platforms``; a bad name is one UsageError listing the valid ones."""
     if args.platform is None:
         return ()
     from jaxlab.core.platforms import check_platforms
@@ -79,14 +80,33 @@ def split_words(line: str) -> list[str]:
     return scan.words(line, scan.PYTHON)
 
 
+# old spellings of options that still parse (argparse aliases); each warns once with the new one
+OLD_OPTIONS = {
+    "--time": "--time-budget",
+    "--platform": "--platforms",
+    "--bytes": "--bytes-accessed",
+    "--no-roofline": "--no-peak",
+}
+
+
+def _warn_old_options(parser: Any, words: list[str]) -> None:
+    known = parser._option_string_actions  # the option strings this magic's parser takes
+    for word in words:
+        old = word.split("=", 1)[0]
+        if old in OLD_OPTIONS and old in known:
+            warn_renamed_option(parser.prog.lstrip("%"), old, OLD_OPTIONS[old])
+
+
 def parse_line(magic: Callable, line: str) -> Namespace:
     """Parse a magic's line with the parser built by its ``@magic_arguments``.
 
     Options may come before or after the expression; the positional words are joined back
     into ``args.expr`` (a string, possibly empty)."""
     parser = magic.parser  # type: ignore[attr-defined]
+    words = split_words(line)
+    _warn_old_options(parser, words)
     try:
-        args = parser.parse_intermixed_args(split_words(line))
+        args = parser.parse_intermixed_args(words)
     except UsageError as exc:
         name = parser.prog.lstrip("%")
         raise UsageError(f"%{name}: {exc}. See `%{name}?` for the options.") from None

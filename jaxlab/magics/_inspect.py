@@ -70,7 +70,7 @@ class InspectMagics(JaxlabMagics):
         ``.links_for_line(n)``). If the call fails to trace or compile, the error and the
         line it came from are shown instead.
 
-        ``--platform tpu,cuda`` lowers the call for those platforms (no such device needed):
+        ``--platforms tpu,cuda`` lowers the call for those platforms (no such device needed):
         StableHLO per platform, Pallas kernels' modules, grids and BlockSpecs, and what
         differs from the CPU lowering (a :class:`PlatformInspection`).
 
@@ -101,7 +101,7 @@ class InspectMagics(JaxlabMagics):
             if platforms:
                 raise UsageError(
                     "%inspect: --compile-profile compiles for this machine's backend only.\n"
-                    "  fix: drop --platform, or drop --compile-profile."
+                    "  fix: drop --platforms, or drop --compile-profile."
                 )
             from jaxlab.magics._compile import profile_call
 
@@ -125,7 +125,7 @@ class InspectMagics(JaxlabMagics):
                     which = "--profile" if profile else "--numerics"
                     raise UsageError(
                         f"%inspect: {which} runs the call on this machine; it cannot be "
-                        "combined with --platform.\n  fix: drop one of them."
+                        "combined with --platforms.\n  fix: drop one of them."
                     )
                 return inspect(
                     call.fn, *call.args, platforms=platforms, **statics, kwargs=call.kwargs

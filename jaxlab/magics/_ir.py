@@ -60,7 +60,7 @@ class IRMagics(JaxlabMagics):
         ``--stage stablehlo`` shows the program before XLA's optimizations. Returns the
         text; ``.inspection`` has everything else (costs, timings, fusions).
 
-        ``--platform tpu`` (or cuda, rocm) shows the StableHLO JAX lowers for that platform,
+        ``--platforms tpu`` (or cuda, rocm) shows the StableHLO JAX lowers for that platform,
         which this machine need not have, with each Pallas kernel's module linked to its
         source; it returns the :class:`PlatformInspection`.
         """

@@ -386,7 +386,7 @@ def inspector_section(insp: Any) -> dict | None:
     if any(k.interpret for k in kernels):
         note = (
             '<div class="jl-note">kernels with interpret=True are interpreted on every '
-            "platform; without it, <code>%inspect --platform tpu,cuda</code> shows their "
+            "platform; without it, <code>%inspect --platforms tpu,cuda</code> shows their "
             "Mosaic and GPU modules linked to the kernel's lines</div>"
         )
     return {"kind": "pallas", "html": note + kernels_html(kernels, ("tpu", "cuda"))}

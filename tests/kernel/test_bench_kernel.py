@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.kernel
 
-FAST = "--time 0.02 --no-roofline"
+FAST = "--time-budget 0.02 --no-peak"
 
 SETUP = """
 import time, pathlib
@@ -61,7 +61,7 @@ BAD = [
     ("make not callable", "%bench fn(x) --sizes 4 --make 3", "--make must be a function"),
     ("make without sizes", "%bench fn(x) --make 'lambda n: n'", "add --sizes"),
     ("bad variant", "%bench fn(x) --variants gpu", "no variant named 'gpu'"),
-    ("bad time", "%bench fn(x) --time -1", "time_budget must be a positive number"),
+    ("bad time", "%bench fn(x) --time-budget -1", "time_budget must be a positive number"),
     ("wrong arity", "%bench fn(x, x)", "takes 1 positional argument but 2 were given"),
     ("empty cell", "%%bench\n# nothing\n", "needs one variant per line"),
     ("zero processes", "%bench fn(x) --processes 0", "--processes takes a whole number ≥ 1"),

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.kernel
 # what IPython names a cell's code: /tmp/ipykernel_<pid>/<hash>.py
 TEMP_NAME = re.compile(r"ipykernel_\d+|\b\d{5,}\.py\b")
 
-FAST = "--time 0.02 --no-roofline"
+FAST = "--time-budget 0.02 --no-peak"
 
 
 def test_views_name_notebook_code_by_its_cell(kernel):
@@ -67,7 +67,7 @@ def test_every_view_names_notebook_code_by_its_cell(kernel):
     cells = {
         "%jaxpr": "%jaxpr body_ev(x_ev, 2.0)",
         "%hlo": "%hlo body_ev(x_ev, 2.0)",
-        "%inspect --platform": "%inspect --platform tpu body_ev(x_ev, 2.0)",
+        "%inspect --platforms": "%inspect --platforms tpu body_ev(x_ev, 2.0)",
         "%inspect --compile-profile": "%inspect --compile-profile body_ev(x_ev, 2.0)",
         "%passes": "%passes body_ev(x_ev, 2.0)",
         "%grad": "%grad body_ev(x_ev, 2.0)",

@@ -63,7 +63,7 @@ def test_recompiles_explain_a_new_object_per_call_in_one_line(kernel):
     assert "0x" not in shown and "pytree metadata" not in shown and "`" not in warned.html
     listed = kernel.ok("%recompiles solve_rd")
     assert one_line in listed.text and "0x" not in listed.text + listed.html
-    bench = kernel.ok("b_rd = %bench step_rd(jnp.ones(3)) --time 0.02 --no-roofline\nb_rd")
+    bench = kernel.ok("b_rd = %bench step_rd(jnp.ones(3)) --time-budget 0.02 --no-peak\nb_rd")
     note = bench.html + bench.text
     assert "is a new object at each call: the lambda inside `step_rd`" in bench.text, note
     assert "0x" not in note and "pytree metadata" not in note
@@ -119,7 +119,7 @@ def test_compile_profile_and_passes_magics(kernel):
     assert kernel.value("type(ip).__name__") == "CompileProfile"
     assert kernel.value("ip.by_line()[0]['code']") == "return x + x * x + x * x * x"
     kernel.fails_cleanly(
-        "%inspect --compile-profile --platform tpu cubic_cp(jnp.ones(3))", "drop --platform"
+        "%inspect --compile-profile --platforms tpu cubic_cp(jnp.ones(3))", "drop --platforms"
     )
     kernel.fails_cleanly("%compile_profile", "needs an expression")
     kernel.fails_cleanly("%passes cubic_cp(undefined_cp)", "undefined_cp")

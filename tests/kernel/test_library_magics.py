@@ -61,7 +61,7 @@ def test_inspect_shows_the_activation_functions_static(kernel: Kernel):
 
 
 def test_inspect_for_tpu(kernel: Kernel):
-    result = kernel.ok("lowered = %inspect --platform tpu step(model, opt_state, x, y)\nlowered")
+    result = kernel.ok("lowered = %inspect --platforms tpu step(model, opt_state, x, y)\nlowered")
     assert STATIC in result.text, result.text
     assert "for tpu" in result.text.splitlines()[0]
     assert "lines of StableHLO" in result.text

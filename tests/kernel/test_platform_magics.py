@@ -40,7 +40,7 @@ def setup(kernel):
 
 
 def test_hlo_for_tpu_of_a_sharded_matmul_shows_the_sharding_annotations(kernel):
-    result = kernel.ok("r = %hlo --platform tpu matmul(a, b)\nr")
+    result = kernel.ok("r = %hlo --platforms tpu matmul(a, b)\nr")
     assert kernel.value("type(r).__name__") == "PlatformInspection"
     assert kernel.value("r.platforms") == ["tpu"]
     text = plain(result.html)
@@ -51,7 +51,7 @@ def test_hlo_for_tpu_of_a_sharded_matmul_shows_the_sharding_annotations(kernel):
 
 
 def test_hlo_for_tpu_of_a_pallas_kernel_links_the_mosaic_module_to_the_kernel_line(kernel):
-    result = kernel.ok("r = %hlo --platform tpu pk.add(x8, x8)\nr")
+    result = kernel.ok("r = %hlo --platforms tpu pk.add(x8, x8)\nr")
     html = result.html
     assert "tpu_custom_call" in plain(html) and "Mosaic (TPU) module of add_kernel" in html
     # every rendered line: (groups, text); the kernel body's source line shares its group
@@ -71,7 +71,7 @@ def test_hlo_for_tpu_of_a_pallas_kernel_links_the_mosaic_module_to_the_kernel_li
 
 
 def test_inspect_for_several_platforms_draws_the_kernel_grid(kernel):
-    result = kernel.ok("p = %inspect --platform tpu,rocm pk.tiled_matmul(xs, ys)\np")
+    result = kernel.ok("p = %inspect --platforms tpu,rocm pk.tiled_matmul(xs, ys)\np")
     assert kernel.value("p.platforms") == ["tpu", "rocm"]
     assert kernel.value("[k.grid for k in p.kernels]") == [[4, 4]]
     html = result.html
@@ -89,9 +89,9 @@ def test_check_kernel_names_the_first_wrong_block(kernel):
 
 
 BAD = [
-    ("unknown platform", "%hlo --platform xpu matmul(a, b)",
+    ("unknown platform", "%hlo --platforms xpu matmul(a, b)",
      "unknown platform 'xpu'; valid platforms: cpu, tpu, cuda, rocm"),
-    ("unknown platform inspect", "%inspect --platform tpu,gpu matmul(a, b)",
+    ("unknown platform inspect", "%inspect --platforms tpu,gpu matmul(a, b)",
      "valid platforms: cpu, tpu, cuda, rocm"),
     ("no reference", "%check_kernel wrong(xs, ys)", "--ref"),
     ("bad tolerance", "%check_kernel --ref ref --rtol -1 wrong(xs, ys)", "must be a number"),

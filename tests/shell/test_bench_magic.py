@@ -6,7 +6,7 @@ import pytest
 
 from jaxlab import BenchResult
 
-FAST = "--time 0.02 --no-roofline"
+FAST = "--time-budget 0.02 --no-peak"
 
 
 @pytest.fixture(scope="module", autouse=True)

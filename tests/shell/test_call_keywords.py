@@ -60,7 +60,9 @@ def test_inspect_binds_platforms_to_the_function_and_runs_like_the_function(shel
 
 
 def test_bench_binds_label_to_the_function(shell):
-    ns = run(shell, 'b = %bench --variants jit --vs none --time 0.05 labelled(xs, label="seven")')
+    ns = run(
+        shell, 'b = %bench --variants jit --vs none --time-budget 0.05 labelled(xs, label="seven")'
+    )
     assert ns["b"].variant_names == ["jit"]
     assert ("label", "seven") in ns["seen"] and ("label", "one") not in ns["seen"]
 

@@ -20,9 +20,9 @@ def _usage_error(ip, line: str) -> str:
 
 
 def test_numerics_with_platform_or_compile_profile_says_which_to_drop(ip):
-    assert _usage_error(ip, "--numerics --platform tpu f(x)") == (
+    assert _usage_error(ip, "--numerics --platforms tpu f(x)") == (
         "%inspect: --numerics runs the call on this machine; it cannot be combined with "
-        "--platform.\n  fix: drop one of them."
+        "--platforms.\n  fix: drop one of them."
     )
     message = _usage_error(ip, "--numerics --compile-profile f(x)")
     assert message.startswith("%inspect: --compile-profile measures the compiler;")

@@ -67,7 +67,7 @@ def test_finite_results_say_nothing(ip):
 def test_bench_notes_the_nan_with_the_numerics_call(ip):
     ip.run_cell(SETUP)
     with capture_output():
-        ip.run_cell("r = %bench pair(zero, ones) --time 0.05")
+        ip.run_cell("r = %bench pair(zero, ones) --time-budget 0.05")
     notes = [n.text for n in ip.user_ns["r"].notes if n.topic == "nonfinite"]
     assert notes == [
         "jit returns 1 -Inf: these are the times of a computation that went wrong; "
