@@ -84,6 +84,9 @@ class Partition:
     key: tuple = ()
     # Python scalars (bool, int, float, complex) among the traced leaves
     scalars: bool = False
+    # ... and whether any sits inside an argument (a dict of options, a module's field)
+    # rather than being an argument itself
+    nested_scalars: bool = False
     _layouts: dict[int | str, _Layout] = field(default_factory=dict, repr=False)
 
     @property
@@ -133,12 +136,16 @@ def partition(
         (i, names[i] or f"args[{i}]", a) for i, a in enumerate(args) if i not in static_argnums
     ]
     entries += [(k, k, v) for k, v in kwargs.items() if k not in static_argnames]
-    scalar_leaves = False
+    scalar_leaves = nested = False
     for where, name, value in entries:
         flat, treedef = jax.tree_util.tree_flatten_with_path(value)
-        scalar_leaves = scalar_leaves or any(
-            isinstance(leaf, _SCALARS) and is_traced(leaf, scalars=scalars) for _, leaf in flat
-        )
+        traced_scalars = [
+            path
+            for path, leaf in flat
+            if isinstance(leaf, _SCALARS) and is_traced(leaf, scalars=scalars)
+        ]
+        scalar_leaves = scalar_leaves or bool(traced_scalars)
+        nested = nested or any(path for path in traced_scalars)
         held = [
             (i, path, leaf)
             for i, (path, leaf) in enumerate(flat)
@@ -157,7 +164,7 @@ def partition(
         static += [StaticLeaf(name + jax.tree_util.keystr(path), leaf) for _, path, leaf in held]
         key.append((where, treedef, tuple((i, Held(leaf)) for i, _, leaf in held)))
     return Partition(
-        tuple(call_args), call_kwargs, tuple(static), tuple(key), scalar_leaves, layouts
+        tuple(call_args), call_kwargs, tuple(static), tuple(key), scalar_leaves, nested, layouts
     )
 
 

@@ -351,9 +351,11 @@ class Prepared:
     left out (``None`` in their place); `partition` says which leaves those are.
 
     When tracing fails because the function needs a Python scalar of its arguments as a
-    Python value (JAX's concretization errors: a flag in an ``if``, a loop count), the call
-    is staged again with every Python scalar held static, as ``eqx.filter_jit`` holds them,
-    and `scalars_static` says so."""
+    Python value (JAX's concretization errors: a flag in an ``if``, a loop count) and Python
+    scalars sit inside its arguments (a dict of options, a module's flag field), the call is
+    staged again with every Python scalar held static, as ``eqx.filter_jit`` holds them, and
+    `scalars_static` says so. A number passed as an argument itself stays traced, so a
+    function branching on it fails as it does under ``jax.jit`` (`static_argnums` is the fix)."""
 
     fn: Callable
     jitted: Any
@@ -412,7 +414,9 @@ class Prepared:
         try:
             return attempt()
         except _CONCRETE_VALUE_NEEDED:
-            if not self.partition.scalars or self.scalars_static:
+            # only scalars inside an argument (a dict of options, a module's flag field): a
+            # number passed as an argument itself is traced and fails as under jax.jit
+            if not self.partition.nested_scalars or self.scalars_static:
                 raise
         from jaxlab.core.partition import partition
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxlab.base.pytrees import is_traced
 from jaxlab.core import stages
@@ -185,6 +186,22 @@ def test_python_scalars_a_function_needs_as_values_are_held_static():
     plain = stages.prepare(lambda x, o: x * o["scale"], (jnp.ones(2), options))
     plain.trace()
     assert not plain.scalars_static
+
+
+def test_a_number_passed_as_an_argument_stays_traced_when_the_function_branches_on_it():
+    """jax.jit's lesson stays visible: a Python number passed as an argument itself is traced,
+    so branching on it fails as under jax.jit (the fix is static_argnums), never silently
+    compiled for that one value."""
+
+    def f(x):
+        return jnp.sin(x) if x > 0 else jnp.cos(x)
+
+    prepared = stages.prepare(f, (1.0,))
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        prepared.trace()
+    assert not prepared.scalars_static
+    staged = stages.stage(f, (1.0,), {}, static_argnums=0)
+    np.testing.assert_allclose(np.asarray(staged.run(steady_repeats=0)), np.sin(1.0), rtol=1e-6)
 
 
 def test_unhashable_callables_are_staged():
