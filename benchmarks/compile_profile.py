@@ -75,7 +75,7 @@ def main() -> None:
     if by_line:
         top, codegen = by_line[0], sum(r["time_s"] for r in by_line)
         print(
-            f"  profile of the loop: {len(profile.kernels)} kernels; line {top['line']} "
+            f"  profile of the loop: {len(profile.codegen)} kernels; line {top['line']} "
             f"({top['code']}) gets {top['time_s']:.3f} s of {codegen:.3f} s code generation "
             f"({100 * top['time_s'] / codegen:.0f} %)"
         )
@@ -100,7 +100,7 @@ def main() -> None:
         f"generation {med(codegen_s):.3f} s = {med(shares):.1f} % of it (goal >= 70 %)"
     )
     print(f"  compile profile's own processing: {med(processing):.3f} s (goal <= 1.0 s)")
-    print(f"  {len(p.passes)} distinct passes, {len(p.kernels)} kernels; slowest passes:")
+    print(f"  {len(p.passes)} distinct passes, {len(p.codegen)} kernels; slowest passes:")
     for row in p.passes[:5]:
         print(f"    {row['time_s']:.3f} s  {row['pass']} ({row['pipeline']})")
 

@@ -329,7 +329,7 @@ def check_pallas_native() -> str:
     assert err < 2e-2, f"pallas matmul on GPU: relative error {err:.2e}"
     insp = jaxlab.inspect(pallas_matmul, x, y)
     assert type(insp).__name__ == "Inspection", type(insp)
-    (kernel,) = insp.kernels
+    (kernel,) = insp.pallas_kernels
     assert kernel.grid == (8, 8), kernel.grid
     assert kernel.blocks_of((1, 2)) == {
         b.name: v for b, v in zip(kernel.blocks, [(1, 0), (0, 2), (1, 2)], strict=True)

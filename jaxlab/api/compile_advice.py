@@ -142,7 +142,7 @@ def _cost_of_lines(profile: CompileProfile, file: str, lines: set[int]) -> float
         return through_frame[fid]
 
     seconds = 0.0
-    for k in profile.kernels:
+    for k in profile.codegen:
         if any(through(op) for op in profile.kernel_ops(k["fusion"])):
             seconds += k["time_s"]
     total = len(module)
@@ -213,14 +213,14 @@ def _tiny_kernels(profile: CompileProfile) -> list[Advice]:
     if median > TINY_KERNEL_BYTES:
         return []
     lines: Counter = Counter()
-    for k in profile.kernels:
+    for k in profile.codegen:
         place = next(
             filter(None, map(partial(_user_place, profile), profile.kernel_ops(k["fusion"]))), None
         )
         if place:
             lines[place] += 1
     file, line = lines.most_common(1)[0][0] if lines else ("", 0)
-    seconds = sum(k["time_s"] for k in profile.kernels)
+    seconds = sum(k["time_s"] for k in profile.codegen)
     return [
         Advice(
             kind="tiny-kernels",

@@ -15,7 +15,7 @@ from jaxlab.api.inspection import Inspection
 from jaxlab.base.display import Displayed
 from jaxlab.base.files import envelope, opened, write_json
 from jaxlab.base.format import source_location
-from jaxlab.base.renamed import warn_renamed
+from jaxlab.base.renamed import renamed, warn_renamed
 from jaxlab.base.table import Table
 from jaxlab.core import compile_profile as _watch
 from jaxlab.core import stages as _stages
@@ -27,7 +27,7 @@ from jaxlab.ir.sources import source_pair
 @dataclass(repr=False)
 class CompileProfile(Displayed):
     """Wall times of trace, lower and compile of one call; the compile split into XLA's pass
-    pipelines and passes (``.passes``), code generation per kernel (``.kernels``) and per
+    pipelines and passes (``.passes``), code generation per kernel (``.codegen``) and per
     source line (``.by_line()``); ``.advice`` lists what could compile faster.
 
     Pass and backend seconds are XLA's own profiler spans (measured). The backend's wall time
@@ -106,7 +106,7 @@ class CompileProfile(Displayed):
         return sorted(p for p in pairs if p is not None)
 
     @cached_property
-    def kernels(self) -> Table:
+    def codegen(self) -> Table:
         """Code generation per kernel: the fusion and its source lines; ``emit_s``, XLA's span
         emitting it (measured; kernels are emitted on several threads at once);
         ``llvm_share_s``, its share of the module's LLVM step by op count (estimated); and
@@ -131,7 +131,9 @@ class CompileProfile(Displayed):
                 }
             )
         rows.sort(key=lambda r: -r["time_s"])
-        return _kernels_table(rows)
+        return _codegen_table(rows)
+
+    kernels = renamed("codegen")  # `kernels` names measured kernels (Profile.kernels)
 
     def by_line(self, *, library: bool = False) -> Table:
         """Code-generation time per source line, longest first: ``time_s`` (each kernel's
@@ -142,7 +144,7 @@ class CompileProfile(Displayed):
         line is its own row."""
         per: dict[tuple[str, int], dict[str, Any]] = {}
         inside: dict[tuple[str, int], dict[tuple[str, int], float]] = {}
-        for k in self.kernels:
+        for k in self.codegen:
             places = k["_places"] or [(("", 0), ("", 0))]
             share = k["time_s"] / len(places)
             seen: set[tuple[str, int]] = set()
@@ -196,7 +198,7 @@ class CompileProfile(Displayed):
             "processing_s": self.processing_s,
             "notes": list(self.notes),
             "trace": asdict(self.trace),
-            "kernels": [dict(row) for row in self.kernels],
+            "kernels": [dict(row) for row in self.codegen],
             "advice": [asdict(a) for a in self.advice],
             "inspection": data_of(self.inspection),
         }
@@ -230,7 +232,7 @@ class CompileProfile(Displayed):
         )
         for row in data["kernels"]:
             row["_places"] = [_place(place) for place in row["_places"]]
-        profile.__dict__["kernels"] = _kernels_table(data["kernels"])
+        profile.__dict__["codegen"] = _codegen_table(data["kernels"])
         profile.__dict__["advice"] = [Advice(**a) for a in data["advice"]]
         return profile
 
@@ -247,9 +249,9 @@ _RENAMED = {"seconds": "time_s"}
 FORMAT = "jaxlab.compile_profile"
 
 
-def _kernels_table(rows: list[dict[str, Any]]) -> Table:
+def _codegen_table(rows: list[dict[str, Any]]) -> Table:
     columns = ("fusion", "lines", "time_s", "emit_s", "llvm_share_s", "op_count")
-    return Table(rows, columns, "CompileProfile.kernels", renamed=_RENAMED)
+    return Table(rows, columns, "CompileProfile.codegen", renamed=_RENAMED)
 
 
 def _line_text(file: str, line: int) -> str:
@@ -308,7 +310,7 @@ def compile_profile(
         notes=notes,
         recompiles=recompiles,
     )
-    _ = profile.kernels, profile.advice  # attribute now: part of the processing time
+    _ = profile.codegen, profile.advice  # attribute now: part of the processing time
     profile.processing_s = watch.processing_s + time.perf_counter() - t3
     return profile
 

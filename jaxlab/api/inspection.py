@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.pytrees import CallSummary, call_summary, summarize
+from jaxlab.base.renamed import renamed
 from jaxlab.core import analysis as _analysis
 from jaxlab.core import stages as _stages
 from jaxlab.ir._bulk import gc_paused
@@ -285,12 +286,14 @@ class Inspection(Displayed):
         return collectives_of(self.hlo_module)
 
     @cached_property
-    def kernels(self) -> list[Any]:
+    def pallas_kernels(self) -> list[Any]:
         """The program's Pallas kernels (``PallasKernel``: grid, BlockSpecs evaluated for each
         program, on-chip footprint, cost), empty when it calls none."""
         from jaxlab.ir.pallas_grid import pallas_kernels
 
         return pallas_kernels(self.jaxpr)
+
+    kernels = renamed("pallas_kernels")  # `kernels` names measured kernels (Profile.kernels)
 
     @cached_property
     def memory_timeline(self) -> Any:

@@ -13,6 +13,7 @@ from jaxlab.api.profile import with_profile
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.format import function_name
 from jaxlab.base.pytrees import CallSummary, call_summary
+from jaxlab.base.renamed import renamed
 from jaxlab.core import platforms as _platforms
 from jaxlab.core import stages as _stages
 from jaxlab.core.calls import takes_call
@@ -112,11 +113,13 @@ class PlatformInspection(Displayed):
         return [k for p in self.platforms for k in self._kernel_modules.get(p, [])]
 
     @cached_property
-    def kernels(self) -> list[PallasKernel]:
+    def pallas_kernels(self) -> list[PallasKernel]:
         """Every ``pallas_call`` with its grid and BlockSpecs evaluated for each program."""
         from jaxlab.ir.pallas_grid import pallas_kernels
 
         return pallas_kernels(self.jaxpr)
+
+    kernels = renamed("pallas_kernels")  # `kernels` names measured kernels (Profile.kernels)
 
     @cached_property
     def cpu_stablehlo(self) -> str:

@@ -305,12 +305,12 @@ def profile_body(p: Any) -> str:
         ]
         parts.append(f"<h4>slowest XLA passes ({len(p.passes)} in all)</h4>")
         parts.append(table(["pipeline", "pass", "time", "calls"], rows, numeric=[0, 0, 1, 1]))
-    if p.kernels:
+    if p.codegen:
         rows = [
             [k["fusion"], ", ".join(k["lines"]), format_seconds(k["time_s"]), k["op_count"]]
-            for k in p.kernels[:TOP]
+            for k in p.codegen[:TOP]
         ]
-        parts.append(f"<h4>kernels ({len(p.kernels)})</h4>")
+        parts.append(f"<h4>kernels ({len(p.codegen)})</h4>")
         parts.append(table(["fusion", "source lines", "time", "ops"], rows, numeric=[0, 0, 1, 1]))
     return "".join(parts)
 

@@ -379,7 +379,7 @@ def kernel_check_html(check: Any) -> str:
 
 def inspector_section(insp: Any) -> dict | None:
     """The inspector's section of Pallas kernels (none when the program calls none)."""
-    kernels = insp.kernels
+    kernels = insp.pallas_kernels
     if not kernels:
         return None
     note = ""

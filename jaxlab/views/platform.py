@@ -31,7 +31,7 @@ def platform_text(pi: Any) -> str:
                 lines.append(f"    {lw.note}")
         else:
             lines.append(f"  {lw.platform}: lowering failed: {lw.error}")
-    lines.extend(kernels_text(pi.kernels, pi.platforms))
+    lines.extend(kernels_text(pi.pallas_kernels, pi.platforms))
     if pi.cpu is None and pi.cpu_error:
         lines.append(f"  cpu: {pi.cpu_error}")
     lines.append("  optimized HLO, costs and timings need that backend; .stablehlo(platform)")
@@ -66,7 +66,7 @@ def view_model(pi: Any) -> dict[str, Any]:
                 "stablehlo",
                 module,
             )
-    for i, kernel in enumerate(pi.kernels):
+    for i, kernel in enumerate(pi.pallas_kernels):
         lines, frames = kernel_jaxpr_listing(kernel.kernel_jaxpr)
         links: list[Any] = [-1] * len(lines)
         for k, fr in enumerate(frames):
@@ -133,7 +133,7 @@ def platform_body(pi: Any) -> str:
     parts.append(_differences(pi))
     parts.append(_panes(model["sections"][0]))
     parts.append(_kernel_errors(pi))
-    parts.append(kernels_html(pi.kernels, pi.platforms))
+    parts.append(kernels_html(pi.pallas_kernels, pi.platforms))
     return "".join(parts)
 
 

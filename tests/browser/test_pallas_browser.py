@@ -30,7 +30,7 @@ def pages(tmp_path_factory):
     pi = jaxlab.inspect(evil_program, F32, F32, platforms=("tpu", "rocm"))
     # the payload is really in the MLIR text (MLIR writes `"` as `\22`; the tag stays a tag)
     assert MLIR_EVIL in pi.stablehlo("tpu")
-    assert pi.kernels[0].name == EVIL
+    assert pi.pallas_kernels[0].name == EVIL
     platform = root / "platform.html"
     platform.write_text(pi.to_html())
     xs = jax.random.normal(jax.random.key(0), (512, 256), jnp.float32)

@@ -73,7 +73,7 @@ def test_hlo_for_tpu_of_a_pallas_kernel_links_the_mosaic_module_to_the_kernel_li
 def test_inspect_for_several_platforms_draws_the_kernel_grid(kernel):
     result = kernel.ok("p = %inspect --platforms tpu,rocm pk.tiled_matmul(xs, ys)\np")
     assert kernel.value("p.platforms") == ["tpu", "rocm"]
-    assert kernel.value("[k.grid for k in p.kernels]") == [[4, 4]]
+    assert kernel.value("[k.grid for k in p.pallas_kernels]") == [[4, 4]]
     html = result.html
     assert "svg" in html and "jl-grid-programs" in html and "pl.CostEstimate(" in html
     assert kernel.value("len(p.kernel_modules('rocm'))") == 1

@@ -53,7 +53,7 @@ def test_unrolled_loop_advice_names_the_loop_and_by_line_blames_its_body(loop_pr
     assert top["time_s"] > 0.5 * sum(r["time_s"] for r in by_line)
     assert top["code"] == "x = jnp.tanh(x @ w) + i"
     # the fori_loop version has one copy of the body: a handful of kernels, no advice
-    assert len(rolled.kernels) < 10 <= 100 <= len(unrolled.kernels)
+    assert len(rolled.codegen) < 10 <= 100 <= len(unrolled.codegen)
     assert not [a for a in rolled.advice if a.kind == "unrolled-loop"]
 
 
@@ -66,7 +66,7 @@ def test_profile_splits_compile_into_passes_and_code_generation(loop_profiles):
     assert (frame["time_s"] >= 0).all() and (frame["calls"] >= 1).all()
     assert 0 < profile.passes_s + profile.codegen_s <= profile.compile_s
     assert profile.trace_s > 0 and profile.lower_s > 0
-    kernels = profile.kernels.to_pandas()
+    kernels = profile.codegen.to_pandas()
     assert list(kernels.columns) == [
         "fusion",
         "lines",
@@ -87,7 +87,7 @@ def test_profile_compiles_afresh_even_when_jax_has_the_executable():
     f(x)  # JAX now holds this compilation in memory
     before = _jaxlab_temp_dirs()
     profile = jaxlab.compile_profile(f, x)
-    assert profile.trace.found and profile.passes and profile.kernels
+    assert profile.trace.found and profile.passes and profile.codegen
     assert _jaxlab_temp_dirs() <= before  # the profiler's folder is gone
 
 
@@ -361,7 +361,7 @@ def test_tiny_kernels_advice():
     kernels = [{"fusion": f"f.{i}", "time_s": 0.001, "_places": []} for i in range(n)]
     profile = SimpleNamespace(
         inspection=SimpleNamespace(hlo_module=HloModule.parse(text), jaxpr=None),
-        kernels=kernels, compile_s=1.0, passes_s=0.0, recompiles=None,
+        codegen=kernels, compile_s=1.0, passes_s=0.0, recompiles=None,
         kernel_ops=lambda name: [],
     )  # fmt: skip
     found = [a for a in advise(profile) if a.kind == "tiny-kernels"]

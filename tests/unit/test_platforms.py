@@ -159,7 +159,7 @@ def test_unknown_platforms_are_one_line_listing_the_valid_ones():
 
 def test_plain_programs_still_inspect_on_cpu():
     insp = jaxlab.inspect(jnp.sin, np.ones(4, np.float32))
-    assert type(insp).__name__ == "Inspection" and insp.kernels == []
+    assert type(insp).__name__ == "Inspection" and insp.pallas_kernels == []
 
 
 def test_an_unreadable_kernel_payload_is_reported_not_raised():

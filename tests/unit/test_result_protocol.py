@@ -273,6 +273,9 @@ def test_dir_shows_the_public_api_only():
         ("Timing", "median", "median_s"),
         ("Timing", "iqr", "iqr_s"),
         ("Advice", "seconds", "cost_s"),
+        ("CompileProfile", "kernels", "codegen"),
+        ("Inspection", "kernels", "pallas_kernels"),
+        ("PlatformInspection", "kernels", "pallas_kernels"),
     ],
 )
 def test_old_names_still_read_and_warn_once_with_the_new_one(results, name, old, new):
@@ -283,6 +286,19 @@ def test_old_names_still_read_and_warn_once_with_the_new_one(results, name, old,
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         getattr(obj, old)  # once
+
+
+def test_kernels_means_the_kernels_that_ran_only(results):
+    """`kernels` is one concept: the measured kernels of a profile. Code generation per kernel
+    is `CompileProfile.codegen`, the Pallas kernels a program calls `.pallas_kernels`."""
+    for name, obj in results.items():
+        attr = inspect.getattr_static(obj, "kernels", None)
+        if attr is not None and not isinstance(attr, renamed.renamed):
+            assert name in ("Profile", "ProfileDiff"), f"{name}.kernels is not measured kernels"
+    assert results["Profile"].kernels and all(k.total_s > 0 for k in results["Profile"].kernels)
+    assert {"fusion", "time_s", "emit_s"} <= set(results["CompileProfile"].codegen.columns)
+    both = jaxlab.inspect(pk.add_interpreted, jnp.ones((8, 8)), jnp.ones((8, 8)))
+    assert [k.name for k in both.pallas_kernels] == ["add_kernel"]
 
 
 def test_records_is_rows_and_ratio_is_the_inverse_speedup(results):
