@@ -282,6 +282,11 @@ COLUMNS: list[NumericsColumn] = [
     {"key": "underflow_fp8_e4m3", "title": "fp8 to zero", "numeric": True},
 ]
 _FRACTIONS = {c["key"] for c in COLUMNS[10:]}
+_CASTS = (
+    ("overflow_bf16",),
+    ("overflow_f16", "underflow_f16"),
+    ("overflow_fp8_e4m3", "underflow_fp8_e4m3"),
+)
 _FLOATS = {"min", "max", "absmin_nonzero"}
 
 
@@ -315,9 +320,18 @@ def cell_text(row: Row, key: str) -> str:
     return "" if value is None else str(value)
 
 
+def cast_damage(row: Row) -> tuple[float, float, float]:
+    """The shares of a row's elements a cast to bf16, to f16 and to fp8 would turn into Inf
+    or zero (the largest of each format's; 0 for integers): sorted by, the wider formats
+    decide first."""
+    return tuple(  # type: ignore[return-value]
+        max(getattr(row, key) or 0.0 for key in keys) for keys in _CASTS
+    )
+
+
 def chosen_rows(n: Numerics, limit: int) -> list[int]:
     """The rows a reader needs first: the origin, the outputs holding NaN or Inf (execution
-    order), then the largest |x|."""
+    order), then those a narrower type would damage most, then the largest |x|."""
     chosen: list[int] = []
     origin = n.origin.row if n.origin is not None else None
     if origin is not None and 0 <= origin < len(n.rows):
@@ -328,7 +342,7 @@ def chosen_rows(n: Numerics, limit: int) -> list[int]:
     seen.update(chosen)
     rest = sorted(
         (i for i in range(len(n.rows)) if i not in seen),
-        key=lambda i: -(n.rows[i].absmax or 0.0),
+        key=lambda i: (*(-d for d in cast_damage(n.rows[i])), -(n.rows[i].absmax or 0.0)),
     )
     return (chosen + rest)[:limit]
 
@@ -406,8 +420,9 @@ def static_table(n: Numerics, limit: int = STATIC_ROWS) -> str:
     if shown < len(n.rows):
         note = (
             f'<div class="jl-note">{shown:,} of {len(n.rows):,} outputs: NaN and Inf first, '
-            "then the largest |x|; the live view sorts all of them, <code>.rows</code> and "
-            "<code>.to_pandas()</code> have every figure</div>"
+            "then what a narrower type would damage, then the largest |x|; the live view "
+            "sorts all of them, <code>.rows</code> and <code>.to_pandas()</code> have every "
+            "figure</div>"
         )
     return (
         '<div class="jl-table-scroll"><table class="jl-table jl-numerics-table"><thead><tr>'

@@ -134,7 +134,7 @@ def test_static_table_puts_the_origin_and_nonfinite_rows_first():
     many = numerics([row(X, i, "add", where=f"m.py:{i}") for i in range(80)])
     html = many._repr_html_()
     assert html.count("<tr data-row=") == views.STATIC_ROWS
-    assert f"{views.STATIC_ROWS} of 80 outputs" in html
+    assert f"{views.STATIC_ROWS} of 80 outputs: NaN and Inf first, then what a narrower" in html
 
 
 def test_sparkline_bars_sit_on_their_binades_with_the_formats_edges():
@@ -269,3 +269,15 @@ def test_a_line_shared_by_many_outputs_shows_the_worst_and_names_a_few():
     assert (cell["state"], cell["text"]) == ("nonfinite", "NaN 1")
     tips = cell["tip"].split("\n")
     assert len(tips) == values_view.MAX_TIPS + 1 and tips[-1].startswith("…")
+
+
+def test_a_clean_run_lists_first_what_a_narrower_type_would_damage():
+    small = np.array([1e-9, 1.0], np.float32)  # 1e-9 flushes to zero in f16
+    large = np.array([300.0, 1.0], np.float32)  # fits every format (fp8 e4m3 holds 448)
+    huge = np.array([1000.0, 1.0], np.float32)  # overflows fp8 e4m3 only
+    n = numerics(
+        [row(large, 0, "a"), row(huge, 1, "b"), row(small, 2, "c"), row(np.ones(2), 3, "d")]
+    )
+    assert views.cast_damage(n.rows[2]) == (0.0, 0.5, 0.5)
+    assert views.cast_damage(n.rows[1]) == (0.0, 0.0, 0.5)
+    assert views.chosen_rows(n, 10) == [2, 1, 0, 3]  # f16 damage, fp8 damage, then by |x|
