@@ -321,7 +321,7 @@ def setup(
         narrow = [n for n, v in zip(names, leaves, strict=True) if _is_32(v)]
         if narrow:
             notes.append(
-                f"{_count(len(narrow), 'floating input')} created in 32-bit "
+                f"{_count(len(narrow), 'floating input')} held in 32-bit by JAX "
                 f"({', '.join(narrow[:4])}{', …' if len(narrow) > 4 else ''}) "
                 "were converted to float64 for the reference."
             )

@@ -317,6 +317,7 @@ class BenchMagics(JaxlabMagics):
             result = bench(target, *call_args, **options, kwargs=call_kwargs)
         if cell is None:
             _name_numerics_call(result, args.expr, options)
+            _explain_mismatches(result, target, call_args, call_kwargs)
         if args.output:
             self.shell.user_ns[args.output] = result
         return result
@@ -399,3 +400,35 @@ def _name_numerics_call(result: BenchResult, expr: str, options: dict) -> None:
         if note.topic == NONFINITE:
             line = numerics_line("jit", expr, options)
             note.text += f"; find where the first one is made: {line}"
+
+
+def _explain_mismatches(result: BenchResult, fn: Any, args: tuple, kwargs: dict) -> None:
+    """A jit-against-NumPy (or jit-against-eager) mismatch names the equation that creates
+    the difference, found by ``numerics_diff`` (the program against itself in float64, or
+    compiled against op by op)."""
+    from jaxlab.api.numerics_diff import numerics_diff
+
+    for m in result.mismatches:
+        pair = {m.variant, m.reference}
+        if result.sweep or "jit" not in pair or not pair & {"numpy", "eager"}:
+            continue
+        compare = "x64" if "numpy" in pair else "eager"
+        try:
+            d = numerics_diff(fn, *args, kwargs=kwargs, compare=compare)
+        except Exception:  # the mismatch stays reported as it is
+            continue
+        top = d.top
+        if top is None:
+            continue
+        where = top["where"] or f"equation {top['equation']}"
+        made = (
+            f"{top['primitive']} at {where} makes most of it (local error "
+            f"{top['local_error']:.2g}): {top['fix']}"
+        )
+        if compare == "x64":
+            m.message += (
+                f". Against the same program in float64 the jit output is off by "
+                f"{d.output_error:.2g}; {made}"
+            )
+        else:
+            m.message += f". Compiled against op by op: {made}"

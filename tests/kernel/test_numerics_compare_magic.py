@@ -49,3 +49,15 @@ def test_compare_bf16_names_the_subtraction(kernel):
 )
 def test_bad_compare_is_one_short_message(kernel, line, expected):
     kernel.fails_cleanly(line, expected)
+
+
+def test_bench_mismatch_names_the_creator(kernel):
+    # NumPy float64 data: JAX computes in float32, NumPy in float64
+    kernel.ok("x64_data = np.asarray(x, np.float64)")
+    kernel.ok("r = %bench variance(x64_data, 1.0) --vs numpy --time 0.02 --no-roofline")
+    problems = kernel.value("[m.message for m in r.mismatches]")
+    assert problems, "the float32 variance of data with mean 1000 should disagree with NumPy"
+    jit_numpy = [p for p in problems if "jit" in p and "numpy" in p]
+    assert jit_numpy, problems
+    assert "sub at In [" in jit_numpy[0] and "line 5 makes most of it" in jit_numpy[0]
+    assert "jnp.var" in jit_numpy[0]
