@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from jaxlab.base.display import Displayed, renderer
+from jaxlab.base.files import envelope, opened, write_json
+from jaxlab.base.renamed import warn_renamed
+from jaxlab.base.table import Table
 from jaxlab.core.calls import takes_call
 from jaxlab.ir.numerics import (
     CAST_DTYPES,
@@ -17,8 +21,10 @@ from jaxlab.ir.numerics import (
     ROW_COLUMNS,
     UNDERFLOW_THRESHOLD,
     ArgumentStats,
+    DeviceStats,
     Origin,
     Row,
+    Stats,
 )
 
 
@@ -26,8 +32,9 @@ from jaxlab.ir.numerics import (
 class Numerics(Displayed):
     """The numerics of one instrumented run of ``fn(*args)``.
 
-    ``rows`` has one `Row` per output of every jaxpr equation, in execution order (see
-    ``jaxlab.ir.numerics`` for what each figure means); ``arguments`` the statistics of each
+    ``equation_stats`` has one `Row` per output of every jaxpr equation, in execution order
+    (see ``jaxlab.ir.numerics`` for what each figure means; ``table()`` has them as a
+    ``Table``, ``rows()`` as dicts); ``arguments`` the statistics of each
     argument leaf; ``origin`` is None for a run without NaN or Inf, else the `Origin` of the
     first one. ``notes`` say what the run left out or did differently (a callback that ran
     once, equations left out by ``only``). ``output`` is the function's result from the
@@ -35,7 +42,7 @@ class Numerics(Displayed):
     """
 
     fn_name: str
-    rows: list[Row]
+    equation_stats: list[Row]
     arguments: list[ArgumentStats]
     origin: Origin | None
     grad: bool = False
@@ -49,26 +56,69 @@ class Numerics(Displayed):
     jaxpr: Any = None  # the ClosedJaxpr that was instrumented (value_and_grad's for grad=True)
 
     @property
+    def rows(self) -> _Rows:
+        """``rows()``: one dict per equation output with the columns of ``ROW_COLUMNS``. Read
+        as a list, the `Row` objects of ``equation_stats`` (its old name)."""
+        return _Rows(self.equation_stats)
+
+    def table(self) -> Table:
+        """One row per equation output with the columns of ``ROW_COLUMNS``."""
+        return Table([r.as_dict() for r in self.equation_stats], ROW_COLUMNS, "Numerics.table()")
+
+    @property
     def clean(self) -> bool:
         """True when no output and no argument held NaN or Inf."""
         return self.origin is None
 
     def row(self, eqn_path: str, output: int = 0) -> Row | None:
         """The row of one equation output, by the equation's stable id."""
-        for r in self.rows:
+        for r in self.equation_stats:
             if r.eqn_path == eqn_path and r.output == output:
                 return r
         return None
 
-    def nonfinite_rows(self) -> list[Row]:
+    def nonfinite_rows(self) -> Table:
         """Rows that held NaN or Inf, in execution order."""
-        return [r for r in self.rows if not r.finite]
+        bad = [r.as_dict() for r in self.equation_stats if not r.finite]
+        return Table(bad, ROW_COLUMNS, "Numerics.nonfinite_rows()")
 
     def to_pandas(self) -> Any:
-        """One row per equation output with the columns of ``ROW_COLUMNS`` (needs pandas)."""
-        import pandas as pd
+        """``table()`` as a DataFrame (needs pandas)."""
+        return self.table().to_pandas()
 
-        return pd.DataFrame([r.as_dict() for r in self.rows], columns=list(ROW_COLUMNS))
+    def save(self, path: Any) -> Path:
+        """Write the statistics, the origin and the notes as JSON (not the output or the
+        jaxpr); ``jaxlab.Numerics.load(path)`` reads them back. Returns the path."""
+        data = {
+            **envelope(FORMAT, 1),
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name not in _UNSAVED},
+            "equation_stats": [asdict(r) for r in self.equation_stats],
+            "arguments": [asdict(a) for a in self.arguments],
+            "origin": _origin_data(self.origin),
+        }
+        return write_json(data, path)
+
+    @classmethod
+    def load(cls, path: Any) -> Numerics:
+        """Numerics written by :meth:`save`; a one-line ``ResultFileError`` for any other
+        file."""
+        how = "`jaxlab.numerics(f, x).save(path)`"
+        data = opened(path, FORMAT, 1, "jaxlab numerics", how)
+        origin = data["origin"]
+        if origin is not None:
+            inputs = tuple(
+                _stats(_STATS[d.pop("type")], d) if d else None for d in origin["inputs"]
+            )
+            origin = Origin(**{**_tuples(origin), "inputs": inputs})
+        argnums = data["argnums"]
+        return cls(
+            **{f.name: data[f.name] for f in fields(cls) if f.name in _KEPT},
+            equation_stats=[_stats(Row, r) for r in data["equation_stats"]],
+            arguments=[_stats(ArgumentStats, a) for a in data["arguments"]],
+            origin=origin,
+            argnums=argnums if isinstance(argnums, int) else tuple(argnums),
+            devices=tuple(data["devices"]),
+        )
 
     def _ipython_display_(self) -> None:
         """In a notebook: the static view, then the live one (a sortable table)."""
@@ -86,7 +136,7 @@ class Numerics(Displayed):
         key = _cast_key(dtype)
         largest = LARGEST_FINITE[key]
         report = []
-        for i, r in enumerate(self.rows):
+        for i, r in enumerate(self.equation_stats):
             if not r.is_float or r.count == 0:
                 continue
             over = getattr(r, f"overflow_{key}") or 0.0
@@ -113,6 +163,64 @@ class Numerics(Displayed):
             )
         report.sort(key=lambda d: (-d["overflow"], -d["underflow"], d["row"]))
         return report
+
+
+class _Rows(list):
+    """``Numerics.rows``: called, the rows as dicts; read as a list (its old use), the `Row`
+    objects of ``equation_stats``, with a warning once."""
+
+    def __call__(self) -> list[dict[str, Any]]:
+        rows = list.__getitem__(self, slice(None))
+        return Table([r.as_dict() for r in rows], ROW_COLUMNS, "Numerics.rows()").rows()
+
+    def _old(self) -> None:
+        warn_renamed(
+            "`Numerics.rows` as a list of Row",
+            "`.equation_stats` (`.rows()` is a Table)",
+            stacklevel=4,
+        )
+
+    def __getitem__(self, index: Any) -> Any:
+        self._old()
+        return list.__getitem__(self, index)
+
+    def __iter__(self) -> Any:
+        self._old()
+        return list.__iter__(self)
+
+    def __len__(self) -> int:
+        self._old()
+        return list.__len__(self)
+
+
+FORMAT = "jaxlab.numerics"
+_UNSAVED = {"equation_stats", "arguments", "origin", "output", "jaxpr"}
+_KEPT = {"fn_name", "grad", "notes", "compile_s", "run_s", "process_s"}
+
+
+_STATS = {c.__name__: c for c in (Stats, Row, ArgumentStats, DeviceStats)}
+
+
+def _origin_data(origin: Origin | None) -> dict[str, Any] | None:
+    """The origin as JSON data, its operands' statistics with their type."""
+    if origin is None:
+        return None
+    inputs = [s and {"type": type(s).__name__, **asdict(s)} for s in origin.inputs]
+    return {**asdict(origin), "inputs": inputs}
+
+
+def _tuples(d: dict[str, Any]) -> dict[str, Any]:
+    """JSON's lists back to the tuples of the statistics' fields."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def _stats(cls: type, d: dict[str, Any] | None) -> Any:
+    if d is None:
+        return None
+    d = _tuples(d)
+    if "per_device" in d:
+        d["per_device"] = tuple(_stats(DeviceStats, p) for p in d["per_device"])
+    return cls(**d)
 
 
 def _cast_key(dtype: str) -> str:
@@ -177,7 +285,7 @@ def numerics(
     origin = find_origin(found.rows, found.arguments)
     return Numerics(
         fn_name=found.fn_name,
-        rows=found.rows,
+        equation_stats=found.rows,
         arguments=found.arguments,
         origin=origin,
         grad=grad,

@@ -174,7 +174,7 @@ class DeviceStats(Stats):
 
 @dataclass(frozen=True)
 class Row(Stats):
-    """One output of one jaxpr equation (``Numerics.rows``, one ``to_pandas()`` row).
+    """One output of one jaxpr equation (``Numerics.equation_stats``, one ``to_pandas()`` row).
 
     ``equation`` is the equation's index in execution order; ``output`` the output's index
     among the equation's outputs. ``file``/``line`` are the innermost user frame (for a
@@ -185,9 +185,9 @@ class Row(Stats):
     ``first_kind`` what it held then ('NaN' when several kinds).
     ``loops`` is the number of loops around the equation. ``per_device`` is one `DeviceStats`
     per device under ``shard_map`` (empty elsewhere). ``inputs`` names where each operand came
-    from: the index in ``Numerics.rows`` of the row that produced it, or an argument's leaf
-    name ('params["w1"]'), or a literal as text. ``branches`` (``cond`` equations only) counts
-    how often each branch was taken.
+    from: the index in ``Numerics.equation_stats`` of the row that produced it, or an
+    argument's leaf name ('params["w1"]'), or a literal as text. ``branches`` (``cond``
+    equations only) counts how often each branch was taken.
     """
 
     equation: int = 0
@@ -291,7 +291,7 @@ class Origin:
     trap: str | None
     fix: str | None
     argument: str | None = None
-    row: int | None = None  # index in Numerics.rows of the blamed output
+    row: int | None = None  # index in Numerics.equation_stats of the blamed output
     kind: str = ""  # 'NaN', '+Inf', '-Inf' (the first kind of non-finite value seen)
     detail: str = ""  # the trap's explanation in this program's terms
 

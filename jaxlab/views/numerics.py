@@ -28,7 +28,7 @@ from jaxlab.views.inspector.values_model import (
     NumericsSection,
 )
 
-STATIC_ROWS = 60  # rows of the static table; the widget and `.rows` have all of them
+STATIC_ROWS = 60  # rows of the static table; the widget and `.rows()` have all of them
 TEXT_ROWS = 12
 
 NUMERICS_CSS = (
@@ -181,7 +181,7 @@ def widest(n: Numerics) -> tuple[float | None, float | None, Row | None]:
     low: float | None = None
     high: float | None = None
     top: Row | None = None
-    for r in n.rows:
+    for r in n.equation_stats:
         if not r.count or not is_float(r.dtype):
             continue
         if r.absmin_nonzero is not None and (low is None or r.absmin_nonzero < low):
@@ -194,7 +194,7 @@ def widest(n: Numerics) -> tuple[float | None, float | None, Row | None]:
 def clean_sentence(n: Numerics) -> str:
     """ "No NaN or Inf in 312 outputs; |x| spans 1.2e-8 … 3.4e4 (largest: exp at In [3],
     line 5)."""
-    outputs = f"{len(n.rows):,} output{'s' * (len(n.rows) != 1)}"
+    outputs = f"{len(n.equation_stats):,} output{'s' * (len(n.equation_stats) != 1)}"
     low, high, top = widest(n)
     if high is None:
         return f"No NaN or Inf in {outputs} (no floating-point values to range)."
@@ -212,7 +212,7 @@ def cast_sentences(n: Numerics) -> list[str]:
     """What a cast of every float output would do: one line for the formats that hold every
     value ("bf16: every value fits"), one per format that would lose some ("f16: 2 outputs
     would overflow (up to 9.1e4, exp at In [3], line 5)")."""
-    floats = [r for r in n.rows if r.count and is_float(r.dtype)]
+    floats = [r for r in n.equation_stats if r.count and is_float(r.dtype)]
     if not floats:
         return []
     fits, lines = [], []
@@ -247,7 +247,7 @@ def summary_line(n: Numerics) -> str:
     """What was run: "loss, forward and backward (value_and_grad): 312 outputs of one compiled
     run; compile 0.21 s, run 3.1 ms"."""
     what = f"{n.fn_name}, forward and backward" if n.grad else n.fn_name
-    parts = [f"{what}: {len(n.rows):,} equation outputs of one compiled run"]
+    parts = [f"{what}: {len(n.equation_stats):,} equation outputs of one compiled run"]
     times = [
         f"{label} {format_seconds(s)}"
         for label, s in (("compile", n.compile_s), ("run", n.run_s))
@@ -298,9 +298,13 @@ def _shown_columns(n: Numerics) -> list[NumericsColumn]:
         key = c["key"]
         if key == "phase" and not n.grad:
             continue
-        if key == "scope" and not any(r.scope for r in n.rows):
+        if key == "scope" and not any(r.scope for r in n.equation_stats):
             continue
-        if key in _FRACTIONS and key != "zero_frac" and not any(getattr(r, key) for r in n.rows):
+        if (
+            key in _FRACTIONS
+            and key != "zero_frac"
+            and not any(getattr(r, key) for r in n.equation_stats)
+        ):
             continue
         out.append(c)
     return out
@@ -334,15 +338,18 @@ def chosen_rows(n: Numerics, limit: int) -> list[int]:
     order), then those a narrower type would damage most, then the largest |x|."""
     chosen: list[int] = []
     origin = n.origin.row if n.origin is not None else None
-    if origin is not None and 0 <= origin < len(n.rows):
+    if origin is not None and 0 <= origin < len(n.equation_stats):
         chosen.append(origin)
     seen = set(chosen)
-    bad = [i for i, r in enumerate(n.rows) if not r.finite and i not in seen]
+    bad = [i for i, r in enumerate(n.equation_stats) if not r.finite and i not in seen]
     chosen += bad[: max(limit // 3, 1)]
     seen.update(chosen)
     rest = sorted(
-        (i for i in range(len(n.rows)) if i not in seen),
-        key=lambda i: (*(-d for d in cast_damage(n.rows[i])), -(n.rows[i].absmax or 0.0)),
+        (i for i in range(len(n.equation_stats)) if i not in seen),
+        key=lambda i: (
+            *(-d for d in cast_damage(n.equation_stats[i])),
+            -(n.equation_stats[i].absmax or 0.0),
+        ),
     )
     return (chosen + rest)[:limit]
 
@@ -350,7 +357,7 @@ def chosen_rows(n: Numerics, limit: int) -> list[int]:
 def table_columns(n: Numerics, limit: int) -> tuple[NumericsColumns, Axis]:
     """The first `limit` rows in execution order, one list per field, as the widget sorts
     them: numbers as numbers (None: blank), texts as the static table shows them."""
-    rows = n.rows[:limit]
+    rows = n.equation_stats[:limit]
     axis = Axis.of([r.histogram for r in rows])
     columns: NumericsColumns = {
         "row": [], "equation": [], "primitive": [], "phase": [], "where": [], "scope": [],
@@ -397,7 +404,7 @@ def static_table(n: Numerics, limit: int = STATIC_ROWS) -> str:
     """The table of the static HTML: the chosen rows, each with its sparkline."""
     indices = chosen_rows(n, limit)
     columns = _shown_columns(n)
-    axis = Axis.of([n.rows[i].histogram for i in indices])
+    axis = Axis.of([n.equation_stats[i].histogram for i in indices])
     origin = n.origin.row if n.origin is not None else None
     head = "".join(
         f'<th class="num">{esc(c["title"])}</th>' if c["numeric"] else f"<th>{esc(c['title'])}</th>"
@@ -405,7 +412,7 @@ def static_table(n: Numerics, limit: int = STATIC_ROWS) -> str:
     )
     body = []
     for i in indices:
-        r = n.rows[i]
+        r = n.equation_stats[i]
         cells = []
         for c in columns:
             cls = ' class="num"' if c["numeric"] else ""
@@ -417,11 +424,11 @@ def static_table(n: Numerics, limit: int = STATIC_ROWS) -> str:
         body.append(f'<tr{mark} data-row="{i}">{"".join(cells)}</tr>')
     shown = len(indices)
     note = ""
-    if shown < len(n.rows):
+    if shown < len(n.equation_stats):
         note = (
-            f'<div class="jl-note">{shown:,} of {len(n.rows):,} outputs: NaN and Inf first, '
-            "then what a narrower type would damage, then the largest |x|; the live view "
-            "sorts all of them, <code>.rows</code> and <code>.to_pandas()</code> have every "
+            f'<div class="jl-note">{shown:,} of {len(n.equation_stats):,} outputs: NaN and Inf '
+            "first, then what a narrower type would damage, then the largest |x|; the live view "
+            "sorts all of them, <code>.rows()</code> and <code>.to_pandas()</code> have every "
             "figure</div>"
         )
     return (
@@ -503,11 +510,13 @@ def numerics_text(n: Numerics) -> str:
             keys.insert(2, "phase")
         titles = [c["title"] for c in COLUMNS if c["key"] in keys]
         order = [c["key"] for c in COLUMNS if c["key"] in keys]
-        rows = [[cell_text(n.rows[i], k) for k in order] for i in indices]
+        rows = [[cell_text(n.equation_stats[i], k) for k in order] for i in indices]
         numeric = [c["numeric"] for c in COLUMNS if c["key"] in keys]
         lines += ["", *text_table(titles, rows, numeric=numeric)]
-        if len(indices) < len(n.rows):
-            lines.append(f"({len(indices)} of {len(n.rows):,} outputs; .to_pandas() has all)")
+        if len(indices) < len(n.equation_stats):
+            lines.append(
+                f"({len(indices)} of {len(n.equation_stats):,} outputs; .to_pandas() has all)"
+            )
     return "\n".join(lines)
 
 
@@ -531,7 +540,7 @@ def numerics_section(n: Numerics, *, table_open: bool = True) -> NumericsSection
         "origin_row": -1 if n.origin is None or n.origin.row is None else n.origin.row,
         "columns": _shown_columns(n),
         "rows": columns,
-        "total_rows": len(n.rows),
+        "total_rows": len(n.equation_stats),
         "axis": [axis.low, axis.high],
         "edges": [
             {"name": e.name, "low": e.low, "high": e.high, "colour": e.colour} for e in EDGES

@@ -37,14 +37,14 @@ def test_grad_nan_through_where_names_the_line_and_the_double_where(kernel):
     assert kernel.value("n.origin.phase") == "forward"
     assert kernel.value("n.origin.where") == f"In [{setup_cell}], line 3"
     assert kernel.value("bool(jnp.isnan(n.output[1]).any())") is True
-    assert kernel.value("sorted({r.phase for r in n.rows})") == ["backward", "forward"]
+    assert kernel.value("sorted({r.phase for r in n.equation_stats})") == ["backward", "forward"]
 
 
 def test_options_argnums_and_only(kernel):
     kernel.ok("g1 = %numerics --grad --argnums 1 step(w, x)")
     assert kernel.value("n.output[1].shape == w.shape and g1.output[1].shape == x.shape")
     kernel.ok("part = %numerics --only 2-2 step(w, x)")
-    assert kernel.value("[r.primitive for r in part.rows]") == ["dot_general"]
+    assert kernel.value("[r.primitive for r in part.equation_stats]") == ["dot_general"]
 
 
 @pytest.mark.parametrize(

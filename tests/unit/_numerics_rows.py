@@ -95,4 +95,4 @@ def origin_of(result_rows: list[Row], index: int, inputs: tuple, **fields: Any) 
 def numerics(rows: list[Row], origin: Origin | None = None, **fields: Any) -> Numerics:
     fields.setdefault("fn_name", "loss")
     fields.setdefault("arguments", [])
-    return Numerics(rows=rows, origin=origin, **fields)
+    return Numerics(equation_stats=rows, origin=origin, **fields)

@@ -27,7 +27,7 @@ def line_of(fn, marker: str = "# origin") -> int:
 
 def origin_of(fn, *args, **options) -> tuple[Numerics, jaxlab.ir.numerics.Origin]:
     n = jaxlab.numerics(fn, *args, **options)
-    assert n.origin is not None, n.rows
+    assert n.origin is not None, n.equation_stats
     return n, n.origin
 
 
@@ -47,7 +47,7 @@ def test_nan_gradient_through_where_names_the_double_where():
     # the gradient itself is NaN at 0 and the backward rows say so
     value, grads = n.output
     assert np.isnan(np.asarray(grads)[0]) and not np.isnan(float(value))
-    assert any(r.phase == "backward" and r.nan for r in n.rows)
+    assert any(r.phase == "backward" and r.nan for r in n.equation_stats)
 
 
 def where_forward(x):
@@ -149,7 +149,7 @@ def test_nan_at_step_k_of_a_scan():
     n, o = origin_of(scan_steps, jnp.float32(2.0))
     assert (o.primitive, o.line, o.iteration) == ("sqrt", line_of(scan_steps), (4,))
     assert o.trap == "sqrt of a negative value"
-    row = n.rows[o.row]
+    row = n.equation_stats[o.row]
     assert row.executions == 8 and row.count == 8 and row.nan == 4  # steps 4..7
 
 
@@ -208,9 +208,9 @@ def branches(x):
 def test_cond_counts_the_branch_taken_and_finds_the_nan_in_it():
     n, o = origin_of(branches, jnp.array([-1.0, 4.0]))
     assert (o.primitive, o.line) == ("sqrt", line_of(branches))
-    cond = [r for r in n.rows if r.primitive == "cond"]
+    cond = [r for r in n.equation_stats if r.primitive == "cond"]
     assert cond and cond[0].branches == (0, 1)  # branch 1 (true) taken once
-    untaken = [r for r in n.rows if r.primitive == "mul" and r.eqn_path.endswith("/0")]
+    untaken = [r for r in n.equation_stats if r.primitive == "mul" and r.eqn_path.endswith("/0")]
     assert untaken and untaken[0].executions == 0 and untaken[0].min is None
 
 
@@ -249,7 +249,7 @@ def test_bf16_overflow():
     n, o = origin_of(to_bf16, jnp.ones(3))
     assert (o.primitive, o.kind, o.line) == ("mul", "+Inf", line_of(to_bf16))
     assert o.trap == "bfloat16 overflow" and "float32" in o.fix
-    first_mul = next(r for r in n.rows if r.primitive == "mul")
+    first_mul = next(r for r in n.equation_stats if r.primitive == "mul")
     assert first_mul.dtype == "bfloat16" and first_mul.finite
 
 
@@ -293,7 +293,7 @@ def test_nan_on_one_device_of_eight_under_shard_map():
     assert (o.primitive, o.line, o.kind) == ("log", line_of(per_device), "-Inf")
     assert o.device == mesh.devices.flat[5].id  # log(|5 - 5|)
     assert o.trap == "log of 0"
-    row = n.rows[o.row]
+    row = n.equation_stats[o.row]
     assert [d.device for d in row.per_device] == [d.id for d in mesh.devices.flat]
     assert [d.neginf for d in row.per_device] == [0, 0, 0, 0, 0, 1, 0, 0]
     assert [d.count for d in row.per_device] == [1] * 8
@@ -313,7 +313,7 @@ def test_nan_on_one_device_of_eight_under_sharded_jit():
     n, o = origin_of(sharded, x)
     assert (o.primitive, o.line, o.kind) == ("sqrt", line_of(sharded), "NaN")
     assert o.device == mesh.devices.flat[3].id
-    row = n.rows[o.row]
+    row = n.equation_stats[o.row]
     assert [d.nan for d in row.per_device] == [0, 0, 0, 1, 0, 0, 0, 0]
     assert n.devices == tuple(sorted(d.id for d in mesh.devices.flat))
 
@@ -333,8 +333,8 @@ def test_the_transformer_step_is_clean():
     x = jax.random.normal(next(keys), xspec.shape)
     n = jaxlab.numerics(loss, params, x, grad=True)
     assert n.origin is None and n.clean
-    assert {r.phase for r in n.rows} == {"forward", "backward"}
-    assert all(r.finite for r in n.rows)
+    assert {r.phase for r in n.equation_stats} == {"forward", "backward"}
+    assert all(r.finite for r in n.equation_stats)
 
 
 def test_integer_programs_get_ranges_and_no_nan_checks():
@@ -343,6 +343,6 @@ def test_integer_programs_get_ranges_and_no_nan_checks():
 
     n = jaxlab.numerics(count, jnp.arange(5, dtype=jnp.int32))
     assert n.origin is None
-    last = n.rows[-1]
+    last = n.equation_stats[-1]
     assert (last.dtype, last.min, last.max) == ("int32", -7, 23)
     assert last.subnormal_frac is None and last.overflow_bf16 is None

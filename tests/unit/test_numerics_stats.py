@@ -85,7 +85,7 @@ def test_every_statistic_matches_numpy(dtype):
             ]
         )
     n = jaxlab.numerics(passthrough, jnp.asarray(values))
-    (row,) = [r for r in n.rows if r.primitive == "rev"]
+    (row,) = [r for r in n.equation_stats if r.primitive == "rev"]
     ref = reference(np.asarray(values))
     assert row.dtype == np.dtype(dtype).name and row.count == values.size
     for name, expected in ref.items():
@@ -106,14 +106,14 @@ def test_every_statistic_matches_numpy(dtype):
 
 def test_subnormals_are_counted_from_their_bits():
     n = jaxlab.numerics(passthrough, jnp.asarray(F32_SUB))
-    row = n.rows[0]
+    row = n.equation_stats[0]
     assert row.subnormal_frac == 1.0 and row.zero_frac == 0.0
     assert row.absmin_nonzero == float(F32_SUB[0]) == 2.0**-149
     # binades -149 (2**-149), -147 (5 * 2**-149) and -127 (the largest subnormal)
     filled = [HISTOGRAM_LOW + i for i, c in enumerate(row.histogram) if c]
     assert filled == [-149, -147, -127]
     # arithmetic flushes them: XLA:CPU multiplies them as zeros, and the row says so
-    flushed = jaxlab.numerics(lambda x: x * 2.0, jnp.asarray(F32_SUB)).rows[0]
+    flushed = jaxlab.numerics(lambda x: x * 2.0, jnp.asarray(F32_SUB)).equation_stats[0]
     assert flushed.zero_frac == 1.0
 
 
@@ -129,7 +129,9 @@ def test_integers_and_booleans():
     )
     assert ints.zero_frac == pytest.approx(2 / 6)
     # the mean is summed in float32: exact for moderate values
-    moderate = jaxlab.numerics(jnp.flip, jnp.array([-5, 0, 7, 100], dtype=jnp.int32)).rows[0]
+    moderate = jaxlab.numerics(
+        jnp.flip, jnp.array([-5, 0, 7, 100], dtype=jnp.int32)
+    ).equation_stats[0]
     assert moderate.mean == pytest.approx(25.5)
     assert ints.nan == 0 and ints.subnormal_frac is None and ints.histogram == ()
     bools = n.row("1")
@@ -141,7 +143,7 @@ def test_a_loop_accumulates_over_iterations():
         return jax.lax.fori_loop(0, 4, lambda i, a: a * 2.0, x)
 
     n = jaxlab.numerics(f, jnp.array([1.0, -3.0]))
-    mul = next(r for r in n.rows if r.primitive == "mul")
+    mul = next(r for r in n.equation_stats if r.primitive == "mul")
     seen = np.array([[2, -6], [4, -12], [8, -24], [16, -48]], dtype=np.float64)
     assert (mul.executions, mul.count, mul.loops) == (4, 8, 1)
     assert (mul.min, mul.max, mul.mean) == (-48.0, 16.0, pytest.approx(seen.mean()))
@@ -157,11 +159,11 @@ def test_rows_link_to_the_jaxpr_by_path_and_carry_their_lines():
     model = JaxprModel.build(closed)
     n = jaxlab.numerics(f, jnp.ones(3))
     paths = {e.path: e.primitive for e in model.equations}
-    for r in n.rows:
+    for r in n.equation_stats:
         assert paths[r.eqn_path] == r.primitive
-    sin = next(r for r in n.rows if r.primitive == "sin")
+    sin = next(r for r in n.equation_stats if r.primitive == "sin")
     assert sin.file == __file__ and sin.where.startswith("test_numerics_stats.py:")
-    cond = next(r for r in n.rows if r.primitive == "cond")
+    cond = next(r for r in n.equation_stats if r.primitive == "cond")
     assert cond.branches == (0, 1)
 
 
@@ -171,11 +173,11 @@ def test_grad_rows_are_forward_and_backward_on_the_forward_lines():
         return jnp.sum(h**2)
 
     n = jaxlab.numerics(loss, jnp.array([0.5, -1.0]), grad=True)
-    phases = {(r.primitive, r.phase) for r in n.rows}
+    phases = {(r.primitive, r.phase) for r in n.equation_stats}
     assert ("tanh", "forward") in phases
-    backward = [r for r in n.rows if r.phase == "backward"]
+    backward = [r for r in n.equation_stats if r.phase == "backward"]
     assert backward and all(r.line is not None for r in backward)
-    tanh_line = next(r for r in n.rows if r.primitive == "tanh").line
+    tanh_line = next(r for r in n.equation_stats if r.primitive == "tanh").line
     # the transposed multiply by 3.0 keeps the forward line of tanh(w * 3.0)
     assert any(r.line == tanh_line and r.primitive == "mul" for r in backward)
     value, grads = n.output
@@ -207,8 +209,8 @@ def test_only_a_named_scope():
         return y * 2.0 + 1.0
 
     n = jaxlab.numerics(f, jnp.ones(2), only="inner")
-    assert [r.primitive for r in n.rows] == ["exp"]
-    assert n.rows[0].scope == "inner"
+    assert [r.primitive for r in n.equation_stats] == ["exp"]
+    assert n.equation_stats[0].scope == "inner"
     assert any("not instrumented" in note for note in n.notes)
     with pytest.raises(BadInput, match="matched no equation"):
         jaxlab.numerics(f, jnp.ones(2), only="elsewhere")

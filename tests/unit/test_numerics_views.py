@@ -62,14 +62,14 @@ def test_the_first_line_names_the_origin_with_its_line_and_the_fix():
 
 def test_origin_in_a_loop_on_a_device_and_through_an_argument():
     n = _backward_log()
-    looped = origin_of(n.rows, 2, (None,), iteration=(7,), device=3, phase="forward")
+    looped = origin_of(n.equation_stats, 2, (None,), iteration=(7,), device=3, phase="forward")
     assert views.origin_sentence(looped) == (
         "-Inf born in the forward pass at In [4], line 3, iteration 7 of its loop, on device 3: "
         "log of a value that is a constant."
     )
     bad = np.array([1.0, np.nan], np.float32)
-    arg = origin_of(n.rows, 0, (), argument="params['w1']", row=None, kind="NaN")
-    n2 = numerics(n.rows, arg, arguments=[argument(bad, "params['w1']")])
+    arg = origin_of(n.equation_stats, 0, (), argument="params['w1']", row=None, kind="NaN")
+    n2 = numerics(n.equation_stats, arg, arguments=[argument(bad, "params['w1']")])
     lines = repr(n2).splitlines()
     assert lines[0] == "NaN comes in through the argument params['w1']; no equation made it."
     html = n2._repr_html_()
@@ -81,13 +81,13 @@ def test_input_phrases_say_what_the_operands_held():
     big = Stats(**stats_of(np.array([3.0, 95.0], np.float32)))
     zero = Stats(**stats_of(np.array([0.0, 2.0], np.float32)))
     n = _backward_log()
-    assert views.origin_cause(origin_of(n.rows, 2, (neg,), primitive="sqrt")) == (
+    assert views.origin_cause(origin_of(n.equation_stats, 2, (neg,), primitive="sqrt")) == (
         "sqrt of a value that goes down to -1.5"
     )
-    assert views.origin_cause(origin_of(n.rows, 1, (big,), primitive="exp")) == (
+    assert views.origin_cause(origin_of(n.equation_stats, 1, (big,), primitive="exp")) == (
         "exp of a value that reaches 95"
     )
-    assert views.origin_cause(origin_of(n.rows, 3, (big, zero), primitive="div")) == (
+    assert views.origin_cause(origin_of(n.equation_stats, 3, (big, zero), primitive="div")) == (
         "div of a value that reaches 95 and one that reaches 0.0"
     )
 
@@ -108,7 +108,7 @@ def test_a_clean_run_says_so_first_with_the_widest_range():
         "fp8 e4m3: 1 output would overflow (up to 7e4, exp at m.py:4); 1 would flush values "
         "to zero (up to 33.3 % of sin at m.py:3)",
     ]
-    assert n.rows[1].overflow_f16 == 0.5  # 70000 of [2, 70000] overflows f16 (65504)
+    assert n.equation_stats[1].overflow_f16 == 0.5  # 70000 of [2, 70000] overflows f16 (65504)
     assert "jl-clean-run" in n._repr_html_()
 
 
@@ -278,6 +278,6 @@ def test_a_clean_run_lists_first_what_a_narrower_type_would_damage():
     n = numerics(
         [row(large, 0, "a"), row(huge, 1, "b"), row(small, 2, "c"), row(np.ones(2), 3, "d")]
     )
-    assert views.cast_damage(n.rows[2]) == (0.0, 0.5, 0.5)
-    assert views.cast_damage(n.rows[1]) == (0.0, 0.0, 0.5)
+    assert views.cast_damage(n.equation_stats[2]) == (0.0, 0.5, 0.5)
+    assert views.cast_damage(n.equation_stats[1]) == (0.0, 0.0, 0.5)
     assert views.chosen_rows(n, 10) == [2, 1, 0, 3]  # f16 damage, fp8 damage, then by |x|

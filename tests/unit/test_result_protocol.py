@@ -78,6 +78,7 @@ def results() -> dict[str, Any]:
             cp.advice or [jaxlab.Advice("tiny-kernels", "many kernels", "fuse", cost_s=0.1)]
         )[0],
         "JitRun": jaxlab.jit_run(body, x),
+        "Numerics": jaxlab.numerics(body, x),
     }
 
 
@@ -174,6 +175,9 @@ def test_times_are_seconds_named_with_s(results):
         if hasattr(obj, "rows") and callable(obj.rows):
             for row in obj.rows():
                 wrong += [f"{name}.rows()[{c!r}]" for c, v in row.items() if _time_names(c, v)]
+    # the statistics of the program's values, not of time
+    values = re.compile(r"^Numerics\.(rows|table|nonfinite_rows)\(\)\['(min|max|mean)'\]$")
+    wrong = [w for w in wrong if not values.match(w)]
     assert not sorted(set(wrong)), f"times without _s: {sorted(set(wrong))}"
 
 
@@ -220,7 +224,7 @@ def test_ratios_of_times_are_speedups_baseline_over_variant(results):
     )
 
 
-SAVED = ["BenchResult", "Inspection", "Profile", "CompileProfile"]
+SAVED = ["BenchResult", "Inspection", "Profile", "CompileProfile", "Numerics"]
 
 
 @pytest.mark.parametrize("name", SAVED)
@@ -309,3 +313,23 @@ def test_records_is_rows_and_ratio_is_the_inverse_speedup(results):
     verdict = results["Verdict"]
     with pytest.warns(FutureWarning, match="is now `.speedup`"):
         assert verdict.ratio == pytest.approx(1 / verdict.speedup)  # new / old, > 1 slower
+
+
+def nan_of_log(x):
+    return jnp.log(x) * 2.0
+
+
+def test_numerics_saves_its_statistics_and_origin_and_rows_still_read_as_a_list(tmp_path):
+    n = jaxlab.numerics(nan_of_log, jnp.array([-1.0, 1.0, 0.0]))
+    assert n.origin is not None and n.origin.primitive == "log"
+    back = jaxlab.Numerics.load(n.save(tmp_path / "n.json"))
+    assert back.equation_stats == n.equation_stats and back.arguments == n.arguments
+    assert back.origin == n.origin and back.origin.sentence() == n.origin.sentence()
+    assert back.rows() == n.rows() and back.output is None  # the output is not saved
+    assert [r["primitive"] for r in n.nonfinite_rows()] == ["log", "mul"]
+    renamed._warned.clear()
+    with pytest.warns(FutureWarning, match=r"`Numerics.rows` as a list of Row.*equation_stats"):
+        assert n.rows[0] is n.equation_stats[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(n.rows) == len(n.equation_stats)  # once

@@ -66,7 +66,7 @@ def inspection_text(insp: Inspection) -> str:
     numerics = getattr(insp, "numerics", None)
     if numerics is not None:  # the answer first: where the first NaN or Inf is born
         lines[:0] = numerics_lines(numerics)
-        lines.append(f"  values: .numerics ({len(numerics.rows):,} equation outputs)")
+        lines.append(f"  values: .numerics ({len(numerics.equation_stats):,} equation outputs)")
     return "\n".join(lines)
 
 

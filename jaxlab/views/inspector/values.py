@@ -99,7 +99,7 @@ def inspector_section(insp: Inspection, source: dict[tuple[str, int], int]) -> N
     marks: dict[str, str] = {}
     origin_lines: dict[str, int] = {}
     jaxpr_lines = section["rows"]["jaxpr_line"]
-    for i, row in enumerate(n.rows):
+    for i, row in enumerate(n.equation_stats):
         eq = by_path.get(row.eqn_path)
         linked_line = -1
         if eq is not None and eq.primitive == row.primitive and eq.text_line:

@@ -30,7 +30,7 @@ class NumericsColumns(TypedDict):
     numbers as numbers (None: nothing to show), fractions 0..1, the exponent histogram
     trimmed to its used binades (``hist[i][k]`` counts binade ``hist_low[i] + k``)."""
 
-    row: list[int]  # index in Numerics.rows
+    row: list[int]  # index in Numerics.equation_stats
     equation: list[int]
     primitive: list[str]
     phase: list[str]
