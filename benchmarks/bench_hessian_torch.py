@@ -43,7 +43,7 @@ def main() -> None:
     ip.run_line_magic("load_ext", "jaxlab")
     ip.user_ns.update(hess=hess, torch_hess=torch_hess, X=X)
     r = ip.run_line_magic(
-        "bench", f"hess(X) --vs torch:torch_hess --variants jit,torch --time {args.time}"
+        "bench", f"hess(X) --vs torch:torch_hess --variants jit,torch --time-budget {args.time}"
     )
     env = environment()
     print(f"machine: {describe(env)}")

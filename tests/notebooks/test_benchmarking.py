@@ -22,10 +22,10 @@ def executed(kernel_prefix):
     nb.cells[1].source = nb.cells[1].source.replace("SIDE = 1000", "SIDE = 300")
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = cell.source.replace("--time 0.3", "--time 0.05").replace(
-                "--time 0.2", "--time 0.05"
+            cell.source = cell.source.replace("--time-budget 0.3", "--time-budget 0.05").replace(
+                "--time-budget 0.2", "--time-budget 0.05"
             )
-            cell.source = cell.source.replace("1e5,1e6 --time 0.1", "1e5 --time 0.03")
+            cell.source = cell.source.replace("1e5,1e6 --time-budget 0.1", "1e5 --time-budget 0.03")
     NotebookClient(nb, kernel_name="jaxlab-test", timeout=300).execute()
     return nb
 
