@@ -116,6 +116,11 @@ class Region:
     # outputs it needs; the others only serve the gradient (None: not a gradient program)
     forward: dict[int, set[int]] | None = None
     records: dict[str, _stats.Record] = field(default_factory=dict)
+    queue: Queue = None  # type: ignore[assignment]  # set in __post_init__ unless shared
+
+    def __post_init__(self) -> None:
+        if self.queue is None:
+            self.queue = Queue(self)
 
     def child(self, prefix: str, order: tuple[int, ...], **changes: Any) -> Region:
         values = {
@@ -217,8 +222,42 @@ def interpret(
                 # XLA would fold the statistics of a value made from constants alone at
                 # compile time, element by element (slowly); measure it at run time
                 value = lax.optimization_barrier(value)
-            region.records[key] = _stats.measure(value, per_device=over is not None)
+            if over is None and not devices:
+                region.queue.add(key, value)
+            else:
+                region.records[key] = _stats.measure(value, per_device=over is not None)
+    if region.queue.owner is region:
+        region.queue.flush()
     return [read(v) for v in jaxpr.outvars]
+
+
+class Queue:
+    """Values waiting to be measured, by (dtype, padded length): measured together once
+    `GROUP` of a kind are waiting, and when the region that owns the queue ends (an inlined
+    call shares its caller's queue). A value waits at most `GROUP` values of its kind."""
+
+    def __init__(self, owner: Region) -> None:
+        self.owner = owner
+        self.waiting: dict[tuple[str, int], list[tuple[str, Any]]] = {}
+
+    def add(self, key: str, value: Any) -> None:
+        if value.size > _stats.GROUP_SIZE:
+            self.owner.records[key] = _stats.measure(value)
+            return
+        kind = (str(value.dtype), 1 << max(int(value.size) - 1, 0).bit_length())
+        group = self.waiting.setdefault(kind, [])
+        group.append((key, value))
+        if len(group) >= _stats.GROUP:
+            self._measure(self.waiting.pop(kind))
+
+    def flush(self) -> None:
+        for kind in list(self.waiting):
+            self._measure(self.waiting.pop(kind))
+
+    def _measure(self, group: list[tuple[str, Any]]) -> None:
+        records = _stats.measure_group([value for _, value in group])
+        for (key, _), record in zip(group, records, strict=True):
+            self.owner.records[key] = record
 
 
 def _evaluate(
@@ -236,8 +275,13 @@ def _evaluate(
             if region.forward is not None and position in region.forward:
                 needed = {jaxpr.outvars[i] for i in region.forward[position]}
                 forward = value_slice(jaxpr, needed)
+            # the call's values wait in the caller's queue (measured with the caller's)
             sub = region.child(
-                f"{path}/{label}/", (*region.order, position), forward=forward, **common
+                f"{path}/{label}/",
+                (*region.order, position),
+                forward=forward,
+                queue=region.queue,
+                **common,
             )
             outs = interpret(jaxpr, consts, invals, sub, insrc)
             region.records.update(sub.records)
@@ -308,7 +352,7 @@ def _scan(eqn, invals, insrc, path, position, region, common) -> list[Any]:
             f"{path}/jaxpr/", (*region.order, position, ITERATION), loops=level + 1, **common
         )
         outs = interpret(body_jaxpr, body_consts, [*consts, *c, *(x or ())], sub, insrc)
-        return outs, sub.records
+        return outs, _stats.alone(sub.records)
 
     keys = _discover(lambda c, x: run_body(c, x)[1], init, [_slice0(v) for v in xs])
     acc0 = {k: _stats.empty(d) for k, d in keys.items()}
@@ -353,7 +397,7 @@ def _while(eqn, invals, insrc, path, position, region, common) -> list[Any]:
             **common,
         )
         outs = interpret(body_jaxpr, body_closed, [*body_consts, *vals], sub, body_src)
-        return outs, sub.records
+        return outs, _stats.alone(sub.records)
 
     keys = _discover(lambda v: run_body(v)[1], init)
     acc0 = {k: _stats.empty(d) for k, d in keys.items()}
@@ -383,7 +427,7 @@ def _cond(eqn, invals, insrc, path, position, region, common) -> list[Any]:
         jaxpr, consts = _open(branches[b])
         sub = region.child(f"{path}/branches[{b}]/", (*region.order, position, b), **common)
         outs = interpret(jaxpr, consts, list(args), sub, insrc[1:])
-        return outs, sub.records
+        return outs, _stats.alone(sub.records)
 
     keys: dict[str, int] = {}
     for b in range(len(branches)):
@@ -438,7 +482,7 @@ def _shard_map(eqn, invals, insrc, path, position, region, common) -> list[Any]:
     def body(*args):
         sub = region.child(f"{path}/jaxpr/", (*region.order, position), devices=ids, **common)
         outs = interpret(jaxpr, consts, list(args), sub, insrc)
-        return list(outs), sub.records
+        return list(outs), _stats.alone(sub.records)
 
     in_specs = tuple(p["in_specs"])
     out_specs = list(p["out_specs"])
@@ -554,15 +598,9 @@ def instrument(
         region = Region(program=program, prefix="", order=(), loops=0, forward=forward)
         sources = leaf_sources or [("arg", i) for i in range(len(args))]
         outs = interpret(closed.jaxpr, closed.consts, list(args), region, sources)
-        groups: dict[int, list[str]] = {}
-        for key, rec in region.records.items():
-            groups.setdefault(rec[0].shape[0], []).append(key)
+        groups, packed = _stats.pack(region.records)
         layout.clear()
         layout.update(groups)
-        packed = {
-            d: tuple(jnp.stack([region.records[k][f] for k in keys]) for f in range(5))
-            for d, keys in groups.items()
-        }
         arg_recs = [_stats.measure(jnp.asarray(args[i])) for i in arg_layout]
         arg_packed = (
             tuple(jnp.stack([r[f] for r in arg_recs]) for f in range(5)) if arg_recs else None

@@ -160,6 +160,86 @@ def _measure_traced(x: jax.Array) -> Record:
 # JAX's tracing cache makes each later one a lookup (XLA inlines the calls)
 _measure = jax.jit(_measure_traced)
 
+GROUP = 8  # values measured together, in one batched reduction
+GROUP_SIZE = 1 << 16  # larger values are measured alone (padding them together costs memory)
+
+
+def _measure_padded(x: jax.Array, n: jax.Array) -> Record:
+    """The record of the first `n` elements of a flat array (the rest is padding)."""
+    valid = jnp.arange(x.shape[0]) < n
+    if is_float(x.dtype):
+        return _measure_float(x, valid, n)
+    return _measure_int(x, valid, n)
+
+
+_measure_batch = jax.jit(jax.vmap(_measure_padded))
+
+
+class Member:
+    """One value's record inside a batch measured together (the batch's fields have a
+    leading axis of the values); kept whole until a loop or branch needs the record alone,
+    so that the program's outputs take the batch as it is."""
+
+    __slots__ = ("batch", "index")
+
+    def __init__(self, batch: Record, index: int) -> None:
+        self.batch = batch
+        self.index = index
+
+    def record(self) -> Record:
+        return tuple(f[self.index] for f in self.batch)  # type: ignore[return-value]
+
+
+def alone(records: dict[str, Any]) -> dict[str, Record]:
+    """Records with batch members taken out of their batches (for loop carries, branches)."""
+    return {k: v.record() if isinstance(v, Member) else v for k, v in records.items()}
+
+
+def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple]]:
+    """The records as few arrays: per device count, each field stacked over the records (whole
+    batches taken as they are), and the keys in the order of the stacked rows."""
+    layout: dict[int, list[str]] = {}
+    pieces: dict[int, list[Record]] = {}
+    seen: set[int] = set()
+    for key, rec in records.items():
+        if isinstance(rec, Member):
+            if id(rec.batch) in seen:
+                continue
+            seen.add(id(rec.batch))
+            members = [
+                k for k, r in records.items() if isinstance(r, Member) and r.batch is rec.batch
+            ]
+            order = sorted(members, key=lambda k: records[k].index)
+            layout.setdefault(1, []).extend(order)
+            if [records[k].index for k in order] != list(range(rec.batch[0].shape[0])):
+                pieces.setdefault(1, []).append(
+                    tuple(jnp.stack([f[records[k].index] for k in order]) for f in rec.batch)
+                )
+            else:
+                pieces.setdefault(1, []).append(rec.batch)
+            continue
+        devices = rec[0].shape[0]
+        layout.setdefault(devices, []).append(key)
+        pieces.setdefault(devices, []).append(tuple(f[None] for f in rec))
+    packed = {
+        d: tuple(jnp.concatenate([p[f] for p in parts]) for f in range(5))
+        for d, parts in pieces.items()
+    }
+    return layout, packed
+
+
+def measure_group(values: list[jax.Array]) -> list[Any]:
+    """The records of several values of one dtype (each D = 1), measured in one batched
+    reduction over the values padded to the longest: XLA compiles a separate kernel for every
+    separate reduction, and compile time grows with their number."""
+    if len(values) == 1:
+        return [_measure(values[0])]
+    longest = max(v.size for v in values)
+    flat = jnp.stack([jnp.pad(jnp.ravel(v), (0, longest - v.size)) for v in values])
+    sizes = jnp.array([v.size for v in values], int_dtype())
+    batch = _measure_batch(flat, sizes)
+    return [Member(batch, i) for i in range(len(values))]
+
 
 def _explicit_mesh(x: Any) -> Any:
     """The abstract mesh of a value typed with explicit sharding, else None."""
@@ -220,7 +300,7 @@ def _unkey(top: jax.Array) -> jax.Array:
     return jnp.stack([~top[K_MIN], top[K_MAX], top[K_ABSMAX], ~top[K_ABSMIN]])
 
 
-def _measure_float(x: jax.Array) -> Record:
+def _measure_float(x: jax.Array, valid: jax.Array | None = None, n: Any = None) -> Record:
     info = jnp.finfo(x.dtype)
     width = info.bits
     utype = _uint_of_width(width)
@@ -235,6 +315,9 @@ def _measure_float(x: jax.Array) -> Record:
     finite = ~(isnan | isinf)
     zero = mag == 0
     subnormal = (exp_field == 0) & ~zero
+    if valid is not None:  # padding left out
+        isnan, isinf, finite = isnan & valid, isinf & valid, finite & valid
+        zero, subnormal = zero & valid, subnormal & valid
     nonzero = finite & ~zero
     negative = (bits & sign) != 0
     # order-preserving keys: negative values reversed below positive ones
@@ -266,7 +349,8 @@ def _measure_float(x: jax.Array) -> Record:
         jnp.where(finite, x.astype(acc), acc(0)).astype(_float_acc()),
     )
     keys = _unkey(top)
-    counts = jnp.concatenate([tallies, jnp.array([x.size, 1], int_dtype())])
+    size = x.size if n is None else n
+    counts = jnp.concatenate([tallies, jnp.stack([jnp.asarray(size, int_dtype()), int_dtype()(1)])])
     # binade of |x|: the exponent field for normal numbers; from the leading bit of the
     # mantissa for subnormals
     bias = (1 << (int(info.nexp) - 1)) - 1
@@ -283,7 +367,7 @@ def _measure_float(x: jax.Array) -> Record:
     return _one_device(counts, keys, total, hist)
 
 
-def _measure_int(x: jax.Array) -> Record:
+def _measure_int(x: jax.Array, valid: jax.Array | None = None, n: Any = None) -> Record:
     ktype = key_dtype()
     wide = jnp.dtype(x.dtype).itemsize == 8
     if jnp.issubdtype(x.dtype, jnp.signedinteger):
@@ -295,13 +379,15 @@ def _measure_int(x: jax.Array) -> Record:
     else:  # unsigned and bool
         order = x.astype(jnp.uint64 if wide else jnp.uint32).astype(ktype)
         mag = order
-    nonzero = x != 0
-    everywhere = jnp.ones(x.shape, bool)
+    everywhere = jnp.ones(x.shape, bool) if valid is None else valid
+    nonzero = (x != 0) & everywhere
     zeros, top, total = _reduce(
-        [~nonzero], _key_operands(order, mag, everywhere, nonzero), x.astype(_float_acc())
+        [~nonzero & everywhere],
+        _key_operands(order, mag, everywhere, nonzero),
+        jnp.where(everywhere, x.astype(_float_acc()), 0),
     )
     keys = _unkey(top)
-    n = x.size
+    n = x.size if n is None else n
     tallies = [0, 0, 0, zeros[0], 0, 0, 0, 0, 0, 0, n, n, 1]
     counts = jnp.stack([jnp.asarray(v, int_dtype()) for v in tallies])
     hist = jnp.zeros((HISTOGRAM_BINS,), int_dtype())
