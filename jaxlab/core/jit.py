@@ -44,9 +44,12 @@ def _on_compile_step(stage: str, seconds: float) -> None:
     owner = _by_info.get(id(info))
     if owner is None or _compat.jit_info(owner._jitted) is not info:
         return
+    # the owner is held weakly: a trace whose lowering and compilation JAX then serves from
+    # its caches sends no compile event, and the function must not stay alive (and watched
+    # by the guards) for that
     comp = getattr(_pending, "comp", None)
-    if stage == "trace" or comp is None or comp[0] is not owner:
-        comp = _pending.comp = (owner, _compile_events.Compilation(owner.__name__))
+    if stage == "trace" or comp is None or comp[0]() is not owner:
+        comp = _pending.comp = (weakref.ref(owner), _compile_events.Compilation(owner.__name__))
     record = comp[1]
     setattr(record, f"{stage}_s", getattr(record, f"{stage}_s") + seconds)
     if stage == "compile":

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 SETUP = """
@@ -25,8 +27,14 @@ xs = jnp.arange(4.0)
 
 @pytest.fixture(scope="module")
 def defined(ip):
+    before = set(ip.user_ns)
     ip.run_cell(SETUP)
-    return ip
+    yield ip
+    # the shell is shared by the whole session: jitted functions left bound here (jk) would
+    # stay among the %jit functions every later guard session watches
+    for name in set(ip.user_ns) - before:
+        del ip.user_ns[name]
+    gc.collect()
 
 
 @pytest.fixture

@@ -53,3 +53,25 @@ def test_it_can_be_sent_to_another_process():
     back = cloudpickle.loads(cloudpickle.dumps(rj))
     assert isinstance(back, ReportingJit) and back.__wrapped__.__name__ == "halve"
     assert back(jnp.ones(2)).tolist() == [0.5, 0.5]
+
+
+def test_a_function_whose_compilation_jax_serves_from_its_caches_is_not_kept_alive():
+    """A reporting jit of a function that %jit f(x) already compiled traces, and JAX serves
+    its lowering and compilation from its caches (no compile event): nothing of jaxlab's
+    keeps it alive, so the guards do not go on watching a function the user dropped."""
+    import gc
+    import weakref
+
+    import jaxlab
+
+    def f(x):
+        return x * 3
+
+    x = jnp.arange(4.0)
+    jaxlab.jit_run(f, x)
+    again = jaxlab.reporting_jit(f, report=None)
+    again(x)
+    dropped = weakref.ref(again)
+    del again
+    gc.collect()
+    assert dropped() is None
