@@ -15,8 +15,9 @@ SETUP = "%load_ext jaxlab\nimport jax.numpy as jnp\n" + VERBATIM
 
 def test_braces_reach_jit_as_written(kernel):
     kernel.ok(SETUP)
-    # `{x}` is a set: jaxlab says so; expanded, it would have run h(2.0) instead
-    failed = kernel.fails_cleanly("%jit h({x})", "<class 'set'>")
+    # `{x}` is a set, held static as a non-array leaf: h receives the set itself (expanded,
+    # it would have run h(2.0) instead)
+    failed = kernel.fails_cleanly("%jit h({x})", "'set'")
     assert "%jit" in failed.stderr
     kernel.ok("r = %jit h(len({x}) * x) --quiet")
     assert kernel.value("float(r)") == 6.0
