@@ -218,6 +218,10 @@ def interpret(
                     inputs=tuple(insrc),
                     backward=backward,
                 )
+            if not hasattr(value, "size"):
+                # a primitive that folded to a Python scalar while tracing (JAX's typed
+                # literals, as in a library's solver loop): measured as the array it stands for
+                value = jnp.asarray(value, dtype=var.aval.dtype)
             if constant:
                 # XLA would fold the statistics of a value made from constants alone at
                 # compile time, element by element (slowly); measure it at run time

@@ -434,3 +434,18 @@ def test_bench_of_a_library_jit_times_it_and_its_function_op_by_op():
     variants, _ = default_variants(p.fn, "none")
     eager = next(v for v in variants if v.kind == "eager")
     assert not has_own_staging(eager.fn) and eager.fn is not p.fn
+
+
+@pytest.mark.parametrize(
+    "name", ["equinox-mlp-step", "lineax-linear-solve", "haiku-transform", "optax-adam-step"]
+)
+def test_numerics(name: str):
+    """The numerics explorer on library programs, including values JAX folds to Python
+    scalars while tracing (equinox's and lineax's loops): every output measured, no NaN or
+    Inf born, and the call's own output unchanged."""
+    p = program(name)
+    n = jaxlab.numerics(p.fn, *p.args, kwargs=p.kwargs)
+    assert n.origin is None, n.origin
+    assert n.equation_stats and all(r.nan == r.posinf == r.neginf == 0 for r in n.equation_stats)
+    if p.check is not None:
+        p.check(n.output)
