@@ -44,11 +44,19 @@ def hover_highlights(widget: Any) -> tuple[int, int]:
     """Hover the layer-1 line of the source pane: (jaxpr lines, HLO lines) highlighted."""
     source, jaxpr, _, hlo = (widget.locator(".jl-pane").nth(i) for i in range(4))
     line = source.locator(".jl-l", has_text="h = jnp.tanh(x @ params")
-    line.scroll_into_view_if_needed()
-    line.hover()
-    # panes highlight one after another; under load the jaxpr pane can lag the HLO pane
-    for pane in (hlo, jaxpr):
-        pane.locator(".jl-l.jl-hl").first.wait_for(timeout=10_000)
+    # panes highlight one after another; under load the jaxpr pane can lag the HLO pane, and
+    # outputs still settling below can move the line from under the pointer: hover again
+    for attempt in range(3):
+        line.scroll_into_view_if_needed()
+        line.hover()
+        try:
+            for pane in (hlo, jaxpr):
+                pane.locator(".jl-l.jl-hl").first.wait_for(timeout=10_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            widget.page.mouse.move(0, 0)
     return jaxpr.locator(".jl-l.jl-hl").count(), hlo.locator(".jl-l.jl-hl").count()
 
 
