@@ -25,7 +25,8 @@ from jaxlab.guards._warning import GuardWarning
 
 
 def cell_text(cell: int | None) -> str:
-    return f"cell [{cell}]" if cell is not None else "a later cell"
+    # named as the other guards and views name cells (In [7], as the prompt shows it)
+    return f"In [{cell}]" if cell is not None else "a later cell"
 
 
 @dataclass
@@ -203,7 +204,7 @@ def _warning(
     label = watched.label(fn)
     name = read.name
     via = "" if read.function is fn else f" (read by `{read.function.__name__}`, which it calls)"
-    traced = f" in {cell_text(watched.traced_cell)}" if watched.traced_cell is not None else ""
+    traced = f" at {cell_text(watched.traced_cell)}" if watched.traced_cell is not None else ""
     change = {"deleted": "was deleted", "in place": "changed in place"}.get(how, "changed")
     if watched.names:
         clear = f"call `{label}.clear_cache()` after changing it"
@@ -216,7 +217,7 @@ def _warning(
         guard="stale-closure",
         summary=(
             f"`{label}` was traced{traced} with {read.what}{via} as a constant; `{name}` "
-            f"{change} in {cell_text(cell)}, but `{label}` keeps computing with the old value."
+            f"{change} at {cell_text(cell)}, but `{label}` keeps computing with the old value."
         ),
         fix=fix + " (wrapping the same function in jax.jit again reuses the old trace).",
         function=label,

@@ -214,6 +214,8 @@ def test_stale_global_warns_once_at_the_cell_that_changed_it():
     (w,) = run_cell(guards, ns, 5, "W = 2 * jnp.ones(3)")
     assert (w.guard, w.function, w.variable, w.cell) == ("stale-closure", "loss", "W", 5)
     assert "predict" in w.summary and "clear_cache" in w.fix
+    # cells named as every other guard names them
+    assert "traced at In [3]" in w.summary and "changed at In [5]" in w.summary, w.summary
     assert run_cell(guards, ns, 6, "W = 3 * jnp.ones(3)") == []  # once
     # after clear_cache and a new trace, the new value is the one watched
     assert run_cell(guards, ns, 7, "loss.clear_cache()") == []
