@@ -54,6 +54,9 @@ class Numerics(Displayed):
     run_s: float | None = None
     process_s: float | None = None  # jaxlab's own work: interpreting, decoding, the search
     jaxpr: Any = None  # the ClosedJaxpr that was instrumented (value_and_grad's for grad=True)
+    # the call that compares this program with its inputs cast down, `{compare}` for the type
+    # (``%numerics f(x) --compare {compare}`` when the magic made it)
+    compare_template: str = ""
 
     @property
     def rows(self) -> _Rows:
@@ -118,6 +121,7 @@ class Numerics(Displayed):
             origin=origin,
             argnums=argnums if isinstance(argnums, int) else tuple(argnums),
             devices=tuple(data["devices"]),
+            **{k: data.get(k, default) for k, default in _OPTIONAL.items()},
         )
 
     def _ipython_display_(self) -> None:
@@ -127,6 +131,18 @@ class Numerics(Displayed):
     def to_html(self) -> str:
         """One self-contained HTML page of the view."""
         return renderer(self, "page")(self)
+
+    def compare_call(self, dtype: str) -> str | None:
+        """The call that runs this program with its floating inputs cast to `dtype` ('bf16' or
+        'f16') and ranks the equations that lose the precision (``numerics_diff``), as the
+        user would type it: ``%numerics f(x) --compare bf16`` when the magic made this result,
+        else ``jaxlab.numerics_diff(f, x, compare='bf16')`` with the function's parameter names.
+        None for a type ``numerics_diff`` does not compare (fp8) or when the call is
+        unknown."""
+        key = _cast_key(dtype)
+        if key not in ("bf16", "f16") or not self.compare_template:
+            return None
+        return self.compare_template.replace("{compare}", key)
 
     def cast_report(self, dtype: str) -> list[dict[str, Any]]:
         """The float outputs that a cast to `dtype` ('bf16', 'f16' or 'fp8_e4m3'; 'bfloat16',
@@ -196,6 +212,7 @@ class _Rows(list):
 FORMAT = "jaxlab.numerics"
 _UNSAVED = {"equation_stats", "arguments", "origin", "output", "jaxpr"}
 _KEPT = {"fn_name", "grad", "notes", "compile_s", "run_s", "process_s"}
+_OPTIONAL = {"compare_template": ""}  # fields that files written before them lack
 
 
 _STATS = {c.__name__: c for c in (Stats, Row, ArgumentStats, DeviceStats)}
@@ -257,6 +274,7 @@ def numerics(
     static_argnames: str | Sequence[str] | None = None,
     kwargs: dict[str, Any] | None = None,
     only: str | None = None,
+    compare_template: str | None = None,
 ) -> Numerics:
     """Run ``fn(*args, **kwargs)`` once, compiled with ``jax.jit`` as the user's program is,
     with statistics of every equation output reduced on the device, and find where the first
@@ -267,6 +285,8 @@ def numerics(
     from. ``only`` measures part of the program: a named scope ('block3') or a line range of
     the function's file ('12-30'); the rest still runs. Arguments holding NaN or Inf are named
     by ``origin.argument``. Nothing is donated: the caller's arrays stay valid.
+    `compare_template` is the call that runs the program cast down (``Numerics.compare_call``),
+    ``{compare}`` for the type; by default the ``jaxlab.numerics_diff`` call of this one.
     """
     from jaxlab.core.numerics import analyze
     from jaxlab.ir.numerics_origin import find_origin
@@ -297,4 +317,41 @@ def numerics(
         run_s=found.run_s,
         process_s=found.process_s + time.perf_counter() - t0,
         jaxpr=found.jaxpr,
+        compare_template=compare_template
+        if compare_template is not None
+        else python_compare_template(
+            fn,
+            len(args),
+            list(dict(kwargs or {})),
+            grad=grad,
+            argnums=argnums,
+            statics={"static_argnums": static_argnums, "static_argnames": static_argnames},
+        ),
     )
+
+
+def python_compare_template(
+    fn: Callable,
+    nargs: int,
+    keywords: list[str],
+    *,
+    grad: bool,
+    argnums: int | Sequence[int],
+    statics: dict[str, Any],
+) -> str:
+    """``jaxlab.numerics_diff(f, x, compare='{compare}')``: the call with the function's
+    parameter names for its arguments (the values are the user's; only their names are
+    known here)."""
+    from jaxlab.base.format import function_name
+    from jaxlab.base.pytrees import argument_names
+
+    names = [n or f"arg{i}" for i, n in enumerate(argument_names(fn, nargs))]
+    parts = [function_name(fn, "f"), *names]
+    if keywords:
+        parts.append("kwargs={" + ", ".join(f"{k!r}: {k}" for k in keywords) + "}")
+    if grad:
+        parts.append("grad=True")
+        if argnums != 0:
+            parts.append(f"argnums={argnums!r}")
+    parts += [f"{k}={v!r}" for k, v in statics.items() if v is not None]
+    return f"jaxlab.numerics_diff({', '.join(parts)}, compare='{{compare}}')"

@@ -106,4 +106,28 @@ class NumericsMagics(JaxlabMagics):
                     "add --compare bf16 (or f16), e.g. %numerics f(params, x) --compare bf16 "
                     "--cast params.",
                 )
-            return numerics(call.fn, *call.args, kwargs=call.kwargs, **options)
+            return numerics(
+                call.fn,
+                *call.args,
+                kwargs=call.kwargs,
+                compare_template=compare_template(args),
+                **options,
+            )
+
+
+def compare_template(args: Any) -> str:
+    """The ``%numerics`` line that runs this one's program cast down, ``{compare}`` for the
+    type: the call and its options as given (not ``--only``: a comparison runs the whole
+    program), with ``--compare``."""
+    expr = args.expr if isinstance(args.expr, str) else " ".join(args.expr)
+    words = ["%numerics", expr]
+    if args.grad:
+        words.append("--grad")
+    for flag, value in (
+        ("--argnums", args.argnums),
+        ("--static-argnums", args.static_argnums),
+        ("--static-argnames", args.static_argnames),
+    ):
+        if value:
+            words += [flag, str(value)]
+    return " ".join([*words, "--compare", "{compare}"])

@@ -236,7 +236,11 @@ def cast_sentences(n: Numerics) -> list[str]:
                 f"{len(under):,} would flush values to zero (up to {share} of "
                 f"{worst.primitive} at {worst.where or '?'})"
             )
-        lines.append(f"{name}: " + "; ".join(parts))
+        line = f"{name}: " + "; ".join(parts)
+        call = n.compare_call(key) if key in ("bf16", "f16") else None
+        if call:
+            line += f"; run the cast program to see the error it makes: {call}"
+        lines.append(line)
     if fits:
         names = fits[0] if len(fits) == 1 else f"{', '.join(fits[:-1])} and {fits[-1]}"
         lines.insert(0, f"{names}: every float value fits")

@@ -61,3 +61,25 @@ def test_bench_mismatch_names_the_creator(kernel):
     assert jit_numpy, problems
     assert "sub at In [" in jit_numpy[0] and "line 5 makes most of it" in jit_numpy[0]
     assert "jnp.var" in jit_numpy[0]
+
+
+def test_cast_report_line_ends_with_the_compare_call_that_confirms_it(kernel):
+    kernel.ok(
+        "def overflowing(v):\n"
+        "    e = jnp.exp(v)\n"
+        "    return e / 1024.0\n"
+        "big = jnp.linspace(10.0, 13.0, 300)"
+    )
+    cell = kernel.run("n = %numerics overflowing(big)\nn")
+    assert cell.status == "ok", cell.error
+    f16 = next(line for line in cell.text.splitlines() if line.strip().startswith("f16:"))
+    call = "%numerics overflowing(big) --compare f16"
+    assert f16.endswith(f"run the cast program to see the error it makes: {call}"), f16
+    assert kernel.value("n.compare_call('f16')") == call
+    kernel.ok(f"d = {call}")
+    assert kernel.value("d.top['primitive']") == "exp"
+    assert kernel.value("d.top['line']") == kernel.value(
+        "n.equation_stats[n.cast_report('f16')[0]['row']].line"
+    )
+    overflowed = kernel.value("d.top['candidate_nonfinite']")
+    assert overflowed == kernel.value("round(n.cast_report('f16')[0]['overflow'] * big.size)") > 0

@@ -314,3 +314,46 @@ def test_eager_with_many_values_says_they_were_compiled_together(monkeypatch):
     d = jaxlab.numerics_diff(fused, x, y, z, compare="eager")
     assert any("compiled as one program" in n for n in d.notes)
     assert [r["primitive"] for r in d.rows] == ["mul", "add"]
+
+
+def overflowing(x):
+    e = jnp.exp(x)
+    return e / 1024.0
+
+
+def test_cast_report_names_the_call_that_confirms_it():
+    x = jnp.asarray(rng.normal(12.0, 0.5, 1000).astype(np.float32))
+    n = jaxlab.numerics(overflowing, x)
+    report = n.cast_report("f16")
+    worst = report[0]
+    assert worst["primitive"] == "exp" and worst["overflow"] > 0
+    call = n.compare_call("f16")
+    assert call == "jaxlab.numerics_diff(overflowing, x, compare='f16')"
+    assert n.compare_call("fp8_e4m3") is None  # numerics_diff compares bf16 and f16
+    cast_line = next(line for line in repr(n).splitlines() if line.strip().startswith("f16:"))
+    assert cast_line.endswith(f"run the cast program to see the error it makes: {call}")
+    d = eval(call, {"jaxlab": jaxlab, "overflowing": overflowing, "x": x})
+    # the cast program agrees: exp is where the error is made, on the reported line, and it
+    # overflows exactly the elements the report counted (NumPy: exp(x) rounds past f16's max)
+    exp_line = n.equation_stats[worst["row"]].line
+    assert d.top["primitive"] == "exp" and d.top["line"] == exp_line
+    assert d.top["local_error"] == np.inf
+    overflowed = d.top["candidate_nonfinite"]
+    assert overflowed == round(worst["overflow"] * x.size)
+    with np.errstate(over="ignore"):
+        host = np.exp(np.asarray(x, np.float64)).astype(np.float16)
+    assert overflowed == int(np.isinf(host).sum()) > 0
+
+
+def test_compare_call_keeps_grad_and_keywords():
+    def loss(w, x, *, scale):
+        return jnp.sum(jnp.exp(w * x)) * scale
+
+    w = jnp.full((4,), 12.0)
+    n = jaxlab.numerics(loss, w, jnp.ones(4), grad=True, kwargs={"scale": 1.0})
+    call = n.compare_call("bf16")
+    assert call == (
+        "jaxlab.numerics_diff(loss, w, x, kwargs={'scale': scale}, grad=True, compare='bf16')"
+    )
+    d = eval(call, {"jaxlab": jaxlab, "loss": loss, "w": w, "x": jnp.ones(4), "scale": 1.0})
+    assert len(d.outputs) == 2  # the value and the gradient

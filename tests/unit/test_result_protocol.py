@@ -326,6 +326,7 @@ def test_numerics_saves_its_statistics_and_origin_and_rows_still_read_as_a_list(
     assert back.equation_stats == n.equation_stats and back.arguments == n.arguments
     assert back.origin == n.origin and back.origin.sentence() == n.origin.sentence()
     assert back.rows() == n.rows() and back.output is None  # the output is not saved
+    assert back.compare_call("bf16") == "jaxlab.numerics_diff(nan_of_log, x, compare='bf16')"
     assert [r["primitive"] for r in n.nonfinite_rows()] == ["log", "mul"]
     renamed._warned.clear()
     with pytest.warns(FutureWarning, match=r"`Numerics.rows` as a list of Row.*equation_stats"):
