@@ -4,7 +4,7 @@
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { FusionTable } from "./fusions";
 import { GraphPane, type Request } from "./graph";
-import type { FusionRow, FusionsSection, GraphSection, NumericsRow, NumericsSection, PanesSection, ProfileSection, ViewModel } from "./model";
+import type { FusionRow, FusionsSection, GraphSection, NumericsRow, NumericsSection, PanesSection, PrecisionSection, ProfileSection, ViewModel } from "./model";
 import { NumericsTable } from "./numerics";
 import { CodePane } from "./pane";
 import { findLines, step } from "./search";
@@ -63,6 +63,7 @@ class Inspector {
   private timeline: Timeline | null = null;
   private numerics: NumericsTable | null = null;
   private numericsSection: NumericsSection | null = null;
+  private precisionSection: PrecisionSection | null = null;
   private active = new Set<number>();
   private pinned = false;
   private matches: [number, number][] = [];
@@ -85,6 +86,12 @@ class Inspector {
           !view.sections.some((s) => s.kind === "panes"),
         );
         this.root.append(this.numerics.el);
+      } else if (section.kind === "precision") {
+        this.precisionSection = section as PrecisionSection;
+        const div = document.createElement("div");
+        div.className = "jl-section jl-numerics jl-precision";
+        div.innerHTML = this.precisionSection.html; // built and escaped by jaxlab's static renderer
+        this.root.append(div);
       } else if (section.kind === "profile") {
         this.root.append(this.buildProfile(section as ProfileSection));
       } else if (section.kind === "graph") {
@@ -169,27 +176,40 @@ class Inspector {
 
   start(): void {
     const numerics = this.numericsSection;
+    const precision = this.precisionSection;
+    const lines = (record: Record<string, unknown>) => new Map(Object.entries(record).map(([k, v]) => [Number(k), v]));
     if (numerics && this.panes.length) {
-      const lines = (record: Record<string, unknown>) => new Map(Object.entries(record).map(([k, v]) => [Number(k), v]));
       const origin = numerics.origin_lines;
       this.pane("jaxpr")?.setNumerics(lines(numerics.values) as Map<number, never>, new Map(), origin.jaxpr ?? -1);
       this.pane("source")?.setNumerics(null, lines(numerics.source_marks) as Map<number, string>, origin.source ?? -1);
     }
+    if (precision && this.panes.length) {
+      const top = precision.origin_lines;
+      this.pane("jaxpr")?.setErrors(lines(precision.values) as Map<number, never>, new Map(), top.jaxpr ?? -1);
+      this.pane("source")?.setErrors(null, lines(precision.source_heat) as Map<number, number>, top.source ?? -1);
+    }
     for (const p of this.panes) p.render();
     this.timeline?.draw();
-    if (numerics) this.showOrigin(numerics);
+    if (numerics && numerics.origin_lines.jaxpr !== undefined) this.showOrigin(numerics);
+    else if (precision) this.showLines(precision.origin_lines);
   }
 
   // Open on the first NaN or Inf: its jaxpr line and source line in view and linked (the
   // origin keeps its outline after the pointer moves on).
   private showOrigin(numerics: NumericsSection): void {
-    const { jaxpr, source } = numerics.origin_lines;
+    if (this.showLines(numerics.origin_lines)) this.numerics?.setActive(numerics.origin_row);
+  }
+
+  // Bring a jaxpr line and its source line into view, linked (the first NaN's origin, or the
+  // equation that makes the most error); false when there is no such jaxpr line.
+  private showLines(lines: Record<string, number>): boolean {
+    const { jaxpr, source } = lines;
     const pane = this.pane("jaxpr");
-    if (jaxpr === undefined || !pane) return;
+    if (jaxpr === undefined || !pane) return false;
     this.setActive(pane.index.groups(jaxpr), null);
     pane.reveal(jaxpr);
     if (source !== undefined) this.pane("source")?.reveal(source);
-    this.numerics?.setActive(numerics.origin_row);
+    return true;
   }
 
   private hoverOutput(row: NumericsRow | null): void {

@@ -27,6 +27,11 @@ export class CodePane {
   private values: ReadonlyMap<number, ValueCell> | null = null;
   private marks: ReadonlyMap<number, string> = new Map();
   private origin = -1;
+  /** the error column (inspect with compare=...), the source lines' heat by the error made on
+   * them, and the line that makes the most error */
+  private errors: ReadonlyMap<number, ValueCell> | null = null;
+  private errorHeat: ReadonlyMap<number, number> = new Map();
+  private creator = -1;
   /** headers of the folds that are closed (all of them at first) */
   private readonly closed: Set<number>;
   private readonly folds: Map<number, { last: number }>;
@@ -144,6 +149,7 @@ export class CodePane {
       el.append(num);
     }
     if (this.values) el.append(valueCell(this.values.get(i)));
+    if (this.errors) el.append(valueCell(this.errors.get(i), "jl-err"));
     if (headers && headers.includes(i)) {
       el.classList.add("jl-hdr");
       if (this.folds.has(i)) {
@@ -183,7 +189,11 @@ export class CodePane {
       i === this.current ? "jl-current" : "",
       this.marks.has(i) ? `jl-mark-${this.marks.get(i)}` : "",
       i === this.origin ? "jl-origin" : "",
+      i === this.creator ? "jl-origin jl-creator" : "",
+      this.errorHeat.has(i) ? "jl-err-heat" : "",
     ].filter(Boolean).join(" ");
+    const made = this.errorHeat.get(i);
+    if (made !== undefined) el.style.setProperty("--jl-err", String(made));
     if (groups.length) el.dataset.g = groups.join(" ");
     const heat = this.heat.get(i);
     el.classList.toggle("jl-hot", !!heat);
@@ -196,6 +206,17 @@ export class CodePane {
     this.values = values;
     this.marks = marks;
     this.origin = origin;
+    for (const el of this.rendered.values()) el.remove();
+    this.rendered.clear();
+    this.render();
+  }
+
+  /** The error column beside every line (`errors`, null for none), the heat of the error
+   * made on each line (0..1), and the line that makes the most (-1: none). */
+  setErrors(errors: ReadonlyMap<number, ValueCell> | null, heat: ReadonlyMap<number, number>, creator: number): void {
+    this.errors = errors;
+    this.errorHeat = heat;
+    this.creator = creator;
     for (const el of this.rendered.values()) el.remove();
     this.rendered.clear();
     this.render();
@@ -240,9 +261,9 @@ export class CodePane {
   }
 }
 
-function valueCell(cell: ValueCell | undefined): HTMLElement {
+function valueCell(cell: ValueCell | undefined, extra = ""): HTMLElement {
   const span = document.createElement("span");
-  span.className = "jl-val";
+  span.className = extra ? `jl-val ${extra}` : "jl-val";
   if (!cell) return span;
   span.classList.add(`jl-val-${cell.state}`);
   span.textContent = cell.text;

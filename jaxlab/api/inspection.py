@@ -33,6 +33,7 @@ class Inspection(Displayed):
 
     profile: Any = None  # a measured `Profile` when inspected with profile=True
     numerics: Any = None  # the `Numerics` of one instrumented run when inspected with numerics=True
+    numerics_diff: Any = None  # the `NumericsDiff` when inspected with compare=...
 
     def __init__(self, staged: _stages.Staged):
         self._staged = staged

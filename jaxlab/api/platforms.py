@@ -203,6 +203,7 @@ def inspect(
     platforms: str | Sequence[str] | None = None,
     profile: bool | int = False,
     numerics: bool = False,
+    compare: str | None = None,
     kwargs: Mapping[str, Any] | None = None,
 ) -> Inspection | PlatformInspection:
     """Trace, lower and compile ``fn(*args, **kwargs)`` and return an :class:`Inspection`.
@@ -227,11 +228,18 @@ def inspect(
     every jaxpr equation (range, NaN and Inf, headroom), mark the source lines that made NaN
     or Inf, and open on the first one's origin.
 
+    With `compare` (a configuration :func:`jaxlab.numerics_diff` takes: ``"bf16"``, ``"f16"``,
+    ``"x64"``, ``"eager"``, ``"precision=default"``, ...), the call also runs under that
+    configuration and the reference: ``.numerics_diff`` holds the :class:`jaxlab.NumericsDiff`,
+    and the views add an error column beside every jaxpr equation (how far its output is off,
+    how much error it makes itself, warm as that error grows), heat on the source lines by
+    the error they make, and open on the equation that makes the most.
+
     jaxlab's options are keyword-only; `fn`'s own keyword arguments go in ``kwargs={...}``.
     """
     kwargs = dict(kwargs or {})
     statics = {"static_argnums": static_argnums, "static_argnames": static_argnames}
-    for option, given in (("profile", profile), ("numerics", numerics)):
+    for option, given in (("profile", profile), ("numerics", numerics), ("compare", compare)):
         if platforms is not None and given:
             raise ValueError(
                 f"`jaxlab.inspect(..., platforms=..., {option}=...)`: {option} runs the call "
@@ -268,4 +276,13 @@ def inspect(
         from jaxlab.api.numerics import numerics as run_numerics
 
         insp.numerics = run_numerics(fn, *args, **statics, kwargs=kwargs)
+    if compare is not None:
+        if not staged.runnable:
+            raise ValueError(
+                "`jaxlab.inspect(..., compare=...)` runs the call, but an argument is a "
+                "jax.ShapeDtypeStruct placeholder; pass arrays or drop compare=."
+            )
+        from jaxlab.api.numerics_diff import numerics_diff
+
+        insp.numerics_diff = numerics_diff(fn, *args, compare=compare, **statics, kwargs=kwargs)
     return insp

@@ -47,6 +47,7 @@ class Op:
     file: str | None
     line: int | None
     key: tuple = ()  # (file, line, primitive, occurrence) for matching
+    path: str = ""  # the equation's place in the jaxpr as the inspector numbers it ("3/jaxpr/1")
 
     @property
     def primitive(self) -> str:
@@ -73,7 +74,7 @@ def flatten(closed: Any) -> Flat:
         flat.avals[i] = aval
         return i
 
-    def walk(jaxpr: Any, consts: Sequence[Any], inputs: list) -> list:
+    def walk(jaxpr: Any, consts: Sequence[Any], inputs: list, prefix: str) -> list:
         env: dict[Any, tuple[str, Any]] = {}
         for v, c in zip(jaxpr.constvars, consts, strict=True):
             i = new(v.aval)
@@ -84,18 +85,19 @@ def flatten(closed: Any) -> Flat:
         def ref(v: Any) -> tuple[str, Any]:
             return ("lit", v.val) if _is_literal(v) else env[v]
 
-        for eqn in jaxpr.eqns:
+        for position, eqn in enumerate(jaxpr.eqns):
             ins = [ref(v) for v in eqn.invars]
+            path = f"{prefix}{position}"
             label = INLINED.get(eqn.primitive.name)
             if label is not None and label in eqn.params:
                 inner, inner_consts = _open(eqn.params[label])
-                outs = walk(inner, inner_consts, ins)
+                outs = walk(inner, inner_consts, ins, f"{path}/{label}/")
                 env.update(zip(eqn.outvars, outs, strict=True))
                 continue
             outs = [-1 if type(v).__name__ == "DropVar" else new(v.aval) for v in eqn.outvars]
             frames = _compat.eqn_frames(eqn)
             file, line = (frames[0][0], frames[0][1]) if frames else (None, None)
-            op = Op(len(flat.ops), eqn, ins, outs, file, line)
+            op = Op(len(flat.ops), eqn, ins, outs, file, line, path=path)
             flat.ops.append(op)
             for v, i in zip(eqn.outvars, outs, strict=True):
                 if i >= 0:
@@ -104,7 +106,7 @@ def flatten(closed: Any) -> Flat:
         return [ref(v) for v in jaxpr.outvars]
 
     flat.args = [new(a) for a in closed.in_avals]
-    flat.outputs = walk(closed.jaxpr, closed.consts, [("var", i) for i in flat.args])
+    flat.outputs = walk(closed.jaxpr, closed.consts, [("var", i) for i in flat.args], "")
     seen: dict[tuple, int] = {}
     for op in flat.ops:
         base = (op.file, op.line, op.primitive)
@@ -192,6 +194,7 @@ class Setup:
     notes: list[str]
     wide: Callable[[], Any] = contextlib.nullcontext  # context the comparison runs in
     reference_output: Any = None  # for numpy: the twin's output, host side
+    given: str = "candidate"  # which side is the program as given (the one jaxlab.inspect sees)
 
 
 def parse_compare(compare: str) -> str:
@@ -348,7 +351,8 @@ def setup(
             candidate = Side(compare, given.flat, leaves, _matmul(level))
     else:  # numpy
         return _numpy_setup(given, names, notes, twin)
-    return Setup(compare, reference, candidate, names, cast_leaves, notes, wide)
+    given_side = "reference" if compare in LOW else "candidate"
+    return Setup(compare, reference, candidate, names, cast_leaves, notes, wide, given=given_side)
 
 
 def _numpy_setup(given: Side, names: list[str], notes: list[str], twin: Any) -> Setup:
@@ -496,6 +500,7 @@ def diff(found: Setup) -> Compared:
                 "shape": tuple(cand.flat.avals[c.outputs[j]].shape),
                 **fig,
                 "_params": c.eqn.params,
+                "_path": (r if found.given == "reference" else c).path,
             }
         )
     outputs = [

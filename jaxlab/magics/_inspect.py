@@ -52,6 +52,15 @@ class InspectMagics(JaxlabMagics):
         "one's origin",
     )
     @argument(
+        "--compare",
+        default=None,
+        metavar="C",
+        help="also run the call under a second numerical configuration (bf16, f16, x64, "
+        "eager, precision=default|high|highest): an error column beside every jaxpr "
+        "equation, heat on the source lines by the error they make, the view opened on the "
+        "equation that makes the most",
+    )
+    @argument(
         "--no-run",
         action="store_true",
         help="stage the call without running it (as run=False); by default a call with real "
@@ -77,6 +86,10 @@ class InspectMagics(JaxlabMagics):
         ``--numerics`` adds the values of every equation (as ``%numerics``): range, NaN and
         Inf beside each jaxpr line, and the view opens on the origin of the first NaN or Inf.
 
+        ``--compare bf16`` adds the error under that configuration (as ``%numerics f(x)
+        --compare bf16``): how far each jaxpr equation's output is off and how much error it
+        makes itself, heat on the source lines, and the view opens on the worst creator.
+
         ``--compile-profile`` shows where the compile time goes instead (a
         :class:`jaxlab.CompileProfile`, as ``%compile_profile f(x)``).
 
@@ -91,10 +104,10 @@ class InspectMagics(JaxlabMagics):
             )
         platforms = platform_values(args, "inspect")
         if args.compile_profile:
-            if args.profile or args.numerics:
+            if args.profile or args.numerics or args.compare:
                 raise UsageError(
-                    "%inspect: --compile-profile measures the compiler; --profile and "
-                    "--numerics run the call.\n"
+                    "%inspect: --compile-profile measures the compiler; --profile, "
+                    "--numerics and --compare run the call.\n"
                     "  fix: run `%compile_profile f(x)` and `%inspect --profile f(x)` (or "
                     "--numerics) apart."
                 )
@@ -111,18 +124,21 @@ class InspectMagics(JaxlabMagics):
         if args.profile:
             profile = runs_value(args.runs or "10", "inspect")
         from jaxlab.api.platforms import inspect
+        from jaxlab.core.numerics import BadInput
         from jaxlab.core.profiler import ProfilerBusy
 
         with self.friendly_errors(
             "inspect",
             call.name,
             args.traceback,
-            plain=(ProfilerBusy,),
+            plain=(ProfilerBusy, BadInput),
             on_failure=_show_error_card,
         ):
             if platforms:
-                if profile or args.numerics:
-                    which = "--profile" if profile else "--numerics"
+                if profile or args.numerics or args.compare:
+                    which = (
+                        "--profile" if profile else "--numerics" if args.numerics else "--compare"
+                    )
                     raise UsageError(
                         f"%inspect: {which} runs the call on this machine; it cannot be "
                         "combined with --platforms.\n  fix: drop one of them."
@@ -137,6 +153,7 @@ class InspectMagics(JaxlabMagics):
                 run=run,
                 profile=profile,
                 numerics=args.numerics,
+                compare=args.compare,
                 **statics,
                 kwargs=call.kwargs,
             )

@@ -4,15 +4,20 @@ Every name from the program (files, cells, primitives) is escaped here."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from jaxlab.api.numerics_diff import CREATOR_COLUMNS, OUTPUT_COLUMNS, NumericsDiff
 from jaxlab.base.display import renders
-from jaxlab.views._html import esc, fragment, page, prose, table
+from jaxlab.views._html import esc, fragment, page, prose, svg, table
 from jaxlab.views._text import text_table
 from jaxlab.views.numerics import num
 
 SHOWN = 10  # creators in the views; `.creators()` has them all
+SPARK_WIDTH = 640  # px: at most one column per pixel; more outputs share a column (the worst)
+SPARK_HEIGHT = 48
+CARRIED = "#8c959f"  # an output's error (made here or carried in)
+MADE = "#cf222e"  # the creators shown in the table
 
 
 def answer(d: NumericsDiff) -> str:
@@ -77,6 +82,75 @@ def numerics_diff_text(d: NumericsDiff) -> str:
     return "\n".join(lines)
 
 
+def _label(row: dict[str, Any]) -> str:
+    where = row["where"] or f"equation {row['equation']}"
+    made = "" if row["local_error"] is None else f", makes {num(row['local_error'])}"
+    at = row.get("iteration")
+    worst = f" (worst at iteration {', '.join(map(str, at))})" if at else ""
+    off = f"off by {num(row['rel_error'])}"
+    return f"#{row['equation']} {row['primitive']} at {where}: {off}{made}{worst}"
+
+
+def error_sparkline(d: NumericsDiff) -> str:
+    """The error of every matched output in execution order, as bars on a log scale (grey:
+    how far the output is off, made there or carried in), the creators of the table marked in
+    red with a tick above: where the error appears and where it is made, at a glance. Every
+    bar's tooltip names its equation (escaped). "" when no output is off."""
+    rows = d.rows
+    errors = [r["rel_error"] for r in rows]
+    finite = [e for e in errors if e > 0 and math.isfinite(e)]
+    if not finite and not any(e == math.inf for e in errors):
+        return ""
+    low = math.log10(min(finite)) if finite else 0.0
+    high = math.log10(max(finite)) if finite else 0.0
+    high = max(high, low + 1.0)
+    creators = {(r["equation"], r["output"]) for r in d.creators()[:SHOWN]}
+    columns = min(len(rows), SPARK_WIDTH)
+    width = SPARK_WIDTH / columns
+    top = 8  # room for the creators' ticks
+    span = SPARK_HEIGHT - top - 1
+    parts = [
+        f'<line x1="0" y1="{SPARK_HEIGHT - 0.5}" x2="{SPARK_WIDTH}" y2="{SPARK_HEIGHT - 0.5}" '
+        f'stroke="{CARRIED}" stroke-width="1"/>'
+    ]
+    for k in range(columns):
+        first, last = k * len(rows) // columns, (k + 1) * len(rows) // columns
+        group = rows[first:last]
+        worst = max(group, key=lambda r: r["rel_error"])
+        made = [r for r in group if (r["equation"], r["output"]) in creators]
+        e = worst["rel_error"]
+        if e <= 0:
+            h = 0.0
+        elif not math.isfinite(e):
+            h = span
+        else:
+            h = max(1.5, span * (math.log10(e) - low + 0.15 * (high - low)) / (1.15 * (high - low)))
+        x = k * width
+        tip = _label(made[0] if made else worst)
+        if len(group) > 1:
+            tip = f"outputs {first}–{last - 1}; worst: {tip}"
+        colour = MADE if made else CARRIED
+        parts.append(
+            f'<rect x="{x:.1f}" y="{SPARK_HEIGHT - 1 - h:.1f}" width="{max(width - 0.5, 1.0):.1f}" '
+            f'height="{max(h, 0.5):.1f}" fill="{colour}"><title>{esc(tip)}</title></rect>'
+        )
+        if made:
+            cx = x + max(width - 0.5, 1.0) / 2
+            parts.append(
+                f'<path d="M{cx - 3:.1f},0 L{cx + 3:.1f},0 L{cx:.1f},5 Z" fill="{MADE}" '
+                f'class="jl-creator-mark"><title>{esc(tip)}</title></path>'
+            )
+    label = (
+        f"error of {len(rows):,} outputs in execution order, {num(10**low)} … "
+        f"{num(10**high)} (log scale); creators in red"
+    )
+    return (
+        '<div class="jl-title">error along the program</div>'
+        + svg(SPARK_WIDTH, SPARK_HEIGHT, "".join(parts), cls="jl-error-spark", label=label)
+        + f'<div class="jl-muted">{esc(label)}</div>'
+    )
+
+
 def numerics_diff_body(d: NumericsDiff) -> str:
     body = f'<div class="jl-num-answer">{esc(answer(d))}</div>'
     top = d.top
@@ -84,6 +158,7 @@ def numerics_diff_body(d: NumericsDiff) -> str:
         body += f'<div class="jl-num-fix">fix: {prose(top["fix"])}</div>'
     for n in side_notes(d):
         body += f'<div class="jl-note">{prose(n)}</div>'
+    body += error_sparkline(d)
     creators = d.creators()
     if creators:
         body += f'<div class="jl-title">creators ({len(creators)}, largest local error first)</div>'

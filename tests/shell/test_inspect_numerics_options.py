@@ -36,3 +36,33 @@ def test_inspect_numerics_needs_real_arrays():
         ValueError, match=r"platforms=\.\.\., numerics=\.\.\.\)`: numerics runs the call"
     ):
         jaxlab.inspect(jnp.log, jnp.ones(3), numerics=True, platforms="tpu")
+
+
+def test_compare_with_platform_or_compile_profile_says_which_to_drop(ip):
+    assert _usage_error(ip, "--compare bf16 --platforms tpu f(x)") == (
+        "%inspect: --compare runs the call on this machine; it cannot be combined with "
+        "--platforms.\n  fix: drop one of them."
+    )
+    message = _usage_error(ip, "--compare bf16 --compile-profile f(x)")
+    assert message.startswith("%inspect: --compile-profile measures the compiler;")
+    assert "--compare run the call" in message
+
+
+def test_an_unknown_compare_lists_the_valid_ones(ip):
+    message = _usage_error(ip, "--compare tf32 f(x)")
+    assert message.startswith("%inspect: compare='tf32' is not a configuration jaxlab compares.")
+    assert "bf16, f16, x64, eager" in message and "\n" in message
+
+
+def test_inspect_compare_carries_the_comparison(ip):
+    ip.run_cell(
+        "import jax.numpy as jnp\n"
+        "def var(x):\n"
+        "    m = jnp.mean(x)\n"
+        "    return jnp.mean(x * x) - m * m\n"
+        "x = jnp.linspace(999.0, 1001.0, 2048)"
+    )
+    insp = ip.run_line_magic("inspect", "--compare bf16 --no-run var(x)")
+    assert insp.numerics_diff.top["primitive"] == "sub"
+    assert insp.numerics_diff.top["line"] == 4
+    assert str(ip.user_ns["x"].dtype) == "float32"

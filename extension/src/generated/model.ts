@@ -12,7 +12,7 @@ export type LineLinks = number | number[];
 
 export type NumericsKey = "equation" | "primitive" | "phase" | "where" | "scope" | "value" | "nonfinite" | "min" | "max" | "absmin_nonzero" | "zero_frac" | "subnormal_frac" | "overflow_bf16" | "overflow_f16" | "underflow_f16" | "overflow_fp8_e4m3" | "underflow_fp8_e4m3";
 
-export type Section = HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection | NumericsSection;
+export type Section = HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection | NumericsSection | PrecisionSection;
 
 /** A section drawn by the static renderer only (the header, the summary, the distribution and any later kind); the widget shows its `html` as it is. */
 export interface HtmlSection {
@@ -201,6 +201,16 @@ export interface NumericsSection {
   edges: BinadeEdge[];
   values: Record<string, ValueCell>;
   source_marks: Record<string, "nonfinite" | "origin">;
+  origin_lines: Record<string, number>;
+}
+
+/** The error of a second numerical configuration (``inspect(..., compare="bf16")``): the answer and the creators (the static rendering of the ``NumericsDiff``), and in the inspector an error column beside the jaxpr lines, heat on the source lines by the error they make, and the equation that makes the most to scroll to. */
+export interface PrecisionSection {
+  kind: "precision";
+  html: string;
+  answer: string;
+  values: Record<string, ValueCell>;
+  source_heat: Record<string, number>;
   origin_lines: Record<string, number>;
 }
 

@@ -8,6 +8,7 @@ output, so several inspector outputs in one page never affect each other.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from jaxlab.api.inspection import Inspection
@@ -23,6 +24,7 @@ from jaxlab.views.inspector.model import (
     NumericsSection,
     Pane,
     PanesSection,
+    PrecisionSection,
     Section,
     ValueCell,
     ViewModel,
@@ -35,13 +37,16 @@ MAX_STATIC_FUSIONS = 100
 MAX_HOVER_RULES = 400
 STATIC_GRAPH_MAX_NODES = 300  # lay out graphs in the static view when the program is this small
 ORIGIN_ANCHOR = "jl-numerics-origin"  # the jaxpr line of the first NaN or Inf (+ its key)
+CREATOR_ANCHOR = "jl-precision-top"  # the jaxpr line that makes the most error (+ its key)
 
 
 def inspector_body(model: ViewModel, insp: Inspection | None = None) -> str:
     parts = [f"<style>{stylesheet()}{_hover_css(model)}</style>"]
     numerics = next((s for s in model["sections"] if s["kind"] == "numerics"), None)
+    precision = next((s for s in model["sections"] if s["kind"] == "precision"), None)
+    runs = Runs(numerics, precision)  # type: ignore[arg-type]
     for sec in model["sections"]:
-        parts.append(_section(sec, insp, numerics))  # type: ignore[arg-type]
+        parts.append(_section(sec, insp, runs))  # type: ignore[arg-type]
     return "".join(parts)
 
 
@@ -63,11 +68,22 @@ def inspection_page(insp: Inspection) -> str:
     )
 
 
-def _section(sec: Section, insp: Inspection | None, numerics: NumericsSection | None) -> str:
+@dataclass
+class Runs:
+    """What runs of the call add to the panes: the values of an instrumented run
+    (``numerics=True``) and the error under a second configuration (``compare=...``)."""
+
+    numerics: NumericsSection | None = None
+    precision: PrecisionSection | None = None
+
+
+def _section(sec: Section, insp: Inspection | None, runs: Runs) -> str:
     if sec["kind"] == "panes":
-        return _panes(sec, numerics)
+        return _panes(sec, runs)
     if sec["kind"] == "numerics":
         return _numerics(sec)
+    if sec["kind"] == "precision":
+        return _precision(sec)
     if sec["kind"] == "fusions":
         return _fusions(sec)
     if sec["kind"] == "graph":
@@ -118,6 +134,24 @@ def _numerics(sec: NumericsSection) -> str:
     return f'<div class="jl-section jl-numerics">{sec["html"]}{jump}</div>'
 
 
+def creator_anchor(sec: PrecisionSection) -> str:
+    """The id of the jaxpr line that makes the most error: one per answer and program."""
+    key = f"{sec['answer']}|{len(sec['values'])}|{sorted(sec['origin_lines'].items())}"
+    return f"{CREATOR_ANCHOR}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
+def _precision(sec: PrecisionSection) -> str:
+    """The answer with a link to the jaxpr line that makes the most error, then the rest of
+    the comparison (error along the program, creators, outputs)."""
+    jump = ""
+    if "jaxpr" in sec["origin_lines"]:
+        jump = (
+            f'<div><a class="jl-origin-link" href="#{creator_anchor(sec)}">'
+            "show it in the jaxpr pane ↓</a></div>"
+        )
+    return f'<div class="jl-section jl-numerics jl-precision">{sec["html"]}{jump}</div>'
+
+
 def pane_title(pane: Pane) -> str:
     """``source (23 lines; 262 more in 4 folded library frames)``: the lines a pane shows,
     not all it holds (the widget's title says the same, ``paneTitle``)."""
@@ -129,28 +163,30 @@ def pane_title(pane: Pane) -> str:
     return f"{shown}; {hidden:,} more in {_format.plural(len(folds), 'folded library frame')})"
 
 
-def _panes(sec: PanesSection, numerics: NumericsSection | None = None) -> str:
+def _panes(sec: PanesSection, runs: Runs | None = None) -> str:
     out = ['<div class="jl-panes">']
     for pane in sec["panes"]:
         out.append(
             f'<div class="jl-pane"><div class="jl-pane-title">{esc(pane_title(pane))}</div>'
-            f"{_pane_code(pane, numerics)}</div>"
+            f"{_pane_code(pane, runs or Runs())}</div>"
         )
     out.append("</div>")
     return "".join(out)
 
 
-def _value_cell(cell: ValueCell | None) -> str:
-    """The values column of one jaxpr line (blank where the line is no equation)."""
+def _value_cell(cell: ValueCell | None, kind: str = "jl-val", anchor: str = "") -> str:
+    """The values (or errors: `kind` "jl-val jl-err") column of one jaxpr line (blank where
+    the line is no equation); `anchor`: its id."""
     if cell is None:
-        return '<span class="jl-val"></span>'
+        return f'<span class="{kind}"></span>'
+    named = f' id="{anchor}"' if anchor else ""
     return (
-        f'<span class="jl-val jl-val-{cell["state"]}" style="--jl-heat:{cell["heat"]}" '
+        f'<span class="{kind} jl-val-{cell["state"]}"{named} style="--jl-heat:{cell["heat"]}" '
         f'title="{esc(cell["tip"])}">{esc(cell["text"])}</span>'
     )
 
 
-def _pane_code(pane: Pane, numerics: NumericsSection | None = None) -> str:
+def _pane_code(pane: Pane, runs: Runs | None = None) -> str:
     lines = pane["lines"]
     shown = lines[:STATIC_MAX_LINES]
     if len(lines) <= HIGHLIGHT_MAX_LINES:
@@ -162,9 +198,14 @@ def _pane_code(pane: Pane, numerics: NumericsSection | None = None) -> str:
     numbers = pane.get("numbers")
     headers = set(pane.get("headers", ()))
     folds = {f["header"]: f["last"] for f in pane.get("folds", ())}
+    runs = runs or Runs()
+    numerics, precision = runs.numerics, runs.precision
     values = numerics["values"] if numerics and pane["id"] == "jaxpr" else None
+    errors = precision["values"] if precision and pane["id"] == "jaxpr" else None
     marks = numerics["source_marks"] if numerics and pane["id"] == "source" else {}
+    error_heat = precision["source_heat"] if precision and pane["id"] == "source" else {}
     origin = numerics["origin_lines"].get(pane["id"], -1) if numerics else -1
+    creator = precision["origin_lines"].get(pane["id"], -1) if precision else -1
     fold_end = -1
     spans = []
     for i, html_line in enumerate(html_lines[: len(shown)]):
@@ -181,15 +222,24 @@ def _pane_code(pane: Pane, numerics: NumericsSection | None = None) -> str:
             html_line = esc(shown[i])
         elif numbers:
             html_line = f'<span class="jl-num">{numbers[i]}</span>{html_line}'
+        if errors is not None:
+            anchor = creator_anchor(precision) if i == creator else ""  # type: ignore[arg-type]
+            html_line = _value_cell(errors.get(str(i)), "jl-val jl-err", anchor) + html_line
         if values is not None:
             html_line = _value_cell(values.get(str(i))) + html_line
         mark = marks.get(str(i))
         if mark:
             cls += f" jl-mark-{mark}"
+        heat = error_heat.get(str(i))
+        if heat:
+            cls += " jl-err-heat"
+            attrs += f' style="--jl-err:{heat}"'
         if i == origin:
             cls += " jl-origin"
             if pane["id"] == "jaxpr":
                 attrs += f' id="{origin_anchor(numerics)}"'
+        if i == creator:
+            cls += " jl-origin jl-creator"
         span = f'<span class="{cls}"{attrs}>{html_line or " "}</span>'
         if i in folds:  # a library's frame: folded to its header line
             fold_end = folds[i]

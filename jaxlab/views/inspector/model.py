@@ -32,6 +32,7 @@ from jaxlab.views.inspector.values_model import (
     NumericsColumns,
     NumericsKey,
     NumericsSection,
+    PrecisionSection,
     ValueCell,
 )
 from jaxlab.views.pallas import inspector_section
@@ -195,7 +196,13 @@ class ProfileSection(TypedDict):
 
 
 Section = (
-    HtmlSection | PanesSection | FusionsSection | GraphSection | ProfileSection | NumericsSection
+    HtmlSection
+    | PanesSection
+    | FusionsSection
+    | GraphSection
+    | ProfileSection
+    | NumericsSection
+    | PrecisionSection
 )
 
 
@@ -263,7 +270,7 @@ MODEL_TYPES = (
     HtmlSection, Fold, Pane, PanesSection, FusionColumn, FusionColumns, FusionTotals,
     FusionsSection, GraphRef, GraphSection, TimelineKernel, TimelineModel, ProfileHeat,
     ProfileSection, NumericsColumn, NumericsColumns, BinadeEdge, ValueCell, NumericsSection,
-    ViewModel, GraphView, LayoutReply, LayoutFailure, VizReply,
+    PrecisionSection, ViewModel, GraphView, LayoutReply, LayoutFailure, VizReply,
 )  # fmt: skip
 
 
@@ -280,6 +287,7 @@ def view_model(insp: Inspection) -> ViewModel:
         "title": f"{insp.fn_name}({insp.arguments.text})",
         "sections": [
             *numerics_sections(insp),  # its first line is the answer: where the NaN is born
+            *precision_sections(insp),  # ... or which equation loses the precision
             header_section(insp),
             summary_section(insp),
             linked.section,
@@ -605,6 +613,16 @@ def numerics_sections(insp: Inspection) -> list[NumericsSection]:
     from jaxlab.views.inspector.values import inspector_section
 
     return [inspector_section(insp, line_classes(insp))]
+
+
+def precision_sections(insp: Inspection) -> list[PrecisionSection]:
+    """The error of every equation under a second configuration, when inspected with
+    compare=..."""
+    if getattr(insp, "numerics_diff", None) is None:
+        return []
+    from jaxlab.views.inspector.errors import inspector_section as error_section
+
+    return [error_section(insp, line_classes(insp))]
 
 
 # -- graphs -------------------------------------------------------------------------------

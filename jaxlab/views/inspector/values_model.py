@@ -93,3 +93,17 @@ class NumericsSection(TypedDict):
     values: dict[str, ValueCell]  # by jaxpr pane line (0-based)
     source_marks: dict[str, Literal["nonfinite", "origin"]]  # by source pane line
     origin_lines: dict[str, int]  # pane id -> line (0-based) of the origin
+
+
+class PrecisionSection(TypedDict):
+    """The error of a second numerical configuration (``inspect(..., compare="bf16")``): the
+    answer and the creators (the static rendering of the ``NumericsDiff``), and in the
+    inspector an error column beside the jaxpr lines, heat on the source lines by the error
+    they make, and the equation that makes the most to scroll to."""
+
+    kind: Literal["precision"]
+    html: str  # the whole static rendering: answer, fix, error along the program, creators
+    answer: str
+    values: dict[str, ValueCell]  # by jaxpr pane line (0-based): off by / made, heat
+    source_heat: dict[str, float]  # by source pane line: heat (0..1) of its worst local error
+    origin_lines: dict[str, int]  # pane id -> line (0-based) of the equation making the most
