@@ -51,8 +51,9 @@ def main() -> None:
     for t in r.timings:
         s = t.summary
         print(
-            f"  {t.variant:5} median {s.median * 1e3:9.3f} ms  "
-            f"(95 % CI {s.ci_low * 1e3:.3f}–{s.ci_high * 1e3:.3f} ms, IQR {s.iqr * 1e3:.3f} ms, "
+            f"  {t.variant:5} median {s.median_s * 1e3:9.3f} ms  "
+            f"(95 % CI {s.ci_low_s * 1e3:.3f}–{s.ci_high_s * 1e3:.3f} ms, "
+            f"IQR {s.iqr_s * 1e3:.3f} ms, "
             f"{s.runs} runs × {t.number})"
         )
     print(

@@ -82,10 +82,11 @@ def main() -> None:
         print(
             f"round {i + 1}: %timeit {ta:5.2f} s -> {res.average * 1e3:.3f} ms ± "
             f"{res.stdev * 1e3:.3f} ms (mean ± std of {res.repeat} runs, {res.loops} loops) | "
-            f"%bench {tb:5.2f} s -> jit {jit_b.median * 1e3:.3f} ms ±"
+            f"%bench {tb:5.2f} s -> jit {jit_b.median_s * 1e3:.3f} ms ±"
             f"{100 * jit_b.summary.rel_half_width:.1f} % (95 % CI, {jit_b.runs} runs), "
-            f"eager {rb.median('eager') * 1e3:.3f} ms, numpy {rb.median('numpy') * 1e3:.3f} ms | "
-            f"%bench --variants jit {tc:5.2f} s -> {jit_c.median * 1e3:.3f} ms "
+            f"eager {rb.median_s('eager') * 1e3:.3f} ms, "
+            f"numpy {rb.median_s('numpy') * 1e3:.3f} ms | "
+            f"%bench --variants jit {tc:5.2f} s -> {jit_c.median_s * 1e3:.3f} ms "
             f"±{100 * jit_c.summary.rel_half_width:.1f} % ({jit_c.runs} runs)"
         )
     med = {k: statistics.median(v) for k, v in rows.items()}

@@ -60,7 +60,7 @@ def child(side: int, phases: int) -> dict:
     del kept_eager, kept_numpy
     r = jaxlab.bench(fn, x, vs="numpy", progress=None, peak=False, time_budget=0.5)
     advice = any("arena_max=1" in n.text for n in r.notes)
-    return {"phases": rows, "bench_s": r.timing("jit").median, "advice": advice}
+    return {"phases": rows, "bench_s": r.timing("jit").median_s, "advice": advice}
 
 
 def run(side: int, phases: int, one_arena: bool) -> dict:

@@ -249,7 +249,7 @@ def _static_recompiles(profile: CompileProfile) -> list[Advice]:
     fresh: dict[str, list[float]] = defaultdict(list)  # a new object at each call, per line
     for record in entry.records:
         if reason_category(record.raw_reason) == "new-object":
-            fresh[summarize_reason(record.raw_reason)].append(record.seconds)
+            fresh[summarize_reason(record.raw_reason)].append(record.compile_s)
             continue
         if reason_category(record.raw_reason) != "static":
             continue
@@ -257,7 +257,7 @@ def _static_recompiles(profile: CompileProfile) -> list[Advice]:
             if part.startswith("static argument "):
                 arg, _, rest = part[len("static argument ") :].partition(" is now ")
                 arg = _argument_name(profile.inspection._staged.fn, arg)
-                by_arg[arg].append(record.seconds)
+                by_arg[arg].append(record.compile_s)
                 values[arg].append(rest.split(", was ")[0])
     file, line = entry.defined_at or ("", 0)
     return [

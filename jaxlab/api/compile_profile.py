@@ -77,7 +77,7 @@ class CompileProfile(Displayed):
         """XLA's HLO passes, longest first: pipeline, pass, ``time_s`` (XLA's spans, measured)
         and calls."""
         rows = [
-            {"pipeline": p.pipeline, "pass": p.name, "time_s": p.seconds, "calls": p.calls}
+            {"pipeline": p.pipeline, "pass": p.name, "time_s": p.time_s, "calls": p.calls}
             for p in self.trace.passes
         ]
         rows.sort(key=lambda r: -r["time_s"])
@@ -113,7 +113,7 @@ class CompileProfile(Displayed):
         ``time_s``, its part of the backend's wall time in proportion to those two."""
         total_ops = sum(k.op_count for k in self.trace.kernels) or 1
         llvm = self.trace.codegen_s
-        weights = [k.seconds + llvm * k.op_count / total_ops for k in self.trace.kernels]
+        weights = [k.emit_s + llvm * k.op_count / total_ops for k in self.trace.kernels]
         scale = self.trace.backend_s / sum(weights) if sum(weights) else 0.0
         rows = []
         for k, weight in zip(self.trace.kernels, weights, strict=True):
@@ -124,7 +124,7 @@ class CompileProfile(Displayed):
                     "fusion": k.fusion,
                     "lines": [source_location(f, n) for f, n in lines],
                     "time_s": weight * scale,
-                    "emit_s": k.seconds,
+                    "emit_s": k.emit_s,
                     "llvm_share_s": llvm * k.op_count / total_ops,
                     "op_count": k.op_count,
                     "_places": sources,
@@ -217,8 +217,8 @@ class CompileProfile(Displayed):
         trace = CompileTrace(
             **{
                 **t,
-                "passes": [PassTime(**p) for p in t["passes"]],
-                "kernels": [KernelTime(**k) for k in t["kernels"]],
+                "passes": [PassTime(**_renamed_keys(p, "time_s")) for p in t["passes"]],
+                "kernels": [KernelTime(**_renamed_keys(k, "emit_s")) for k in t["kernels"]],
             }
         )
         profile = cls(
@@ -247,6 +247,15 @@ class CompileProfile(Displayed):
 
 _RENAMED = {"seconds": "time_s"}
 FORMAT = "jaxlab.compile_profile"
+
+
+def _renamed_keys(saved: dict[str, Any], new: str) -> dict[str, Any]:
+    """A saved pass or kernel time with its seconds under `new` (files written before the
+    field was named with ``_s`` call it ``seconds``)."""
+    out = dict(saved)
+    if "seconds" in out:
+        out[new] = out.pop("seconds")
+    return out
 
 
 def _codegen_table(rows: list[dict[str, Any]]) -> Table:

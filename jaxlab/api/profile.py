@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaxlab.base.display import Displayed, renderer
 from jaxlab.base.files import envelope, opened, write_json
+from jaxlab.base.renamed import renamed
 from jaxlab.base.table import Table
 from jaxlab.benchmarking import roofline as _roofline
 from jaxlab.core import profiler as _profiler
@@ -38,7 +39,7 @@ LINE_COLUMNS = [
 ]  # fmt: skip
 SCOPE_COLUMNS = ["scope", "total_s", "per_call_s", "percent", "kernels"]
 CALL_COLUMNS = [
-    "call", "wall_s", "kernels", "kernel_s", "busy_s", "gaps_s", "host_s", "coverage",
+    "call", "wall_s", "kernels", "kernel_s", "busy_s", "gaps_s", "host_s", "coverage_frac",
 ]  # fmt: skip
 
 
@@ -104,9 +105,12 @@ class Profile(Displayed):
     def host_s(self) -> float:
         return sum(c.host_s for c in self.calls)
 
+    coverage = renamed("coverage_frac")
+
     @property
-    def coverage(self) -> float:
-        """Kernel time / wall time of the profiled calls (1.0: the device never waited)."""
+    def coverage_frac(self) -> float:
+        """Kernel time / wall time of the profiled calls, 0–1 (1.0: the device never
+        waited)."""
         wall = self.wall_s
         return self.kernel_s / wall if wall > 0 else 0.0
 
@@ -234,11 +238,13 @@ class Profile(Displayed):
                 "busy_s": c.busy_s,
                 "gaps_s": c.gaps_s,
                 "host_s": c.host_s,
-                "coverage": c.busy_s / c.wall_s if c.wall_s > 0 else None,
+                "coverage_frac": c.busy_s / c.wall_s if c.wall_s > 0 else None,
             }
             for c in self.calls
         ]
-        return Table(rows, CALL_COLUMNS, "Profile.call_rows()")
+        return Table(
+            rows, CALL_COLUMNS, "Profile.call_rows()", renamed={"coverage": "coverage_frac"}
+        )
 
     def to_pandas(self, by: str = "kernel"):
         """A DataFrame: by ``"kernel"`` (one row per kernel and device), ``"line"``,

@@ -57,8 +57,8 @@ class Comparison(Displayed):
                         "result": label,
                         "median_s": row.medians[i],
                         "speedup": r.speedup if r else (1.0 if i == 0 else None),
-                        "speedup_low": r.ci_low if r else None,
-                        "speedup_high": r.ci_high if r else None,
+                        "speedup_low": r.speedup_low if r else None,
+                        "speedup_high": r.speedup_high if r else None,
                         "p": r.p if r else None,
                         "significant": r.significant if r else None,
                     }

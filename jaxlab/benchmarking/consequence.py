@@ -50,8 +50,8 @@ def flags(t: Timing, sweep: bool = False) -> list[Note]:
         out.append(
             Note(
                 "warn",
-                f"{who}: unsteady: turns ran at {format_seconds(p.fast)}–"
-                f"{format_seconds(p.slow)} ({p.ratio:.2f}×)",
+                f"{who}: unsteady: turns ran at {format_seconds(p.fast_s)}–"
+                f"{format_seconds(p.slow_s)} ({p.change:.2f}×)",
                 t.variant,
                 "pace",
             )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jaxlab.base.format import format_seconds
+from jaxlab.base.renamed import renamed, warn_renamed
 
 MIN_SAMPLES = 10  # fewer samples than this are never split
 MIN_SHARE = 0.10  # a mode holds at least this share of the samples ...
@@ -25,13 +26,23 @@ NAMES = {2: "bimodal", 3: "trimodal"}
 
 @dataclass(frozen=True)
 class Mode:
-    """One cluster of samples: its median (seconds), share of all samples, and bounds."""
+    """One cluster of samples: its median, its fastest and slowest sample (seconds), and the
+    percent of all samples it holds."""
 
-    median: float
-    share: float
+    median_s: float
+    percent: float  # 0–100
     count: int
-    low: float
-    high: float
+    low_s: float
+    high_s: float
+
+    median = renamed("median_s")
+    low = renamed("low_s")
+    high = renamed("high_s")
+
+    @property
+    def share(self) -> float:
+        warn_renamed("`Mode.share` (0–1)", "`.percent` (0–100)")
+        return self.percent / 100
 
 
 def _robust_sigma(logs: np.ndarray) -> float:
@@ -90,11 +101,11 @@ def find_modes(samples: Sequence[float]) -> list[Mode]:
                     break
     return [
         Mode(
-            median=float(np.median(xs[a:b])),
-            share=(b - a) / len(xs),
+            median_s=float(np.median(xs[a:b])),
+            percent=100 * (b - a) / len(xs),
             count=b - a,
-            low=float(xs[a]),
-            high=float(xs[b - 1]),
+            low_s=float(xs[a]),
+            high_s=float(xs[b - 1]),
         )
         for a, b in parts
     ]
@@ -106,7 +117,7 @@ def describe(modes: Sequence[Mode]) -> str:
         return ""
     name = NAMES.get(len(modes), f"{len(modes)} modes")
     return f"{name}: " + " / ".join(
-        f"{format_seconds(m.median)} ({100 * m.share:.0f} %)" for m in modes
+        f"{format_seconds(m.median_s)} ({m.percent:.0f} %)" for m in modes
     )
 
 
@@ -114,4 +125,4 @@ def mode_of(value: float, modes: Sequence[Mode]) -> int:
     """Index of the mode `value` belongs to (the nearest on a log scale)."""
     if value <= 0:
         return 0
-    return min(range(len(modes)), key=lambda i: abs(math.log(value / modes[i].median)))
+    return min(range(len(modes)), key=lambda i: abs(math.log(value / modes[i].median_s)))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from jaxlab.base.format import format_seconds
+from jaxlab.base.renamed import renamed
 
 CHANGE = 0.10  # block medians further apart than this fraction: the pace changed
 # turns with fewer samples than this are not compared (a variant whose calls are so slow that
@@ -34,19 +35,24 @@ class Pace:
     """The fastest and slowest block of one variant (median seconds per call) and the CPUs the
     process used in each (CPU seconds per second of wall time; None when not measured)."""
 
-    fast: float
-    slow: float
+    fast_s: float
+    slow_s: float
     blocks: int
     cpus_fast: float | None = None
     cpus_slow: float | None = None
 
+    fast = renamed("fast_s")
+    slow = renamed("slow_s")
+    ratio = renamed("change")
+
     @property
-    def ratio(self) -> float:
-        return self.slow / self.fast
+    def change(self) -> float:
+        """The slowest block's median over the fastest's (1: the pace never changed)."""
+        return self.slow_s / self.fast_s
 
     @property
     def changed(self) -> bool:
-        return self.ratio > 1 + CHANGE
+        return self.change > 1 + CHANGE
 
     @property
     def lost_cpu(self) -> bool | None:
@@ -113,8 +119,8 @@ def note(variant: str, p: Pace) -> str:
     """One line: how far the pace moved, what the process saw, what to do."""
     text = (
         f"{variant}: the machine changed pace while it was timed: its {p.blocks} turns ran at "
-        f"{format_seconds(p.fast)} to {format_seconds(p.slow)} per call ({p.ratio:.2f}×), so the "
-        "median depends on when it ran"
+        f"{format_seconds(p.fast_s)} to {format_seconds(p.slow_s)} per call ({p.change:.2f}×), "
+        "so the median depends on when it ran"
     )
     lost = p.lost_cpu
     if lost is True:

@@ -19,6 +19,7 @@ from jaxlab.benchmarking.modes import Mode, describe, find_modes, mode_of
 from jaxlab.benchmarking.pace import Pace
 from jaxlab.benchmarking.pace import pace as pace_of
 from jaxlab.benchmarking.roofline import ComputePeak, Peak, Roof, Work, rates, roof
+from jaxlab.benchmarking.verdict import Finding
 
 FORMAT = "jaxlab.BenchResult"
 VERSION = 1
@@ -132,20 +133,20 @@ class Timing:
     @property
     def median_s(self) -> float:
         """Median seconds per call over the samples."""
-        return self.summary.median
+        return self.summary.median_s
 
     @property
     def iqr_s(self) -> float:
         """Interquartile range of the samples, in seconds per call."""
-        return self.summary.iqr
+        return self.summary.iqr_s
 
     @property
     def min_s(self) -> float:
-        return self.summary.min
+        return self.summary.min_s
 
     @property
     def max_s(self) -> float:
-        return self.summary.max
+        return self.summary.max_s
 
     median = renamed("median_s")
     iqr = renamed("iqr_s")
@@ -239,15 +240,18 @@ class BenchResult(Displayed):
                 return t
         raise KeyError(f"no timing of {variant!r} at size {size}; sizes: {self.sizes}")
 
-    def median(self, variant: str, size: int | None = None) -> float:
+    def median_s(self, variant: str, size: int | None = None) -> float:
+        """Median seconds per call of `variant` (at `size`; the only or largest when omitted)."""
         return self.timing(variant, size).median_s
+
+    median = renamed("median_s")
 
     def speedup(self, variant: str, baseline: str | None = None, size: int | None = None) -> float:
         """How many times faster `variant` is than `baseline` (>1: faster)."""
         base = baseline or self.baseline
         if base is None:
             raise KeyError("no baseline variant to compare with")
-        return self.median(base, size) / self.median(variant, size)
+        return self.median_s(base, size) / self.median_s(variant, size)
 
     def crossover(self, variant: str, baseline: str | None = None) -> Crossover | None:
         """Where `variant` starts (or stops) beating `baseline` in a size sweep."""
@@ -271,7 +275,7 @@ class BenchResult(Displayed):
 
         return verdict(self)
 
-    def findings(self) -> list[Any]:
+    def findings(self) -> list[Finding]:
         """The verdict's parts: one :class:`jaxlab.benchmarking.verdict.Finding` per variant
         (and size) against the baseline."""
         from jaxlab.benchmarking.verdict import findings
@@ -343,14 +347,14 @@ class BenchResult(Displayed):
                 {
                     "variant": t.variant,
                     "size": t.size,
-                    "median_s": s.median,
-                    "iqr_s": s.iqr,
-                    "min_s": s.min,
-                    "max_s": s.max,
+                    "median_s": s.median_s,
+                    "iqr_s": s.iqr_s,
+                    "min_s": s.min_s,
+                    "max_s": s.max_s,
                     "runs": s.runs,
                     "loops": t.number,
-                    "ci_low_s": s.ci_low,
-                    "ci_high_s": s.ci_high,
+                    "ci_low_s": s.ci_low_s,
+                    "ci_high_s": s.ci_high_s,
                     "noisy": s.noisy,
                     "valid": t.valid,
                     "trace_s": t.trace_s,
@@ -364,13 +368,13 @@ class BenchResult(Displayed):
                     "bound": roofed.bound if roofed else None,
                     "percent_of_roof": roofed.percent if roofed else None,
                     "speedup": self._speedup_or_none(t),
-                    "speedup_low": f.low if compared else None,
-                    "speedup_high": f.high if compared else None,
+                    "speedup_low": f.speedup_low if compared else None,
+                    "speedup_high": f.speedup_high if compared else None,
                     "verdict": f.status if f is not None else None,
                     "faults_per_call": t.faults_per_call,
                     "alloc_bytes_per_call": t.alloc_bytes,
                     "modes": describe(t.modes) or None,
-                    "pace_change": t.pace.ratio if t.pace else None,
+                    "pace_change": t.pace.change if t.pace else None,
                     "process_medians_s": list(t.process_medians) or None,
                 }
             )

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jaxlab.base.renamed import renamed
+
 # a result whose IQR is more than this fraction of its median is flagged as noisy
 NOISY_IQR = 0.10
 LEVEL = 0.95
@@ -18,23 +20,33 @@ LEVEL = 0.95
 class Summary:
     """Order statistics of per-call times (seconds)."""
 
-    median: float
-    q1: float
-    q3: float
-    min: float
-    max: float
+    median_s: float
+    q1_s: float
+    q3_s: float
+    min_s: float
+    max_s: float
     runs: int
-    ci_low: float  # confidence interval of the median at `level`
-    ci_high: float
+    ci_low_s: float  # confidence interval of the median at `level`
+    ci_high_s: float
     level: float = LEVEL
 
+    median = renamed("median_s")
+    q1 = renamed("q1_s")
+    q3 = renamed("q3_s")
+    min = renamed("min_s")
+    max = renamed("max_s")
+    ci_low = renamed("ci_low_s")
+    ci_high = renamed("ci_high_s")
+    iqr = renamed("iqr_s")
+
     @property
-    def iqr(self) -> float:
-        return self.q3 - self.q1
+    def iqr_s(self) -> float:
+        return self.q3_s - self.q1_s
 
     @property
     def rel_iqr(self) -> float:
-        return self.iqr / self.median if self.median > 0 else math.inf
+        """The IQR relative to the median (no unit)."""
+        return self.iqr_s / self.median_s if self.median_s > 0 else math.inf
 
     @property
     def noisy(self) -> bool:
@@ -43,9 +55,9 @@ class Summary:
     @property
     def rel_half_width(self) -> float:
         """Half the width of the median's confidence interval, relative to the median."""
-        if self.median <= 0:
+        if self.median_s <= 0:
             return math.inf
-        return (self.ci_high - self.ci_low) / 2 / self.median
+        return (self.ci_high_s - self.ci_low_s) / 2 / self.median_s
 
 
 def summarize(samples: Sequence[float], level: float = LEVEL) -> Summary:
@@ -56,14 +68,14 @@ def summarize(samples: Sequence[float], level: float = LEVEL) -> Summary:
     q1, med, q3 = (float(v) for v in np.quantile(arr, [0.25, 0.5, 0.75]))
     lo, hi = median_ci(xs, level)
     return Summary(
-        median=med,
-        q1=q1,
-        q3=q3,
-        min=xs[0],
-        max=xs[-1],
+        median_s=med,
+        q1_s=q1,
+        q3_s=q3,
+        min_s=xs[0],
+        max_s=xs[-1],
         runs=len(xs),
-        ci_low=lo,
-        ci_high=hi,
+        ci_low_s=lo,
+        ci_high_s=hi,
         level=level,
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jaxlab.base.format import format_seconds, format_size
+from jaxlab.base.renamed import renamed, warn_renamed
 from jaxlab.benchmarking import pace as _pace
 from jaxlab.benchmarking import stats
 
@@ -34,10 +35,13 @@ class Ratio:
     """`other` against `base`: `speedup` > 1 means faster than `base`."""
 
     speedup: float
-    ci_low: float  # 95 % bootstrap interval of the speedup
-    ci_high: float
+    speedup_low: float  # 95 % bootstrap interval of the speedup
+    speedup_high: float
     p: float  # two-sided Mann–Whitney U
     significant: bool
+
+    ci_low = renamed("speedup_low")
+    ci_high = renamed("speedup_high")
 
 
 _ratios: dict[tuple, Ratio] = {}
@@ -81,9 +85,11 @@ class Finding:
     baseline: str | None
     size: int | None
     speedup: float | None  # None without a baseline
-    low: float | None  # the 95 % interval: of the speedup, else of the median (seconds)
-    high: float | None
+    speedup_low: float | None  # the speedup's 95 % interval (None without a baseline)
+    speedup_high: float | None
     median_s: float
+    median_low_s: float | None  # the median's 95 % interval
+    median_high_s: float | None
     conclusion: str  # faster / slower / same / unclear / time
     holds: bool
     why: str  # 'in all 7 turns' or what unsettles it
@@ -93,6 +99,16 @@ class Finding:
     @property
     def status(self) -> str:
         return "holds" if self.holds else "unsettled"
+
+    @property
+    def low(self) -> float | None:
+        warn_renamed("`Finding.low`", "`.speedup_low` (or `.median_low_s` without a baseline)")
+        return self.speedup_low if self.speedup is not None else self.median_low_s
+
+    @property
+    def high(self) -> float | None:
+        warn_renamed("`Finding.high`", "`.speedup_high` (or `.median_high_s` without a baseline)")
+        return self.speedup_high if self.speedup is not None else self.median_high_s
 
 
 def factor(speedup: float) -> str:
@@ -118,7 +134,7 @@ def interval(low: float | None, high: float | None, speedup: float) -> str:
 def _conclusion(r: Ratio) -> str:
     if r.significant:
         return "faster" if r.speedup >= 1 else "slower"
-    if math.isfinite(r.ci_low) and r.ci_low >= 1 - SAME and r.ci_high <= 1 + SAME:
+    if math.isfinite(r.speedup_low) and r.speedup_low >= 1 - SAME and r.speedup_high <= 1 + SAME:
         return "same"
     return "unclear"
 
@@ -169,14 +185,14 @@ def _straddle(slow: Timing, fast_median: float) -> bool:
     """`slow` has modes on both sides of `fast_median` (its fastest mode below, its slowest
     above)."""
     modes = slow.modes if slow.samples else []
-    return len(modes) > 1 and modes[0].median < fast_median < modes[-1].median
+    return len(modes) > 1 and modes[0].median_s < fast_median < modes[-1].median_s
 
 
 def _unclear(r: Ratio) -> str:
     """Why a ratio concludes nothing: its interval spans 1, or too few samples to tell."""
-    if not math.isfinite(r.p) or not math.isfinite(r.ci_low):
+    if not math.isfinite(r.p) or not math.isfinite(r.speedup_low):
         return "too few samples to tell"
-    if r.ci_low <= 1 <= r.ci_high:
+    if r.speedup_low <= 1 <= r.speedup_high:
         return f"the interval spans 1 (p={r.p:.2g})"
     return f"too few samples to tell (p={r.p:.2g})"
 
@@ -218,9 +234,11 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
         "baseline": base_name,
         "size": t.size,
         "speedup": r.speedup,
-        "low": r.ci_low if math.isfinite(r.ci_low) else None,
-        "high": r.ci_high if math.isfinite(r.ci_high) else None,
+        "speedup_low": r.speedup_low if math.isfinite(r.speedup_low) else None,
+        "speedup_high": r.speedup_high if math.isfinite(r.speedup_high) else None,
         "median_s": t.median_s,
+        "median_low_s": t.summary.ci_low_s,
+        "median_high_s": t.summary.ci_high_s,
         "conclusion": conclusion,
     }
     invalid = [x.variant for x in (t, base) if not x.valid]
@@ -269,7 +287,7 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
     slow, fast = (t, base) if r.speedup >= 1 else (base, t)
     for who, other in ((slow, fast), (fast, slow)):
         if _straddle(who, other.median_s):
-            modes = " / ".join(format_seconds(m.median) for m in who.modes)
+            modes = " / ".join(format_seconds(m.median_s) for m in who.modes)
             return Finding(
                 **common,
                 holds=False,
@@ -289,9 +307,11 @@ def _alone(result: BenchResult, t: Timing) -> Finding:
         "baseline": None,
         "size": t.size,
         "speedup": None,
-        "low": s.ci_low,
-        "high": s.ci_high,
-        "median_s": s.median,
+        "speedup_low": None,
+        "speedup_high": None,
+        "median_s": s.median_s,
+        "median_low_s": s.ci_low_s,
+        "median_high_s": s.ci_high_s,
         "conclusion": "time",
     }
     if not t.valid:
@@ -305,7 +325,7 @@ def _alone(result: BenchResult, t: Timing) -> Finding:
         return Finding(
             **common,
             holds=False,
-            why=f"its modes {' / '.join(format_seconds(m.median) for m in t.modes)}",
+            why=f"its modes {' / '.join(format_seconds(m.median_s) for m in t.modes)}",
             action=_processes_action(result),
         )
     if len(t.process_medians) > 1:
@@ -321,7 +341,7 @@ def _alone(result: BenchResult, t: Timing) -> Finding:
         return Finding(
             **common,
             holds=False,
-            why=f"its turns ran {t.pace.ratio:.2f}× apart",
+            why=f"its turns ran {t.pace.change:.2f}× apart",
             action=_processes_action(result),
         )
     return _by_turns(result, common, len(_pace.block_medians(t.samples, t.blocks)))
@@ -355,19 +375,18 @@ def head(f: Finding, *, name: bool = True) -> str:
     who = f"{f.variant} " if name else ""
     if f.speedup is None:
         ci = (
-            f"{format_seconds(f.low)}–{format_seconds(f.high)}"
-            if f.low is not None and f.high is not None
+            f"{format_seconds(f.median_low_s)}–{format_seconds(f.median_high_s)}"
+            if f.median_low_s is not None and f.median_high_s is not None
             else "interval unknown"
         )
         return f"{who}{format_seconds(f.median_s)} per call (95 % CI {ci})"
     if f.conclusion == "same":
         return (
             f"{who}as fast as {f.baseline} ({f.speedup:.3g}×, 95 % CI "
-            f"{interval(f.low, f.high, 1.0)})"
+            f"{interval(f.speedup_low, f.speedup_high, 1.0)})"
         )
-    return (
-        f"{who}{factor(f.speedup)} than {f.baseline} (95 % CI {interval(f.low, f.high, f.speedup)})"
-    )
+    shown = interval(f.speedup_low, f.speedup_high, f.speedup)
+    return f"{who}{factor(f.speedup)} than {f.baseline} (95 % CI {shown})"
 
 
 def status(f: Finding) -> str:

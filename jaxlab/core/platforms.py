@@ -16,6 +16,7 @@ from typing import Any
 
 from jaxlab.base import compat as _compat
 from jaxlab.base.format import short_repr
+from jaxlab.base.renamed import renamed
 
 PLATFORMS = ("cpu", "tpu", "cuda", "rocm")
 NEEDS_BACKEND = (
@@ -54,8 +55,10 @@ class PlatformLowering:
     platform: str
     lowered: Any | None
     error: str | None
-    seconds: float
+    lower_s: float
     note: str = ""  # how it was lowered, when that differs from JAX's default
+
+    seconds = renamed("lower_s")
 
     @property
     def ok(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from jaxlab.base.display import Displayed
 from jaxlab.base.format import source_location
+from jaxlab.base.renamed import renamed
 from jaxlab.base.table import Table
 from jaxlab.core.cache_misses import NEW_OBJECT_FIX, argument_changes
 from jaxlab.core.cache_misses import category as reason_category
@@ -64,11 +65,13 @@ class CompileRecord:
     """One compilation: the cell it happened in, its seconds, and JAX's reason."""
 
     cell: int | None
-    seconds: float
+    compile_s: float
     reason: str
     raw_reason: str
     # the arguments as shapes and dtypes, kept for the last compilations only (see `add`)
     call: tuple[tuple, dict] | None = None
+
+    seconds = renamed("compile_s")
 
 
 @dataclass
@@ -79,11 +82,13 @@ class FunctionCompiles:
 
     name: str
     count: int = 0
-    seconds: float = 0.0
+    compile_s: float = 0.0
     cells: dict[int | None, int] = field(default_factory=dict)
     records: list[CompileRecord] = field(default_factory=list)
     defined_at: tuple[str, int] | None = None
     label: str = ""
+
+    seconds = renamed("compile_s")
 
     def __post_init__(self) -> None:
         self.label = self.label or self.name
@@ -216,7 +221,7 @@ class RecompileLedger:
             for comp in comps:
                 raw = "\n".join(comp.reasons)
                 entry.count += 1
-                entry.seconds += comp.total_s
+                entry.compile_s += comp.total_s
                 entry.cells[cell] = entry.cells.get(cell, 0) + 1
                 reason = _since_previous(entry, comp, raw) or summarize_reason(raw)
                 entry.records.append(CompileRecord(cell, comp.total_s, reason, raw, comp.call))
@@ -325,7 +330,7 @@ class RecompileReport(Displayed):
                 "function": f.label,
                 "compilations": f.count,
                 "cells": f.cells_text(),
-                "compile_s": f.seconds,
+                "compile_s": f.compile_s,
                 "last_reason": f.last_reason,
             }
             for f in self.functions

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jaxlab.base.renamed import renamed
+
 _PIPELINE_SRC = "hlo_pass_pipeline.cc"
 _KERNEL = "FusionCompiler::Compile"
 _KERNEL_SUFFIX = "_kernel_module"
@@ -57,10 +59,14 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class PassTime:
+    """One HLO pass: its seconds summed over its `calls` in `pipeline`."""
+
     pipeline: str
     name: str
-    seconds: float
+    time_s: float
     calls: int
+
+    seconds = renamed("time_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +74,10 @@ class KernelTime:
     """Code generation of one kernel (the fused computation XLA emitted)."""
 
     fusion: str
-    seconds: float
+    emit_s: float
     op_count: int
+
+    seconds = renamed("emit_s")
 
 
 @dataclass
@@ -92,7 +100,7 @@ class CompileTrace:
 
     @property
     def kernels_s(self) -> float:
-        return sum(k.seconds for k in self.kernels)
+        return sum(k.emit_s for k in self.kernels)
 
     @property
     def found(self) -> bool:

@@ -10,6 +10,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from jaxlab.base.renamed import warn_renamed_option
 from jaxlab.core.errors import describe_value
 from jaxlab.magics._base import (
     JaxlabMagics,
@@ -44,7 +45,7 @@ class ProfileMagics(JaxlabMagics):
         """Profile a call: ``%profile f(x)``. Compiles it (not measured), warms it up, then
         runs it N times under JAX's profiler and shows the measured time of each kernel,
         rolled up to source lines and named scopes, with a timeline of one call. Returns the
-        :class:`jaxlab.Profile` (``.to_pandas()``, ``.by_line()``, ``.coverage``).
+        :class:`jaxlab.Profile` (``.to_pandas()``, ``.by_line()``, ``.coverage_frac``).
         """
         from jaxlab.api.profile import profile
         from jaxlab.core.profiler import ProfilerBusy
@@ -72,12 +73,13 @@ class ProfileMagics(JaxlabMagics):
     @traceback_option
     @argument(
         "--diff",
-        nargs="?",
-        const="",
-        default=None,
+        action="store_true",
+        help="what changed since the last %%memory (or since --since SNAPSHOT)",
+    )
+    @argument(
+        "--since",
         metavar="SNAPSHOT",
-        help="compare with SNAPSHOT (a variable holding an earlier %%memory), or with the "
-        "last %%memory when no name is given",
+        help="with --diff: compare with SNAPSHOT, a variable holding an earlier %%memory",
     )
     @argument("expr", nargs="*", help=argparse.SUPPRESS)
     @no_var_expand
@@ -87,23 +89,29 @@ class ProfileMagics(JaxlabMagics):
         """Device memory held now: ``%memory``. Every live array with its bytes, the notebook
         variables that hold it (IPython's output history ``Out[n]``, ``_``, ``__`` included:
         arrays kept alive only by it are marked) and the cell and line that created it.
-        ``%memory --diff`` shows what changed since the last ``%memory``. Returns a
+        ``%memory --diff`` shows what changed since the last ``%memory``, ``%memory --diff
+        --since snap`` since the snapshot ``snap = %memory``. Returns a
         :class:`jaxlab.MemorySnapshot` (or a :class:`jaxlab.MemoryDiff`)."""
         from jaxlab.api.memory import MemorySnapshot, memory, memory_diff
 
         args = parse_line(self.memory, line)
+        since = args.since
+        if args.diff and args.expr and since is None and args.expr.isidentifier():
+            # the old spelling `--diff SNAPSHOT`: --diff took the snapshot as its value
+            warn_renamed_option("memory", "--diff SNAPSHOT", "--diff --since SNAPSHOT")
+            since, args.expr = args.expr, ""
         if getattr(args, "expr", None):
             raise UsageError(
                 f"%memory takes no expression (got `{args.expr}`).\n"
-                "  fix: `%memory`, or `%memory --diff [snapshot]`."
+                "  fix: `%memory`, `%memory --diff`, or `%memory --diff --since snapshot`."
             )
         before: MemorySnapshot | None = None
-        if args.diff is not None:
-            if args.diff:
-                before = evaluate(args.diff, self.namespace(local_ns), "memory", args.traceback)
+        if since is not None or args.diff:
+            if since is not None:
+                before = evaluate(since, self.namespace(local_ns), "memory", args.traceback)
                 if not isinstance(before, MemorySnapshot):
                     raise UsageError(
-                        f"%memory --diff: `{args.diff}` is {describe_value(before)}, not a "
+                        f"%memory --since: `{since}` is {describe_value(before)}, not a "
                         "memory snapshot.\n  fix: take one with `snap = %memory`."
                     )
             else:

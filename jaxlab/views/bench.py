@@ -63,14 +63,15 @@ def vs_baseline(result: BenchResult, timing: Timing) -> str:
         return "–"
     r = ratio(other, timing)  # the rule of jaxlab.compare and of the verdict
     if r.significant:
-        return f"{_ratio(r.speedup)} ({interval(r.ci_low, r.ci_high, r.speedup)})"
-    spans = not (math.isfinite(r.ci_low) and math.isfinite(r.ci_high)) or (
-        r.ci_low <= 1.0 <= r.ci_high
+        return f"{_ratio(r.speedup)} ({interval(r.speedup_low, r.speedup_high, r.speedup)})"
+    spans = not (math.isfinite(r.speedup_low) and math.isfinite(r.speedup_high)) or (
+        r.speedup_low <= 1.0 <= r.speedup_high
     )
     if spans:
-        return f"≈ same ({interval(r.ci_low, r.ci_high, 1.0)}, not significant)"
+        return f"≈ same ({interval(r.speedup_low, r.speedup_high, 1.0)}, not significant)"
     p = f": p={r.p:.2g}" if math.isfinite(r.p) else ""
-    return f"{_ratio(r.speedup)}? ({interval(r.ci_low, r.ci_high, r.speedup)}, too few samples{p})"
+    shown = interval(r.speedup_low, r.speedup_high, r.speedup)
+    return f"{_ratio(r.speedup)}? ({shown}, too few samples{p})"
 
 
 def _compile_cell(t: Timing) -> str:
@@ -188,11 +189,11 @@ def _single_table(result: BenchResult) -> CellTable:
         r = result.rates(t)
         row: TimingRow = {
             "variant": t.variant,
-            "median": f"{format_seconds(s.median)} ±{100 * s.rel_half_width:.1f} %",
-            "ci": f"{format_seconds(s.ci_low)} – {format_seconds(s.ci_high)}",
-            "iqr": format_seconds(s.iqr),
-            "min": format_seconds(s.min),
-            "max": format_seconds(s.max),
+            "median": f"{format_seconds(s.median_s)} ±{100 * s.rel_half_width:.1f} %",
+            "ci": f"{format_seconds(s.ci_low_s)} – {format_seconds(s.ci_high_s)}",
+            "iqr": format_seconds(s.iqr_s),
+            "min": format_seconds(s.min_s),
+            "max": format_seconds(s.max_s),
             "runs": f"{s.runs} × {t.number}",
             "ratio": vs_baseline(result, t),
             "stages": _compile_cell(t),
@@ -536,7 +537,9 @@ def comparison_table(comp: Comparison) -> CellTable:
             verdict = _ratio(r.speedup) if r.significant else "≈ same (not significant)"
             cells[f"verdict:{i}"] = verdict
             cells[f"ci:{i}"] = (
-                f"{_num(r.ci_low)}–{_num(r.ci_high)}×" if math.isfinite(r.ci_low) else "–"
+                f"{_num(r.speedup_low)}–{_num(r.speedup_high)}×"
+                if math.isfinite(r.speedup_low)
+                else "–"
             )
             cells[f"p:{i}"] = _p(r.p)
         rows.append(cells)

@@ -33,14 +33,14 @@ def _entry_text(report: RecompileReport, entry: FunctionCompiles) -> list[str]:
     where = report.defined_at(entry)
     head = (
         f"{entry.label}: {entry.count} compilation{'s' if entry.count != 1 else ''} "
-        f"({format_seconds(entry.seconds)})" + (f", defined at {where}" if where else "")
+        f"({format_seconds(entry.compile_s)})" + (f", defined at {where}" if where else "")
     )
     lines = [head]
     if entry.count > len(entry.records):
         lines.append(f"  (the last {len(entry.records)} are listed)")
     for r in entry.records:
         cell = f"[{r.cell}]" if r.cell is not None else "[?]"
-        lines.append(f"  cell {cell:<6} {format_seconds(r.seconds):>9}  {r.reason}")
+        lines.append(f"  cell {cell:<6} {format_seconds(r.compile_s):>9}  {r.reason}")
     return lines
 
 
@@ -84,7 +84,7 @@ def _entry_html(report: RecompileReport, entry: FunctionCompiles) -> str:
     rows = [
         (
             f"[{r.cell}]" if r.cell is not None else "[?]",
-            format_seconds(r.seconds),
+            format_seconds(r.compile_s),
             prose(r.reason),
         )
         for r in entry.records

@@ -262,7 +262,7 @@ def summary_line(p: Any) -> str:
         f"{p.runs} calls, {format_seconds(per_call)} each (wall): kernels "
         f"{format_seconds(p.kernel_s / max(len(p.calls), 1))}, gaps between kernels "
         f"{format_seconds(p.gaps_s / max(len(p.calls), 1))}, host "
-        f"{format_seconds(p.host_s / max(len(p.calls), 1))} · coverage {p.coverage:.0%} · "
+        f"{format_seconds(p.host_s / max(len(p.calls), 1))} · coverage {p.coverage_frac:.0%} · "
         f"{plural(round(p.kernels_per_call, 1), 'kernel')} per call"
     )
 

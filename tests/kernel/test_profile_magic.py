@@ -55,7 +55,7 @@ def test_seed_function_spends_at_least_90_percent_in_one_fusion(kernel):
     assert kernel.value("s.runs") == 10
     shares = kernel.value("[k.total_s / s.kernel_sum_s for k in s.kernels if 'fusion' in k.kind]")
     assert len(shares) == 1 and shares[0] >= 0.9
-    assert kernel.value("0 < s.coverage <= 1")
+    assert kernel.value("0 < s.coverage_frac <= 1")
 
 
 def test_inspect_with_profile_shows_measured_times(kernel):
@@ -80,7 +80,7 @@ def test_memory_diff_shows_the_new_array_with_its_cell_and_line(kernel):
     kernel.ok("before = %memory")
     created = kernel.ok("pad = 0\nfresh = jnp.ones((321, 123)) + 1.0")
     n = created.execution_count
-    kernel.ok("d = %memory --diff before")
+    kernel.ok("d = %memory --diff --since before")
     rows = kernel.value(
         "[(a.referenced_by, a.creators[0].cell, a.creators[0].line) "
         "for a in d.created if a.shape == (321, 123)]"
@@ -89,6 +89,11 @@ def test_memory_diff_shows_the_new_array_with_its_cell_and_line(kernel):
     kernel.ok("again = jnp.zeros(77) + 1")
     kernel.ok("d2 = %memory --diff")
     assert kernel.value("[a.referenced_by for a in d2.created if a.shape == (77,)]") == [["again"]]
+    # --diff is a flag on every magic; the old `--diff SNAPSHOT` still works and says so once
+    old = kernel.ok("d3 = %memory --diff before")
+    assert "--diff SNAPSHOT is now --diff --since SNAPSHOT" in old.stderr
+    assert kernel.value("[a.referenced_by for a in d3.created if a.shape == (77,)]") == [["again"]]
+    assert "is now" not in kernel.ok("d3 = %memory --diff before").stderr
 
 
 def test_memory_names_one_creating_line_and_groups_small_arrays(kernel):
@@ -117,7 +122,7 @@ def test_bad_input_gets_one_clear_line(kernel):
     result = kernel.fails_cleanly("%profile broken(jnp.ones((2, 2)))", "broken", max_lines=12)
     assert "return x @ jnp.ones((3, 5))" in result.stderr and "(in broken)" in result.stderr
     assert result.data and "text/html" in result.data[-1]  # the error card
-    kernel.fails_cleanly("%memory --diff not_a_function", "not a memory snapshot")
+    kernel.fails_cleanly("%memory --diff --since not_a_function", "not a memory snapshot")
     kernel.fails_cleanly("%memory something", "takes no expression")
 
 

@@ -60,7 +60,7 @@ FAILURES = [
     ("compile_profile", "branchy(1.0)"),
     ("passes", "branchy(1.0)"),
     ("profile", "branchy(1.0)"),
-    ("memory", "--diff undefined_here"),
+    ("memory", "--diff --since undefined_here"),
     ("numerics", "vec(jnp.ones(2))"),
 ]
 
@@ -120,4 +120,4 @@ def test_traceback_option_of_profile_and_memory(ip):
     with pytest.raises(TypeError):
         ip.run_line_magic("profile", "branchy(1.0) --traceback")
     with pytest.raises(NameError):
-        ip.run_line_magic("memory", "--diff undefined_here --traceback")
+        ip.run_line_magic("memory", "--diff --since undefined_here --traceback")

@@ -33,7 +33,7 @@ def test_a_pace_change_names_both_turns_and_what_the_process_got():
     samples = [1.0] * 4 + [1.6] * 4 + [1.0] * 4
     kept = [1.9] * 4 + [1.9 * 1.6] * 4 + [1.9] * 4  # CPU seconds per call: 1.9 CPUs throughout
     p = pace.pace(samples, [0, 4, 8], kept)
-    assert (p.fast, p.slow, p.blocks) == (1.0, 1.6, 3) and p.changed
+    assert (p.fast_s, p.slow_s, p.blocks) == (1.0, 1.6, 3) and p.changed
     assert p.cpus_fast == pytest.approx(1.9) and p.cpus_slow == pytest.approx(1.9)
     assert p.lost_cpu is False
     text = pace.note("jit", p)
@@ -102,7 +102,7 @@ def test_bench_flags_a_machine_that_changed_pace(busy):
     r = jaxlab.bench({"slowing": slowing}, runs=80, loops=5, **QUICK)
     t = r.timing("slowing")
     assert len(t.blocks) >= 3 and len(t.cpu) == len(t.samples) == 80
-    assert t.pace is not None and t.pace.ratio > 1.5
+    assert t.pace is not None and t.pace.change > 1.5
     note = next(n.text for n in r.notes if "changed pace" in n.text)
     assert note.startswith("slowing: the machine changed pace")
     if busy:  # spinning uses a CPU: the note says what the process got (others may take some)

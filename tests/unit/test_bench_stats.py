@@ -12,9 +12,9 @@ from jaxlab.benchmarking import stats, timer
 
 def test_summary_is_order_statistics():
     s = stats.summarize([5.0, 1.0, 3.0, 2.0, 4.0])
-    assert (s.median, s.min, s.max, s.runs) == (3.0, 1.0, 5.0, 5)
-    assert s.q1 == 2.0 and s.q3 == 4.0 and s.iqr == 2.0
-    assert s.ci_low <= s.median <= s.ci_high
+    assert (s.median_s, s.min_s, s.max_s, s.runs) == (3.0, 1.0, 5.0, 5)
+    assert s.q1_s == 2.0 and s.q3_s == 4.0 and s.iqr_s == 2.0
+    assert s.ci_low_s <= s.median_s <= s.ci_high_s
 
 
 def test_noise_flag_follows_iqr_over_median():

@@ -124,7 +124,7 @@ def test_a_trace_without_kernel_events_keeps_the_wall_times_and_says_so():
     kp = attribute([], fusions_of(module, unfused=True), module, [1e-3, 2e-3], [])
     assert [c.wall_s for c in kp.calls] == [1e-3, 2e-3] and kp.kernels == []
     p = Profile("seed", 2, module.name, kp.kernels, kp.calls, [], 0, [], [])
-    assert p.wall_s == pytest.approx(3e-3) and p.coverage == 0 and p.by_line() == []
+    assert p.wall_s == pytest.approx(3e-3) and p.coverage_frac == 0 and p.by_line() == []
     assert "names no kernel" in repr(p) and "names no kernel" in p._repr_html_()
 
 
@@ -153,7 +153,7 @@ def test_the_matmul_line_comes_first_with_most_of_the_time():
 def test_kernel_time_stays_within_wall_time_and_coverage_is_reported():
     p = jaxlab.profile(seed, jnp.ones((1000, 1000)), runs=4, peak=False)
     assert 0 < p.kernel_s <= p.wall_s
-    assert 0 < p.coverage <= 1
+    assert 0 < p.coverage_frac <= 1
     for c in p.calls:
         assert c.busy_s <= c.span_s + 1e-9 and c.span_s <= c.wall_s
         assert c.host_s >= 0 and c.gaps_s >= 0

@@ -4,17 +4,26 @@ type built from real calls:
 - tabular results have ``rows()`` (plain dicts) and ``to_pandas()`` with the same columns, and
   every method or attribute that returns rows returns a ``jaxlab.Table``;
 - times are seconds with ``_s`` in every field and column name;
-- percentages are 0–100 and named ``percent``/``percent_*`` (no 0–1 ``share``/``fraction``);
+- percentages are 0–100 and named ``percent``/``percent_*``; fractions are 0–1 and named
+  ``*_frac`` (no ``share``/``fraction``/``coverage``);
 - ratios of times are ``speedup`` (baseline / variant, > 1 faster), never ``ratio``;
 - the results users compare across sessions save and load the same way: ``save(path)``
   returns a ``pathlib.Path``, ``Type.load(path)`` returns that type.
+
+Names are checked on every public type reachable from the API: the return annotations of
+``jaxlab``'s functions and the fields, properties and methods of the types they name, walked
+through nested types (``Timing.modes`` -> ``Mode``, ``CompileProfile.trace`` ->
+``PassTime``, ...); values on the objects those results hold, walked the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import re
+import sys
+import typing
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,9 +40,12 @@ from tests import pallas_kernels as pk
 # a float field or column named with one of these words holds seconds: it ends in _s
 TIME_WORDS = re.compile(
     r"(^|_)(time|times|seconds|median|mean|iqr|min|max|trace|lower|compile|run|wall|"
-    r"duration|elapsed|busy|gaps|host|first_call|steady_run|first_run|total_compile)($|_)"
+    r"duration|elapsed|busy|gaps|host|first_call|steady_run|first_run|total_compile|"
+    r"q1|q3|low|high|fast|slow|ci_low|ci_high|emit)($|_)"
 )
-NOT_TIMES = re.compile(r"(percent|speedup|bytes|flops|gbps|gflops|count|runs|loops|errors?$)")
+NOT_TIMES = re.compile(
+    r"(percent|speedup|bytes|flops|gbps|gflops|count|runs|loops|errors?$|^rel_|^cpus_)"
+)
 
 
 def body(x):
@@ -114,6 +126,8 @@ OLD_SPELLINGS = {
     "Verdict": ("ratio", "ci_low", "ci_high"),
     "CompileProfile": ("explained_share",),
     "Advice": ("seconds",),
+    "Mode": ("share",),
+    "Finding": ("low", "high"),
 }
 
 ROW_METHODS = re.compile(r"^(by_\w+|\w*_rows|deltas|table)$")
@@ -128,6 +142,198 @@ def tables_of(obj: Any) -> dict[str, Table]:
             assert isinstance(value, Table), f"{type(obj).__name__}.{name}() is not a Table"
             found[f"{name}()"] = value
     return found
+
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def _classes_in(annotation: Any, module: str) -> list[type]:
+    """The classes an annotation names (a string is resolved in `module`'s globals)."""
+    if annotation is None or annotation is inspect.Parameter.empty:
+        return []
+    if isinstance(annotation, str):
+        names = vars(sys.modules[module])
+        out = []
+        for name in IDENT.findall(annotation):
+            head, *rest = name.split(".")
+            obj = names.get(head)
+            if obj is None and head in jaxlab.__all__:
+                obj = getattr(jaxlab, head)
+            for part in rest:
+                obj = getattr(obj, part, None)
+            if inspect.isclass(obj):
+                out.append(obj)
+        return out
+    if inspect.isclass(annotation) and not typing.get_args(annotation):
+        return [annotation]
+    return [c for a in typing.get_args(annotation) for c in _classes_in(a, module)]
+
+
+def members(cls: type) -> list[tuple[str, str, Any]]:
+    """(name, kind, annotation) of the public fields, properties and methods of `cls` (an old
+    spelling kept by ``renamed`` is left out: it says its new name when read)."""
+    out = []
+    if dataclasses.is_dataclass(cls):
+        out += [(f.name, "field", f.type) for f in dataclasses.fields(cls)]
+    for name, value in inspect.getmembers(cls):
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property) and value.fget is not None:
+            out.append((name, "property", value.fget.__annotations__.get("return")))
+        elif isinstance(value, functools.cached_property):
+            out.append((name, "property", value.func.__annotations__.get("return")))
+        elif inspect.isfunction(value):
+            out.append((name, "method", value.__annotations__.get("return")))
+    old = OLD_SPELLINGS.get(cls.__name__, ())
+    return [m for m in out if m[1] == "field" or m[0] not in old]
+
+
+def _public(cls: type) -> bool:
+    return (
+        cls.__module__.startswith("jaxlab.")
+        and not cls.__name__.startswith("_")
+        and not cls.__module__.startswith("jaxlab.views")
+        and not issubclass(cls, BaseException)
+    )
+
+
+@functools.cache
+def reachable_types() -> tuple[type, ...]:
+    """Every public jaxlab type reachable from the API: the root's types and the return
+    annotations of its functions, then the fields, properties and methods of each."""
+    todo: list[type] = []
+    for name in jaxlab.__all__:
+        obj = getattr(jaxlab, name)
+        if inspect.isclass(obj):
+            todo.append(obj)
+        elif callable(obj):
+            todo += _classes_in(obj.__annotations__.get("return"), obj.__module__)
+    seen: dict[type, None] = {}
+    while todo:
+        cls = todo.pop()
+        if cls in seen or not _public(cls):
+            continue
+        seen[cls] = None
+        todo += cls.__mro__[1:]
+        for _, _, annotation in members(cls):
+            todo += _classes_in(annotation, cls.__module__)
+    return tuple(seen)
+
+
+SCALAR = re.compile(r"(float|int)( \| None)?")
+# the statistics of the program's values (numerics), not of time
+VALUE_STATS = {"Stats", "DeviceStats", "Row", "ArgumentStats"}
+# 0–1 figures whose names the numerics rows fixed (fractions of the elements that a cast to
+# that type overflows or flushes); a confidence level; a relative tolerance
+FRACTIONS = {
+    "Stats": ("overflow_bf16", "overflow_f16", "underflow_f16", "overflow_fp8_e4m3",
+              "underflow_fp8_e4m3"),
+    "Summary": ("level",),
+    "Judgement": ("tolerance",),
+}  # fmt: skip
+NOT_FRACTION_NAMES = re.compile(r"(^|_)(share|shares|fraction|coverage|ratio)$")
+
+
+def _annotated_scalar(annotation: Any, kind: str) -> bool:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    return bool(SCALAR.fullmatch(text or "")) or (kind == "method" and text == "float")
+
+
+def test_the_walk_reaches_the_nested_result_types():
+    names = {f"{c.__module__}.{c.__name__}" for c in reachable_types()}
+    for nested in (
+        "jaxlab.benchmarking.modes.Mode",
+        "jaxlab.benchmarking.stats.Summary",
+        "jaxlab.benchmarking.pace.Pace",
+        "jaxlab.benchmarking.verdict.Ratio",
+        "jaxlab.benchmarking.verdict.Finding",
+        "jaxlab.ir.compile_trace.PassTime",
+        "jaxlab.ir.compile_trace.KernelTime",
+        "jaxlab.ir.kernel_times.KernelTime",
+        "jaxlab.ir.numerics.Row",
+        "jaxlab.ir.numerics.Origin",
+        "jaxlab.core.platforms.PlatformLowering",
+        "jaxlab.guards._recompiles.CompileRecord",
+    ):
+        assert nested in names, nested
+
+
+def test_every_reachable_type_names_its_times_with_s():
+    wrong = []
+    for cls in reachable_types():
+        for name, kind, annotation in members(cls):
+            if cls.__name__ in VALUE_STATS and name in ("min", "max", "mean"):
+                continue
+            if not _annotated_scalar(annotation, kind) or name.endswith("_s"):
+                continue
+            if TIME_WORDS.search(name) and not NOT_TIMES.search(name):
+                wrong.append(f"{cls.__name__}.{name}{'()' if kind == 'method' else ''}")
+    assert not wrong, f"times without _s: {sorted(wrong)}"
+
+
+def test_every_reachable_type_names_fractions_frac_and_percentages_percent():
+    wrong = []
+    for cls in reachable_types():
+        for name, kind, annotation in members(cls):
+            if _annotated_scalar(annotation, kind) and NOT_FRACTION_NAMES.search(name):
+                wrong.append(f"{cls.__name__}.{name}")
+    assert not wrong, f"name 0–1 figures *_frac and 0–100 ones percent_*: {sorted(wrong)}"
+
+
+def _nested(obj: Any, depth: int = 3, seen: set[int] | None = None):
+    """(type name, name, value) of every public field and property of `obj` and of the
+    jaxlab objects it holds (in fields, lists, tuples and dicts), `depth` levels down."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth < 0:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        for item in obj[:20]:
+            yield from _nested(item, depth, seen)
+        return
+    if isinstance(obj, dict):
+        for item in list(obj.values())[:20]:
+            yield from _nested(item, depth, seen)
+        return
+    if not _public(type(obj)) or type(obj) not in reachable_types():
+        return
+    for name, value in public_values(obj).items():
+        yield type(obj).__name__, name, value
+        yield from _nested(value, depth - 1, seen)
+
+
+def test_nested_percentages_are_0_to_100_and_fractions_0_to_1(results):
+    wrong, checked = [], 0
+    by_name = {c.__name__: c for c in reachable_types()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # old spellings met on the way
+        found = [seen for top in results.values() for seen in _nested(top)]
+    for owner, name, value in found:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        fraction = name.endswith("_frac") or any(
+            name in FRACTIONS.get(base.__name__, ()) for base in by_name[owner].__mro__
+        )
+        if name.startswith("percent") or name.endswith("_percent"):
+            checked += 1
+            if not 0 <= value <= 100 + 1e-9:
+                wrong.append(f"{owner}.{name} = {value} is not 0–100")
+        elif fraction:
+            checked += 1
+            if not 0 <= value <= 1:
+                wrong.append(f"{owner}.{name} = {value} is not 0–1")
+    assert checked >= 5 and not wrong, wrong
+
+
+def test_fractions_outside_the_numerics_rows_are_named_frac():
+    """The listed 0–1 names are the only ones without ``_frac``: the numerics rows' cast
+    figures keep the names those rows were specified with."""
+    from jaxlab.ir.numerics import Stats
+
+    stats = {f.name for f in dataclasses.fields(Stats)}
+    cast = {n for n in stats if re.fullmatch(r"(over|under)flow_\w+", n)}
+    assert cast == set(FRACTIONS["Stats"])
+    assert {"zero_frac", "subnormal_frac"} <= stats
 
 
 def test_every_tabular_result_has_rows_and_to_pandas_with_the_same_columns(results):
@@ -290,6 +496,68 @@ def test_old_names_still_read_and_warn_once_with_the_new_one(results, name, old,
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         getattr(obj, old)  # once
+
+
+def test_renamed_nested_fields_still_read_and_warn_once(results):
+    """The nested types' old names (times without ``_s``, the interval of a speedup) read the
+    new field and warn once naming it."""
+    from jaxlab.benchmarking.modes import find_modes
+    from jaxlab.benchmarking.pace import Pace
+    from jaxlab.benchmarking.verdict import ratio
+    from jaxlab.ir.compile_trace import KernelTime, PassTime
+
+    timing = results["Timing"]
+    mode = find_modes([1.0, 1.1, 1.2])[0]
+    cases = [
+        (ratio(timing, timing), "ci_low", "speedup_low"),
+        (ratio(timing, timing), "ci_high", "speedup_high"),
+        (timing.summary, "median", "median_s"),
+        (timing.summary, "ci_low", "ci_low_s"),
+        (timing.summary, "iqr", "iqr_s"),
+        (mode, "median", "median_s"),
+        (mode, "low", "low_s"),
+        (Pace(1.0, 2.0, 4), "slow", "slow_s"),
+        (Pace(1.0, 2.0, 4), "ratio", "change"),
+        (PassTime("pipe", "dce", 0.5, 2), "seconds", "time_s"),
+        (KernelTime("fusion", 0.25, 3), "seconds", "emit_s"),
+        (results["Profile"], "coverage", "coverage_frac"),
+        (results["PlatformInspection"].lowerings[0], "seconds", "lower_s"),
+    ]
+    for obj, old, new in cases:
+        renamed._warned.clear()
+        with pytest.warns(FutureWarning, match=rf"`{type(obj).__name__}\.{old}` is now `\.{new}`"):
+            assert getattr(obj, old) == getattr(obj, new)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            getattr(obj, old)  # once
+    renamed._warned.clear()
+    with pytest.warns(FutureWarning, match=r"`Mode.share` \(0–1\) is now `.percent`"):
+        assert mode.share == mode.percent / 100 == 1.0
+    bench = results["BenchResult"]
+    with pytest.warns(FutureWarning, match=r"`BenchResult.median` is now `.median_s`"):
+        assert bench.median("jit") == bench.median_s("jit") == bench.timing("jit").median_s
+    (found,) = bench.findings()
+    with pytest.warns(FutureWarning, match=r"`Finding.low` is now `.speedup_low`"):
+        assert found.low == found.median_low_s  # alone: the interval of its median
+
+
+def test_a_compile_profile_saved_with_seconds_loads(results, tmp_path):
+    """Files written before pass and kernel times were named with ``_s`` still load."""
+    import json
+
+    cp = results["CompileProfile"]
+    path = cp.save(tmp_path / "cp.json")
+    data = json.loads(path.read_text())
+    for p in data["trace"]["passes"]:
+        p["seconds"] = p.pop("time_s")
+    for k in data["trace"]["kernels"]:
+        k["seconds"] = k.pop("emit_s")
+    path.write_text(json.dumps(data))
+    back = jaxlab.CompileProfile.load(path)
+    assert back.trace.passes and [p.time_s for p in back.trace.passes] == [
+        p.time_s for p in cp.trace.passes
+    ]
+    assert [k.emit_s for k in back.trace.kernels] == [k.emit_s for k in cp.trace.kernels]
 
 
 def test_kernels_means_the_kernels_that_ran_only(results):

@@ -34,7 +34,7 @@ def test_views_count_one_thing_in_the_singular():
     assert collectives_summary([one, one]).startswith("2 collectives (2 all-reduce)")
     profile = SimpleNamespace(
         kernels=[object()], calls=[0, 1], runs=2, wall_s=2e-3, kernel_s=1e-3, gaps_s=0.0,
-        host_s=1e-3, coverage=0.5, kernels_per_call=1.0,
+        host_s=1e-3, coverage_frac=0.5, kernels_per_call=1.0,
     )  # fmt: skip
     assert summary_line(profile).endswith("· 1 kernel per call")
 
