@@ -144,11 +144,12 @@ class Numerics(Displayed):
             return None
         return self.compare_template.replace("{compare}", key)
 
-    def cast_report(self, dtype: str) -> list[dict[str, Any]]:
+    def cast_report(self, dtype: str) -> Table:
         """The float outputs that a cast to `dtype` ('bf16', 'f16' or 'fp8_e4m3'; 'bfloat16',
-        'float16', 'float8_e4m3fn' also work) would damage, worst first: each with the
-        fraction that would overflow and underflow, and by how much the largest value exceeds
-        the type's range (``absmax_ratio`` = absmax / largest finite value of `dtype`)."""
+        'float16', 'float8_e4m3fn' also work) would damage, worst first: a row each with the
+        fractions (0–1) of its elements that would overflow (``overflow_frac``) and flush to
+        zero (``underflow_frac``), and by how much the largest value exceeds the type's range
+        (``absmax_ratio`` = absmax / largest finite value of `dtype`)."""
         key = _cast_key(dtype)
         largest = LARGEST_FINITE[key]
         report = []
@@ -170,15 +171,27 @@ class Numerics(Displayed):
                     "where": r.where,
                     "dtype": r.dtype,
                     "shape": r.shape,
-                    "overflow": over,
-                    "underflow": under,
+                    "overflow_frac": over,
+                    "underflow_frac": under,
                     "absmax": r.absmax,
                     "absmax_ratio": (r.absmax / largest) if r.absmax is not None else None,
                     "overflow_threshold": OVERFLOW_THRESHOLD[key],
                 }
             )
-        report.sort(key=lambda d: (-d["overflow"], -d["underflow"], d["row"]))
-        return report
+        report.sort(key=lambda d: (-d["overflow_frac"], -d["underflow_frac"], d["row"]))
+        return Table(
+            report,
+            CAST_COLUMNS,
+            f"Numerics.cast_report({dtype!r})",
+            f"outputs a cast to {key} would damage, worst first",
+            renamed={"overflow": "overflow_frac", "underflow": "underflow_frac"},
+        )
+
+
+CAST_COLUMNS = (
+    "row", "equation", "primitive", "phase", "where", "dtype", "shape", "overflow_frac",
+    "underflow_frac", "absmax", "absmax_ratio", "overflow_threshold",
+)  # fmt: skip
 
 
 class _Rows(list):

@@ -82,4 +82,6 @@ def test_cast_report_line_ends_with_the_compare_call_that_confirms_it(kernel):
         "n.equation_stats[n.cast_report('f16')[0]['row']].line"
     )
     overflowed = kernel.value("d.top['candidate_nonfinite']")
-    assert overflowed == kernel.value("round(n.cast_report('f16')[0]['overflow'] * big.size)") > 0
+    assert (
+        overflowed == kernel.value("round(n.cast_report('f16')[0]['overflow_frac'] * big.size)") > 0
+    )

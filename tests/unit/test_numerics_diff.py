@@ -326,7 +326,7 @@ def test_cast_report_names_the_call_that_confirms_it():
     n = jaxlab.numerics(overflowing, x)
     report = n.cast_report("f16")
     worst = report[0]
-    assert worst["primitive"] == "exp" and worst["overflow"] > 0
+    assert worst["primitive"] == "exp" and worst["overflow_frac"] > 0
     call = n.compare_call("f16")
     assert call == "jaxlab.numerics_diff(overflowing, x, compare='f16')"
     assert n.compare_call("fp8_e4m3") is None  # numerics_diff compares bf16 and f16
@@ -339,7 +339,7 @@ def test_cast_report_names_the_call_that_confirms_it():
     assert d.top["primitive"] == "exp" and d.top["line"] == exp_line
     assert d.top["local_error"] == np.inf
     overflowed = d.top["candidate_nonfinite"]
-    assert overflowed == round(worst["overflow"] * x.size)
+    assert overflowed == round(worst["overflow_frac"] * x.size)
     with np.errstate(over="ignore"):
         host = np.exp(np.asarray(x, np.float64)).astype(np.float16)
     assert overflowed == int(np.isinf(host).sum()) > 0

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import jaxlab
+from jaxlab.base import renamed
 from jaxlab.core.numerics import BadInput
 from jaxlab.ir.jaxpr import JaxprModel
 from jaxlab.ir.numerics import (
@@ -195,8 +196,17 @@ def test_to_pandas_and_cast_report():
     assert list(frame.columns)[:4] == ["equation", "output", "primitive", "phase"]
     assert frame.loc[0, "max"] == 1000.0
     report = n.cast_report("fp8_e4m3")
-    assert report[0]["primitive"] == "mul" and report[0]["overflow"] == pytest.approx(2 / 3)
+    assert isinstance(report, jaxlab.Table) and report.title == "Numerics.cast_report('fp8_e4m3')"
+    assert report[0]["primitive"] == "mul" and report[0]["overflow_frac"] == pytest.approx(2 / 3)
     assert report[0]["absmax_ratio"] == pytest.approx(1000.0 / 448.0)
+    # rows as dicts, a DataFrame, text and HTML views; iterating it still gives the dicts
+    assert report.rows()[0]["overflow_frac"] == report[0]["overflow_frac"]
+    assert [r["primitive"] for r in report] == [r["primitive"] for r in report.rows()]
+    assert list(report.to_pandas().columns) == list(report.columns)
+    assert "Numerics.cast_report('fp8_e4m3')" in repr(report) and "<table" in report._repr_html_()
+    renamed._warned.clear()
+    with pytest.warns(FutureWarning, match="column 'overflow' is now 'overflow_frac'"):
+        assert report[0]["overflow"] == report[0]["overflow_frac"]
     assert n.cast_report("float16") == []
     with pytest.raises(ValueError, match="bf16, f16 and fp8_e4m3"):
         n.cast_report("int8")
