@@ -27,8 +27,8 @@ from jaxlab.base.display import Displayed
 from jaxlab.base.format import source_location
 from jaxlab.base.table import data_frame
 from jaxlab.core import profiler as _profiler
-from jaxlab.core.errors import is_user_file
 from jaxlab.ir.pprof import ProtobufError, parse_pprof
+from jaxlab.ir.sources import is_users
 
 COLUMNS = [
     "array", "shape", "dtype", "bytes", "devices", "referenced_by", "held_via", "only_history",
@@ -241,7 +241,7 @@ def _holders(namespace: Mapping[str, Any] | None, wanted: set[int]) -> dict[int,
     tb = getattr(sys, "last_traceback", None)
     while tb is not None:
         frame = tb.tb_frame
-        if is_user_file(frame.f_code.co_filename):
+        if is_users(frame.f_code.co_filename):
             where = f"a local of {frame.f_code.co_name}() in the last error's traceback"
             queue.extend((v, f"{k} ({where})", "", 1) for k, v in frame.f_locals.items())
         tb = tb.tb_next
@@ -324,7 +324,7 @@ def _is_int(value: Any) -> bool:
 
 def _creator(frames: list, cell_label: Callable[[str], str | None] | None) -> Creator | None:
     """The innermost user frame of an allocation, and the outermost one it was called from."""
-    user = [f for f in frames if f[0] and is_user_file(f[0])]
+    user = [f for f in frames if f[0] and is_users(f[0])]
     if not user:
         return None
 

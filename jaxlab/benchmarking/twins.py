@@ -29,7 +29,7 @@ import jax.numpy as jnp
 
 from jaxlab.base import compat as _compat
 from jaxlab.benchmarking.convert import CONVERTERS
-from jaxlab.core.errors import is_user_file
+from jaxlab.ir.sources import is_users
 
 LIBRARY = {"numpy": "NumPy", "torch": "PyTorch"}
 MAX_DEPTH = 6
@@ -337,7 +337,7 @@ class _Rewriter:
         if (
             isinstance(inner, types.FunctionType)
             and inner is not fn
-            and is_user_file(inner.__code__.co_filename)
+            and is_users(inner.__code__.co_filename)
         ):
             if depth >= MAX_DEPTH:
                 return _MISSING

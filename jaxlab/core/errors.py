@@ -6,9 +6,7 @@ No IPython here: the magics wrap the message in a ``UsageError``; other layers m
 from __future__ import annotations
 
 import linecache
-import os
 import re
-import sysconfig
 import textwrap
 import traceback
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from types import TracebackType
 import jax
 
 from jaxlab.base.format import source_location
+from jaxlab.ir.sources import is_users
 
 _ARG_DEPENDS = re.compile(r"depends on the value of the argument ([\w\[\]'\".]+)")
 _TRACING_FN = re.compile(r"while tracing the function (\S+) at (\S+):(\d+)")
@@ -62,35 +61,12 @@ class Explanation:
 # -- locating the user's line ------------------------------------------------------------------
 
 
-def _library_roots() -> tuple[str, ...]:
-    roots = {os.path.dirname(os.path.dirname(jax.__file__))}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        path = sysconfig.get_paths().get(key)
-        if path:
-            roots.add(path)
-    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # jaxlab/
-    return tuple(sorted(os.path.abspath(r) + os.sep for r in roots))
-
-
-_LIB_ROOTS = _library_roots()
-
-
-def is_user_file(filename: str) -> bool:
-    """True for the user's cells and modules; False for JAX, jaxlab, the stdlib, site-packages."""
-    if not filename or filename.startswith("<frozen"):
-        return False
-    if filename.startswith("<"):
-        return filename.startswith(("<ipython-input", "<stdin>", "<cell"))
-    path = os.path.abspath(filename)
-    return not path.startswith(_LIB_ROOTS)
-
-
 def user_frame(tb: TracebackType | None) -> tuple[str, int, str, str] | None:
     """(file, line, function, source text) of the innermost traceback frame in user code."""
     found = None
     while tb is not None:
         code = tb.tb_frame.f_code
-        if is_user_file(code.co_filename):
+        if is_users(code.co_filename):
             line = linecache.getline(code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals).strip()
             found = (code.co_filename, tb.tb_lineno, code.co_name, line)
         tb = tb.tb_next

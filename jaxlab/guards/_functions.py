@@ -14,7 +14,7 @@ from types import CodeType, FunctionType, MethodType
 from typing import Any
 
 from jaxlab.base import compat as _compat
-from jaxlab.core.errors import is_user_file
+from jaxlab.ir.sources import is_users
 
 # how many calls deep helpers are followed, and how many functions at most
 MAX_DEPTH = 4
@@ -23,7 +23,7 @@ MAX_FUNCTIONS = 64
 
 def is_user_function(obj: Any) -> bool:
     """A plain Python function defined in a notebook cell or a user module (not a library)."""
-    return isinstance(obj, FunctionType) and is_user_file(obj.__code__.co_filename)
+    return isinstance(obj, FunctionType) and is_users(obj.__code__.co_filename)
 
 
 def python_function(obj: Any) -> FunctionType | None:

@@ -78,12 +78,23 @@ def is_own(file: str) -> bool:
     return os.path.normcase(os.path.abspath(file)).startswith(_OWN_ROOT + os.sep)
 
 
+# code without a file that the user wrote: IPython's cells of old and the terminal's, and
+# code given to exec()/compile() as a string (``<string>``); other ``<...>`` names are code
+# that tools generate (``<frozen importlib._bootstrap>``, IPython's ``<decorator-gen-12>``,
+# NumPy's ``<__array_function__ internals>``, attrs' ``<attrs generated init ...>``)
+USERS_UNFILED = ("<ipython-input", "<stdin>", "<cell", "<string>")
+
+
+@lru_cache(maxsize=4096)
 def is_users(file: str) -> bool:
-    """True for the user's own code: a notebook cell or a file that is neither installed
-    (:func:`is_library`) nor jaxlab's (:func:`is_own`)."""
-    return (
-        bool(file) and not file.startswith("<frozen") and not is_library(file) and not is_own(file)
-    )
+    """True for the user's own code: a notebook cell, code the user exec'd (``<string>``),
+    or a file that is neither installed (:func:`is_library`) nor jaxlab's (:func:`is_own`).
+    The one rule for "the user's code" of every view, guard and error message."""
+    if not file:
+        return False
+    if file.startswith("<"):
+        return file.startswith(USERS_UNFILED)
+    return not is_library(file) and not is_own(file)
 
 
 Frame = tuple[Any, ...]  # (file, line, ...)

@@ -78,3 +78,43 @@ def test_explicit_sharding_error_says_how_to_choose_the_output_sharding():
     e = explain(raised(lambda: x @ x.T))
     assert e.summary.startswith("explicit sharding: Contracting dimensions are sharded")
     assert "out_sharding=" in e.fix
+
+
+def test_one_rule_says_what_is_the_users_code():
+    """Error messages, guards, memory creators and views ask one rule; code the user exec'd
+    (``<string>``) is theirs, code tools generate (``<decorator-gen-3>``) is not."""
+    import os
+    import sysconfig
+
+    import jaxlab
+    from jaxlab.core.errors import user_frame
+    from jaxlab.guards._functions import is_user_function
+    from jaxlab.ir.sources import is_users
+
+    site = os.path.join(sysconfig.get_paths()["purelib"], "somelib", "mod.py")
+    for name, users in [
+        ("<string>", True),
+        ("<ipython-input-3-0a1b2c>", True),
+        ("<stdin>", True),
+        ("/home/me/project/model.py", True),
+        ("<decorator-gen-3>", False),
+        ("<frozen importlib._bootstrap>", False),
+        ("<__array_function__ internals>", False),
+        ("", False),
+        (site, False),
+        (jax.numpy.__file__, False),
+        (jaxlab.__file__, False),
+    ]:
+        assert is_users(name) is users, name
+
+    namespace: dict = {}
+    exec(compile("def made(x):\n    return x.undefined_attr\n", "<string>", "exec"), namespace)
+    assert is_user_function(namespace["made"])  # the guards watch it
+    try:
+        namespace["made"](1)
+    except AttributeError as exc:
+        frame = user_frame(exc.__traceback__)
+    assert frame is not None and frame[:3] == ("<string>", 2, "made")  # errors name its line
+    generated: dict = {}
+    exec(compile("def gen(x):\n    return x\n", "<decorator-gen-9>", "exec"), generated)
+    assert not is_user_function(generated["gen"])
