@@ -27,6 +27,9 @@ def test_recompiles_diff_names_the_argument_and_shows_the_hlo_diff(kernel):
     assert "f32[8,3]" in html and "f32[4,3]" in html
     assert 'class="jl-changed"' in html or 'class="jl-added"' in html
     assert "argument x: f32[4,3] → f32[8,3]" in result.text
+    # one spelling of the types in the whole view: JAX's short one, title and rows alike
+    assert kernel.value("rd.diff.labels") == ["before (f32[4,3], f32[])", "now (f32[8,3], f32[])"]
+    assert "float32[" not in result.text and "float32[" not in html
     # the source lines whose HLO changed are named by the notebook cell
     label = f"In [{defined.execution_count}]"
     assert f"{label}, line 3:" in result.text and f"{label}, line 3</td>" in result.html
