@@ -1,6 +1,6 @@
 """What a traced function read from outside its arguments: the values JAX bakes into the trace.
 
-Four kinds, all found from the bytecode (no source needed, nothing executed):
+Three kinds, all found from the bytecode (no source needed, nothing executed):
 
 - globals (``LOAD_GLOBAL``) of the function and of the user helpers it calls;
 - variables of enclosing functions (closure cells, ``LOAD_DEREF``);

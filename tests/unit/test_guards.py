@@ -476,6 +476,24 @@ def test_reads_cover_globals_enclosing_variables_and_attributes():
     assert found["self.w"].current() == 3.0
 
 
+def test_the_reads_module_lists_the_kinds_of_read_there_are():
+    from types import SimpleNamespace
+
+    from jaxlab.guards import _reads
+
+    ns: dict = {"W": 2.0, "cfg": SimpleNamespace(lr=0.1)}
+    exec(
+        "def make():\n    b = 1.0\n    def step(x):\n        return x * W * b * cfg.lr\n"
+        "    return step\n",
+        ns,
+    )
+    kinds = {r.kind for r in _reads.reads(ns["make"]())}
+    assert kinds == {"global", "closure", "attribute"}
+    lines = (_reads.__doc__ or "").splitlines()
+    bullets = [line for line in lines if line.startswith("- ")]
+    assert lines[2].startswith("Three kinds") and len(bullets) == len(kinds)
+
+
 def test_traced_function_finds_the_user_function_behind_jax_wrappers():
     from jaxlab.guards._functions import traced_function
 
