@@ -21,8 +21,8 @@ def cell(column: str, value: Any) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):  # kernels, lines; rows nested in a row by where
-        return ", ".join(str(v.get("where", v)) if isinstance(v, dict) else str(v) for v in value)
+    if isinstance(value, (list, tuple)):  # kernels, lines; rows nested in a row
+        return ", ".join(_nested(v) if isinstance(v, dict) else str(v) for v in value)
     if isinstance(value, (int, float)):
         if column.endswith("_s") or column == "seconds":
             return format_seconds(value)
@@ -34,6 +34,14 @@ def cell(column: str, value: Any) -> str:
             return f"{value:.4g}"
         return format_count(value) if abs(value) >= 10_000 else str(value)
     return str(value)
+
+
+def _nested(row: dict[str, Any]) -> str:
+    """A row nested in a cell (the library lines of a ``by_line()`` row) by where it is and,
+    when it has one, its time: ``fakelib.py:6 1.2 ms``; never the dict itself."""
+    where = row.get("where") or row.get("name") or "?"
+    time = next((row[k] for k in ("total_s", "time_s") if isinstance(row.get(k), float)), None)
+    return f"{where} {format_seconds(time)}" if time is not None else str(where)
 
 
 def _numeric(t: Table) -> list[bool]:

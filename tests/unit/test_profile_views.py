@@ -110,3 +110,9 @@ def test_library_detail_is_one_click_away_and_kernels_fold_after_the_top_ones(tm
     text = repr(p)
     assert "by line (library code counted in the line of yours that called it)" in text
     assert "  fakelib.py:6" in text
+    # the rows' own view names the library lines and their times, never a raw dict
+    shown = repr(p.by_line())
+    dense_row = next(line for line in shown.splitlines() if "h = dense(x, w)" in line)
+    assert re.search(r"fakelib\.py:6 [\d.]+ [mµn]?s", dense_row), dense_row
+    assert "{" not in shown and "'code'" not in shown
+    assert "fakelib.py:6" in p.by_line()._repr_html_()
