@@ -88,7 +88,10 @@ def run_point(
     opts: Options,
     log: CompileLog,
     reference: str | None,
+    *,
+    sweep: bool = False,
 ) -> PointOutcome:
+    """Time every variant at one size (`sweep`: one size of several, which notes then name)."""
     outcome = PointOutcome(size=size)
     inputs: dict[str, Inputs] = {}
     prepared: list[_Prepared] = []
@@ -133,7 +136,7 @@ def run_point(
             p.timing.stopped = p.timing.stopped or "interrupted"
     prepared = [p for p in prepared if p.variant.name not in outcome.failures]
     outcome.timings = [p.timing for p in prepared if p.timing.samples]
-    _memory_notes(outcome, prepared)
+    _memory_notes(outcome, prepared, sweep)
     return outcome
 
 
@@ -165,22 +168,27 @@ def _measure_allocations(prepared: list[_Prepared]) -> None:
         p.inputs = ((), {})
 
 
-def _memory_notes(outcome: PointOutcome, prepared: list[_Prepared]) -> None:
+def _memory_notes(outcome: PointOutcome, prepared: list[_Prepared], sweep: bool) -> None:
     compiled = {p.variant.name for p in prepared if p.variant.kind == "jit"}
-    outcome.notes.extend(memory_notes(outcome.timings, compiled=compiled))
+    outcome.notes.extend(memory_notes(outcome.timings, compiled=compiled, sweep=sweep))
 
 
 def memory_notes(
-    timings: list[Timing], processes: int = 0, compiled: Collection[str] = ()
+    timings: list[Timing],
+    processes: int = 0,
+    compiled: Collection[str] = (),
+    *,
+    sweep: bool = False,
 ) -> list[Note]:
     """Page faults that explain much of a variant's time, modes and pace changes, with their
     cause. Modes whose samples fault differently are memory; modes that are only the machine's
     turns at different paces are told as a pace change. A jitted variant's fresh pages get
     the malloc-arena advice where it applies (measured for one compiled program per call; op
-    by op, the same setting did not keep the pages)."""
+    by op, the same setting did not keep the pages). A note names the size only in a size
+    `sweep` (a bench of one call has one size, its elements)."""
     notes = []
     for t in timings:
-        where = f" at n={t.size}" if t.size is not None else ""
+        where = f" at n={t.size}" if sweep and t.size is not None else ""
         faults = t.faults_per_call
         fresh = 0.0  # pages per call that faults explain the time (or a slow mode) by
         if faults is not None:

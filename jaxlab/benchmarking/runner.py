@@ -224,7 +224,7 @@ def _in_processes(
     for line in errors:
         _add_note(result.notes, Note("error", line))
     compiled = {v.name for v in result.variants if v.kind == "jit"}
-    memory = memory_notes(result.timings, len(results), compiled)
+    memory = memory_notes(result.timings, len(results), compiled, sweep=result.sweep)
     for note in _processes.process_notes(result) + memory:
         _add_note(result.notes, note)
     return result
@@ -472,7 +472,7 @@ def _sweep(
                     raise BenchError(message) from exc
                 notes.append(Note("error", message + "; the sweep stopped there"))
                 break
-            outcome = run_point(vlist, args, kwargs, n, opts, log, ref)
+            outcome = run_point(vlist, args, kwargs, n, opts, log, ref, sweep=True)
             if outcome.interrupted:
                 raise KeyboardInterrupt
             if not outcome.timings:

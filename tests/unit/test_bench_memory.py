@@ -100,7 +100,9 @@ def test_a_jitted_slow_mode_in_fresh_pages_gets_the_malloc_arena_advice(monkeypa
     t = _bimodal_jit()
     notes = [n.text for n in memory_notes([t], compiled={"jit"})]
     (arena,) = [text for text in notes if "arena" in text]
-    assert arena.startswith("jit at n=4000000: the 15.3 MiB faulted in per call")
+    assert arena.startswith("jit: the 15.3 MiB faulted in per call")  # one size: not named
+    swept = [n.text for n in memory_notes([t], compiled={"jit"}, sweep=True)]
+    assert any(text.startswith("jit at n=4000000: the 15.3 MiB") for text in swept)
     assert "GLIBC_TUNABLES=glibc.malloc.arena_max=1" in arena
     # not for a variant run op by op or a twin (the setting did not keep their pages)
     assert not any("arena" in n.text for n in memory_notes([t], compiled=set()))
@@ -396,3 +398,22 @@ def test_the_fault_probe_writes_fresh_pages_against_mapped_ones_of_the_call_s_si
     assert memory._probe_bytes(1 << 20) == 4 << 20  # the smallest probe
     assert memory._probe_bytes(100 << 20) == 128 << 20
     assert memory._probe_bytes(10 << 30) == 256 << 20  # the largest
+
+
+def test_notes_of_a_bench_of_one_size_do_not_name_the_size():
+    """A bench of one call has one size (its elements): its memory and pace notes say 'jit',
+    not 'jit at n=4000000'; a size sweep's notes name the size each is about."""
+    from jaxlab.benchmarking.pace import Pace
+
+    t = _bimodal_jit()
+    t.__dict__["pace"] = Pace(0.4e-3, 0.6e-3, 4)  # the machine changed pace as well
+    for sweep, label in ((False, "jit: "), (True, "jit at n=4000000: ")):
+        notes = memory_notes([t], sweep=sweep)
+        assert {n.topic for n in notes} >= {"memory"}
+        assert notes and all(n.text.startswith(label) for n in notes), [n.text for n in notes]
+    pace_only = Timing("jit", 4_000_000, samples=[1e-3] * 30)
+    pace_only.__dict__["pace"] = Pace(1e-3, 1.5e-3, 3)
+    (note,) = memory_notes([pace_only])
+    assert note.topic == "pace" and note.text.startswith("jit: the machine changed pace")
+    (note,) = memory_notes([pace_only], sweep=True)
+    assert note.text.startswith("jit at n=4000000: the machine changed pace")
