@@ -24,8 +24,20 @@ ROW_COLUMNS = (
     "max_rel_error",
     "ulps",
     "local_error",
+    "iteration",
+    "iterations",
 )
-CREATOR_COLUMNS = ("where", "line", "primitive", "dtype", "rel_error", "local_error", "ulps", "fix")
+CREATOR_COLUMNS = (
+    "where",
+    "line",
+    "primitive",
+    "dtype",
+    "rel_error",
+    "local_error",
+    "ulps",
+    "iteration",
+    "fix",
+)
 OUTPUT_COLUMNS = ("output", "dtype", "rel_error", "max_rel_error", "ulps")
 
 
@@ -36,7 +48,10 @@ class NumericsDiff(Displayed):
     ``rows`` has one dict per matched floating output of an equation (in the candidate's
     execution order) with ``rel_error``, ``max_rel_error``, ``ulps`` (against the reference)
     and ``local_error`` (the error the equation makes itself, on the reference's inputs; see
-    ``jaxlab.core.error_stats``). ``outputs`` compares the function's outputs.
+    ``jaxlab.core.error_stats``). Inside ``scan``, ``while_loop`` and ``cond`` every body
+    equation has its row, its figures over every iteration (those that took its branch):
+    ``iterations`` counts them, ``iteration`` is the worst (loop indices, outermost first;
+    None outside loops). ``outputs`` compares the function's outputs.
     ``creators()`` ranks the equations by the error they make; ``top`` is the first.
     """
 

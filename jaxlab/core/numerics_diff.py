@@ -17,134 +17,32 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlab.base import compat as _compat
-from jaxlab.core.numerics import INLINED, BadInput, _is_literal, _open, bind_equation, leaf_paths
+from jaxlab.core.diff_program import (
+    TOP,
+    Counts,
+    Flat,
+    Op,
+    align,
+    bind_stacked,
+    branch_mask,
+    count_whiles,
+    flatten,
+    run_flat,
+    while_ops,
+)
+from jaxlab.core.numerics import BadInput, leaf_paths
 
 LOW = {"bf16": "bfloat16", "f16": "float16"}
 PRECISIONS = ("default", "high", "highest")
 MAX_SEPARATE = 400  # compare="eager": values compiled one program each, at most
 COMPARES = ("bf16", "f16", "x64", "eager", *(f"precision={p}" for p in PRECISIONS), "numpy")
-
-
-# -- the flat program ------------------------------------------------------------------------
-
-
-@dataclass
-class Op:
-    """One equation of a flattened program; values are named by integer ids."""
-
-    index: int
-    eqn: Any
-    inputs: list[tuple[str, Any]]  # ('var', id) | ('lit', value)
-    outputs: list[int]  # -1 for a dropped output
-    file: str | None
-    line: int | None
-    key: tuple = ()  # (file, line, primitive, occurrence) for matching
-    path: str = ""  # the equation's place in the jaxpr as the inspector numbers it ("3/jaxpr/1")
-
-    @property
-    def primitive(self) -> str:
-        return self.eqn.primitive.name
-
-
-@dataclass
-class Flat:
-    ops: list[Op] = field(default_factory=list)
-    args: list[int] = field(default_factory=list)
-    consts: dict[int, Any] = field(default_factory=dict)
-    outputs: list[tuple[str, Any]] = field(default_factory=list)
-    avals: dict[int, Any] = field(default_factory=dict)
-    producer: dict[int, Op] = field(default_factory=dict)
-
-
-def flatten(closed: Any) -> Flat:
-    """The equations of a ClosedJaxpr with call-like sub-programs inlined, in order."""
-    flat = Flat()
-    counter = iter(range(1 << 62))
-
-    def new(aval: Any) -> int:
-        i = next(counter)
-        flat.avals[i] = aval
-        return i
-
-    def walk(jaxpr: Any, consts: Sequence[Any], inputs: list, prefix: str) -> list:
-        env: dict[Any, tuple[str, Any]] = {}
-        for v, c in zip(jaxpr.constvars, consts, strict=True):
-            i = new(v.aval)
-            flat.consts[i] = c
-            env[v] = ("var", i)
-        env.update(zip(jaxpr.invars, inputs, strict=True))
-
-        def ref(v: Any) -> tuple[str, Any]:
-            return ("lit", v.val) if _is_literal(v) else env[v]
-
-        for position, eqn in enumerate(jaxpr.eqns):
-            ins = [ref(v) for v in eqn.invars]
-            path = f"{prefix}{position}"
-            label = INLINED.get(eqn.primitive.name)
-            if label is not None and label in eqn.params:
-                inner, inner_consts = _open(eqn.params[label])
-                outs = walk(inner, inner_consts, ins, f"{path}/{label}/")
-                env.update(zip(eqn.outvars, outs, strict=True))
-                continue
-            outs = [-1 if type(v).__name__ == "DropVar" else new(v.aval) for v in eqn.outvars]
-            frames = _compat.eqn_frames(eqn)
-            file, line = (frames[0][0], frames[0][1]) if frames else (None, None)
-            op = Op(len(flat.ops), eqn, ins, outs, file, line, path=path)
-            flat.ops.append(op)
-            for v, i in zip(eqn.outvars, outs, strict=True):
-                if i >= 0:
-                    env[v] = ("var", i)
-                    flat.producer[i] = op
-        return [ref(v) for v in jaxpr.outvars]
-
-    flat.args = [new(a) for a in closed.in_avals]
-    flat.outputs = walk(closed.jaxpr, closed.consts, [("var", i) for i in flat.args], "")
-    seen: dict[tuple, int] = {}
-    for op in flat.ops:
-        base = (op.file, op.line, op.primitive)
-        seen[base] = seen.get(base, -1) + 1
-        op.key = (*base, seen[base])
-    return flat
-
-
-def align(ref: Flat, cand: Flat) -> list[tuple[Op, Op]]:
-    """Matched (reference, candidate) equations: same source line, primitive and order on
-    that line, and outputs of the same shapes. Casts are not matched: a configuration adds
-    and removes them, and a cast's rounding is measured where its value is used (the local
-    inputs go through the candidate's casts)."""
-    by_key = {op.key: op for op in ref.ops}
-    pairs = []
-    for c in cand.ops:
-        if c.primitive == "convert_element_type":
-            continue
-        r = by_key.get(c.key)
-        if r is None or len(r.outputs) != len(c.outputs):
-            continue
-        shapes_r = [getattr(ref.avals.get(i), "shape", None) for i in r.outputs]
-        shapes_c = [getattr(cand.avals.get(i), "shape", None) for i in c.outputs]
-        if shapes_r == shapes_c:
-            pairs.append((r, c))
-    return pairs
-
-
-def run_flat(flat: Flat, leaves: Sequence[Any], wanted: Sequence[int]) -> list[Any]:
-    """The values `wanted` (ids) of the program run on `leaves` (op by op outside jit)."""
-    env: dict[int, Any] = dict(flat.consts)
-    env.update(zip(flat.args, leaves, strict=True))
-    for op in flat.ops:
-        vals = [env[x] if kind == "var" else x for kind, x in op.inputs]
-        for i, out in zip(op.outputs, bind_equation(op.eqn, vals), strict=True):
-            if i >= 0:
-                env[i] = out
-    return [env[i] for i in wanted]
 
 
 def is_float(aval: Any) -> bool:
@@ -169,19 +67,37 @@ class Side:
     eager: bool = False
 
     one_by_one: bool = False  # compile each wanted value on its own (as the program does)
+    counts: Counts | None = None  # iterations of each opened while loop (a first run counts)
+
+    def iterations(self) -> Counts:
+        """The iteration count of every opened while loop, counted by one run."""
+        if self.counts is None:
+            whiles = while_ops(self.flat)
+            found: list[Any] = []
+            if whiles:
+                with self.context():
+                    if self.eager:
+                        found = count_whiles(self.flat, self.leaves)
+                    else:
+                        found = jax.jit(lambda v: count_whiles(self.flat, v))(self.leaves)
+            self.counts = {op.index: int(n) for op, n in zip(whiles, found, strict=True)}
+        return self.counts
 
     def run(self, wanted: Sequence[int]) -> list[Any]:
+        counts = self.iterations()
         with self.context():
             if self.eager:
-                return run_flat(self.flat, self.leaves, wanted)
+                return run_flat(self.flat, self.leaves, wanted, counts)
             if self.one_by_one and len(wanted) <= MAX_SEPARATE:
                 # an intermediate returned as an output changes what XLA fuses: each value is
                 # compiled as the last output of its own program, as the user's jit has it
                 return [
-                    jax.jit(lambda leaves, i=i: run_flat(self.flat, leaves, [i])[0])(self.leaves)
+                    jax.jit(lambda leaves, i=i: run_flat(self.flat, leaves, [i], counts)[0])(
+                        self.leaves
+                    )
                     for i in wanted
                 ]
-            return jax.jit(lambda leaves: run_flat(self.flat, leaves, wanted))(self.leaves)
+            return jax.jit(lambda leaves: run_flat(self.flat, leaves, wanted, counts))(self.leaves)
 
 
 @dataclass
@@ -390,33 +306,41 @@ def _count(n: int, word: str) -> str:
 
 
 def local_inputs(
-    cand: Op, cand_flat: Flat, matched: dict[int, int], ref_values: dict[int, Any]
-) -> list[Any] | None:
+    cand: Op, cand_flat: Flat, ref_flat: Flat, matched: dict[int, int], ref_values: dict[int, Any]
+) -> list[tuple[Any, int]] | None:
     """The candidate equation's inputs taken from the reference run, cast as the candidate
-    casts them (through the candidate's own converts); None when one has no reference."""
+    casts them (through the candidate's own converts), each with its loop axes (stacked
+    inside loops); None when one has no reference."""
 
-    def resolve(kind: str, x: Any) -> Any:
+    def resolve(kind: str, x: Any) -> tuple[Any, int] | None:
         if kind == "lit":
-            return x
+            return x, 0
         if x in cand_flat.consts:
-            return cand_flat.consts[x]
+            return cand_flat.consts[x], 0
         aval = cand_flat.avals[x]
         if x in matched:
-            value = ref_values[matched[x]]
+            value, depth = ref_values[matched[x]], ref_flat.depth(matched[x])
         else:
             op = cand_flat.producer.get(x)
             if op is None or op.primitive != "convert_element_type":
                 return None
-            value = resolve(*op.inputs[0])
-            if value is None:
+            found = resolve(*op.inputs[0])
+            if found is None:
                 return None
+            value, depth = found
         value = jnp.asarray(value)
-        if tuple(value.shape) != tuple(aval.shape):
+        if tuple(value.shape[depth:]) != tuple(aval.shape):
             return None
-        return rounded(value, aval.dtype)
+        return rounded(value, aval.dtype), depth
 
     values = [resolve(kind, x) for kind, x in cand.inputs]
-    return None if any(v is None for v in values) else values
+    return None if any(v is None for v in values) else values  # type: ignore[return-value]
+
+
+def opened(op: Op) -> bool:
+    """A loop or cond whose body's equations are compared one by one: the error is made
+    there, not by the loop as one equation."""
+    return bool(op.bodies)
 
 
 # -- one comparison, end to end --------------------------------------------------------------
@@ -434,17 +358,39 @@ class Compared:
     run_s: float
 
 
+def _cond_indices(flat: Flat, ops: Sequence[Op]) -> set[int]:
+    """The index values of the conds around `ops` (for the masks of their branches)."""
+    out = set()
+    for op in ops:
+        for cond, _ in flat.conds(op.region):
+            kind, x = cond.inputs[0]
+            if kind == "var":
+                out.add(x)
+    return out
+
+
+def _common(r: Any, c: Any, loops: int, *others: Any) -> list[Any]:
+    """`r`, `c` and `others` (None or stacked like `r` or `c`) cut to the iterations both runs
+    made (a while loop may stop at different counts)."""
+    if loops == 0 or tuple(r.shape[:loops]) == tuple(c.shape[:loops]):
+        return [r, c, *others]
+    n = tuple(min(a, b) for a, b in zip(r.shape[:loops], c.shape[:loops], strict=True))
+    cut = tuple(slice(0, k) for k in n)
+    return [None if x is None else jnp.asarray(x)[cut] for x in (r, c, *others)]
+
+
 def diff(found: Setup) -> Compared:
     """Run both configurations, compare every matched floating output on the device."""
     import time
 
     from jaxlab.base.format import source_location
-    from jaxlab.core.error_stats import error_stats
+    from jaxlab.core.error_stats import Pair, error_stats
 
     t0 = time.perf_counter()
     ref, cand = found.reference, found.candidate
-    pairs = [] if found.compare == "numpy" else align(ref.flat, cand.flat)
+    pairs, body_invars = ([], {}) if found.compare == "numpy" else align(ref.flat, cand.flat)
     matched = dict(zip(cand.flat.args, ref.flat.args, strict=True))
+    matched.update(body_invars)
     compared: list[tuple[Op, Op, int]] = []
     for r, c in pairs:
         for j, (ri, ci) in enumerate(zip(r.outputs, c.outputs, strict=True)):
@@ -454,7 +400,9 @@ def diff(found: Setup) -> Compared:
                     compared.append((r, c, j))
     ref_out = [x for kind, x in ref.flat.outputs if kind == "var"]
     cand_out = [x for kind, x in cand.flat.outputs if kind == "var"]
-    ref_ids = sorted(set(matched.values()) | set(ref_out))
+    ref_ids = sorted(
+        set(matched.values()) | set(ref_out) | _cond_indices(ref.flat, [r for r, _ in pairs])
+    )
     if ref.one_by_one and len(ref_ids) > MAX_SEPARATE:
         found.notes.append(
             f"the compiled program's {len(ref_ids):,} values were compiled as one program "
@@ -462,14 +410,25 @@ def diff(found: Setup) -> Compared:
             "from the program as given."
         )
     ref_values = dict(zip(ref_ids, ref.run(ref_ids), strict=True))
-    cand_ids = sorted({c.outputs[j] for _, c, j in compared} | set(cand_out))
+    cand_ids = sorted(
+        {c.outputs[j] for _, c, j in compared}
+        | set(cand_out)
+        | _cond_indices(cand.flat, [c for _, c in pairs])
+    )
     cand_values = dict(zip(cand_ids, cand.run(cand_ids), strict=True))
+    ref_counts, cand_counts = ref.iterations(), cand.iterations()
+    found.notes.extend(_loop_notes(found, pairs, ref_counts, cand_counts))
 
     def locals_of(values: dict[int, Any]) -> list[Any]:
         out = []
-        for _, c, j in compared:
-            inputs = local_inputs(c, cand.flat, matched, values)
-            out.append(None if inputs is None else bind_equation(c.eqn, inputs)[j])
+        for r, c, j in compared:
+            inputs = None if opened(c) else local_inputs(c, cand.flat, ref.flat, matched, values)
+            if inputs is None:
+                out.append(None)
+                continue
+            depth = len(ref.flat.loops(r.region))
+            vals, depths = [v for v, _ in inputs], [d for _, d in inputs]
+            out.append(bind_stacked(c.eqn, vals, depths, depth)[j])
         return out
 
     with found.wide(), cand.context():
@@ -477,16 +436,26 @@ def diff(found: Setup) -> Compared:
             local = locals_of(ref_values)
         else:
             local = jax.jit(locals_of)(ref_values)
-    triples = [
-        (ref_values[r.outputs[j]], cand_values[c.outputs[j]], loc)
-        for (r, c, j), loc in zip(compared, local, strict=True)
-    ]
+    items, kept = [], []
+    for (r, c, j), loc in zip(compared, local, strict=True):
+        loops = len(ref.flat.loops(r.region))
+        mask_r = branch_mask(ref.flat, r.region, ref_values, ref_counts)
+        mask_c = branch_mask(cand.flat, c.region, cand_values, cand_counts)
+        if mask_r is False or mask_c is False:
+            continue
+        rv, cv = ref_values[r.outputs[j]], cand_values[c.outputs[j]]
+        rv, cv, loc, mask_r, mask_c = _common(rv, cv, loops, loc, mask_r, mask_c)
+        mask = mask_r if mask_c is None else mask_c if mask_r is None else mask_r & mask_c
+        items.append(Pair(rv, cv, loc, loops, mask, j in c.carried))
+        kept.append((r, c, j))
     finals = _final_pairs(found, ref_values, cand_values)
     with found.wide():
-        figures = error_stats(triples)
-        final_figures = error_stats([(a, b, None) for _, a, b in finals])
+        figures = error_stats(items)
+        final_figures = error_stats([Pair(a, b, None) for _, a, b in finals])
     rows = []
-    for (r, c, j), fig in zip(compared, figures, strict=True):
+    for (r, c, j), fig in zip(kept, figures, strict=True):
+        if fig["iterations"] == 0:  # a branch neither run took in any iteration
+            continue
         rows.append(
             {
                 "equation": c.index,
@@ -501,12 +470,16 @@ def diff(found: Setup) -> Compared:
                 **fig,
                 "_params": c.eqn.params,
                 "_path": (r if found.given == "reference" else c).path,
+                "_carried": j in c.carried,
+                "_loop": _loop_name(cand.flat, c),
             }
         )
     outputs = [
         {"output": name, "dtype": str(np.dtype(b.dtype)), **fig}
         for (name, _a, b), fig in zip(finals, final_figures, strict=True)
     ]
+    for o in outputs:
+        o.pop("iteration", None), o.pop("iterations", None)
     return Compared(
         setup=found,
         rows=rows,
@@ -515,6 +488,44 @@ def diff(found: Setup) -> Compared:
         equations=(len(ref.flat.ops), len(cand.flat.ops)),
         run_s=time.perf_counter() - t0,
     )
+
+
+def _loop_name(flat: Flat, op: Op) -> str | None:
+    """The innermost opened loop or cond around `op` ("scan", "while", "cond"), if any."""
+    if op.region == TOP:
+        return None
+    return flat.regions[op.region].owner.primitive
+
+
+def _loop_notes(
+    found: Setup, pairs: list[tuple[Op, Op]], ref_counts: Counts, cand_counts: Counts
+) -> list[str]:
+    """What the loops did that the reader should know: while loops that ran different
+    iteration counts, while loops inside other loops compared as one equation."""
+    from jaxlab.base.format import source_location
+
+    notes = []
+    if found.compare == "eager" and any(opened(c) and c.primitive != "cond" for _, c in pairs):
+        notes.append(
+            "op by op, JAX still compiles a loop's body as one program: inside loops the "
+            "two runs differ only where XLA compiles the body differently."
+        )
+    for r, c in pairs:
+        where = source_location(c.file, c.line) if c.file else f"equation {c.index}"
+        if c.primitive == "while" and opened(c) and opened(r):
+            nr, nc = ref_counts.get(r.index), cand_counts.get(c.index)
+            if nr is not None and nc is not None and nr != nc:
+                notes.append(
+                    f"the while loop at {where} ran {nr:,} iterations in the reference and "
+                    f"{nc:,} in the candidate: its body is compared over the first "
+                    f"{min(nr, nc):,}."
+                )
+        elif c.primitive == "while" and c.region != TOP:
+            notes.append(
+                f"the while loop at {where} runs inside another loop: it is compared as one "
+                "equation (its outputs), not equation by equation."
+            )
+    return notes
 
 
 def _final_pairs(found: Setup, ref_values: dict, cand_values: dict) -> list[tuple[str, Any, Any]]:

@@ -25,6 +25,12 @@ def fix_for(row: dict[str, Any], compare: str) -> str:
             f"{dtype}; compare jit and eager with a tolerance of a few ulps, or put "
             "`jax.lax.optimization_barrier` on the product to keep the two roundings."
         )
+    if row.get("_carried") and low and row.get("_loop") in LOOPS:
+        return (
+            f"this loop carries a {dtype} accumulator (this {prim} feeds the next "
+            "iteration): carry it in float32 (`init_val=jnp.zeros((), jnp.float32)`, "
+            f"add `x.astype(jnp.float32)`) and cast the result down after the loop."
+        )
     if prim in MATMULS:
         if compare.startswith("precision="):
             return (

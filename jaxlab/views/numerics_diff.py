@@ -26,7 +26,7 @@ def answer(d: NumericsDiff) -> str:
     against = f"{d.candidate} against {d.reference}"
     final = d.output_error
     if top is not None:
-        where = top["where"] or f"equation {top['equation']}"
+        where = (top["where"] or f"equation {top['equation']}") + inside(top)
         text = (
             f"{top['primitive']} at {where} makes the most error ({against}): local error "
             f"{num(top['local_error'])}, its output off by {num(top['rel_error'])}"
@@ -35,6 +35,16 @@ def answer(d: NumericsDiff) -> str:
     if final:
         return f"The output is off by {num(final)} ({against}); no matched equation makes it."
     return f"No error: {d.fn_name} gives the same values ({against})."
+
+
+def inside(row: dict[str, Any]) -> str:
+    """ " (in a scan, worst at iteration 9960)" for an equation inside a loop or a branch."""
+    loop = row.get("_loop")
+    if not loop:
+        return ""
+    what = "a cond branch" if loop == "cond" else f"a {loop} loop"
+    at = row.get("iteration")
+    return f" (in {what}" + (f", worst at iteration {', '.join(map(str, at))})" if at else ")")
 
 
 def side_notes(d: NumericsDiff) -> list[str]:
@@ -56,11 +66,20 @@ def _cells(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     out = []
     for c in columns:
         v = row.get(c)
+        if c == "iteration" and v is not None:
+            v = ", ".join(map(str, v))
         out.append(num(v) if isinstance(v, float) else ("–" if v is None else str(v)))
     return out
 
 
 CREATOR_SHOWN = tuple(c for c in CREATOR_COLUMNS if c not in ("line", "fix"))
+
+
+def creator_columns(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The creators' columns worth showing: the worst iteration only when one is in a loop."""
+    if any(r.get("iteration") for r in rows):
+        return CREATOR_SHOWN
+    return tuple(c for c in CREATOR_SHOWN if c != "iteration")
 
 
 @renders(NumericsDiff, "text")
@@ -73,8 +92,9 @@ def numerics_diff_text(d: NumericsDiff) -> str:
     creators = d.creators()
     if creators:
         lines.append(f"creators ({len(creators)}, largest local error first):")
-        cells = [_cells(r, CREATOR_SHOWN) for r in creators[:SHOWN]]
-        lines += ["  " + x for x in text_table(CREATOR_SHOWN, cells)]
+        shown = creator_columns(creators[:SHOWN])
+        cells = [_cells(r, shown) for r in creators[:SHOWN]]
+        lines += ["  " + x for x in text_table(shown, cells)]
     if d.outputs:
         lines.append("outputs:")
         cells = [_cells(r, OUTPUT_COLUMNS) for r in d.outputs]
@@ -162,9 +182,8 @@ def numerics_diff_body(d: NumericsDiff) -> str:
     creators = d.creators()
     if creators:
         body += f'<div class="jl-title">creators ({len(creators)}, largest local error first)</div>'
-        body += table(
-            CREATOR_SHOWN, tuple(tuple(_cells(r, CREATOR_SHOWN)) for r in creators[:SHOWN])
-        )
+        shown = creator_columns(creators[:SHOWN])
+        body += table(shown, tuple(tuple(_cells(r, shown)) for r in creators[:SHOWN]))
     if d.outputs:
         body += '<div class="jl-title">outputs</div>'
         body += table(OUTPUT_COLUMNS, tuple(tuple(_cells(r, OUTPUT_COLUMNS)) for r in d.outputs))

@@ -87,9 +87,17 @@ def test_softmax_without_max_blames_the_exp():
 def test_long_bf16_sum_blames_the_accumulating_loop():
     x = jnp.asarray(rng.uniform(0.5, 1.5, 1 << 14).astype(np.float32))
     d = jaxlab.numerics_diff(loop_sum, x, compare="bf16")
-    assert d.top["primitive"] == "scan"  # fori_loop with static bounds
+    # fori_loop with static bounds is a scan: the add of its body carries the sum
+    assert d.top["primitive"] == "add" and d.top["_loop"] == "scan"
     assert d.top["line"] == line_of(loop_sum, "lax.fori_loop")
-    assert "float32" in d.top["fix"]
+    assert "accumulator" in d.top["fix"] and "float32" in d.top["fix"]
+    assert d.top["iterations"] == x.shape[0]
+    assert repr(d).startswith(
+        f"add at {d.top['where']} (in a scan loop, worst at iteration {d.top['iteration'][0]}) "
+        "makes the most error"
+    )
+    # the loop as one equation is not blamed: the error is made in its body
+    assert next(r for r in d.rows if r["primitive"] == "scan")["local_error"] is None
     # checked against NumPy: the bf16 running sum stalls where adding ~1 no longer changes it
     exact = float(np.sum(np.asarray(x, np.float64)))
     stalled = float(loop_sum(x.astype(jnp.bfloat16)))
@@ -140,7 +148,7 @@ def test_accumulation_is_made_once_and_carried():
     x = jnp.asarray(rng.uniform(0.5, 1.5, 1 << 14).astype(np.float32))
     d = jaxlab.numerics_diff(carried, x, compare="bf16")
     assert d.top["line"] == line_of(carried, "lax.fori_loop")
-    assert d.top["primitive"] == "scan"  # fori_loop with static bounds
+    assert d.top["primitive"] == "add"  # in the body of the fori_loop (a scan)
     for text in ("s * 3.0", "t - 1.0"):
         row = next(r for r in d.rows if r["line"] == line_of(carried, text))
         assert row["rel_error"] > 10 * row["local_error"]  # inherited, not made
@@ -237,6 +245,8 @@ def test_views_lead_with_the_top_creator_and_escape_user_strings():
         "max_rel_error",
         "ulps",
         "local_error",
+        "iteration",
+        "iterations",
     ]
 
 
@@ -357,3 +367,125 @@ def test_compare_call_keeps_grad_and_keywords():
     )
     d = eval(call, {"jaxlab": jaxlab, "loss": loss, "w": w, "x": jnp.ones(4), "scale": 1.0})
     assert len(d.outputs) == 2  # the value and the gradient
+
+
+# -- inside loops and branches --------------------------------------------------------------
+
+
+def scanned_mean(xs):
+    def step(total, x):
+        total = total + x
+        return total, total
+
+    total, running = lax.scan(step, jnp.zeros((), xs.dtype), xs)
+    scaled = total * 2.0
+    return scaled / xs.shape[0], running
+
+
+def test_a_scan_body_accumulator_is_the_creator_with_its_error_summed_over_steps():
+    xs = jnp.asarray(rng.uniform(0.5, 1.5, 4096).astype(np.float32))
+    d = jaxlab.numerics_diff(scanned_mean, xs, compare="bf16")
+    top = d.top
+    assert (top["primitive"], top["line"]) == ("add", line_of(scanned_mean, "total + x"))
+    assert top["_carried"] and top["iterations"] == 4096 and len(top["iteration"]) == 1
+    # the error the accumulation makes is the error of the sum: checked against float64
+    exact = np.cumsum(np.asarray(xs, np.float64))
+    low = np.asarray(scanned_mean(xs.astype(jnp.bfloat16))[1], np.float64)
+    assert top["local_error"] == pytest.approx(abs(low[-1] - exact[-1]) / exact[-1], rel=0.1)
+    # rel_error of a body value covers every iteration, norm-wise (the running sums)
+    assert top["rel_error"] == pytest.approx(
+        np.linalg.norm(low - exact) / np.linalg.norm(exact), rel=0.02
+    )
+    # the lines after the loop carry the error in, they do not make it
+    for text in ("total * 2.0", "scaled / xs.shape[0]"):
+        row = next(r for r in d.rows if r["line"] == line_of(scanned_mean, text))
+        assert row["rel_error"] > 10 * row["local_error"]
+        assert row["iteration"] is None and row["iterations"] is None
+
+
+def while_sum(x):
+    def body(carry):
+        i, s = carry
+        s = s + x[i]
+        return i + 1, s
+
+    return lax.while_loop(lambda c: c[0] < x.shape[0], body, (0, jnp.zeros((), x.dtype)))[1]
+
+
+def test_a_while_body_is_compared_equation_by_equation_over_every_iteration():
+    x = jnp.asarray(rng.uniform(0.5, 1.5, 2048).astype(np.float32))
+    d = jaxlab.numerics_diff(while_sum, x, compare="bf16")
+    assert (d.top["primitive"], d.top["line"]) == ("add", line_of(while_sum, "s = s + x[i]"))
+    assert d.top["_loop"] == "while" and d.top["iterations"] == 2048
+    exact = float(np.sum(np.asarray(x, np.float64)))
+    low = float(while_sum(x.astype(jnp.bfloat16)))
+    assert d.top["local_error"] == pytest.approx(abs(low - exact) / exact, rel=0.1)
+    assert "accumulator" in d.top["fix"]
+    assert d.output_error == pytest.approx(
+        abs(low - float(while_sum(x))) / float(while_sum(x)), rel=1e-3
+    )
+
+
+def until_hundred(step):
+    def body(s):
+        return s + step
+
+    return lax.while_loop(lambda s: s < 100.0, body, jnp.zeros((), step.dtype))
+
+
+def test_a_while_loop_that_stops_at_another_count_is_compared_over_the_common_steps():
+    step = jnp.asarray(0.3, jnp.float32)
+    d = jaxlab.numerics_diff(until_hundred, step, compare="bf16")
+    # float32 needs 334 steps of 0.3; bfloat16 rounds its sum to 0.5 steps past 64
+    n32 = int(np.ceil(100 / np.float32(0.3)))
+    add = next(r for r in d.rows if r["primitive"] == "add")
+    note = next(n for n in d.notes if "iterations in the reference" in n)
+    assert f"ran {n32:,} iterations in the reference" in note
+    low = 0
+    s = np.float64(0)
+    while s < 100:  # bf16 arithmetic on the host: round to 8 significant bits each step
+        s = float(jnp.asarray(s + float(jnp.bfloat16(0.3)), jnp.bfloat16))
+        low += 1
+    assert f"and {low:,} in the candidate" in note
+    assert add["iterations"] == min(n32, low)
+
+
+def branchy(xs):
+    def step(carry, x):
+        def far(v):
+            return (v * v) - (v - 1.0) * (v + 1.0)  # = 1, by cancellation
+
+        def near(v):
+            return v * 0.5
+
+        y = lax.cond(x > 500.0, far, near, x)
+        return carry + y, y
+
+    return lax.scan(step, jnp.zeros((), xs.dtype), xs)[1]
+
+
+def test_branches_inside_a_scan_are_compared_on_the_iterations_that_took_them():
+    xs = jnp.asarray(np.where(rng.uniform(size=256) < 0.3, 1000.5, 0.25).astype(np.float32))
+    d = jaxlab.numerics_diff(branchy, xs, compare="bf16")
+    assert d.top["primitive"] == "sub" and d.top["_loop"] == "cond"
+    assert d.top["line"] == line_of(branchy, "(v * v) - (v - 1.0)")
+    taken = int(np.sum(np.asarray(xs) > 500.0))  # both configurations branch alike here
+    assert d.top["iterations"] == taken
+    assert np.asarray(xs)[d.top["iteration"][0]] > 500.0  # its worst step took that branch
+    half = next(r for r in d.rows if r["primitive"] == "mul" and r["_loop"] == "cond"
+                and r["line"] == line_of(branchy, "v * 0.5"))  # fmt: skip
+    assert half["iterations"] == 256 - taken and half["local_error"] == 0.0
+
+
+def test_a_while_inside_a_scan_is_one_equation_and_says_so():
+    def f(xs):
+        def step(c, x):
+            y = lax.while_loop(lambda v: v > 1.0, lambda v: v * 0.5, x)
+            return c + y, y
+
+        return lax.scan(step, jnp.zeros((), xs.dtype), xs)[0]
+
+    d = jaxlab.numerics_diff(f, jnp.linspace(2.0, 50.0, 64), compare="bf16")
+    assert any("runs inside another loop: it is compared as one equation" in n for n in d.notes)
+    inner = next(r for r in d.rows if r["primitive"] == "while")
+    assert inner["_loop"] == "scan" and inner["iterations"] == 64

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax import lax
 
 import jaxlab
 from jaxlab.api.numerics_diff import NumericsDiff
@@ -134,3 +135,27 @@ def test_error_sparkline_shares_columns_past_its_width_and_escapes_names():
     assert "<img" not in spark and "&lt;img src=x onerror=alert(1)&gt;" in spark
     assert "outputs 99–101; worst: #100 add at" in spark
     assert error_sparkline(_diff([_row(0, 0.0, 0.0)])) == ""  # nothing is off
+
+
+def running(xs):
+    def step(total, x):
+        total = total + x
+        return total, total
+
+    return lax.scan(step, jnp.zeros((), xs.dtype), xs)[0]
+
+
+def test_the_creator_inside_a_scan_body_is_marked_on_its_body_line():
+    xs = jnp.asarray(np.random.default_rng(1).uniform(0.5, 1.5, 2048).astype(np.float32))
+    insp = jaxlab.inspect(running, xs, compare="bf16", run=False)
+    d = insp.numerics_diff
+    assert d.top["primitive"] == "add" and d.top["_loop"] == "scan"
+    model = insp.view_model()
+    sec = sections_of(model)["precision"]
+    panes = {p["id"]: p for p in sections_of(model)["panes"]["panes"]}
+    line = panes["jaxpr"]["lines"][sec["origin_lines"]["jaxpr"]]
+    assert "jaxpr={ lambda" in line and " = add " in line  # the scan's body, on one line
+    cell = sec["values"][str(sec["origin_lines"]["jaxpr"])]
+    assert f"worst at iteration {d.top['iteration'][0]}" in cell["tip"]
+    assert "total + x" in panes["source"]["lines"][sec["origin_lines"]["source"]]
+    assert sec["answer"].startswith(f"add at {d.top['where']} (in a scan loop, worst at iteration")
