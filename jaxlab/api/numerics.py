@@ -185,7 +185,13 @@ class Numerics(Displayed):
             f"Numerics.cast_report({dtype!r})",
             f"outputs a cast to {key} would damage, worst first",
             renamed={"overflow": "overflow_frac", "underflow": "underflow_frac"},
+            footer=self._confirm_line(key) if report else "",
         )
+
+    def _confirm_line(self, key: str) -> str:
+        """The last line of a cast report: the call that runs the cast program."""
+        call = self.compare_call(key)
+        return f"run the cast program to see the error it makes: {call}" if call else ""
 
 
 CAST_COLUMNS = (

@@ -56,12 +56,14 @@ class Table(Displayed, list):
         note: str = "",
         *,
         renamed: dict[str, str] | None = None,
+        footer: str = "",
     ):
         self.renamed = dict(renamed or {})  # a column's old name -> its name
         super().__init__(Row(r, self.renamed) for r in rows)
         self.columns = tuple(columns)
         self.title = title
         self.note = note  # one line under the title, e.g. how the rows were estimated
+        self.footer = footer  # one line after the rows, e.g. the call that goes further
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows as plain dicts of the public columns."""
@@ -78,7 +80,14 @@ class Table(Displayed, list):
     def __getitem__(self, index: Any) -> Any:
         got = list.__getitem__(self, index)
         if isinstance(index, slice):
-            return Table(got, self.columns, self.title, self.note, renamed=self.renamed)
+            return Table(
+                got,
+                self.columns,
+                self.title,
+                self.note,
+                renamed=self.renamed,
+                footer=self.footer,
+            )
         return got
 
     def __eq__(self, other: object) -> bool:

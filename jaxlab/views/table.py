@@ -71,6 +71,8 @@ def table_text(t: Table) -> str:
         lines += ["  " + line for line in text_table(t.columns, cells, numeric=_numeric(t))]
     if _more(t):
         lines.append(_more(t))
+    if getattr(t, "footer", ""):
+        lines.append(t.footer)
     return "\n".join(lines)
 
 
@@ -84,4 +86,6 @@ def table_html(t: Table) -> str:
         body += table(list(t.columns), cells, numeric=_numeric(t))
     if _more(t):
         body += f'<div class="jl-muted">{esc(_more(t))}</div>'
+    if getattr(t, "footer", ""):
+        body += f'<div class="jl-note">{esc(t.footer)}</div>'
     return fragment(body)

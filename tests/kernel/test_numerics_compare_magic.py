@@ -76,6 +76,8 @@ def test_cast_report_line_ends_with_the_compare_call_that_confirms_it(kernel):
     call = "%numerics overflowing(big) --compare f16"
     assert f16.endswith(f"run the cast program to see the error it makes: {call}"), f16
     assert kernel.value("n.compare_call('f16')") == call
+    report = kernel.run("n.cast_report('f16')")
+    assert report.text.splitlines()[-1].endswith(call), report.text
     kernel.ok(f"d = {call}")
     assert kernel.value("d.top['primitive']") == "exp"
     assert kernel.value("d.top['line']") == kernel.value(

@@ -339,6 +339,12 @@ def test_cast_report_names_the_call_that_confirms_it():
     assert worst["primitive"] == "exp" and worst["overflow_frac"] > 0
     call = n.compare_call("f16")
     assert call == "jaxlab.numerics_diff(overflowing, x, compare='f16')"
+    # the report's views end with it
+    last = f"run the cast program to see the error it makes: {call}"
+    assert repr(report).splitlines()[-1] == last
+    html = report._repr_html_()
+    assert html.rindex("run the cast program") > html.rindex("</table>")
+    assert n.cast_report("bf16").footer == ""  # nothing to confirm: every value fits bf16
     assert n.compare_call("fp8_e4m3") is None  # numerics_diff compares bf16 and f16
     cast_line = next(line for line in repr(n).splitlines() if line.strip().startswith("f16:"))
     assert cast_line.endswith(f"run the cast program to see the error it makes: {call}")
