@@ -328,18 +328,18 @@ def part_processes(processes: int, budget: float) -> None:
     x = jax.device_put(np.random.default_rng(0).standard_normal((2000, 2000)).astype(np.float32))
     r = jaxlab.bench(fn, x, vs="numpy", processes=processes, progress=None, time_budget=budget)
     for t in r.timings:
-        meds = ", ".join(f"{m * 1e3:.3f}" for m in t.process_medians)
+        meds = ", ".join(f"{m * 1e3:.3f}" for m in t.process_medians_s)
         print(f"  {t.variant:6} per-process medians (ms): {meds}")
     fresh = [run_reference(2000 * 2000, budget) for _ in range(processes)]
     shown = ", ".join(f"{m * 1e3:.3f}" for m in fresh if m is not None)
     print(f"  plain loop of the jitted call, each in a fresh process (ms): {shown}")
     jit = r.timing("jit")
-    if fresh and jit.process_medians:
+    if fresh and jit.process_medians_s:
         middle = statistics.median(m for m in fresh if m is not None)
-        close = sum(abs(m / middle - 1) <= TOLERANCE for m in jit.process_medians)
+        close = sum(abs(m / middle - 1) <= TOLERANCE for m in jit.process_medians_s)
         print(
             f"  per-process jit medians within 10 % of the fresh plain loops' median: {close} "
-            f"of {len(jit.process_medians)}"
+            f"of {len(jit.process_medians_s)}"
         )
     print(f"  verdict: {r.verdict}")
     for note in r.notes:

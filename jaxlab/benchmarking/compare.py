@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jaxlab.base.display import Displayed
-from jaxlab.base.renamed import warn_renamed
+from jaxlab.base.renamed import renamed, warn_renamed
 from jaxlab.base.table import Table
 from jaxlab.benchmarking.machine import fingerprint_differences
 from jaxlab.benchmarking.result import BenchError, BenchResult, Timing
@@ -16,10 +16,15 @@ from jaxlab.benchmarking.verdict import Ratio, ratio
 
 @dataclass
 class ComparisonRow:
+    """One variant at one size across the compared results: its median seconds in each
+    (None where a result lacks it) and its ratio against the first."""
+
     variant: str
     size: int | None
-    medians: list[float | None]
+    medians_s: list[float | None]
     ratios: list[Ratio | None]  # one per result after the first
+
+    medians = renamed("medians_s")
 
 
 @dataclass(repr=False)
@@ -55,7 +60,7 @@ class Comparison(Displayed):
                         "variant": row.variant,
                         "size": row.size,
                         "result": label,
-                        "median_s": row.medians[i],
+                        "median_s": row.medians_s[i],
                         "speedup": r.speedup if r else (1.0 if i == 0 else None),
                         "speedup_low": r.speedup_low if r else None,
                         "speedup_high": r.speedup_high if r else None,

@@ -56,7 +56,7 @@ def flags(t: Timing, sweep: bool = False) -> list[Note]:
                 "pace",
             )
         )
-    if len(t.process_medians) > 1 and not disagree(t):
+    if len(t.process_medians_s) > 1 and not disagree(t):
         out.append(Note("info", process_line(t, sweep), t.variant, "processes"))
     return out
 

@@ -393,7 +393,7 @@ def _timed_rounds(
                     measured = timer.counted_sample(p.call, p.sync, p.number)
                     p.timing.samples.append(measured.seconds)
                     p.timing.faults.append(measured.faults)
-                    p.timing.cpu.append(measured.cpu)
+                    p.timing.cpu_s.append(measured.cpu)
                     if len(log.events) > events:
                         p.timing.recompilations.extend(_reasons(log, explained, compiled))
                         events, explained, compiled = (

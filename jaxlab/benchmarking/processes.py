@@ -158,9 +158,9 @@ def merge(results: list[BenchResult]) -> BenchResult:
         )
         # turns are compared within one process; across processes the per-process medians
         # say how far apart they are
-        pooled.cpu, pooled.blocks = [], []
-        pooled.process_medians = [s.median_s for s in found]
-        pooled.process_iqrs = [s.iqr_s for s in found]
+        pooled.cpu_s, pooled.blocks = [], []
+        pooled.process_medians_s = [s.median_s for s in found]
+        pooled.process_iqrs_s = [s.iqr_s for s in found]
         pooled.recompilations = [x for s in found for x in s.recompilations]
         timings.append(pooled)
     merged.timings = timings
@@ -187,8 +187,8 @@ def process_line(t: Timing, sweep: bool = False) -> str:
     """'jit: 5 processes, medians 0.41 ms … 0.43 ms (spread 4.9 %; within-process IQR 3.1 %)'"""
     where = f" at n={t.size}" if sweep and t.size is not None else ""
     s = spread(t)
-    meds = ", ".join(format_seconds(m) for m in t.process_medians)
-    text = f"{t.variant}{where}: {len(t.process_medians)} processes, medians {meds}"
+    meds = ", ".join(format_seconds(m) for m in t.process_medians_s)
+    text = f"{t.variant}{where}: {len(t.process_medians_s)} processes, medians {meds}"
     if s is not None:
         text += f" (spread {100 * s[0]:.1f} %; within-process IQR {100 * s[1]:.1f} %)"
     return text
@@ -198,7 +198,7 @@ def process_notes(result: BenchResult) -> list[Note]:
     """One line per timing with each process's median; a warning where they disagree."""
     notes = []
     for t in result.timings:
-        if len(t.process_medians) < 2:
+        if len(t.process_medians_s) < 2:
             continue
         line = process_line(t, result.sweep)
         if disagree(t):

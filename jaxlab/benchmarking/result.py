@@ -84,13 +84,17 @@ class Timing:
     out_dtypes: list[str] = field(default_factory=list)
     stopped: str = ""  # why sampling stopped: precision, budget, runs, recompiled, interrupted
     faults: list[float] = field(default_factory=list)  # minor page faults per call, per sample
-    cpu: list[float] = field(default_factory=list)  # process CPU seconds per call, per sample
+    cpu_s: list[float] = field(default_factory=list)  # process CPU seconds per call, per sample
     blocks: list[int] = field(default_factory=list)  # index of the first sample of each turn
     alloc_bytes: float | None = None  # bytes one call allocates at its peak
     alloc_source: str | None = None  # how alloc_bytes is known
     # with processes=N: each worker process's median and IQR (seconds); samples pool them all
-    process_medians: list[float] = field(default_factory=list)
-    process_iqrs: list[float] = field(default_factory=list)
+    process_medians_s: list[float] = field(default_factory=list)
+    process_iqrs_s: list[float] = field(default_factory=list)
+
+    cpu = renamed("cpu_s")
+    process_medians = renamed("process_medians_s")
+    process_iqrs = renamed("process_iqrs_s")
 
     @cached_property
     def summary(self) -> stats.Summary:
@@ -109,7 +113,7 @@ class Timing:
     def pace(self) -> Pace | None:
         """Its fastest and slowest turn when the machine changed pace while it was timed
         (turns more than 10 % apart), else None."""
-        found = pace_of(self.samples, self.blocks, self.cpu)
+        found = pace_of(self.samples, self.blocks, self.cpu_s)
         return found if found is not None and found.changed else None
 
     @property
@@ -178,6 +182,18 @@ class Timing:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# fields of a saved Timing named before times carried _s
+_OLD_TIMING_FIELDS = {
+    "cpu": "cpu_s",
+    "process_medians": "process_medians_s",
+    "process_iqrs": "process_iqrs_s",
+}
+
+
+def _timing_fields(saved: dict[str, Any]) -> dict[str, Any]:
+    return {_OLD_TIMING_FIELDS.get(k, k): v for k, v in saved.items()}
 
 
 def work_dtype(timing: Timing) -> str:
@@ -375,7 +391,7 @@ class BenchResult(Displayed):
                     "alloc_bytes_per_call": t.alloc_bytes,
                     "modes": describe(t.modes) or None,
                     "pace_change": t.pace.change if t.pace else None,
-                    "process_medians_s": list(t.process_medians) or None,
+                    "process_medians_s": list(t.process_medians_s) or None,
                 }
             )
         return out
@@ -440,7 +456,7 @@ class BenchResult(Displayed):
             return cls(
                 label=data["label"],
                 variants=[VariantInfo(**v) for v in data["variants"]],
-                timings=[Timing(**t) for t in data["timings"]],
+                timings=[Timing(**_timing_fields(t)) for t in data["timings"]],
                 baseline=data.get("baseline"),
                 reference=data.get("reference"),
                 sweep=bool(data.get("sweep")),

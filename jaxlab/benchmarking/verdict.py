@@ -158,21 +158,23 @@ def turn_speedups(base: Timing, other: Timing) -> list[float]:
 
 def process_speedups(base: Timing, other: Timing) -> list[float]:
     """The speedup process by process (each worker process's medians)."""
-    if len(base.process_medians) != len(other.process_medians):
+    if len(base.process_medians_s) != len(other.process_medians_s):
         return []
     return [
-        x / y for x, y in zip(base.process_medians, other.process_medians, strict=True) if y > 0
+        x / y for x, y in zip(base.process_medians_s, other.process_medians_s, strict=True) if y > 0
     ]
 
 
 def spread(t: Timing) -> tuple[float, float] | None:
     """(spread between the process medians, median within-process IQR), both relative to the
     smallest median; None with fewer than two processes."""
-    meds = [m for m in t.process_medians if m > 0]
+    meds = [m for m in t.process_medians_s if m > 0]
     if len(meds) < 2:
         return None
     low = min(meds)
-    within = sorted(i / m for i, m in zip(t.process_iqrs, t.process_medians, strict=False) if m > 0)
+    within = sorted(
+        i / m for i, m in zip(t.process_iqrs_s, t.process_medians_s, strict=False) if m > 0
+    )
     return max(meds) / low - 1, within[len(within) // 2] if within else 0.0
 
 
@@ -328,15 +330,15 @@ def _alone(result: BenchResult, t: Timing) -> Finding:
             why=f"its modes {' / '.join(format_seconds(m.median_s) for m in t.modes)}",
             action=_processes_action(result),
         )
-    if len(t.process_medians) > 1:
+    if len(t.process_medians_s) > 1:
         if disagree(t):
             return Finding(
                 **common,
                 holds=False,
                 why="its processes disagree",
-                action=_processes_action(result, len(t.process_medians)),
+                action=_processes_action(result, len(t.process_medians_s)),
             )
-        return Finding(**common, holds=True, why=f"in all {len(t.process_medians)} processes")
+        return Finding(**common, holds=True, why=f"in all {len(t.process_medians_s)} processes")
     if t.pace is not None:
         return Finding(
             **common,

@@ -528,7 +528,7 @@ def comparison_table(comp: Comparison) -> CellTable:
     rows = []
     for row in comp.entries:
         cells = {"variant": row.variant, "n": format_size(row.size) if row.size else "–"}
-        for i, m in enumerate(row.medians):
+        for i, m in enumerate(row.medians_s):
             cells[f"median:{i}"] = format_seconds(m) if m is not None else "–"
         for i, r in enumerate(row.ratios, start=1):
             if r is None:

@@ -129,7 +129,7 @@ def test_ctrl_c_mid_sweep_keeps_finished_sizes(kernel, tmp_path):
 def test_fresh_processes_report_each_median(kernel):
     before = kernel.namespace()
     result = kernel.ok(f"r_proc = %bench fn(x) --processes 2 --variants jit,numpy {FAST}\nr_proc")
-    assert kernel.value("[len(t.process_medians) for t in r_proc.timings]") == [2, 2]
+    assert kernel.value("[len(t.process_medians_s) for t in r_proc.timings]") == [2, 2]
     assert kernel.value("r_proc.settings['processes']") == 2
     assert "2 processes, medians" in result.html
     frame = "r_proc.to_pandas()[['faults_per_call', 'alloc_bytes_per_call']].notna().all().tolist()"
@@ -186,5 +186,5 @@ def test_function_that_cannot_be_shipped_is_timed_here_with_the_reason(kernel):
     )
     result = kernel.ok(f"r_lock = %bench locked(x) --processes 2 --vs none {FAST}\nr_lock")
     assert "processes=2 not used" in result.html and "_thread.lock" in result.html
-    assert kernel.value("[t.process_medians for t in r_lock.timings]") == [[], []]
+    assert kernel.value("[t.process_medians_s for t in r_lock.timings]") == [[], []]
     assert kernel.alive()

@@ -207,7 +207,7 @@ def test_fault_cost_is_measured():
 def test_fresh_processes_pool_samples_and_keep_each_median():
     r = jaxlab.bench(cubic, jnp.ones((64, 64)), variants="jit,numpy", processes=2, **QUICK)
     for t in r.timings:
-        assert len(t.process_medians) == 2 and len(t.process_iqrs) == 2
+        assert len(t.process_medians_s) == 2 and len(t.process_iqrs_s) == 2
         assert t.runs >= 2 * 3
     assert r.settings["processes"] == 2
     lines = [n.text for n in r.notes if n.topic == "processes"]
@@ -226,7 +226,7 @@ def test_a_function_that_cannot_be_shipped_is_timed_here():
     (note,) = [n for n in r.notes if "not used" in n.text]
     assert note.text.startswith("processes=2 not used: the function cannot be sent")
     assert "_thread.lock" in note.text and "\n" not in note.text
-    assert all(not t.process_medians for t in r.timings)
+    assert all(not t.process_medians_s for t in r.timings)
 
 
 class _CtrlCDuringSecondWorker:
@@ -252,7 +252,7 @@ def test_ctrl_c_during_worker_processes_keeps_the_finished_ones():
     opts = {**QUICK, "progress": progress}
     r = jaxlab.bench(cubic, jnp.ones((64, 64)), variants="jit", processes=4, **opts)
     assert r.interrupted and r.settings["processes"] == 1
-    assert [len(t.process_medians) for t in r.timings] == [1]
+    assert [len(t.process_medians_s) for t in r.timings] == [1]
     assert any("interrupted (Ctrl-C) after 1 of 4 worker processes" in n.text for n in r.notes)
     assert progress.finished.startswith("1 of 4 processes") and "Ctrl-C" in progress.finished
     # the worker that was running is stopped, not left behind

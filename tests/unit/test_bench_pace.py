@@ -101,7 +101,7 @@ def test_bench_flags_a_machine_that_changed_pace(busy):
     slowing = (_slows_down_after(200, busy), (x,))
     r = jaxlab.bench({"slowing": slowing}, runs=80, loops=5, **QUICK)
     t = r.timing("slowing")
-    assert len(t.blocks) >= 3 and len(t.cpu) == len(t.samples) == 80
+    assert len(t.blocks) >= 3 and len(t.cpu_s) == len(t.samples) == 80
     assert t.pace is not None and t.pace.change > 1.5
     note = next(n.text for n in r.notes if "changed pace" in n.text)
     assert note.startswith("slowing: the machine changed pace")

@@ -396,7 +396,7 @@ def test_compare_pairs_variants_and_tests_significance(seed):
     assert [row.variant for row in comp.entries] == ["jit", "eager", "numpy"]
     for row in comp.entries:
         (ratio,) = row.ratios
-        assert ratio.speedup == pytest.approx(row.medians[0] / row.medians[1])
+        assert ratio.speedup == pytest.approx(row.medians_s[0] / row.medians_s[1])
         assert 0 <= ratio.p <= 1
         spans = ratio.speedup_low <= 1 <= ratio.speedup_high
         assert ratio.significant == (ratio.p < 0.05 and not spans)

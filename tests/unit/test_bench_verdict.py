@@ -147,12 +147,12 @@ def test_modes_of_fresh_pages_are_settled_by_one_malloc_arena():
 def test_processes_that_disagree_unsettle_the_verdict_and_agreeing_ones_hold():
     jit = timing("jit", [0.8e-3] * TURNS)
     numpy = timing("numpy", [1e-3] * TURNS)
-    jit.process_medians = [0.8e-3, 0.82e-3, 1.2e-3]
-    numpy.process_medians = [1e-3, 1e-3, 1e-3]
+    jit.process_medians_s = [0.8e-3, 0.82e-3, 1.2e-3]
+    numpy.process_medians_s = [1e-3, 1e-3, 1e-3]
     (f,) = findings(result(jit, numpy))
     assert not f.holds and f.why.startswith("1 of 3 processes found otherwise")
     assert f.action == "fresh processes (processes=6)"
-    jit.process_medians = [0.8e-3, 0.82e-3, 0.79e-3]
+    jit.process_medians_s = [0.8e-3, 0.82e-3, 0.79e-3]
     (f,) = findings(result(jit, numpy))
     assert f.holds and f.why == "in all 3 processes"
 

@@ -271,6 +271,25 @@ def test_every_reachable_type_names_its_times_with_s():
     assert not wrong, f"times without _s: {sorted(wrong)}"
 
 
+LIST_TIME_WORDS = re.compile(r"(^|_)(medians|iqrs|cpu|times|durations)($|_)")
+# the raw per-call seconds of a timing, named as timeit and pyperf name them
+RAW_SAMPLES = {"Timing": ("samples",)}
+
+
+def test_every_reachable_type_names_lists_of_times_with_s():
+    wrong = []
+    for cls in reachable_types():
+        for name, _, annotation in members(cls):
+            text = annotation if isinstance(annotation, str) else ""
+            if not re.fullmatch(r"list\[float( \| None)?\]", text) or name.endswith("_s"):
+                continue
+            if name in RAW_SAMPLES.get(cls.__name__, ()):
+                continue
+            if LIST_TIME_WORDS.search(name):
+                wrong.append(f"{cls.__name__}.{name}")
+    assert not wrong, f"lists of seconds without _s: {sorted(wrong)}"
+
+
 def test_every_reachable_type_names_fractions_frac_and_percentages_percent():
     wrong = []
     for cls in reachable_types():
@@ -522,6 +541,9 @@ def test_renamed_nested_fields_still_read_and_warn_once(results):
         (KernelTime("fusion", 0.25, 3), "seconds", "emit_s"),
         (results["Profile"], "coverage", "coverage_frac"),
         (results["PlatformInspection"].lowerings[0], "seconds", "lower_s"),
+        (timing, "process_medians", "process_medians_s"),
+        (timing, "cpu", "cpu_s"),
+        (results["Comparison"].entries[0], "medians", "medians_s"),
     ]
     for obj, old, new in cases:
         renamed._warned.clear()
