@@ -495,3 +495,33 @@ def test_a_while_inside_a_scan_is_one_equation_and_says_so():
     assert any("runs inside another loop: it is compared as one equation" in n for n in d.notes)
     inner = next(r for r in d.rows if r["primitive"] == "while")
     assert inner["_loop"] == "scan" and inner["iterations"] == 64
+
+
+def picked(x, flag):
+    def cancel(v):
+        return (v + 1.0) * (v + 1.0) - v * v  # 2v + 1, by cancellation
+
+    def plain(v):
+        return v * 3.0
+
+    return lax.cond(flag, cancel, plain, x)
+
+
+def test_a_top_level_cond_compares_the_branch_taken_only():
+    x = jnp.asarray(np.full(64, 300.0, np.float32))
+    d = jaxlab.numerics_diff(picked, x, jnp.asarray(True), compare="bf16")
+    assert d.top["primitive"] == "sub" and d.top["_loop"] == "cond"
+    assert d.top["line"] == line_of(picked, "(v + 1.0) * (v + 1.0) - v * v")
+    assert d.top["iterations"] == 1 and d.top["iteration"] is None
+    # the branch not taken has no rows
+    assert not any(r["line"] == line_of(picked, "v * 3.0") for r in d.rows)
+    # checked against NumPy in bfloat16 (each operation rounded): 301 rounds to 300, so the
+    # cancellation leaves nothing of 2v + 1 = 601
+    v = np.asarray(300.0, jnp.bfloat16)
+    low = float((v + v.dtype.type(1)) * (v + v.dtype.type(1)) - v * v)
+    assert low == 0.0
+    assert d.output_error == pytest.approx(abs(low - 601.0) / 601.0)
+    # on the reference's inputs (301² and 300² in float32, cast to bf16) the subtraction alone
+    # makes 601 into 90624 - 90112 = 512
+    made = float(np.asarray(301.0**2, jnp.bfloat16) - np.asarray(300.0**2, jnp.bfloat16))
+    assert d.top["local_error"] == pytest.approx(abs(made - 601.0) / 601.0)
