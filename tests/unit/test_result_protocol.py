@@ -563,6 +563,21 @@ def test_renamed_nested_fields_still_read_and_warn_once(results):
         assert found.low == found.median_low_s  # alone: the interval of its median
 
 
+def test_a_bench_result_saved_with_the_old_timing_names_loads(results, tmp_path):
+    import json
+
+    bench = results["BenchResult"]
+    path = bench.save(tmp_path / "bench.json")
+    data = json.loads(path.read_text())
+    for t in data["timings"]:
+        t["cpu"], t["process_medians"] = t.pop("cpu_s"), t.pop("process_medians_s")
+        t["process_iqrs"] = t.pop("process_iqrs_s")
+    path.write_text(json.dumps(data))
+    back = jaxlab.BenchResult.load(path)
+    assert [t.cpu_s for t in back.timings] == [t.cpu_s for t in bench.timings]
+    assert back.timings[0].cpu_s and back.timings[0].median_s == bench.timings[0].median_s
+
+
 def test_a_compile_profile_saved_with_seconds_loads(results, tmp_path):
     """Files written before pass and kernel times were named with ``_s`` still load."""
     import json
