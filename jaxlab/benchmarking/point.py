@@ -1,5 +1,6 @@
 """One point of a benchmark: every variant at one size, prepared, warmed up and then timed in
-interleaved rounds, with a guard against compilations inside the timed loop."""
+interleaved rounds (compiled variants before those that allocate op by op), with a guard
+against compilations inside the timed loop."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ class Options:
 
 @dataclass
 class _Prepared:
-    """A variant ready to time. `output` holds its first call's output only until the
-    agreement check, which runs before timing; the timed loop holds no output."""
+    """A variant ready to time. `output` holds an output only for the checks after the
+    timing; the timed loop holds no output. `whole` puts back the leaves a jitted call
+    could not return (static ones)."""
 
     variant: Variant
     call: Callable[[], Any]
@@ -67,6 +69,7 @@ class _Prepared:
     inputs: tuple[tuple, dict] = ((), {})
     compiled_memory: dict[str, int] | None = None
     jaxpr: Any = None  # the traced program of a compiled variant
+    whole: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -80,6 +83,22 @@ class PointOutcome:
     size: int | None = None
 
 
+def phases(variants: list[Variant]) -> list[list[Variant]]:
+    """The variants in the order they are timed: compiled ones first, then those that
+    allocate op by op (eager, NumPy, PyTorch, a function of the user's own), each group
+    prepared, warmed up and timed before the next one runs at all.
+
+    A compiled call that writes a large output reuses the block its previous output freed
+    when the allocator keeps it, and gets fresh pages (one fault per page) when it does not;
+    which of the two depends on what ran in the process before. Eager and NumPy calls, with
+    several large temporaries per call spread over XLA's threads, change that state for the
+    rest of the process: timed after them (or between their turns), the compiled call's
+    time is the one they left behind, not the one a plain loop of it gets."""
+    compiled = [v for v in variants if v.kind == "jit"]
+    others = [v for v in variants if v.kind != "jit"]
+    return [group for group in (compiled, others) if group]
+
+
 def run_point(
     variants: list[Variant],
     args: tuple,
@@ -90,12 +109,87 @@ def run_point(
     reference: str | None,
     *,
     sweep: bool = False,
+    apart: Callable[..., PointOutcome | None] | None = None,
+    untimed: Collection[str] = (),
 ) -> PointOutcome:
-    """Time every variant at one size (`sweep`: one size of several, which notes then name)."""
+    """Every variant at one size (`sweep`: one size of several, which notes then name), timed
+    group by group (see :func:`phases`); the outputs are checked (finite, agreeing with the
+    reference) after the timing, one untimed call each.
+
+    apart(variants, reference, allocation) may time the allocating group elsewhere (a
+    worker process) and return its outcome, or None to time it here. Variants named in
+    `untimed` are prepared and checked against but not timed (a worker's reference)."""
     outcome = PointOutcome(size=size)
     inputs: dict[str, Inputs] = {}
-    prepared: list[_Prepared] = []
+    done: list[_Prepared] = []
+    traced = None
+    for k, group in enumerate(phases([v for v in variants if v.name not in untimed])):
+        if k > 0 and apart is not None:
+            compiled = [p.timing for p in done if p.variant.kind == "jit"]
+            elsewhere = apart(group, _reference_variant(variants, reference), compiled)
+            if elsewhere is not None:
+                _merge_outcome(outcome, elsewhere)
+                continue
+        try:
+            prepared = _run_group(group, args, kwargs, size, opts, log, inputs, outcome, traced)
+        except KeyboardInterrupt:
+            if not any(p.timing.samples for p in done):
+                raise
+            outcome.interrupted = True
+            break
+        traced = traced or next((p.jaxpr for p in prepared if p.jaxpr is not None), None)
+        done += prepared
+        if outcome.interrupted:
+            break
+    done = [p for p in done if p.variant.name not in outcome.failures]
     for v in variants:
+        if v.name in untimed and not outcome.interrupted:
+            try:
+                done.append(_prepare(v, args, kwargs, size, opts, inputs, outcome))
+            except Exception:  # nothing to check against: the checks take the first variant
+                continue
+    _check_outputs(done, reference, size, opts, outcome)
+    here = [p for p in done if p.variant.name not in untimed and p.timing.samples]
+    compiled = {p.variant.name for p in here if p.variant.kind == "jit"}
+    # the notes of a group timed elsewhere came with it
+    notes = memory_notes([p.timing for p in here], compiled=compiled, sweep=sweep)
+    outcome.notes.extend(notes)
+    order = {v.name: i for i, v in enumerate(variants)}
+    timings = [p.timing for p in here] + outcome.timings
+    outcome.timings = sorted(timings, key=lambda t: order.get(t.variant, len(order)))
+    _apply_work(outcome.timings, opts, size)
+    return outcome
+
+
+def _reference_variant(variants: list[Variant], reference: str | None) -> Variant | None:
+    return next((v for v in variants if v.name == reference), None)
+
+
+def _merge_outcome(outcome: PointOutcome, other: PointOutcome) -> None:
+    """A group's outcome timed elsewhere, added to this point's."""
+    outcome.timings.extend(other.timings)
+    outcome.failures.update(other.failures)
+    outcome.errors.update(other.errors)
+    outcome.mismatches.extend(other.mismatches)
+    outcome.notes.extend(other.notes)
+    outcome.interrupted = outcome.interrupted or other.interrupted
+
+
+def _run_group(
+    group: list[Variant],
+    args: tuple,
+    kwargs: dict,
+    size: int | None,
+    opts: Options,
+    log: CompileLog,
+    inputs: dict[str, Inputs],
+    outcome: PointOutcome,
+    traced: Any,
+) -> list[_Prepared]:
+    """One group prepared (first call), warmed up and timed in interleaved turns. A Ctrl-C
+    after every variant of the group has samples marks the outcome interrupted."""
+    prepared: list[_Prepared] = []
+    for v in group:
         try:
             p = _prepare(v, args, kwargs, size, opts, inputs, outcome)
         except KeyboardInterrupt:
@@ -103,17 +197,13 @@ def run_point(
         except Exception as exc:
             _fail(outcome, v, exc, "failed")
             continue
+        # nothing a variant returned stays alive while anything is timed: a live output
+        # changes where the allocator puts the next one (fresh pages or reused ones)
+        p.output = None
         prepared.append(p)
     if not prepared:
-        return outcome
-    _check_finite(prepared, reference, outcome)
-    if opts.check:
-        _check_agreement(prepared, reference, size, opts, outcome)
-    # nothing a variant returned stays alive while anything is timed: a live output changes
-    # where the allocator puts the next one (fresh pages or reused ones), and so the time
-    for p in prepared:
-        p.output = None
-    _measure_allocations(prepared)
+        return prepared
+    _measure_allocations(prepared, traced)
     gc.collect()
     for p in prepared:
         try:
@@ -124,8 +214,7 @@ def run_point(
             _fail(outcome, p.variant, exc, "failed")
     prepared = [p for p in prepared if p.variant.name not in outcome.failures]
     if not prepared:
-        return outcome
-    _apply_work(prepared, opts, size)
+        return prepared
     try:
         _timed_rounds(prepared, opts, log, outcome)
     except KeyboardInterrupt:
@@ -134,19 +223,44 @@ def run_point(
         outcome.interrupted = True
         for p in prepared:
             p.timing.stopped = p.timing.stopped or "interrupted"
-    prepared = [p for p in prepared if p.variant.name not in outcome.failures]
-    outcome.timings = [p.timing for p in prepared if p.timing.samples]
-    _memory_notes(outcome, prepared, sweep)
-    return outcome
+    return [p for p in prepared if p.variant.name not in outcome.failures]
 
 
-def _measure_allocations(prepared: list[_Prepared]) -> None:
+def _check_outputs(
+    prepared: list[_Prepared],
+    reference: str | None,
+    size: int | None,
+    opts: Options,
+    outcome: PointOutcome,
+) -> None:
+    """One untimed call of each variant, after all the timing, for the checks: the
+    reference's output finite, every output agreeing with it."""
+    if not prepared or outcome.interrupted:
+        return
+    try:
+        for p in prepared:
+            p.output = p.sync(p.call())
+            if p.whole is not None:
+                p.output = p.whole(p.output)
+        _check_finite(prepared, reference, outcome)
+        if opts.check:
+            _check_agreement(prepared, reference, size, opts, outcome)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        outcome.notes.append(Note("warn", f"the outputs could not be checked: {exc}"))
+    finally:
+        for p in prepared:
+            p.output = None
+
+
+def _measure_allocations(prepared: list[_Prepared], traced: Any = None) -> None:
     """Bytes per call for every variant, from one untimed call each where it takes one:
     XLA's memory analysis for compiled variants, the jitted variant's jaxpr for the eager
     one (the same operations, each allocating its result; never a new trace of the user's
     function, which could have side effects), tracemalloc for
     NumPy (which reports its array data there), resident-memory growth otherwise."""
-    traced = next((p.jaxpr for p in prepared if p.jaxpr is not None), None)
+    traced = next((p.jaxpr for p in prepared if p.jaxpr is not None), traced)
     for p in prepared:
         t = p.timing
         alloc = None
@@ -166,11 +280,6 @@ def _measure_allocations(prepared: list[_Prepared]) -> None:
         if alloc is not None:
             t.alloc_bytes, t.alloc_source = alloc.bytes, alloc.source
         p.inputs = ((), {})
-
-
-def _memory_notes(outcome: PointOutcome, prepared: list[_Prepared], sweep: bool) -> None:
-    compiled = {p.variant.name for p in prepared if p.variant.kind == "jit"}
-    outcome.notes.extend(memory_notes(outcome.timings, compiled=compiled, sweep=sweep))
 
 
 def memory_notes(
@@ -319,6 +428,8 @@ def _prepare(
     timing.out_dtypes = dtypes_of(output)
     p = _Prepared(v, call, sync, timing, output)
     p.inputs = (inp.args, inp.kwargs)
+    if prepared is not None:
+        p.whole = prepared.whole_output
     if staged is not None:
         work = roofline.work_from_cost(_analysis.cost_analysis(staged.compiled))
         if work is not None:
@@ -340,7 +451,7 @@ def _warm_up(p: _Prepared, opts: Options) -> None:
     p.next_check = max(opts.min_runs, MIN_RUNS_ALWAYS)
 
 
-def _apply_work(prepared: list[_Prepared], opts: Options, size: int | None) -> None:
+def _apply_work(timings: list[Timing], opts: Options, size: int | None) -> None:
     """Bytes and FLOPs per call: the user's formula, else XLA's estimate for the first
     compiled variant, applied to every variant (they all do the same work)."""
     formula = {}
@@ -350,23 +461,20 @@ def _apply_work(prepared: list[_Prepared], opts: Options, size: int | None) -> N
             continue
         formula[key] = float(value(size) if callable(value) else value)
     if formula:
-        for p in prepared:
-            p.timing.bytes = formula.get("bytes", p.timing.bytes)
-            p.timing.flops = formula.get("flops", p.timing.flops)
-            p.timing.work_source = "formula"
+        for t in timings:
+            t.bytes = formula.get("bytes", t.bytes)
+            t.flops = formula.get("flops", t.flops)
+            t.work_source = "formula"
         return
-    source = next(
-        (p.timing for p in prepared if p.timing.bytes is not None or p.timing.flops is not None),
-        None,
-    )
+    source = next((t for t in timings if t.bytes is not None or t.flops is not None), None)
     if source is None:
-        for p in prepared:
-            p.timing.work_source = None
+        for t in timings:
+            t.work_source = None
         return
-    for p in prepared:
-        if p.timing.bytes is None and p.timing.flops is None:
-            p.timing.bytes, p.timing.flops = source.bytes, source.flops
-            p.timing.work_source = f"XLA cost analysis of {source.variant}"
+    for t in timings:
+        if t.bytes is None and t.flops is None:
+            t.bytes, t.flops = source.bytes, source.flops
+            t.work_source = f"XLA cost analysis of {source.variant}"
 
 
 def _timed_rounds(

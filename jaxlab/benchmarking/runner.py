@@ -12,6 +12,7 @@ from jaxlab.base.pytrees import call_summary
 from jaxlab.benchmarking import machine, timer
 from jaxlab.benchmarking import processes as _processes
 from jaxlab.benchmarking import roofline as _roofline
+from jaxlab.benchmarking.apart import Apart
 from jaxlab.benchmarking.convert import signature
 from jaxlab.benchmarking.point import Options, PointOutcome, memory_notes, run_point
 from jaxlab.benchmarking.progress import Clock, resolve
@@ -68,7 +69,11 @@ def bench(
     apart); each variant is warmed up, its calls per sample are calibrated against the timer's
     resolution, and variants are sampled in interleaved turns until the median is known to
     ± `precision` (95 % interval) over at least 3 turns that agree, or `time_budget` seconds
-    are spent (at least 3 samples). A compilation inside the timed loop flags the timing
+    are spent (at least 3 samples). Compiled variants are timed first, before the variants
+    that allocate op by op (eager, the twins) run at all; when the compiled call allocates
+    1 MiB or more per call, those run in a fresh worker process, so that their allocations
+    do not decide where the compiled call's output lands (reused memory or fresh pages),
+    here or in your own loops afterwards. A compilation inside the timed loop flags the timing
     invalid, with JAX's reason. Page faults and bytes allocated per call, modes (separated
     clusters of samples) and pace changes (turns more than 10 % apart) are reported, with
     their cause where it is measured.
@@ -275,13 +280,16 @@ def _here(
         ref = default_reference(vlist)
         settings = _settings(opts, x64, input_dtype)
         if sizes is None:
-            points, interrupted = _single(vlist, args, kwargs, opts, log, ref)
+            apart = Apart(args, kwargs, opts, x64)
+            points, interrupted = _single(vlist, args, kwargs, opts, log, ref, apart)
         else:
             factory, how = _factory(vlist, args, kwargs, make, nums)
             settings["sizes_made_by"] = how
+            apart = Apart((), {}, opts, x64)
             points, interrupted = _sweep(
-                vlist, parse_sizes(sizes), factory, opts, log, ref, reporter, title, notes
+                vlist, parse_sizes(sizes), factory, opts, log, ref, reporter, title, notes, apart
             )
+        notes.extend(apart.notes)
         result = _assemble(title, vlist, points, base, ref, sizes is not None, notes, settings)
         result.interrupted = interrupted
         named = None if isinstance(fn, Mapping) else fn
@@ -431,9 +439,16 @@ def _factory(
 
 
 def _single(
-    vlist: list[Variant], args: tuple, kwargs: dict, opts: Options, log: Any, ref: str | None
+    vlist: list[Variant],
+    args: tuple,
+    kwargs: dict,
+    opts: Options,
+    log: Any,
+    ref: str | None,
+    apart: Apart | None = None,
 ) -> tuple[list[PointOutcome], bool]:
-    outcome = run_point(vlist, args, kwargs, element_count(args, kwargs), opts, log, ref)
+    size = element_count(args, kwargs)
+    outcome = run_point(vlist, args, kwargs, size, opts, log, ref, apart=apart)
     if not outcome.timings:
         _raise_first(outcome)
     return [outcome], outcome.interrupted
@@ -455,6 +470,7 @@ def _sweep(
     reporter: Any,
     title: str,
     notes: list[Note],
+    apart: Apart | None = None,
 ) -> tuple[list[PointOutcome], bool]:
     points: list[PointOutcome] = []
     interrupted = False
@@ -472,7 +488,9 @@ def _sweep(
                     raise BenchError(message) from exc
                 notes.append(Note("error", message + "; the sweep stopped there"))
                 break
-            outcome = run_point(vlist, args, kwargs, n, opts, log, ref, sweep=True)
+            if apart is not None:
+                apart.args, apart.kwargs = args, kwargs
+            outcome = run_point(vlist, args, kwargs, n, opts, log, ref, sweep=True, apart=apart)
             if outcome.interrupted:
                 raise KeyboardInterrupt
             if not outcome.timings:
