@@ -137,6 +137,7 @@ def child(n: int, budget: float, rounds: int) -> dict:
         "ref_turns_s": turns,
         "ref_self": statistics.median(odd) / statistics.median(even),
         "ref_faults": statistics.median(f for _, f in refs),
+        "ref_turn_faults": [f for _, f in refs],
         "jit_s": statistics.median(jits),
         "jits_s": jits,
         "beside_s": beside,
@@ -165,6 +166,33 @@ def verdict_summary(rows: list[dict]) -> list[str]:
         f"{len(every)} ({sum(map(contains, held))} of the {len(held)} that hold)",
         f"default text of each result: {lines[0]}–{lines[-1]} lines (median "
         f"{lines[len(lines) // 2]})",
+    ]
+
+
+def faults_line(row: dict) -> str:
+    """'reference turns 0 | 0 | 0 | 0; bench jit 0 | 0 | 0': page faults per call."""
+    refs = " | ".join(f"{f:.0f}" for f in row.get("ref_turn_faults", []))
+    jits = " | ".join(
+        "?" if f["faults"] is None else f"{f['faults']:.0f}" for f in row.get("flags", [])
+    )
+    return f"reference turns {refs}; bench jit {jits}"
+
+
+def faults_summary(rows: list[dict]) -> list[str]:
+    """Page faults per call of the plain loop before any bench, after benches, and of the
+    benches' jit samples, over every process."""
+    first = [r["ref_turn_faults"][0] for r in rows if r.get("ref_turn_faults")]
+    later = [f for r in rows for f in r.get("ref_turn_faults", [])[1:]]
+    jits = [f["faults"] for r in rows for f in r["flags"] if f["faults"] is not None]
+    if not first or not later:
+        return []
+
+    def shown(xs: list[float]) -> str:
+        return f"median {statistics.median(xs):.0f} (range {min(xs):.0f}–{max(xs):.0f})"
+
+    return [
+        f"page faults per call: plain loop before any bench {shown(first)}; plain loop after "
+        f"benches {shown(later)}; bench jit samples {shown(jits) if jits else '–'}"
     ]
 
 
@@ -253,6 +281,10 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
         "self: the reference's odd turns / its even turns; jit: the median of the benches' jit "
         "medians (ms), each bench's in brackets; jit/ref\n"
     )
+    print(
+        "faults: page faults per call of the reference turns (the first before any bench) and "
+        "of each bench's jit samples, a measure the machine's load moves less than times\n"
+    )
     header = (
         f"{'size':>12} {'proc':>4} {'ref ms':>9} {'spread':>6} {'self':>6} "
         f"{'jit ms':>9} {'jit/ref':>7}  {'each bench (ms)':<26} outcome"
@@ -293,6 +325,7 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
                 f"{row['ref_self']:6.2f} {ms(row['jit_s'])} {row['jit_s'] / row['ref_s']:7.3f}  "
                 f"{each:<26} {verdict}"
             )
+            print(f"{'':>17} faults: {faults_line(row)}")
     total = sum(counts.values())
     print(
         f"\noutcomes over {total} (size, process) pairs in "
@@ -308,6 +341,8 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
         "turns): " + ", ".join(f"{v}: {c}" for v, c in sorted(selves.items()))
     )
     for line in verdict_summary(rows):
+        print(line)
+    for line in faults_summary(rows):
         print(line)
     for n in sorted({row["n"] for row in rows}):
         at = [row for row in rows if row["n"] == n]

@@ -29,8 +29,15 @@ BENCH_CSS = """
 .jaxlab .jl-bench .jl-verdict { font-weight: 600; margin: 2px 0 4px; }
 .jaxlab .jl-bench .jl-verdict .jl-holds { color: #1a7f37; }
 .jaxlab .jl-bench .jl-verdict .jl-unsettled { color: #9a6700; }
-.jaxlab .jl-bench table.jl-table td.num { white-space: nowrap; }
+.jaxlab .jl-bench .jl-wide { max-width: 100%; overflow-x: auto; }
+.jaxlab .jl-bench table.jl-table td { white-space: nowrap; }
+.jaxlab .jl-bench table.jl-table th, .jaxlab .jl-bench table.jl-table th.num {
+  white-space: normal; vertical-align: bottom; }
 """
+
+# the single-size table is drawn as two, each narrow enough for a notebook's width: how long
+# a call takes, and what it costs (compile stages, rates, memory); the variant heads both
+TIME_COLUMNS = ("variant", "median", "ci", "iqr", "min", "max", "runs", "ratio")
 
 
 def _ratio(speedup: float | None) -> str:
@@ -143,6 +150,12 @@ class CellTable:
     @property
     def numeric(self) -> list[bool]:
         return [c.numeric for c in self.columns]
+
+    def split(self, keys: tuple[str, ...]) -> tuple[CellTable, CellTable]:
+        """The columns named in `keys`, and the first column with every other one."""
+        first = [c for c in self.columns if c.key in keys]
+        rest = [self.columns[0]] + [c for c in self.columns[1:] if c.key not in keys]
+        return CellTable(first, self.rows), CellTable(rest, self.rows)
 
 
 class TimingRow(TypedDict):
@@ -446,8 +459,12 @@ def _bench_parts(result: BenchResult) -> str:
                 )
             )
     else:
-        single = _single_table(result)
-        parts.append(table(single.titles(), single.cells(), numeric=single.numeric))
+        for part in _single_table(result).split(TIME_COLUMNS):
+            parts.append(
+                '<div class="jl-wide">'
+                + table(part.titles(), part.cells(), numeric=part.numeric)
+                + "</div>"
+            )
     major, minor = ranked(result)
     if major:
         parts.append(_notes_html(major))

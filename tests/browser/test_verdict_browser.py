@@ -99,3 +99,57 @@ def test_profile_page_leads_with_where_the_time_goes(page, tmp_path):
     assert page.locator(".jl-verdict").first.inner_text() == p.verdict
     assert "% of kernel time in" in p.verdict
     screenshot(page, "profile-verdict")
+
+
+def _wide() -> BenchResult:
+    """A result whose every column is filled, with the longest cells a bench shows: compile
+    stages with a cached one, rates, the roof, page faults and bytes per call."""
+    r = _unsettled()
+    for t, first in zip(r.timings, (22.3e-3, 0.332, 16.5e-3), strict=True):
+        t.first_call_s, t.bytes, t.flops = first, 3.2e7, 1.6e7
+        t.faults = [3907.0] * len(t.samples)
+        t.alloc_bytes = 16e6
+    jit = r.timings[0]
+    jit.trace_s, jit.lower_s, jit.compile_s, jit.cached = 7.39e-3, 41.2e-3, 90.1e-3, ["lower"]
+    r.peak = {
+        "gbps": 12.0,
+        "method": "STREAM",
+        "device": "cpu",
+        "compute": {"float32": {"gflops": 50.0, "method": "matmul"}},
+        "caches": [],
+    }
+    return r
+
+
+LAYOUT = """() => [...document.querySelectorAll('.jl-bench table.jl-table')].map(t => ({
+  width: t.scrollWidth,
+  room: t.parentElement.clientWidth,
+  cells: [...t.querySelectorAll('tbody td')].map(td => {
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    return {text: td.innerText, lines: new Set([...range.getClientRects()].map(r => r.top)).size};
+  }),
+}))"""
+
+
+def test_bench_table_fits_a_1100_px_page_without_wrapping_a_number(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    try:
+        path = tmp_path / "bench-wide.html"
+        path.write_text(_wide().to_html())
+        page.goto(path.as_uri(), wait_until="load")
+        tables = page.evaluate(LAYOUT)
+        assert len(tables) == 2  # how long a call takes; what it costs
+        for t in tables:
+            assert 0 < t["width"] <= t["room"], t["width"]
+            wrapped = [c["text"] for c in t["cells"] if c["lines"] > 1]
+            assert wrapped == []
+        every = [c["text"] for t in tables for c in t["cells"]]
+        assert "trace 7.39 ms, lower 41.2 ms (cached), compile 90.1 ms" in every
+        assert "3,907" in every and "15.3 MiB" in every
+        # the variants head both tables, in the same order
+        assert [c["text"] for c in tables[1]["cells"][::8]] == ["jit", "eager", "numpy"]
+        screenshot(page, "bench-table-1100px")
+    finally:
+        context.close()
