@@ -47,8 +47,11 @@ class Apart:
     Calling it returns the group's outcome, or None (with the reason kept in `notes`) to
     time them in this process."""
 
-    def __init__(self, args: tuple, kwargs: dict, opts: Any, x64: bool) -> None:
+    def __init__(
+        self, args: tuple, kwargs: dict, opts: Any, x64: bool, *, sweep: bool = False
+    ) -> None:
         self.args, self.kwargs, self.opts, self.x64 = args, kwargs, opts, x64
+        self.sweep = sweep
         self.notes: list[Note] = []
 
     def __call__(self, group: list[Any], reference: Any, compiled: Sequence[Timing]) -> Any:
@@ -68,6 +71,7 @@ class Apart:
                 "size": size,
                 "opts": self.opts,
                 "x64": self.x64,
+                "sweep": self.sweep,
             },
             "jax_options": _jax_options(),
         }
@@ -156,6 +160,7 @@ def time_point(call: dict[str, Any]) -> Any:
             point["opts"],
             log,
             point["reference"],
+            sweep=point["sweep"],
             untimed=point["untimed"],
         )
     outcome.errors = {

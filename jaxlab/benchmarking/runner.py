@@ -285,7 +285,7 @@ def _here(
         else:
             factory, how = _factory(vlist, args, kwargs, make, nums)
             settings["sizes_made_by"] = how
-            apart = Apart((), {}, opts, x64)
+            apart = Apart((), {}, opts, x64, sweep=True)
             points, interrupted = _sweep(
                 vlist, parse_sizes(sizes), factory, opts, log, ref, reporter, title, notes, apart
             )
