@@ -57,6 +57,9 @@ class Numerics(Displayed):
     # the call that compares this program with its inputs cast down, `{compare}` for the type
     # (``%numerics f(x) --compare {compare}`` when the magic made it)
     compare_template: str = ""
+    # where each output of the instrumented program comes from: a row's index in
+    # equation_stats, an argument's name or a literal (as Row.inputs names them)
+    output_rows: tuple[int | str, ...] = ()
 
     @property
     def rows(self) -> _Rows:
@@ -121,7 +124,7 @@ class Numerics(Displayed):
             origin=origin,
             argnums=argnums if isinstance(argnums, int) else tuple(argnums),
             devices=tuple(data["devices"]),
-            **{k: data.get(k, default) for k, default in _OPTIONAL.items()},
+            **{k: _tuples(data).get(k, default) for k, default in _OPTIONAL.items()},
         )
 
     def _ipython_display_(self) -> None:
@@ -231,7 +234,7 @@ class _Rows(list):
 FORMAT = "jaxlab.numerics"
 _UNSAVED = {"equation_stats", "arguments", "origin", "output", "jaxpr"}
 _KEPT = {"fn_name", "grad", "notes", "compile_s", "run_s", "process_s"}
-_OPTIONAL = {"compare_template": ""}  # fields that files written before them lack
+_OPTIONAL = {"compare_template": "", "output_rows": ()}  # fields older files lack
 
 
 _STATS = {c.__name__: c for c in (Stats, Row, ArgumentStats, DeviceStats)}
@@ -308,7 +311,7 @@ def numerics(
     ``{compare}`` for the type; by default the ``jaxlab.numerics_diff`` call of this one.
     """
     from jaxlab.core.numerics import analyze
-    from jaxlab.ir.numerics_origin import find_origin
+    from jaxlab.ir.numerics_origin import read_nonfinite
 
     found = analyze(
         fn,
@@ -321,21 +324,22 @@ def numerics(
         only=only,
     )
     t0 = time.perf_counter()
-    origin = find_origin(found.rows, found.arguments)
+    reading = read_nonfinite(found.rows, found.arguments, found.outputs)
     return Numerics(
         fn_name=found.fn_name,
         equation_stats=found.rows,
         arguments=found.arguments,
-        origin=origin,
+        origin=reading.origin,
         grad=grad,
         argnums=argnums if isinstance(argnums, int) else tuple(argnums),
         devices=found.devices,
-        notes=found.notes,
+        notes=[*found.notes, *reading.notes],
         output=found.output,
         compile_s=found.compile_s,
         run_s=found.run_s,
         process_s=found.process_s + time.perf_counter() - t0,
         jaxpr=found.jaxpr,
+        output_rows=found.outputs,
         compare_template=compare_template
         if compare_template is not None
         else python_compare_template(

@@ -104,6 +104,16 @@ def eqn_name_stack(eqn: Any) -> str:
         return ""
 
 
+def eqn_scopes(eqn: Any) -> tuple[str, ...]:
+    """The named scopes (``jax.named_scope``) around a jaxpr equation, outermost first, as
+    the user wrote them: transforms left out, nothing of their text rewritten."""
+    try:
+        stack = eqn.source_info.name_stack.stack
+    except Exception:
+        return ()
+    return tuple(str(e.name) for e in stack if type(e).__name__ == "Scope")
+
+
 def backends_initialized() -> bool:
     """True once JAX has created its backends (after which the CPU device count is fixed)."""
     try:

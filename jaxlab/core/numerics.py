@@ -7,7 +7,8 @@ Sub-programs are rebuilt so their statistics come out too:
 - ``jit``, ``custom_jvp_call``, ``custom_vjp_call``, ``remat``/``checkpoint``, ``closed_call``
   are inlined (as XLA inlines them);
 - ``scan`` and ``while`` carry accumulators through their iterations, with the first
-  iteration holding a NaN/Inf;
+  iteration holding a NaN/Inf; a ``while``'s condition is measured at each evaluation (the
+  one before iteration k is its iteration k), its body after;
 - ``cond``/``switch`` branches return empty statistics for the branches not taken and count
   the branch taken;
 - ``shard_map`` returns its body's statistics per device (a leading device axis).
@@ -71,8 +72,10 @@ class Spec:
     loops: int
     order: tuple[int, ...]  # execution-order path; ITERATION marks loop-index slots
     devices: tuple[int, ...] = ()  # device ids under shard_map (record rows in this order)
-    inputs: tuple[Any, ...] = ()  # ('row', key) | ('arg', leaf index) | ('lit', text) | None
+    inputs: tuple[Any, ...] = ()  # ('row', key) | ('arg', name) | ('lit', text) | Carried | None
     backward: bool = False
+    scopes: tuple[str, ...] = ()  # the named scopes around the equation, outermost first
+    links: tuple[Any, ...] = ()  # sources of the sub-program result this output is
     branch_of: str | None = None  # for '#branches' records: the cond's path
 
 
@@ -86,9 +89,13 @@ class Program:
     opaque: set[str] = field(default_factory=set)  # primitives run without looking inside
     callbacks: set[str] = field(default_factory=set)
     skipped: int = 0  # outputs left out by `only`
-    keep: Callable[[str, list, str], bool] | None = None  # (name_stack, frames, path) -> keep?
+    keep: Callable[[tuple, list, str], bool] | None = None  # (scopes, frames, path) -> keep?
     # (axis names, sizes) of a mesh -> its device ids in order (from the arguments' shardings)
     meshes: dict[tuple, tuple[int, ...]] = field(default_factory=dict)
+    # eqn path of a call, loop or branch -> per output, the sources of the sub-program's
+    # results that it returns
+    links: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    outputs: list[Any] = field(default_factory=list)  # sources of the program's outputs
 
     def device_ids(self, mesh: tuple[tuple[str, ...], tuple[int, ...]]) -> tuple[int, ...]:
         found = self.meshes.get(mesh)
@@ -109,6 +116,7 @@ class Region:
     order: tuple[int, ...]
     loops: int
     name_stack: str = ""
+    scopes: tuple[str, ...] = ()
     backward: bool = False
     frames: list = field(default_factory=list)
     devices: tuple[int, ...] = ()
@@ -129,6 +137,7 @@ class Region:
             "order": order,
             "loops": self.loops,
             "name_stack": self.name_stack,
+            "scopes": self.scopes,
             "backward": self.backward,
             "frames": self.frames,
             "devices": self.devices,
@@ -146,16 +155,18 @@ def interpret(
     args: Sequence[Any],
     region: Region,
     sources: Sequence[Any] | None = None,
+    out_sources: list[Any] | None = None,
 ) -> list[Any]:
     """Evaluate `jaxpr` (open) on `args`, recording statistics into `region.records`.
-    `sources` names where each argument came from (for the rows' ``inputs``)."""
+    `sources` names where each argument came from (for the rows' ``inputs``); `out_sources`,
+    when given, receives where each of the jaxpr's results came from."""
     env: dict[Any, Any] = {}
     src: dict[Any, Any] = {}
     sources = list(sources) if sources is not None else [None] * len(args)
     constants: set[Any] = set(jaxpr.constvars)  # variables computed from constants alone
     for var, value in zip(jaxpr.constvars, consts, strict=True):
         env[var] = value
-        src[var] = ("lit", "constant")
+        src[var] = ("lit", constant_text(value))
     for var, value, source in zip(jaxpr.invars, args, sources, strict=True):
         env[var] = value
         src[var] = source
@@ -173,17 +184,24 @@ def interpret(
         insrc = [origin_of(v) for v in eqn.invars]
         path = f"{region.prefix}{position}"
         name_stack = _join_stack(region.name_stack, _compat.eqn_name_stack(eqn))
+        scopes = (*region.scopes, *_compat.eqn_scopes(eqn))
         backward = (
             region.backward
             or "transpose(" in name_stack
             or (region.forward is not None and position not in region.forward)
         )
         frames = _compat.eqn_frames(eqn) or region.frames
-        common = {"name_stack": name_stack, "backward": backward, "frames": frames}
+        common = {
+            "name_stack": name_stack,
+            "scopes": scopes,
+            "backward": backward,
+            "frames": frames,
+        }
         outs = _evaluate(eqn, invals, insrc, path, position, region, common)
         program = region.program
-        keep = program.keep is None or program.keep(name_stack, frames, path)
+        keep = program.keep is None or program.keep(scopes, frames, path)
         constant = all(_is_literal(v) or v in constants for v in eqn.invars)
+        links = program.links.get(path, ())
         for i, (var, value) in enumerate(zip(eqn.outvars, outs, strict=True)):
             if type(var).__name__ == "DropVar":
                 continue
@@ -217,6 +235,8 @@ def interpret(
                     devices=devices,
                     inputs=tuple(insrc),
                     backward=backward,
+                    scopes=scopes,
+                    links=links[i] if i < len(links) else (),
                 )
             if not hasattr(value, "size"):
                 # a primitive that folded to a Python scalar while tracing (JAX's typed
@@ -232,7 +252,27 @@ def interpret(
                 region.records[key] = _stats.measure(value, per_device=over is not None)
     if region.queue.owner is region:
         region.queue.flush()
+    if out_sources is not None:
+        out_sources[:] = [origin_of(v) for v in jaxpr.outvars]
     return [read(v) for v in jaxpr.outvars]
+
+
+@dataclass(eq=False)
+class Carried:
+    """The source of a loop's carried operand inside its body: the value it starts with and
+    the body result it comes back as on later iterations (known once the body is traced)."""
+
+    initial: Any
+    again: Any = None
+
+
+def _carried(sources: Sequence[Any]) -> list[Carried]:
+    return [Carried(s) for s in sources]
+
+
+def _close_loop(carried: Sequence[Carried], results: Sequence[Any]) -> None:
+    for c, s in zip(carried, results, strict=False):
+        c.again = s
 
 
 class Queue:
@@ -287,7 +327,9 @@ def _evaluate(
                 queue=region.queue,
                 **common,
             )
-            outs = interpret(jaxpr, consts, invals, sub, insrc)
+            results: list[Any] = []
+            outs = interpret(jaxpr, consts, invals, sub, insrc, results)
+            region.program.links[path] = [(r,) for r in results]
             region.records.update(sub.records)
             return outs
         if name == "scan":
@@ -350,12 +392,17 @@ def _scan(eqn, invals, insrc, path, position, region, common) -> list[Any]:
     consts, init, xs = invals[:nconst], invals[nconst : nconst + ncarry], invals[nconst + ncarry :]
     level = region.loops
     length, reverse = p["length"], p["reverse"]
+    carried = _carried(insrc[nconst : nconst + ncarry])
+    body_src = [*insrc[:nconst], *carried, *insrc[nconst + ncarry :]]
 
     def run_body(c, x):
         sub = region.child(
             f"{path}/jaxpr/", (*region.order, position, ITERATION), loops=level + 1, **common
         )
-        outs = interpret(body_jaxpr, body_consts, [*consts, *c, *(x or ())], sub, insrc)
+        results: list[Any] = []
+        outs = interpret(body_jaxpr, body_consts, [*consts, *c, *(x or ())], sub, body_src, results)
+        _close_loop(carried, results[:ncarry])
+        region.program.links[path] = [(r,) for r in results]
         return outs, _stats.alone(sub.records)
 
     keys = _discover(lambda c, x: run_body(c, x)[1], init, [_slice0(v) for v in xs])
@@ -385,38 +432,58 @@ def _slice0(x: Any) -> Any:
 
 
 def _while(eqn, invals, insrc, path, position, region, common) -> list[Any]:
+    """The loop rebuilt with both its condition and its body measured: the condition's
+    evaluation k (before iteration k; the last one ends the loop) is iteration k of its rows."""
     p = eqn.params
     cn, bn = p["cond_nconsts"], p["body_nconsts"]
     cond_consts, body_consts, init = invals[:cn], invals[cn : cn + bn], invals[cn + bn :]
     body_jaxpr, body_closed = _open(p["body_jaxpr"])
-    cond_fun = jax.extend.core.jaxpr_as_fun(p["cond_jaxpr"])
+    cond_jaxpr, cond_closed = _open(p["cond_jaxpr"])
     level = region.loops
-    body_src = insrc[cn:]
+    carried = _carried(insrc[cn + bn :])
+    cond_src = [*insrc[:cn], *carried]
+    body_src = [*insrc[cn : cn + bn], *carried]
+    decision: list[Any] = []  # where the condition's result comes from
+
+    def run_cond(vals):
+        # the condition's rows come before the body's in each iteration
+        order = (*region.order, position, ITERATION, 0)
+        sub = region.child(f"{path}/cond_jaxpr/", order, loops=level + 1, **common)
+        outs = interpret(cond_jaxpr, cond_closed, [*cond_consts, *vals], sub, cond_src, decision)
+        return outs[0], _stats.alone(sub.records)
 
     def run_body(vals):
-        sub = region.child(
-            f"{path}/body_jaxpr/",
-            (*region.order, position, ITERATION),
-            loops=level + 1,
-            **common,
-        )
-        outs = interpret(body_jaxpr, body_closed, [*body_consts, *vals], sub, body_src)
+        order = (*region.order, position, ITERATION, 1)
+        sub = region.child(f"{path}/body_jaxpr/", order, loops=level + 1, **common)
+        results: list[Any] = []
+        outs = interpret(body_jaxpr, body_closed, [*body_consts, *vals], sub, body_src, results)
+        _close_loop(carried, results)
+        # the loop's results are the body's, after as many iterations as the condition says
+        region.program.links[path] = [(r, *decision) for r in results]
         return outs, _stats.alone(sub.records)
 
-    keys = _discover(lambda v: run_body(v)[1], init)
+    cond_keys = _discover(lambda v: run_cond(v)[1], init)
+    keys = {**cond_keys, **_discover(lambda v: run_body(v)[1], init)}
+    pred, first = run_cond(init)
     acc0 = {k: _stats.empty(d) for k, d in keys.items()}
+    acc0.update({k: _stats.combine(acc0[k], first[k], level, 0) for k in cond_keys})
 
     def body(carry):
-        vals, acc, i = carry
+        vals, acc, i, _ = carry
         outs, recs = run_body(vals)
-        acc = {k: _stats.combine(acc[k], recs[k], level, i) for k in acc}
-        return list(outs), acc, i + 1
+        pred, checked = run_cond(outs)
+        acc = dict(acc)
+        for k, rec in recs.items():
+            acc[k] = _stats.combine(acc[k], rec, level, i)
+        for k, rec in checked.items():
+            acc[k] = _stats.combine(acc[k], rec, level, i + 1)
+        return list(outs), acc, i + 1, jnp.asarray(pred)
 
     def cond(carry):
-        return cond_fun(*cond_consts, *carry[0])[0]
+        return carry[3]
 
-    vals, acc, _ = lax.while_loop(
-        cond, body, (list(init), acc0, jnp.asarray(0, _stats.int_dtype()))
+    vals, acc, _, _ = lax.while_loop(
+        cond, body, (list(init), acc0, jnp.asarray(0, _stats.int_dtype()), jnp.asarray(pred))
     )
     region.records.update(acc)
     return list(vals)
@@ -427,10 +494,13 @@ def _cond(eqn, invals, insrc, path, position, region, common) -> list[Any]:
     index, ops = invals[0], invals[1:]
     branch_key = f"{path}#branches"
 
+    results: list[list[Any]] = [[] for _ in branches]
+
     def run_branch(b, *args):
         jaxpr, consts = _open(branches[b])
         sub = region.child(f"{path}/branches[{b}]/", (*region.order, position, b), **common)
-        outs = interpret(jaxpr, consts, list(args), sub, insrc[1:])
+        outs = interpret(jaxpr, consts, list(args), sub, insrc[1:], results[b])
+        region.program.links[path] = [tuple(r) for r in zip(*results, strict=False)]
         return outs, _stats.alone(sub.records)
 
     keys: dict[str, int] = {}
@@ -485,7 +555,9 @@ def _shard_map(eqn, invals, insrc, path, position, region, common) -> list[Any]:
 
     def body(*args):
         sub = region.child(f"{path}/jaxpr/", (*region.order, position), devices=ids, **common)
-        outs = interpret(jaxpr, consts, list(args), sub, insrc)
+        results: list[Any] = []
+        outs = interpret(jaxpr, consts, list(args), sub, insrc, results)
+        region.program.links[path] = [(r,) for r in results]
         return list(outs), _stats.alone(sub.records)
 
     in_specs = tuple(p["in_specs"])
@@ -543,22 +615,37 @@ def _literal_text(value: Any) -> str:
         return repr(value)
 
 
+def constant_text(value: Any) -> str:
+    """A constant the program closes over, as a row's input names it: its value when it is
+    one number ('inf', '0.5'), else its type, with the non-finite values it holds
+    ('constant float32[2] holding NaN')."""
+    shape = tuple(getattr(value, "shape", ()))
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or int(np.prod(shape)) == 1:
+        return _literal_text(value)
+    text = f"constant {np.dtype(dtype)}{list(shape)}"
+    if not jnp.issubdtype(dtype, jnp.floating):
+        return text
+    with jax.ensure_compile_time_eval():
+        x = jnp.asarray(value)
+        held = [
+            kind
+            for kind, test in (
+                ("NaN", jnp.isnan(x)),
+                ("+Inf", x == jnp.inf),
+                ("-Inf", x == -jnp.inf),
+            )
+            if bool(jnp.any(test))
+        ]
+    return f"{text} holding {', '.join(held)}" if held else text
+
+
 def _join_stack(outer: str, inner: str) -> str:
     if not outer:
         return inner
     if not inner:
         return outer
     return f"{outer}/{inner}"
-
-
-_TRANSFORM = re.compile(r"\b\w+\(")
-
-
-def scope_of(name_stack: str) -> str:
-    """The named scopes of a name stack, transforms removed: 'transpose(jvp(blk))/mlp' ->
-    'blk/mlp'."""
-    text = _TRANSFORM.sub("", name_stack).replace(")", "")
-    return "/".join(part for part in text.split("/") if part)
 
 
 # -- building, compiling and running ---------------------------------------------------------
@@ -601,7 +688,7 @@ def instrument(
             forward = value_slice(closed.jaxpr, set(closed.jaxpr.outvars[:value_outputs]))
         region = Region(program=program, prefix="", order=(), loops=0, forward=forward)
         sources = leaf_sources or [("arg", i) for i in range(len(args))]
-        outs = interpret(closed.jaxpr, closed.consts, list(args), region, sources)
+        outs = interpret(closed.jaxpr, closed.consts, list(args), region, sources, program.outputs)
         groups, packed = _stats.pack(region.records)
         layout.clear()
         layout.update(groups)
@@ -663,8 +750,42 @@ def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
     rows = []
     for spec, values in decoded:
         inputs = tuple(_input_ref(s, index) for s in spec.inputs)
-        rows.append(Row(**values, inputs=inputs, branches=branches.get(spec.eqn_path, ())))
+        also = [_again_refs(s, index) for s in spec.inputs]
+        also += [[_input_ref(s, index)] for s in spec.links]
+        flows = tuple(dict.fromkeys(r for refs in also for r in refs if r != "?"))
+        rows.append(
+            Row(
+                **values,
+                inputs=inputs,
+                flows_from=flows,
+                branches=branches.get(spec.eqn_path, ()),
+            )
+        )
     return rows, index
+
+
+def output_refs(inst: Instrumented, index: dict[str, int]) -> tuple[int | str, ...]:
+    """Where each output of the instrumented program comes from, as rows' inputs say it."""
+    return tuple(_input_ref(s, index) for s in inst.program.outputs)
+
+
+def _again_refs(source: Any, index: dict[str, int]) -> list[int | str]:
+    """The body results a loop's carried operand comes back as (for a nested loop's carry,
+    the outer loops' too)."""
+    refs: list[int | str] = []
+    seen: set[int] = set()
+    todo = [source]
+    while todo:
+        s = todo.pop()
+        if not isinstance(s, Carried) or id(s) in seen:
+            continue
+        seen.add(id(s))
+        if s.again is not None:
+            again = s.again
+            refs.append(_input_ref(again, index))
+            todo.append(again)
+        todo.append(s.initial)
+    return refs
 
 
 def _branch_count(counts: np.ndarray) -> tuple[int, ...]:
@@ -676,6 +797,8 @@ def _branch_count(counts: np.ndarray) -> tuple[int, ...]:
 
 
 def _input_ref(source: Any, index: dict[str, int]) -> int | str:
+    while isinstance(source, Carried):
+        source = source.initial
     if source is None:
         return "?"
     kind, value = source
@@ -727,7 +850,7 @@ def _row_fields(spec: Spec, counts, first, keys, total, hist) -> dict[str, Any]:
         file=file,
         line=line,
         where=source_location(file, line) if file else "",
-        scope=scope_of(spec.name_stack),
+        scope="/".join(spec.scopes),
         eqn_path=spec.eqn_path,
         executions=int(counts[:, _stats.C_EXEC].max()) if counts.size else 0,
         loops=spec.loops,
@@ -794,6 +917,7 @@ class Analysis:
     compile_s: float
     run_s: float
     process_s: float
+    outputs: tuple[int | str, ...] = ()  # where each output comes from, as rows' inputs say
 
 
 def analyze(
@@ -858,7 +982,7 @@ def analyze(
         value_outputs=1 if grad else None,
     )
     t1 = time.perf_counter()
-    rows, _ = decode_rows(inst)
+    rows, index = decode_rows(inst)
     arguments = decode_arguments(inst, leaf_names, closed.in_avals)
     process_s = time.perf_counter() - t1 + inst.instrument_s + trace_s
     program = inst.program
@@ -896,6 +1020,7 @@ def analyze(
         compile_s=inst.lower_s + inst.compile_s,
         run_s=inst.run_s,
         process_s=process_s,
+        outputs=output_refs(inst, index),
     )
 
 
@@ -925,14 +1050,14 @@ def _only_filter(fn: Callable, only: str | None) -> tuple[Callable | None, list[
         source = function_source(fn)
         file = source[0] if source else None
 
-        def in_lines(name_stack: str, frames: list, path: str) -> bool:
+        def in_lines(scopes: tuple[str, ...], frames: list, path: str) -> bool:
             return any((file is None or f[0] == file) and first <= f[1] <= last for f in frames)
 
         return in_lines, []
     wanted = [part for part in only.split("/") if part]
 
-    def in_scope(name_stack: str, frames: list, path: str) -> bool:
-        parts = scope_of(name_stack).split("/")
+    def in_scope(scopes: tuple[str, ...], frames: list, path: str) -> bool:
+        parts = "/".join(scopes).split("/")
         n = len(wanted)
         return any(parts[i : i + n] == wanted for i in range(len(parts) - n + 1))
 

@@ -186,7 +186,11 @@ class Row(Stats):
     ``loops`` is the number of loops around the equation. ``per_device`` is one `DeviceStats`
     per device under ``shard_map`` (empty elsewhere). ``inputs`` names where each operand came
     from: the index in ``Numerics.equation_stats`` of the row that produced it, or an
-    argument's leaf name ('params["w1"]'), or a literal as text. ``branches`` (``cond``
+    argument's leaf name ('params["w1"]'), or a literal or constant as text ('inf',
+    'constant float32[3] holding NaN'). ``flows_from`` names, the same way, the values that
+    reach this output other than its operands: for an equation in a loop body reading a
+    carried value, the body results it comes back as on later iterations; for the output of
+    a call, loop or branch, the sub-program's result it is. ``branches`` (``cond``
     equations only) counts how often each branch was taken.
     """
 
@@ -205,6 +209,7 @@ class Row(Stats):
     first_kind: str | None = None  # 'NaN', '+Inf' or '-Inf': what that first execution held
     per_device: tuple[DeviceStats, ...] = ()
     inputs: tuple[int | str, ...] = ()
+    flows_from: tuple[int | str, ...] = ()
     branches: tuple[int, ...] = ()
     # position in time of the first NaN/Inf: execution-order positions interleaved with loop
     # indices (used to find the origin across loop iterations)
@@ -277,7 +282,10 @@ class Origin:
     None outside loops), ``device`` (or None), ``inputs`` (the operands' statistics, None for
     a literal) and, when the pattern is a known one, ``trap`` (its name) and ``fix`` (what to
     write instead). Or an argument already holding NaN/Inf: ``argument`` names the leaf
-    ('params["w1"]'), ``row`` is None and no equation is blamed.
+    ('params["w1"]'), ``row`` is None and no equation is blamed. When the NaN/Inf of an output
+    comes from a constant or literal that is itself non-finite, the equation is the first one
+    that took it and ``constant`` names the constant ('inf', 'constant float32[2] holding
+    NaN').
     """
 
     primitive: str | None
@@ -294,6 +302,7 @@ class Origin:
     row: int | None = None  # index in Numerics.equation_stats of the blamed output
     kind: str = ""  # 'NaN', '+Inf', '-Inf' (the first kind of non-finite value seen)
     detail: str = ""  # the trap's explanation in this program's terms
+    constant: str | None = None  # the non-finite constant the blamed equation takes
 
     def sentence(self) -> str:
         """The origin in one sentence, as the views' first line says it."""
@@ -303,6 +312,11 @@ class Origin:
                 "it already holds it before any equation runs."
             )  # the fix (where the argument is made) is in `fix`
         place = self.where or "an unknown line"
+        if self.constant is not None:
+            return (
+                f"{self.kind} comes in through a constant ({self.constant}) that "
+                f"{self.primitive} takes at {place}. Fix: {self.fix}."
+            )
         parts = [f"{self.kind} first appears in {self.primitive} at {place}"]
         if self.phase == "backward":
             parts.append(" (backward pass)")

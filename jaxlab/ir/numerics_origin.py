@@ -1,17 +1,40 @@
 """The origin of the first NaN or Inf of a run, and the known traps that produce one.
 
-The origin is the first output, in execution order (loop iterations included), that holds a
-NaN or Inf: at that moment every value computed before it was finite, so its inputs were
-finite unless they were arguments or constants. An argument holding NaN/Inf is named instead
-of any equation. Traps are recognised from the rows alone: the origin's primitive and inputs,
-what consumes it, and for backward equations the forward equations on the same source line.
+Where a NaN or Inf comes from
+-----------------------------
+Rows holding NaN/Inf are followed in execution order (loop iterations included). A row is
+*born* non-finite when nothing it takes already held a NaN or Inf at that moment: its operands
+(rows computed before it, arguments, literals and constants by their values) and, in a loop,
+the values carried from earlier iterations (``Row.flows_from``). A row holding NaN whose
+inputs held only ±Inf is born too (Inf − Inf and 0 × Inf make the NaN there). A row that takes
+a literal or constant that is itself NaN or ±Inf (``jnp.full(n, jnp.inf)``, ``jnp.inf * dt``)
+is not born: the program wrote that value. Libraries keep such values on purpose, as an
+initial "best so far", a step-size bound or the unused slots of a saved trajectory.
+
+The origin is, in this order:
+
+1. an argument that already holds NaN/Inf (``Origin.argument``; no equation is blamed);
+2. else the first born row whose values reach an output of the program: through any path of
+   the data flow, a ``jnp.where`` that masks them included (the masked value still makes the
+   gradient NaN) and comparisons that steer a select;
+3. else, when an output holds NaN/Inf that comes from a non-finite constant, the first row
+   that took that constant (``Origin.constant`` names it);
+4. else None. Non-finite values that came from constants while the outputs stayed finite, and
+   born ones that reach no output, are ``Reading.sentinels`` and ``Reading.unused``; the notes
+   say where they are (``notes``).
+
+Without the program's outputs (rows built by hand, older saved results) every row counts as
+reaching them.
+
+Traps are recognised from the rows alone: the origin's primitive and inputs, what consumes it,
+and for backward equations the forward equations on the same source line.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jaxlab.ir.numerics import ArgumentStats, Origin, Row, Stats
 
@@ -61,11 +84,39 @@ SQRT = ("sqrt", "rsqrt", "cbrt", "pow")
 LOW_PRECISION = ("bfloat16", "float16", "float8_e4m3fn", "float8_e5m2")
 
 
-def find_origin(rows: Sequence[Row], arguments: Sequence[ArgumentStats]) -> Origin | None:
-    """The origin of the first NaN/Inf (None when every value was finite)."""
+@dataclass(frozen=True)
+class Reading:
+    """What the NaN/Inf of a run amount to: the `origin` (None when nothing is one), the rows
+    holding non-finite values that came from constants while the outputs stayed finite
+    (``sentinels``: the first row taking each such constant), and the rows where NaN/Inf was
+    born that reach no output (``unused``)."""
+
+    origin: Origin | None
+    sentinels: tuple[int, ...] = ()
+    unused: tuple[int, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def find_origin(
+    rows: Sequence[Row],
+    arguments: Sequence[ArgumentStats],
+    outputs: Sequence[int | str] | None = None,
+) -> Origin | None:
+    """The origin of the first NaN/Inf (None when no value is one; see the module's
+    docstring). `outputs` names where each output of the program comes from, as
+    ``Row.inputs`` does; None counts every row as reaching them."""
+    return read_nonfinite(rows, arguments, outputs).origin
+
+
+def read_nonfinite(
+    rows: Sequence[Row],
+    arguments: Sequence[ArgumentStats],
+    outputs: Sequence[int | str] | None = None,
+) -> Reading:
+    """The origin of a run and the non-finite values that are none (see `Reading`)."""
     for arg in arguments:
         if not arg.finite:
-            return Origin(
+            origin = Origin(
                 primitive=None,
                 phase=None,
                 file=None,
@@ -82,14 +133,43 @@ def find_origin(rows: Sequence[Row], arguments: Sequence[ArgumentStats]) -> Orig
                 argument=arg.name,
                 kind=_kind(arg),
             )
-    candidates = [i for i, r in enumerate(rows) if not r.finite and r.count]
-    if not candidates:
-        return None
-    first = min(candidates, key=lambda i: (rows[i].time_key, i))
+            return Reading(origin)
+    causes = _causes(rows, arguments)
+    if not causes:
+        return Reading(None)
+    reach = _reaching(rows, outputs)
+    born = [i for i, c in causes.items() if c == ("born", i)]
+    reached = [i for i in born if reach is None or i in reach]
+    if reached:
+        return Reading(_equation_origin(rows, arguments, reached[0]))
+    bad_outputs = _bad_outputs(rows, arguments, outputs)
+    for i in bad_outputs:
+        cause = causes.get(i)
+        if cause is not None and cause[0] == "constant":
+            _, entry, text = cause
+            return Reading(_equation_origin(rows, arguments, entry, constant=text))
+    sentinels = tuple(dict.fromkeys(c[1] for c in causes.values() if c[0] == "constant"))
+    unused = tuple(born)
+    return Reading(None, sentinels, unused, tuple(_calm_notes(rows, sentinels, unused)))
+
+
+def _equation_origin(
+    rows: Sequence[Row],
+    arguments: Sequence[ArgumentStats],
+    first: int,
+    constant: str | None = None,
+) -> Origin:
     row = rows[first]
     program = _Program(rows, arguments)
-    found = program.trap(first)
+    found = None if constant else program.trap(first)
     inputs = tuple(program.inputs(first))
+    fix = found.fix if found else None
+    if constant is not None:
+        fix = (
+            f"check the constant ({constant}) the function closes over or writes at "
+            f"{row.where or 'this line'}; if the value is meant as a bound or a mask, keep it "
+            "out of the result (`jnp.where(jnp.isfinite(v), v, 0.0)`)"
+        )
     return Origin(
         primitive=row.primitive,
         phase=row.phase,
@@ -100,11 +180,101 @@ def find_origin(rows: Sequence[Row], arguments: Sequence[ArgumentStats]) -> Orig
         device=row.device,
         inputs=inputs,
         trap=found.name if found else None,
-        fix=found.fix if found else None,
+        fix=fix,
         row=first,
         kind=row.first_kind or _kind(row),
         detail=found.detail if found else "",
+        constant=constant,
     )
+
+
+def _causes(rows: Sequence[Row], arguments: Sequence[ArgumentStats]) -> dict[int, tuple]:
+    """For each row holding NaN/Inf, in execution order, what made it: ('born', i) where it
+    was born, ('constant', entry, text) when it comes from a non-finite constant (`entry`:
+    the first row that took it), ('argument', name) from an argument."""
+    args = {a.name: a for a in arguments}
+    bad = [i for i, r in enumerate(rows) if not r.finite and r.count]
+    causes: dict[int, tuple] = {}
+    for i in sorted(bad, key=lambda i: (rows[i].time_key, i)):
+        row = rows[i]
+        parents: list[tuple[tuple, bool]] = []  # (cause, holds NaN)
+        for ref in (*row.inputs, *row.flows_from):
+            if isinstance(ref, int):
+                if ref != i and ref in causes:  # non-finite, and earlier
+                    parents.append((causes[ref], rows[ref].nan > 0))
+            elif ref in args:
+                if not args[ref].finite:
+                    parents.append((("argument", ref), args[ref].nan > 0))
+            elif kinds := nonfinite_kinds(ref):
+                parents.append((("constant", i, ref), "NaN" in kinds))
+        if not parents or (row.nan and not any(nan for _, nan in parents)):
+            causes[i] = ("born", i)
+            continue
+        rank = {"born": 0, "argument": 1, "constant": 2}
+        causes[i] = min((c for c, _ in parents), key=lambda c: rank[c[0]])
+    return causes
+
+
+def _reaching(rows: Sequence[Row], outputs: Sequence[int | str] | None) -> set[int] | None:
+    """The rows whose values flow into an output of the program (None: unknown, all)."""
+    if not outputs or any(ref == "?" for ref in outputs):
+        return None
+    todo = [ref for ref in outputs if isinstance(ref, int)]
+    seen = set(todo)
+    while todo:
+        r = rows[todo.pop()]
+        for ref in (*r.inputs, *r.flows_from):
+            if isinstance(ref, int) and ref not in seen and 0 <= ref < len(rows):
+                seen.add(ref)
+                todo.append(ref)
+    return seen
+
+
+def _bad_outputs(
+    rows: Sequence[Row], arguments: Sequence[ArgumentStats], outputs: Sequence[int | str] | None
+) -> list[int]:
+    """The rows of the program's outputs holding NaN/Inf (every such row when the outputs are
+    not known)."""
+    if not outputs:
+        return [i for i, r in enumerate(rows) if not r.finite and r.count]
+    return [ref for ref in outputs if isinstance(ref, int) and not rows[ref].finite]
+
+
+def _calm_notes(rows: Sequence[Row], sentinels: Sequence[int], unused: Sequence[int]) -> list[str]:
+    notes = []
+    if sentinels:
+        kinds = sorted({_kind(rows[i]) for i in sentinels})
+        notes.append(
+            f"{' and '.join(kinds)} written on purpose (from constants such as jnp.inf, "
+            f"kept as a bound or a sentinel): {_places(rows, sentinels)}; no output holds "
+            "NaN or Inf, so none of them is an origin."
+        )
+    if unused:
+        kinds = sorted({_kind(rows[i]) for i in unused})
+        notes.append(
+            f"{' and '.join(kinds)} made at {_places(rows, unused)} never reaches an output "
+            "of the function (the value is not used), so it is not an origin."
+        )
+    return notes
+
+
+def _places(rows: Sequence[Row], indices: Sequence[int], shown: int = 3) -> str:
+    seen = list(dict.fromkeys(f"{rows[i].primitive} at {rows[i].where or '?'}" for i in indices))
+    more = len(seen) - shown
+    return ", ".join(seen[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def nonfinite_kinds(text: str) -> tuple[str, ...]:
+    """The non-finite values a literal or constant named as ``Row.inputs`` names it holds:
+    'inf' -> ('+Inf',), 'constant float32[3] holding NaN, -Inf' -> ('NaN', '-Inf')."""
+    lowered = text.strip().lower()
+    single = {"nan": ("NaN",), "inf": ("+Inf",), "-inf": ("-Inf",), "+inf": ("+Inf",)}
+    if lowered in single:
+        return single[lowered]
+    _, held, kinds = text.partition(" holding ")
+    if not held:
+        return ()
+    return tuple(k.strip() for k in kinds.split(",") if k.strip() in ("NaN", "+Inf", "-Inf"))
 
 
 def _kind(stats: Stats) -> str:
@@ -337,7 +507,7 @@ class _Program:
 
 
 def _nonfinite_literal(text: str) -> bool:
-    return text.lower() in ("nan", "inf", "-inf")
+    return bool(nonfinite_kinds(text))
 
 
 def _exp_limit(dtype: str) -> float | None:

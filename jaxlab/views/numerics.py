@@ -200,6 +200,17 @@ def clean_sentence(n: Numerics) -> str:
         return f"No NaN or Inf in {outputs} (no floating-point values to range)."
     span = f"{num(low)} … {num(high)}" if low is not None else f"up to {num(high)}"
     where = f" (largest: {top.primitive} at {top.where})" if top is not None and top.where else ""
+    held = [r for r in n.equation_stats if r.count and not r.finite]
+    if held:
+        kinds = " and ".join(
+            k
+            for k, c in (("NaN", "nan"), ("+Inf", "posinf"), ("-Inf", "neginf"))
+            if any(getattr(r, c) for r in held)
+        )
+        return (
+            f"No NaN or Inf reaches the outputs: {len(held):,} of {outputs} hold {kinds} "
+            f"written on purpose or never used (see the notes); |x| spans {span}{where}."
+        )
     return f"No NaN or Inf in {outputs}; |x| spans {span}{where}."
 
 

@@ -168,6 +168,32 @@ def test_program_names_are_escaped_in_every_view():
     assert section["rows"]["scope"] == [EVIL]  # the widget writes rows as text
 
 
+def _scoped(x):
+    import jax
+
+    with jax.named_scope(EVIL), jax.named_scope("attn(q, k)/v"):
+        return jnp.sum(jnp.log(x) ** 2)
+
+
+@pytest.mark.parametrize("grad", [False, True], ids=["forward", "grad"])
+def test_named_scopes_of_a_real_run_are_shown_as_written_and_escaped(grad):
+    """Scopes come from JAX's name stack as the user wrote them: parentheses and slashes in
+    a scope are kept (not taken for transforms such as jvp(...)), and escaped in HTML."""
+    n = jaxlab.numerics(_scoped, jnp.array([1.0, 2.0]), grad=grad)
+    want = f"{EVIL}/attn(q, k)/v"
+    scopes = {r.scope for r in n.equation_stats if r.primitive == "log"}
+    assert scopes == {want}
+    if grad:
+        assert {r.scope for r in n.equation_stats if r.phase == "backward"} >= {want}
+    section = views.numerics_section(n)
+    assert want in section["rows"]["scope"]
+    for html in (n._repr_html_(), n.to_html(), section["html"]):
+        assert "<img" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;/attn(q, k)/v" in html
+    only = jaxlab.numerics(_scoped, jnp.array([1.0, 2.0]), only="attn(q, k)")
+    assert {r.scope for r in only.equation_stats} == {want}
+
+
 def _loss(x, w):
     h = jnp.log(x) * w
     y = jnp.exp(h)
