@@ -120,7 +120,7 @@ def child(n: int, budget: float, rounds: int) -> dict:
             {
                 "modes": jaxlab.benchmarking.modes.describe(t.modes),
                 "pace": t.pace.ratio if t.pace else None,
-                "faults": t.faults_per_call,
+                "faults": statistics.mean(t.faults) if t.faults else None,
                 "notes": [n.text for n in r.notes if n.variant == "jit" and n.level == "warn"],
             }
         )
@@ -170,7 +170,8 @@ def verdict_summary(rows: list[dict]) -> list[str]:
 
 
 def faults_line(row: dict) -> str:
-    """'reference turns 0 | 0 | 0 | 0; bench jit 0 | 0 | 0': page faults per call."""
+    """'reference turns 0 | 0 | 0 | 0; bench jit 0 | 0 | 0': page faults per call (the
+    mean over each loop's calls)."""
     refs = " | ".join(f"{f:.0f}" for f in row.get("ref_turn_faults", []))
     jits = " | ".join(
         "?" if f["faults"] is None else f"{f['faults']:.0f}" for f in row.get("flags", [])

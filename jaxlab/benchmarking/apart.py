@@ -28,6 +28,10 @@ from jaxlab.benchmarking.result import BenchError, Note, Timing
 # (glibc's malloc serves blocks from 128 KiB on by mmap until a free raises its threshold)
 APART_BYTES = 1 << 20
 
+# a call whose function and inputs pickle to more than this is timed here (a worker would
+# hold a second copy of them)
+MAX_PAYLOAD_BYTES = 256 << 20
+
 # False in a worker process: it is fresh and thrown away, so timing the compiled variants
 # first is enough there
 ENABLED = True
@@ -56,7 +60,7 @@ class Apart:
 
     def __call__(self, group: list[Any], reference: Any, compiled: Sequence[Timing]) -> Any:
         allocation = large(compiled)
-        if allocation is None or not ENABLED:
+        if allocation is None or not ENABLED or not host_memory():
             return None
         names = ", ".join(v.name for v in group)
         size = compiled[0].size if compiled else None
@@ -98,6 +102,15 @@ class Apart:
             self.notes.append(Note("info", text, topic="apart"))
 
 
+def host_memory() -> bool:
+    """Whether JAX computes on the CPU, in this process's host memory, where the allocator
+    the allocating variants share with it lives (an accelerator's memory has an allocator of
+    its own, which a worker process would compete with for the device)."""
+    import jax
+
+    return jax.default_backend() == "cpu"
+
+
 def _jax_options() -> dict[str, Any]:
     from jaxlab.benchmarking.processes import jax_options
 
@@ -112,6 +125,11 @@ def run_in_worker(call: dict[str, Any]) -> Any:
     from jaxlab.benchmarking.processes import worker_environment
 
     data = cloudpickle.dumps(call)
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise BenchError(
+            f"the function and its inputs take {format_bytes(len(data))} to send, more than "
+            f"{format_bytes(MAX_PAYLOAD_BYTES)}"
+        )
     with tempfile.TemporaryDirectory(prefix="jaxlab-bench-") as tmp:
         source, target = os.path.join(tmp, "point.pkl"), os.path.join(tmp, "outcome.pkl")
         with open(source, "wb") as f:

@@ -145,3 +145,34 @@ def test_which_allocation_is_large(allocs, expected):
     ]
     assert apart.large(timings) == expected
     assert apart.large([Timing(variant="untimed", size=None, alloc_bytes=8 << 20)]) is None
+
+
+def _allocating_pair():
+    calls: list[str] = []
+
+    def eager(x):
+        calls.append("eager")
+        return cubic(x)
+
+    return {"jit": jax.jit(cubic), "eager": eager}, calls
+
+
+def test_on_an_accelerator_the_allocating_variants_stay_here(monkeypatch):
+    # device memory has its own allocator; a worker would compete with this process for it
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    variants, calls = _allocating_pair()
+    r = jaxlab.bench(variants, jnp.ones((512, 1024), dtype=jnp.float32), **QUICK)
+    assert calls and [t.variant for t in r.timings] == ["jit", "eager"]
+    assert not any("worker process" in n.text for n in r.notes)
+
+
+def test_inputs_too_large_to_send_are_timed_here_and_said_so(monkeypatch):
+    monkeypatch.setattr(apart, "MAX_PAYLOAD_BYTES", 1 << 20)
+    variants, calls = _allocating_pair()
+    r = jaxlab.bench(variants, jnp.ones((512, 1024), dtype=jnp.float32), **QUICK)
+    assert calls
+    [note] = [n for n in r.notes if "worker process" in n.text]
+    assert note.text.startswith("eager timed in this process after the compiled variants")
+    assert note.text.endswith(
+        "(the function and its inputs take 2.01 MiB to send, more than 1 MiB)"
+    )
