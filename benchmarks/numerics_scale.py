@@ -9,6 +9,11 @@ against the plain compile (goal at most 3x); the device memory XLA plans beyond 
 processing (rebuilding the program while tracing it, decoding the statistics, the origin
 search; goal at most 1 s).
 
+Times on a shared machine are noisy; the script also prints figures that do not depend on the
+load: the compile's CPU time, the number of HLO instructions and of fusion kernels of both
+programs, and the device memory split into temporaries, the function's outputs and the
+statistics' records.
+
 With ``--compare bf16`` (or another ``numerics_diff`` configuration) it also runs the precision
 explorer on the same step: the ranked creators, the final loss's error, and the comparison's
 wall time against the numerics run's (trace, compile and run; goal at most 3x).
@@ -19,7 +24,9 @@ wall time against the numerics run's (trace, compile and run; goal at most 3x).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -64,6 +71,27 @@ def planned_bytes(compiled) -> int | None:
     return int(mem.get("temp_size", 0)) + int(mem.get("output_size", 0))
 
 
+def memory_parts(compiled) -> tuple[float, float]:
+    """(temporaries, outputs) in MiB."""
+    mem = memory_analysis(compiled) or {}
+    return int(mem.get("temp_size", 0)) / 2**20, int(mem.get("output_size", 0)) / 2**20
+
+
+def hlo_size(compiled) -> tuple[int, int]:
+    """(instructions, fusion kernels) of the optimized HLO."""
+    text = compiled.as_text() or ""
+    instructions = len(re.findall(r"^\s*(?:ROOT )?%\S+ = ", text, re.M))
+    entry = text.split("\nENTRY", 1)[-1]
+    return instructions, len(re.findall(r" fusion\(", entry))
+
+
+def compiled_timed(lowered):
+    """``lowered.compile()`` with its wall and CPU (all threads) seconds."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    compiled = lowered.compile()
+    return compiled, time.perf_counter() - t0, time.process_time() - c0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=48)
@@ -74,10 +102,9 @@ def main() -> None:
     leaves = jax.tree_util.tree_leaves((params, x))
     print(f"machine: {platform.processor() or platform.machine()}, {jax.devices()[0].platform}")
     print(f"program: value_and_grad of {options.layers} transformer blocks, width 64, 128 tokens")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
-    t0 = time.perf_counter()
-    plain = jax.jit(step).lower(params, x).compile()
-    plain_compile = time.perf_counter() - t0
+    plain, plain_compile, plain_cpu = compiled_timed(jax.jit(step).lower(params, x))
     plain_call = call_times(plain, (params, x), options.calls)
 
     t_numerics = time.perf_counter()
@@ -97,6 +124,11 @@ def main() -> None:
 
     plain_bytes, inst_bytes = planned_bytes(plain), planned_bytes(inst.compiled)
     print(f"rows recorded: {len(rows):,} equation outputs; origin: {origin}")
+    (plain_instr, plain_kernels), (inst_instr, inst_kernels) = map(hlo_size, (plain, inst.compiled))
+    print(
+        f"HLO:     plain {plain_instr:,} instructions, {plain_kernels:,} fusions   "
+        f"instrumented {inst_instr:,} instructions, {inst_kernels:,} fusions"
+    )
     print(
         f"call:    plain {plain_call * 1e3:8.1f} ms   instrumented {inst_call * 1e3:8.1f} ms"
         f"   ratio {inst_call / plain_call:5.2f}x  (goal <= 3x)"
@@ -105,12 +137,22 @@ def main() -> None:
         f"compile: plain {plain_compile:8.2f} s    instrumented {inst_compile:8.2f} s "
         f"   ratio {inst_compile / plain_compile:5.2f}x  (goal <= 3x)"
     )
+    print(
+        f"compile CPU time (all threads): plain {plain_cpu:.2f} s   instrumented "
+        f"{inst.compile_cpu_s:.2f} s   ratio {inst.compile_cpu_s / plain_cpu:5.2f}x"
+    )
     if plain_bytes and inst_bytes:
         extra = (inst_bytes - plain_bytes) / plain_bytes * 100
         print(
             f"device memory planned (temporaries + outputs): plain {plain_bytes / 2**20:.2f} MiB"
             f"   instrumented {inst_bytes / 2**20:.2f} MiB   beyond plain {extra:+.1f} %"
             "  (goal <= 10 %)"
+        )
+        (pt, po), (it, io) = map(memory_parts, (plain, inst.compiled))
+        records = sum(a.nbytes for fields in inst.records.values() for a in fields) / 2**20
+        print(
+            f"  temporaries: plain {pt:.2f} MiB, instrumented {it:.2f} MiB;  outputs: plain "
+            f"{po:.2f} MiB, instrumented {io:.2f} MiB, of which the records {records:.2f} MiB"
         )
     else:
         print("device memory: memory_analysis unavailable on this backend")
@@ -120,6 +162,7 @@ def main() -> None:
         f" decoding and origin search {decode_s:.2f} s; the user's trace {trace_s:.2f} s)"
         "  (goal <= 1 s)"
     )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     if options.compare:
         compare_report(params, x, options.compare, numerics_s)
 

@@ -276,9 +276,9 @@ def _close_loop(carried: Sequence[Carried], results: Sequence[Any]) -> None:
 
 
 class Queue:
-    """Values waiting to be measured, by (dtype, padded length): measured together once
-    `GROUP` of a kind are waiting, and when the region that owns the queue ends (an inlined
-    call shares its caller's queue). A value waits at most `GROUP` values of its kind."""
+    """Values waiting to be measured, by (dtype, padded length): measured together once a
+    group of a kind is waiting (`_stats.group_size`), and when the region that owns the
+    queue ends (an inlined call shares its caller's queue)."""
 
     def __init__(self, owner: Region) -> None:
         self.owner = owner
@@ -291,7 +291,7 @@ class Queue:
         kind = (str(value.dtype), 1 << max(int(value.size) - 1, 0).bit_length())
         group = self.waiting.setdefault(kind, [])
         group.append((key, value))
-        if len(group) >= _stats.GROUP:
+        if len(group) >= _stats.group_size(kind[1]):
             self._measure(self.waiting.pop(kind))
 
     def flush(self) -> None:
@@ -528,7 +528,7 @@ def _cond(eqn, invals, insrc, path, position, region, common) -> list[Any]:
         def fn(*args):
             outs, recs = run_branch(b, *args)
             full = {k: recs[k] if k in recs else _stats.empty(d) for k, d in keys.items()}
-            full[branch_key] = _branch_record(b, devices)
+            full[branch_key] = _stats.branch_record(b, devices)
             return outs, full
 
         return fn
@@ -536,13 +536,6 @@ def _cond(eqn, invals, insrc, path, position, region, common) -> list[Any]:
     outs, recs = lax.switch(index, [make(b) for b in range(len(branches))], *ops)
     region.records.update(recs)
     return list(outs)
-
-
-def _branch_record(b: int, devices: int) -> _stats.Record:
-    counts, first, keys, total, hist = _stats.empty(devices)
-    if b < _stats.NCOUNTS:
-        counts = counts.at[:, b].set(1)
-    return counts, first, keys, total, hist
 
 
 def _shard_map(eqn, invals, insrc, path, position, region, common) -> list[Any]:
@@ -665,6 +658,7 @@ class Instrumented:
     lower_s: float
     compile_s: float
     run_s: float
+    compile_cpu_s: float = 0.0  # CPU seconds of XLA's compile, all threads (less load-bound)
     compiled: Any = None
 
 
@@ -702,9 +696,9 @@ def instrument(
     traced = jax.jit(instrumented).trace(*leaves)
     t1 = time.perf_counter()
     lowered = traced.lower()
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     compiled = lowered.compile()
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     outs, packed, arg_packed = compiled(*leaves)
     jax.block_until_ready((outs, packed, arg_packed))
     t4 = time.perf_counter()
@@ -721,6 +715,7 @@ def instrument(
         lower_s=t2 - t1,
         compile_s=t3 - t2,
         run_s=t4 - t3,
+        compile_cpu_s=c3 - c2,
         compiled=compiled,
     )
 
@@ -736,14 +731,19 @@ def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
     branches: dict[str, tuple[int, ...]] = {}
     for devices, keys in inst.layout.items():
         counts, first, keyv, total, hist = inst.records[devices]
-        for j, key in enumerate(keys):
-            spec = program.specs[key]
+        specs = [program.specs[key] for key in keys]
+        for j, spec in enumerate(specs):
             if spec.branch_of is not None:
-                n = len(_branch_count(counts[j]))
-                branches[spec.branch_of] = _branch_count(counts[j])[:n]
-                continue
+                branches[spec.branch_of] = _stats.branch_counts(hist[j])
+        rows = [j for j, spec in enumerate(specs) if spec.branch_of is None]
+        merged = _stats.merge_devices(counts[rows], keyv[rows], total[rows], hist[rows])
+        values = _stats.decode_all(
+            *merged, [specs[j].dtype for j in rows], [specs[j].shape for j in rows]
+        )
+        for j, fields in zip(rows, values, strict=True):
+            spec = specs[j]
             decoded.append(
-                (spec, _row_fields(spec, counts[j], first[j], keyv[j], total[j], hist[j]))
+                (spec, _row_fields(spec, fields, counts[j], first[j], keyv[j], total[j], hist[j]))
             )
     decoded.sort(key=lambda item: (item[0].equation, item[0].output))
     index = {spec.key: i for i, (spec, _) in enumerate(decoded)}
@@ -788,14 +788,6 @@ def _again_refs(source: Any, index: dict[str, int]) -> list[int | str]:
     return refs
 
 
-def _branch_count(counts: np.ndarray) -> tuple[int, ...]:
-    total = counts.sum(axis=0)
-    used = [int(v) for v in total[: _stats.NCOUNTS]]
-    while used and used[-1] == 0:
-        used.pop()
-    return tuple(used)
-
-
 def _input_ref(source: Any, index: dict[str, int]) -> int | str:
     while isinstance(source, Carried):
         source = source.initial
@@ -809,9 +801,9 @@ def _input_ref(source: Any, index: dict[str, int]) -> int | str:
     return str(value)
 
 
-def _row_fields(spec: Spec, counts, first, keys, total, hist) -> dict[str, Any]:
-    merged = _stats.sum_devices(counts, keys, total, hist)
-    values = _stats.decode(*merged, spec.dtype, spec.shape)
+def _row_fields(spec: Spec, values: dict, counts, first, keys, total, hist) -> dict[str, Any]:
+    """A row's fields: `values` (its statistics, devices merged) and where it comes from;
+    the other arguments are its record's per-device fields."""
     nonfinite = values["nan"] + values["posinf"] + values["neginf"]
     per_device: tuple[DeviceStats, ...] = ()
     firsts = [_stats.first_iteration(first[d], spec.loops) for d in range(counts.shape[0])]
@@ -823,7 +815,7 @@ def _row_fields(spec: Spec, counts, first, keys, total, hist) -> dict[str, Any]:
                 ),
                 device=spec.devices[d],
                 position=d,
-                first_nonfinite=firsts[d] if _nonfinite(counts[d]) else None,
+                first_nonfinite=firsts[d] if _stats.nonfinite(hist[d]) else None,
             )
             for d in range(counts.shape[0])
         )
@@ -833,7 +825,7 @@ def _row_fields(spec: Spec, counts, first, keys, total, hist) -> dict[str, Any]:
         seen = [
             (f, _stats.first_kind(first[d]))
             for d, f in enumerate(firsts)
-            if _nonfinite(counts[d]) and f is not None
+            if _stats.nonfinite(hist[d]) and f is not None
         ]
         if seen:
             first_seen, kind = min(seen, key=lambda item: item[0])
@@ -859,10 +851,6 @@ def _row_fields(spec: Spec, counts, first, keys, total, hist) -> dict[str, Any]:
         per_device=per_device,
         time_key=_time_key(spec.order, first_seen) if first_seen is not None else (),
     )
-
-
-def _nonfinite(counts: np.ndarray) -> bool:
-    return bool(counts[_stats.C_NAN] + counts[_stats.C_POSINF] + counts[_stats.C_NEGINF])
 
 
 def _time_key(order: tuple[int, ...], iteration: tuple[int, ...]) -> tuple[int, ...]:

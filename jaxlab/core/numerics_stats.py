@@ -4,23 +4,30 @@ devices), and how the host decodes them into `ir.numerics.Stats`.
 A record is a tuple of small arrays, each with a leading device axis ``D`` (1 outside
 ``shard_map``):
 
-- ``counts`` int[D, NCOUNTS]: element counts (see ``C_*``), executions;
+- ``counts`` int[D, 2]: elements observed and executions (``C_COUNT``, ``C_EXEC``);
 - ``first`` int[D, MAX_LOOPS + 3]: loop indices of the first iteration holding NaN/Inf (-1:
   none), then that iteration's NaN, +Inf and -Inf counts;
-- ``keys`` uint[D, 4]: min, max, |x| max, non-zero |x| min as order-preserving bit keys, so
-  the values are exact (subnormals included: XLA:CPU flushes them in arithmetic, not in bits);
+- ``keys`` uint[D, 3]: min, max and non-zero |x| min as order-preserving bit keys, so the
+  values are exact (subnormals included: XLA:CPU flushes them in arithmetic, not in bits);
+  |x| max is the larger magnitude of min and max;
 - ``total`` float[D]: the sum of the finite elements (for the mean);
-- ``hist`` int[D, HISTOGRAM_BINS]: the exponent histogram.
+- ``buckets`` int[D, NBUCKETS]: every element counted once, in the bin of its binade (the
+  exponent histogram) or in one of the buckets after it (``B_*``): NaN, +Inf, -Inf, zero, and
+  the part of a cast threshold's binade beyond the threshold. Every count of a row (NaN,
+  zeros, subnormals, the cast figures) is a sum of buckets, so the device measures a value
+  with one reduction (the keys and the sum) and one histogram.
 
 Integers are 64-bit when JAX runs with ``jax_enable_x64`` and 32-bit otherwise.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import ml_dtypes
 import numpy as np
 from jax import lax
 from jax.sharding import PartitionSpec
@@ -33,25 +40,26 @@ from jaxlab.ir.numerics import (
     Stats,
 )
 
-# columns of `counts`
-(
-    C_NAN,
-    C_POSINF,
-    C_NEGINF,
-    C_ZERO,
-    C_SUBNORMAL,
-    C_OVF_BF16,
-    C_OVF_F16,
-    C_UNF_F16,
-    C_OVF_FP8,
-    C_UNF_FP8,
-    C_FINITE,
-    C_COUNT,
-    C_EXEC,
-) = range(13)
-NCOUNTS = 13
+C_COUNT, C_EXEC = range(2)  # columns of `counts`
 MAX_LOOPS = 4  # loop levels whose indices are kept for the first NaN/Inf
-K_MIN, K_MAX, K_ABSMAX, K_ABSMIN = range(4)
+K_MIN, K_MAX, K_ABSMIN = range(3)  # columns of `keys`
+
+# the buckets after the histogram's bins
+B_NAN = HISTOGRAM_BINS
+B_POSINF = B_NAN + 1
+B_NEGINF = B_NAN + 2
+B_ZERO = B_NAN + 3
+# (target, "over"/"under") -> bucket of the elements of the threshold's binade beyond it
+B_SPLIT = {
+    ("bf16", "over"): B_NAN + 4,
+    ("f16", "over"): B_NAN + 5,
+    ("fp8_e4m3", "over"): B_NAN + 6,
+    ("f16", "under"): B_NAN + 7,
+    ("fp8_e4m3", "under"): B_NAN + 8,
+}
+B_SUBNORMAL_LOW = B_NAN + 9  # subnormals below the first bin's binade (float64)
+B_PAD = B_NAN + 10  # padding of values measured together (not counted)
+NBUCKETS = B_PAD + 1
 
 Record = tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]
 
@@ -99,9 +107,9 @@ def observable(aval: Any) -> bool:
 def empty(devices: int = 1) -> Record:
     """The record of nothing observed (the identity of `combine`)."""
     kmax = _key_max()
-    keys = jnp.array([kmax, 0, 0, kmax], dtype=key_dtype())
+    keys = jnp.array([kmax, 0, kmax], dtype=key_dtype())
     return (
-        jnp.zeros((devices, NCOUNTS), int_dtype()),
+        jnp.zeros((devices, 2), int_dtype()),
         jnp.concatenate(
             [
                 jnp.full((devices, MAX_LOOPS), -1, int_dtype()),
@@ -109,9 +117,9 @@ def empty(devices: int = 1) -> Record:
             ],
             axis=1,
         ),
-        jnp.broadcast_to(keys, (devices, 4)),
+        jnp.broadcast_to(keys, (devices, 3)),
         jnp.zeros((devices,), _float_acc()),
-        jnp.zeros((devices, HISTOGRAM_BINS), int_dtype()),
+        jnp.zeros((devices, NBUCKETS), int_dtype()),
     )
 
 
@@ -150,29 +158,37 @@ def sharded_over(x: Any) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
     return tuple(mesh.axis_names), tuple(int(n) for n in mesh.axis_sizes)
 
 
-def _measure_traced(x: jax.Array) -> Record:
+def _measure_rows(x: jax.Array, sizes: tuple[int, ...] | None = None) -> Record:
+    """The records of the rows of `x` [G, L], each one value (D = 1: fields [G, 1, ...]).
+    With `sizes`, row g holds a value of sizes[g] elements, then padding."""
+    valid = None
+    if sizes is not None:
+        valid = jnp.arange(x.shape[1])[None, :] < jnp.array(sizes)[:, None]
     if is_float(x.dtype):
-        return _measure_float(x)
-    return _measure_int(x)
+        return _measure_float(x, valid)
+    return _measure_int(x, valid)
+
+
+def _measure_traced(x: jax.Array) -> Record:
+    rows = _measure_rows(jnp.reshape(x, (1, x.size)))
+    return tuple(f[0] for f in rows)  # type: ignore[return-value]
 
 
 # traced once per type: a large program measures thousands of values of a few types, and
 # JAX's tracing cache makes each later one a lookup (XLA inlines the calls)
 _measure = jax.jit(_measure_traced)
+_measure_batch = jax.jit(_measure_rows, static_argnums=1)
 
-GROUP = 8  # values measured together, in one batched reduction
 GROUP_SIZE = 1 << 16  # larger values are measured alone (padding them together costs memory)
+GROUP = 8  # values measured together, in one batched reduction ...
+GROUP_MAX = 64  # ... or more, as many as fit in GROUP_ELEMENTS, for small values
+GROUP_ELEMENTS = 1 << 16
 
 
-def _measure_padded(x: jax.Array, n: jax.Array) -> Record:
-    """The record of the first `n` elements of a flat array (the rest is padding)."""
-    valid = jnp.arange(x.shape[0]) < n
-    if is_float(x.dtype):
-        return _measure_float(x, valid, n)
-    return _measure_int(x, valid, n)
-
-
-_measure_batch = jax.jit(jax.vmap(_measure_padded))
+def group_size(length: int) -> int:
+    """How many values of `length` (padded) elements are measured together: every kernel
+    costs compile time, every value waiting for its group costs memory."""
+    return max(GROUP, min(GROUP_MAX, GROUP_ELEMENTS // max(length, 1)))
 
 
 class Member:
@@ -200,27 +216,23 @@ def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple
     batches taken as they are), and the keys in the order of the stacked rows."""
     layout: dict[int, list[str]] = {}
     pieces: dict[int, list[Record]] = {}
-    seen: set[int] = set()
+    members: dict[int, list[str]] = {}
+    batches: dict[int, Record] = {}
     for key, rec in records.items():
         if isinstance(rec, Member):
-            if id(rec.batch) in seen:
-                continue
-            seen.add(id(rec.batch))
-            members = [
-                k for k, r in records.items() if isinstance(r, Member) and r.batch is rec.batch
-            ]
-            order = sorted(members, key=lambda k: records[k].index)
-            layout.setdefault(1, []).extend(order)
-            if [records[k].index for k in order] != list(range(rec.batch[0].shape[0])):
-                pieces.setdefault(1, []).append(
-                    tuple(jnp.stack([f[records[k].index] for k in order]) for f in rec.batch)
-                )
-            else:
-                pieces.setdefault(1, []).append(rec.batch)
+            members.setdefault(id(rec.batch), []).append(key)
+            batches[id(rec.batch)] = rec.batch
             continue
         devices = rec[0].shape[0]
         layout.setdefault(devices, []).append(key)
         pieces.setdefault(devices, []).append(tuple(f[None] for f in rec))
+    for ident, keys in members.items():
+        batch = batches[ident]
+        order = sorted(keys, key=lambda k: records[k].index)
+        layout.setdefault(1, []).extend(order)
+        if [records[k].index for k in order] != list(range(batch[0].shape[0])):
+            batch = tuple(jnp.stack([f[records[k].index] for k in order]) for f in batch)
+        pieces.setdefault(1, []).append(batch)
     packed = {
         d: tuple(jnp.concatenate([p[f] for p in parts]) for f in range(5))
         for d, parts in pieces.items()
@@ -230,14 +242,22 @@ def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple
 
 def measure_group(values: list[jax.Array]) -> list[Any]:
     """The records of several values of one dtype (each D = 1), measured in one batched
-    reduction over the values padded to the longest: XLA compiles a separate kernel for every
-    separate reduction, and compile time grows with their number."""
+    reduction over the values stacked (padded to the longest when their sizes differ): XLA
+    compiles a separate kernel for every separate reduction, and compile time grows with
+    their number."""
     if len(values) == 1:
         return [_measure(values[0])]
-    longest = max(v.size for v in values)
-    flat = jnp.stack([jnp.pad(jnp.ravel(v), (0, longest - v.size)) for v in values])
-    sizes = jnp.array([v.size for v in values], int_dtype())
-    batch = _measure_batch(flat, sizes)
+    sizes = tuple(int(v.size) for v in values)
+    longest = max(sizes)
+    zero = np.zeros((), values[0].dtype)
+    rows = [
+        lax.pad(lax.reshape(v, (1, n)), zero, ((0, 0, 0), (0, longest - n, 0)))
+        if n < longest
+        else lax.reshape(v, (1, n))
+        for v, n in zip(values, sizes, strict=True)
+    ]
+    flat = lax.concatenate(rows, 0)
+    batch = _measure_batch(flat, None if min(sizes) == longest else sizes)
     return [Member(batch, i) for i in range(len(values))]
 
 
@@ -254,53 +274,67 @@ def _explicit_mesh(x: Any) -> Any:
     return mesh
 
 
-def _reduce(masks: list[jax.Array], keys: list[jax.Array], total: jax.Array) -> tuple:
-    """The count of each mask, the maximum of each key and the sum of `total`, all in one
-    variadic reduction: one kernel per measured value (XLA compiles every separate reduction
+def _reduce_rows(operands: tuple, inits: tuple, kinds: str) -> tuple:
+    """One variadic reduction over axis 1 of [G, L] operands: `kinds` says, per operand,
+    'm' (maximum) or 's' (sum). One kernel per batch (XLA compiles every separate reduction
     as its own loop, and compile time grows with their number)."""
-    itype, ktype = int_dtype(), key_dtype()
-    operands = (
-        *[m.astype(itype) for m in masks],
-        *[k.astype(ktype) for k in keys],
-        total,
-    )
-    inits = (
-        *[itype(0)] * len(masks),
-        *[ktype(0)] * len(keys),
-        total.dtype.type(0),
-    )
-    nm, nk = len(masks), len(keys)
 
     def combine(a: tuple, b: tuple) -> tuple:
-        return (
-            *[a[i] + b[i] for i in range(nm)],
-            *[jnp.maximum(a[i], b[i]) for i in range(nm, nm + nk)],
-            a[-1] + b[-1],
+        return tuple(
+            jnp.maximum(p, q) if k == "m" else p + q for p, q, k in zip(a, b, kinds, strict=True)
         )
 
-    dims = tuple(range(total.ndim))
-    out = lax.reduce(operands, inits, combine, dims)
-    return jnp.stack(out[:nm]), jnp.stack(out[nm : nm + nk]), out[-1]
+    return lax.reduce(operands, inits, combine, (1,))
 
 
-def _key_operands(order, mag, finite, nonzero) -> list[jax.Array]:
-    """Per-element keys whose maxima give: min and max of the order keys over finite
-    elements, max |x| over finite elements and min non-zero |x| (a minimum is the complement
-    of the maximum of complements)."""
-    zero = key_dtype()(0)
-    return [
-        jnp.where(finite, ~order, zero),
-        jnp.where(finite, order, zero),
-        jnp.where(finite, mag, zero),
-        jnp.where(nonzero, ~mag, zero),
-    ]
+def _histogram(buckets: jax.Array) -> jax.Array:
+    """Per row of `buckets` [G, L] (bucket indices), the count of each bucket: [G, NBUCKETS].
+    One scatter over the flattened rows, each row offset to its own NBUCKETS counts."""
+    g = buckets.shape[0]
+    itype = int_dtype()
+    index = buckets.astype(itype) + (NBUCKETS * jnp.arange(g, dtype=itype))[:, None]
+    dims = lax.ScatterDimensionNumbers(
+        update_window_dims=(), inserted_window_dims=(0,), scatter_dims_to_operand_dims=(0,)
+    )
+    counts = lax.scatter_add(
+        jnp.zeros((g * NBUCKETS,), itype),
+        jnp.reshape(index, (-1, 1)),
+        jnp.ones((index.size,), itype),
+        dims,
+        mode=lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
+    return jnp.reshape(counts, (g, NBUCKETS))
 
 
-def _unkey(top: jax.Array) -> jax.Array:
-    return jnp.stack([~top[K_MIN], top[K_MAX], top[K_ABSMAX], ~top[K_ABSMIN]])
+def _binade(threshold: float) -> int:
+    return math.frexp(threshold)[1] - 1
 
 
-def _measure_float(x: jax.Array, valid: jax.Array | None = None, n: Any = None) -> Record:
+def _split_limit(target: str, kind: str, dtype: Any) -> int | None:
+    """The magnitude bits, in `dtype`, of the last value on the threshold's side: the
+    smallest value of `dtype` at or above an overflow threshold, the largest at or below an
+    underflow one; None when no value of `dtype` in the threshold's binade is beyond it."""
+    dt = np.dtype(dtype)
+    ubits = np.dtype(f"uint{dt.itemsize * 8}")
+    threshold = (OVERFLOW_THRESHOLD if kind == "over" else UNDERFLOW_THRESHOLD)[target]
+    info = ml_dtypes.finfo(dt)
+    if kind == "over" and threshold > float(info.max):
+        return None
+    if kind == "under" and threshold < float(info.smallest_subnormal):
+        return None
+    bits = int(np.array(threshold, np.float64).astype(dt).view(ubits))
+    value = float(np.array(bits, ubits).view(dt))
+    if kind == "over" and value < threshold:
+        bits += 1
+    if kind == "under" and value > threshold:
+        bits -= 1
+    value = float(np.array(bits, ubits).view(dt))
+    if value == 0 or _binade(value) != _binade(threshold):
+        return None
+    return bits
+
+
+def _measure_float(x: jax.Array, valid: jax.Array | None) -> Record:
     info = jnp.finfo(x.dtype)
     width = info.bits
     utype = _uint_of_width(width)
@@ -308,66 +342,57 @@ def _measure_float(x: jax.Array, valid: jax.Array | None = None, n: Any = None) 
     bits = lax.bitcast_convert_type(x, utype)
     sign = utype(1 << (width - 1))
     mag = bits & ~sign
-    nmant = int(info.nmant)
-    exp_field = mag >> utype(nmant)
+    negative = bits >= sign
     isnan = jnp.isnan(x)
     isinf = jnp.isinf(x)
     finite = ~(isnan | isinf)
     zero = mag == 0
-    subnormal = (exp_field == 0) & ~zero
     if valid is not None:  # padding left out
-        isnan, isinf, finite = isnan & valid, isinf & valid, finite & valid
-        zero, subnormal = zero & valid, subnormal & valid
+        finite = finite & valid
     nonzero = finite & ~zero
-    negative = (bits & sign) != 0
     # order-preserving keys: negative values reversed below positive ones
     order = jnp.where(negative, ~bits, bits | sign).astype(ktype)
     acc = jnp.float64 if width == 64 else jnp.float32
-    ax = jnp.abs(x.astype(acc))
-
-    def over(target: str) -> jax.Array:
-        return finite & (ax >= acc(OVERFLOW_THRESHOLD[target]))
-
-    def under(target: str) -> jax.Array:
-        return nonzero & (ax <= acc(UNDERFLOW_THRESHOLD[target]))
-
-    tallies, top, total = _reduce(
-        [
-            isnan,
-            isinf & ~negative,
-            isinf & negative,
-            zero,
-            subnormal,
-            over("bf16"),
-            over("f16"),
-            under("f16"),
-            over("fp8_e4m3"),
-            under("fp8_e4m3"),
-            finite,
-        ],
-        _key_operands(order, mag.astype(ktype), finite, nonzero),
-        jnp.where(finite, x.astype(acc), acc(0)).astype(_float_acc()),
+    k0 = ktype(0)
+    low, high, small, total = _reduce_rows(
+        (
+            jnp.where(finite, ~order, k0),
+            jnp.where(finite, order, k0),
+            jnp.where(nonzero, ~mag.astype(ktype), k0),
+            jnp.where(finite, x.astype(acc), acc(0)).astype(_float_acc()),
+        ),
+        (k0, k0, k0, _float_acc()(0)),
+        "mmms",
     )
-    keys = _unkey(top)
-    size = x.size if n is None else n
-    counts = jnp.concatenate([tallies, jnp.stack([jnp.asarray(size, int_dtype()), int_dtype()(1)])])
+    keys = jnp.stack([~low, high, ~small], axis=1)
     # binade of |x|: the exponent field for normal numbers; from the leading bit of the
     # mantissa for subnormals
+    nmant = int(info.nmant)
     bias = (1 << (int(info.nexp) - 1)) - 1
     emin = 1 - bias
-    exp_i = exp_field.astype(jnp.int32)
+    exp_field = (mag >> utype(nmant)).astype(jnp.int32)
     lead = (width - 1) - lax.clz(mag).astype(jnp.int32)  # index of the highest set bit
-    binade = jnp.where(exp_i == 0, lead + emin - nmant, exp_i - bias)
-    bins = jnp.clip(binade - HISTOGRAM_LOW, 0, HISTOGRAM_BINS - 1)
-    hist = (
-        jnp.zeros((HISTOGRAM_BINS,), int_dtype())
-        .at[bins.ravel()]
-        .add(nonzero.ravel().astype(int_dtype()))
-    )
-    return _one_device(counts, keys, total, hist)
+    binade = jnp.where(exp_field == 0, lead + emin - nmant, exp_field - bias)
+    bucket = jnp.clip(binade - HISTOGRAM_LOW, 0, HISTOGRAM_BINS - 1)
+    for (target, kind), split in B_SPLIT.items():
+        limit = _split_limit(target, kind, x.dtype)
+        if limit is None:
+            continue
+        threshold = (OVERFLOW_THRESHOLD if kind == "over" else UNDERFLOW_THRESHOLD)[target]
+        beyond = mag >= utype(limit) if kind == "over" else mag <= utype(limit)
+        at = bucket == _binade(threshold) - HISTOGRAM_LOW
+        bucket = jnp.where(at & beyond, split, bucket)
+    if emin - nmant < HISTOGRAM_LOW:  # subnormals below the first bin (float64)
+        bucket = jnp.where((exp_field == 0) & ~zero, B_SUBNORMAL_LOW, bucket)
+    bucket = jnp.where(zero, B_ZERO, bucket)
+    bucket = jnp.where(isinf, jnp.where(negative, B_NEGINF, B_POSINF), bucket)
+    bucket = jnp.where(isnan, B_NAN, bucket)
+    if valid is not None:
+        bucket = jnp.where(valid, bucket, B_PAD)
+    return _one_device(x, valid, keys, total, _histogram(bucket))
 
 
-def _measure_int(x: jax.Array, valid: jax.Array | None = None, n: Any = None) -> Record:
+def _measure_int(x: jax.Array, valid: jax.Array | None) -> Record:
     ktype = key_dtype()
     wide = jnp.dtype(x.dtype).itemsize == 8
     if jnp.issubdtype(x.dtype, jnp.signedinteger):
@@ -381,23 +406,43 @@ def _measure_int(x: jax.Array, valid: jax.Array | None = None, n: Any = None) ->
         mag = order
     everywhere = jnp.ones(x.shape, bool) if valid is None else valid
     nonzero = (x != 0) & everywhere
-    zeros, top, total = _reduce(
-        [~nonzero & everywhere],
-        _key_operands(order, mag, everywhere, nonzero),
-        jnp.where(everywhere, x.astype(_float_acc()), 0),
+    itype = int_dtype()
+    k0 = ktype(0)
+    low, high, small, total, zeros = _reduce_rows(
+        (
+            jnp.where(everywhere, ~order, k0),
+            jnp.where(everywhere, order, k0),
+            jnp.where(nonzero, ~mag, k0),
+            jnp.where(everywhere, x.astype(_float_acc()), 0),
+            (~nonzero & everywhere).astype(itype),
+        ),
+        (k0, k0, k0, _float_acc()(0), itype(0)),
+        "mmmss",
     )
-    keys = _unkey(top)
-    n = x.size if n is None else n
-    tallies = [0, 0, 0, zeros[0], 0, 0, 0, 0, 0, 0, n, n, 1]
-    counts = jnp.stack([jnp.asarray(v, int_dtype()) for v in tallies])
-    hist = jnp.zeros((HISTOGRAM_BINS,), int_dtype())
-    return _one_device(counts, keys, total, hist)
+    keys = jnp.stack([~low, high, ~small], axis=1)
+    buckets = jnp.where(jnp.arange(NBUCKETS) == B_ZERO, zeros[:, None], itype(0))
+    return _one_device(x, valid, keys, total, buckets)
 
 
-def _one_device(counts: jax.Array, keys: jax.Array, total: jax.Array, hist: jax.Array) -> Record:
-    loops = jnp.full((MAX_LOOPS,), -1, int_dtype())
-    first = jnp.concatenate([loops, counts[C_NAN : C_NEGINF + 1]])[None]
-    return counts[None], first, keys[None], total[None], hist[None]
+def _one_device(
+    x: jax.Array, valid: jax.Array | None, keys: jax.Array, total: jax.Array, buckets: jax.Array
+) -> Record:
+    """The record fields of the rows of `x`, each with a device axis of 1."""
+    itype = int_dtype()
+    g = x.shape[0]
+    if valid is None:
+        observed = jnp.full((g,), x.shape[1], itype)
+    else:
+        observed = jnp.sum(valid, axis=1, dtype=itype)
+    counts = jnp.stack([observed, jnp.ones((g,), itype)], axis=1)
+    loops = jnp.full((g, MAX_LOOPS), -1, itype)
+    first = jnp.concatenate([loops, buckets[:, B_NAN : B_NEGINF + 1]], axis=1)
+    return counts[:, None], first[:, None], keys[:, None], total[:, None], buckets[:, None]
+
+
+def nonfinite(buckets: Any) -> Any:
+    """NaN and ±Inf elements of records' buckets [..., NBUCKETS] (device or host arrays)."""
+    return buckets[..., B_NAN] + buckets[..., B_POSINF] + buckets[..., B_NEGINF]
 
 
 def combine(acc: Record, new: Record, level: int | None = None, index: Any = None) -> Record:
@@ -407,38 +452,36 @@ def combine(acc: Record, new: Record, level: int | None = None, index: Any = Non
     `level`."""
     ac, af, ak, at, ah = acc
     nc, nf, nk, nt, nh = new
-    counts = ac + nc
     keys = jnp.stack(
         [
             jnp.minimum(ak[:, K_MIN], nk[:, K_MIN]),
             jnp.maximum(ak[:, K_MAX], nk[:, K_MAX]),
-            jnp.maximum(ak[:, K_ABSMAX], nk[:, K_ABSMAX]),
             jnp.minimum(ak[:, K_ABSMIN], nk[:, K_ABSMIN]),
         ],
         axis=1,
     )
     if level is not None and level < MAX_LOOPS:
-        had = (ac[:, C_NAN] + ac[:, C_POSINF] + ac[:, C_NEGINF]) > 0
-        has = (nc[:, C_NAN] + nc[:, C_POSINF] + nc[:, C_NEGINF]) > 0
+        had = nonfinite(ah) > 0
+        has = nonfinite(nh) > 0
         stamped = nf.at[:, level].set(jnp.asarray(index, nf.dtype))
         first = jnp.where((~had & has)[:, None], stamped, af)
     else:
         first = af
-    return counts, first, keys, at + nt, ah + nh
+    return ac + nc, first, keys, at + nt, ah + nh
 
 
-def scale_executions(rec: Record, taken: jax.Array) -> Record:
-    """`rec` if `taken`, else the empty record (a branch not taken)."""
-    ident = empty(rec[0].shape[0])
-    return tuple(jnp.where(_bcast(taken, r), r, e) for r, e in zip(rec, ident, strict=True))  # type: ignore[return-value]
+def branch_record(b: int, devices: int) -> Record:
+    """The record counting one execution of branch `b` of a cond (in bucket `b`)."""
+    counts, first, keys, total, buckets = empty(devices)
+    return counts, first, keys, total, buckets.at[:, b].set(1)
 
 
-def _bcast(flag: jax.Array, like: jax.Array) -> jax.Array:
-    return jnp.reshape(flag, (1,) * like.ndim)
-
-
-def empty_like(rec: Record) -> Record:
-    return empty(rec[0].shape[0])
+def branch_counts(buckets: np.ndarray) -> tuple[int, ...]:
+    """How often each branch was taken, from a branch record's buckets [D, NBUCKETS]."""
+    used = [int(v) for v in buckets.sum(axis=0)]
+    while used and used[-1] == 0:
+        used.pop()
+    return tuple(used)
 
 
 # -- the host side ---------------------------------------------------------------------------
@@ -446,7 +489,7 @@ def empty_like(rec: Record) -> Record:
 
 def _decode_key(key: int, dtype: np.dtype, which: int) -> float | int:
     """A value from its order-preserving key (`which`: K_MIN/K_MAX) or its magnitude bits
-    (K_ABSMAX/K_ABSMIN)."""
+    (K_ABSMIN)."""
     width = dtype.itemsize * 8
     ubits = np.dtype(f"uint{width}") if width in (8, 16, 32, 64) else np.dtype("uint32")
     if is_float(dtype):
@@ -466,56 +509,133 @@ def _decode_key(key: int, dtype: np.dtype, which: int) -> float | int:
     return int(key)
 
 
+def _bin(binade: int) -> int:
+    return min(max(binade - HISTOGRAM_LOW, 0), HISTOGRAM_BINS - 1)
+
+
+def _key_values(keys: np.ndarray, dtype: np.dtype, which: int) -> list[Any]:
+    """Values of one dtype from their keys [N]: order-preserving keys (`which`: K_MIN/K_MAX)
+    or magnitude bits (K_ABSMIN)."""
+    if not is_float(dtype):
+        return [_decode_key(int(k), dtype, which) for k in keys]
+    width = dtype.itemsize * 8
+    ubits = np.dtype(f"uint{width}")
+    k = keys.astype(np.uint64)
+    if which in (K_MIN, K_MAX):
+        sign = np.uint64(1 << (width - 1))
+        full = np.uint64((1 << width) - 1)
+        k = np.where((k & sign) != 0, k & ~sign, ~k & full)
+    return k.astype(ubits).view(dtype).astype(np.float64).tolist()
+
+
+def decode_all(
+    counts: np.ndarray,
+    keys: np.ndarray,
+    total: np.ndarray,
+    buckets: np.ndarray,
+    dtypes: list[str],
+    shapes: list[tuple[int, ...]],
+) -> list[dict[str, Any]]:
+    """The `Stats` fields of records [N, ...] (each one device, or several already merged),
+    decoded together: every count a sum of buckets (cumulative sums over the histogram)."""
+    n = counts[:, C_COUNT].astype(np.int64)
+    b = buckets.astype(np.int64)
+    nan, posinf, neginf = b[:, B_NAN], b[:, B_POSINF], b[:, B_NEGINF]
+    finite = n - nan - posinf - neginf
+    hist = b[:, :HISTOGRAM_BINS].copy()
+    for (target, kind), split in B_SPLIT.items():
+        threshold = (OVERFLOW_THRESHOLD if kind == "over" else UNDERFLOW_THRESHOLD)[target]
+        hist[:, _bin(_binade(threshold))] += b[:, split]
+    hist[:, 0] += b[:, B_SUBNORMAL_LOW]
+    below = np.concatenate([np.zeros((len(b), 1), np.int64), np.cumsum(hist, axis=1)], axis=1)
+    figures: dict[str, np.ndarray] = {}  # below[:, i]: elements in the bins before bin i
+    for (target, kind), split in B_SPLIT.items():
+        if kind == "over":
+            t = _bin(_binade(OVERFLOW_THRESHOLD[target]))
+            figures[f"overflow_{target}"] = b[:, split] + below[:, -1] - below[:, t + 1]
+        else:
+            t = _bin(_binade(UNDERFLOW_THRESHOLD[target]))
+            figures[f"underflow_{target}"] = b[:, split] + below[:, t]
+    normal_bin = np.array(
+        [_bin(int(ml_dtypes.finfo(d).minexp)) if is_float(np.dtype(d)) else 0 for d in dtypes],
+        dtype=np.int64,
+    )
+    figures["subnormal"] = below[np.arange(len(b)), normal_bin] + b[:, B_SUBNORMAL_LOW]
+    as_lists = {name: v.tolist() for name, v in figures.items()}
+    hists = hist.tolist()
+    zeros = b[:, B_ZERO].tolist()
+    # the keys' values, decoded per dtype
+    values: dict[int, list[Any]] = {K_MIN: [None] * len(b), K_MAX: [None] * len(b)}
+    values[K_ABSMIN] = [None] * len(b)
+    kmax = int(np.iinfo(keys.dtype).max)
+    for name in set(dtypes):
+        rows = [i for i, d in enumerate(dtypes) if d == name]
+        dt = np.dtype(name)
+        for which in (K_MIN, K_MAX, K_ABSMIN):
+            for i, v in zip(rows, _key_values(keys[rows, which], dt, which), strict=True):
+                values[which][i] = v
+    n_, nan_, posinf_, neginf_, finite_ = (v.tolist() for v in (n, nan, posinf, neginf, finite))
+    totals = total.astype(np.float64).tolist()
+    out = []
+    for i, (name, shape) in enumerate(zip(dtypes, shapes, strict=True)):
+        dt = np.dtype(name)
+        is_f = is_float(dt)
+        count = n_[i]
+        none_observed = count == 0
+        has_values = finite_[i] > 0 and not none_observed
+        vmin = values[K_MIN][i] if has_values else None
+        vmax = values[K_MAX][i] if has_values else None
+        absmin = values[K_ABSMIN][i] if has_values and int(keys[i, K_ABSMIN]) != kmax else None
+        absmax = None
+        if has_values:
+            absmax = max(abs(vmin), abs(vmax))  # type: ignore[arg-type]
+
+        def frac(figure: str, i: int = i, is_f: bool = is_f, count: int = count) -> Any:
+            return None if count == 0 or not is_f else as_lists[figure][i] / count
+
+        out.append(
+            {
+                "dtype": str(dt),
+                "shape": tuple(shape),
+                "size": math.prod(shape),
+                "count": count,
+                "nan": nan_[i],
+                "posinf": posinf_[i],
+                "neginf": neginf_[i],
+                "min": _plain(vmin),
+                "max": _plain(vmax),
+                "mean": (totals[i] / finite_[i]) if has_values else None,
+                "absmax": _plain(absmax),
+                "absmin_nonzero": _plain(absmin),
+                "zero_frac": None if none_observed else zeros[i] / count,
+                "subnormal_frac": frac("subnormal"),
+                "overflow_bf16": frac("overflow_bf16"),
+                "overflow_f16": frac("overflow_f16"),
+                "underflow_f16": frac("underflow_f16"),
+                "overflow_fp8_e4m3": frac("overflow_fp8_e4m3"),
+                "underflow_fp8_e4m3": frac("underflow_fp8_e4m3"),
+                "histogram": tuple(hists[i]) if is_f else (),
+            }
+        )
+    return out
+
+
 def decode(
     counts: np.ndarray,
     keys: np.ndarray,
     total: float,
-    hist: np.ndarray,
+    buckets: np.ndarray,
     dtype: str,
     shape: tuple[int, ...],
 ) -> dict[str, Any]:
-    """The `Stats` fields of one record (one device, or several already summed)."""
-    dt = np.dtype(dtype)
-    n = int(counts[C_COUNT])
-    finite = int(counts[C_FINITE])
-    kmax = int(np.iinfo(keys.dtype).max)
-    is_f = is_float(dt)
-    none_observed = n == 0
-    out: dict[str, Any] = {
-        "dtype": str(dt),
-        "shape": tuple(shape),
-        "size": int(np.prod(shape, dtype=np.int64)),
-        "count": n,
-        "nan": int(counts[C_NAN]),
-        "posinf": int(counts[C_POSINF]),
-        "neginf": int(counts[C_NEGINF]),
-    }
-    has_values = finite > 0 and not none_observed
-    k = [int(v) for v in keys]
-    vmin = _decode_key(k[K_MIN], dt, K_MIN) if has_values else None
-    vmax = _decode_key(k[K_MAX], dt, K_MAX) if has_values else None
-    absmax = _decode_key(k[K_ABSMAX], dt, K_ABSMAX) if has_values else None
-    absmin = _decode_key(k[K_ABSMIN], dt, K_ABSMIN) if has_values and k[K_ABSMIN] != kmax else None
-    if not is_f and has_values:
-        absmax = max(abs(int(vmin)), abs(int(vmax)))  # type: ignore[arg-type]
-
-    def frac(col: int) -> float | None:
-        return None if none_observed or not is_f else int(counts[col]) / n
-
-    out.update(
-        min=_plain(vmin),
-        max=_plain(vmax),
-        mean=(float(total) / finite) if has_values else None,
-        absmax=_plain(absmax),
-        absmin_nonzero=_plain(absmin),
-        zero_frac=None if none_observed else int(counts[C_ZERO]) / n,
-        subnormal_frac=frac(C_SUBNORMAL),
-        overflow_bf16=frac(C_OVF_BF16),
-        overflow_f16=frac(C_OVF_F16),
-        underflow_f16=frac(C_UNF_F16),
-        overflow_fp8_e4m3=frac(C_OVF_FP8),
-        underflow_fp8_e4m3=frac(C_UNF_FP8),
-        histogram=tuple(int(v) for v in hist) if is_f else (),
+    """The `Stats` fields of one record (one device, or several already merged)."""
+    (out,) = decode_all(
+        np.asarray(counts)[None],
+        np.asarray(keys)[None],
+        np.asarray([total]),
+        np.asarray(buckets)[None],
+        [dtype],
+        [tuple(shape)],
     )
     return out
 
@@ -526,14 +646,17 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def sum_devices(counts: np.ndarray, keys: np.ndarray, total: np.ndarray, hist: np.ndarray):
-    """One record from a record's per-device rows [D, ...]."""
-    merged = np.empty(4, dtype=keys.dtype)
-    merged[K_MIN] = keys[:, K_MIN].min()
-    merged[K_MAX] = keys[:, K_MAX].max()
-    merged[K_ABSMAX] = keys[:, K_ABSMAX].max()
-    merged[K_ABSMIN] = keys[:, K_ABSMIN].min()
-    return counts.sum(axis=0), merged, float(total.sum()), hist.sum(axis=0)
+def merge_devices(counts: np.ndarray, keys: np.ndarray, total: np.ndarray, buckets: np.ndarray):
+    """Records [N, D, ...] as one record each [N, ...], their devices merged."""
+    merged = np.stack(
+        [
+            keys[:, :, K_MIN].min(axis=1),
+            keys[:, :, K_MAX].max(axis=1),
+            keys[:, :, K_ABSMIN].min(axis=1),
+        ],
+        axis=1,
+    )
+    return counts.sum(axis=1), merged, total.sum(axis=1), buckets.sum(axis=1)
 
 
 def first_kind(first: np.ndarray) -> str | None:
