@@ -702,7 +702,7 @@ def instrument(
     outs, packed, arg_packed = compiled(*leaves)
     jax.block_until_ready((outs, packed, arg_packed))
     t4 = time.perf_counter()
-    records = {d: tuple(np.asarray(a) for a in fields) for d, fields in packed.items()}
+    records = _stats.unpack(packed)
     arg_records = tuple(np.asarray(a) for a in arg_packed) if arg_packed is not None else None
     return Instrumented(
         program=program,

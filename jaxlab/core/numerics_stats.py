@@ -171,7 +171,12 @@ def _measure_rows(x: jax.Array, sizes: tuple[int, ...] | None = None) -> Record:
 
 def _measure_traced(x: jax.Array) -> Record:
     rows = _measure_rows(jnp.reshape(x, (1, x.size)))
-    return tuple(f[0] for f in rows)  # type: ignore[return-value]
+    return _widened(tuple(f[0] for f in rows))  # type: ignore[arg-type]
+
+
+def _widened(rec: Record) -> Record:
+    """`rec` with its buckets counted in `int_dtype` (as loops and branches carry them)."""
+    return (*rec[:4], rec[4].astype(int_dtype()))  # type: ignore[return-value]
 
 
 # traced once per type: a large program measures thousands of values of a few types, and
@@ -208,12 +213,14 @@ class Member:
 
 def alone(records: dict[str, Any]) -> dict[str, Record]:
     """Records with batch members taken out of their batches (for loop carries, branches)."""
-    return {k: v.record() if isinstance(v, Member) else v for k, v in records.items()}
+    return {k: _widened(v.record()) if isinstance(v, Member) else v for k, v in records.items()}
 
 
 def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple]]:
-    """The records as few arrays: per device count, each field stacked over the records (whole
-    batches taken as they are), and the keys in the order of the stacked rows."""
+    """The records as few arrays: per device count, each small field stacked over the
+    records, and the keys in the order of the stacked rows. The buckets stay in their
+    batches (a list, in the same order; `unpack` joins them on the host): stacking them on
+    the device would copy the largest field, and hold both copies at the end of the run."""
     layout: dict[int, list[str]] = {}
     pieces: dict[int, list[Record]] = {}
     members: dict[int, list[str]] = {}
@@ -234,10 +241,24 @@ def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple
             batch = tuple(jnp.stack([f[records[k].index] for k in order]) for f in batch)
         pieces.setdefault(1, []).append(batch)
     packed = {
-        d: tuple(jnp.concatenate([p[f] for p in parts]) for f in range(5))
+        d: (
+            *(jnp.concatenate([p[f] for p in parts]) for f in range(4)),
+            [p[4] for p in parts],
+        )
         for d, parts in pieces.items()
     }
     return layout, packed
+
+
+def unpack(packed: dict[int, tuple]) -> dict[int, tuple[np.ndarray, ...]]:
+    """`pack`'s arrays on the host, the buckets joined."""
+    return {
+        d: (
+            *(np.asarray(a) for a in fields[:4]),
+            np.concatenate([np.asarray(a) for a in fields[4]]),
+        )
+        for d, fields in packed.items()
+    }
 
 
 def measure_group(values: list[jax.Array]) -> list[Any]:
@@ -287,19 +308,32 @@ def _reduce_rows(operands: tuple, inits: tuple, kinds: str) -> tuple:
     return lax.reduce(operands, inits, combine, (1,))
 
 
+def _count_dtype(length: int) -> Any:
+    """The narrowest integer type that counts up to `length` elements (the buckets of values
+    measured together are the largest part of a run's output)."""
+    if length < 1 << 8:
+        return jnp.uint8
+    if length < 1 << 16:
+        return jnp.uint16
+    return int_dtype()
+
+
 def _histogram(buckets: jax.Array) -> jax.Array:
-    """Per row of `buckets` [G, L] (bucket indices), the count of each bucket: [G, NBUCKETS].
-    One scatter over the flattened rows, each row offset to its own NBUCKETS counts."""
-    g = buckets.shape[0]
-    itype = int_dtype()
+    """Per row of `buckets` [G, L] (bucket indices), the count of each bucket: [G, NBUCKETS],
+    in `_count_dtype(L)`. One scatter over the flattened rows, each row offset to its own
+    NBUCKETS counts; its indices and updates are as narrow as they can be (XLA
+    materialises both, one element each per element measured)."""
+    g, length = buckets.shape
+    ctype = _count_dtype(length)
+    itype = jnp.uint16 if g * NBUCKETS < 1 << 16 else int_dtype()
     index = buckets.astype(itype) + (NBUCKETS * jnp.arange(g, dtype=itype))[:, None]
     dims = lax.ScatterDimensionNumbers(
         update_window_dims=(), inserted_window_dims=(0,), scatter_dims_to_operand_dims=(0,)
     )
     counts = lax.scatter_add(
-        jnp.zeros((g * NBUCKETS,), itype),
+        jnp.zeros((g * NBUCKETS,), ctype),
         jnp.reshape(index, (-1, 1)),
-        jnp.ones((index.size,), itype),
+        jnp.ones((index.size,), ctype),
         dims,
         mode=lax.GatherScatterMode.PROMISE_IN_BOUNDS,
     )
@@ -421,6 +455,7 @@ def _measure_int(x: jax.Array, valid: jax.Array | None) -> Record:
     )
     keys = jnp.stack([~low, high, ~small], axis=1)
     buckets = jnp.where(jnp.arange(NBUCKETS) == B_ZERO, zeros[:, None], itype(0))
+    buckets = buckets.astype(_count_dtype(x.shape[1]))
     return _one_device(x, valid, keys, total, buckets)
 
 
@@ -436,7 +471,7 @@ def _one_device(
         observed = jnp.sum(valid, axis=1, dtype=itype)
     counts = jnp.stack([observed, jnp.ones((g,), itype)], axis=1)
     loops = jnp.full((g, MAX_LOOPS), -1, itype)
-    first = jnp.concatenate([loops, buckets[:, B_NAN : B_NEGINF + 1]], axis=1)
+    first = jnp.concatenate([loops, buckets[:, B_NAN : B_NEGINF + 1].astype(itype)], axis=1)
     return counts[:, None], first[:, None], keys[:, None], total[:, None], buckets[:, None]
 
 

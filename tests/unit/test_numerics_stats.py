@@ -105,6 +105,63 @@ def test_every_statistic_matches_numpy(dtype):
     )
 
 
+def matches_reference(row, values: np.ndarray) -> None:
+    for name, expected in reference(values).items():
+        got = getattr(row, name)
+        if name == "mean":
+            assert got == pytest.approx(expected, rel=1e-6), name
+        else:
+            assert got == expected, name
+
+
+def test_float64_and_float8_match_numpy():
+    # float64: subnormals far below the histogram's first bin, values beyond float32's range
+    f64 = np.array(
+        [0.0, 5e-324, -2e-310, 1e-200, 2.0**-25, 2.0**-10, 65520.0, 1e300, -3.5e38, 7.0],
+        np.float64,
+    )
+    with jax.enable_x64(True):
+        n = jaxlab.numerics(passthrough, jnp.asarray(f64))
+    (row,) = [r for r in n.equation_stats if r.primitive == "rev"]
+    assert row.dtype == "float64" and row.subnormal_frac == 2 / 10
+    matches_reference(row, f64)
+    # float8_e4m3fn has no Inf; its subnormals start at 2**-9
+    f8 = np.array([0.0, 448.0, -448.0, 2.0**-9, -(2.0**-7), 0.5, 3.0], ml_dtypes.float8_e4m3fn)
+    row = jaxlab.numerics(passthrough, jnp.asarray(f8)).equation_stats[0]
+    assert row.subnormal_frac == 2 / 7 and row.overflow_fp8_e4m3 == 0.0
+    matches_reference(row, f8)
+
+
+def test_counts_past_the_narrow_counters():
+    """Values measured together count their buckets in the narrowest type that holds their
+    length; each bucket here is full."""
+
+    def f(a, b, c, d, e):
+        return [jnp.flip(v) for v in (a, b, c, d, e)]
+
+    sizes = (255, 255, 65535, 65535, 70000)
+    fills = (0.0, -0.0, 1.0, 1.5, 3.0)
+    args = [jnp.full((n,), v, jnp.float32) for n, v in zip(sizes, fills, strict=True)]
+    rows = [r for r in jaxlab.numerics(f, *args).equation_stats if r.primitive == "rev"]
+    assert [r.count for r in rows] == list(sizes)
+    assert [r.zero_frac for r in rows] == [1.0, 1.0, 0.0, 0.0, 0.0]
+    one = -HISTOGRAM_LOW  # the bin of binade 0: [1, 2)
+    assert [r.histogram[one] for r in rows[2:4]] == [65535, 65535]
+    assert rows[4].histogram[one + 1] == 70000 and sum(rows[4].histogram) == 70000
+
+
+def test_values_of_different_sizes_measured_together():
+    x = np.array([3.0, -1.0, 0.0, 2.0**-140, np.inf, 0.25, -7.5, 1e-3], np.float32)
+
+    def f(x):
+        return [jnp.flip(x[:k]) for k in (1, 3, 5, 8)]
+
+    rows = [r for r in jaxlab.numerics(f, jnp.asarray(x)).equation_stats if r.primitive == "rev"]
+    assert [r.count for r in rows] == [1, 3, 5, 8]
+    for row, k in zip(rows, (1, 3, 5, 8), strict=True):
+        matches_reference(row, x[:k])
+
+
 def test_subnormals_are_counted_from_their_bits():
     n = jaxlab.numerics(passthrough, jnp.asarray(F32_SUB))
     row = n.equation_stats[0]
