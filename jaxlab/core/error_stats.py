@@ -146,22 +146,33 @@ def _local(r: jax.Array, loc: jax.Array, loops: int, mask: Any, inner: int | Non
     return jnp.stack([error, worst.astype(w)])
 
 
+def _figures(r: Any, c: Any, loc: Any, mask: Any, loops: int, inner: int | None) -> tuple:
+    local = None if loc is None else _local(r, loc, loops, mask, inner)
+    return _pair(r, c, loops, mask), local
+
+
+# compiled once per kind of pair (shapes, dtypes, loops): a program's many outputs share a few
+_compiled_figures = jax.jit(_figures, static_argnames=("loops", "inner"))
+
+
 def error_stats(pairs: Sequence[Pair]) -> list[dict[str, Any]]:
-    """The figures of each pair, in one compiled call."""
+    """The figures of each pair, computed on the device (one compiled reduction per kind of
+    pair, all dispatched before any result is read back)."""
     if not pairs:
         return []
     lengths = [tuple(int(n) for n in np.shape(p.reference)[: p.loops]) for p in pairs]
-
-    def figures(items):
-        out = []
-        for p, (r, c, loc, mask), n in zip(pairs, items, lengths, strict=True):
-            inner = n[-1] if p.carried and n else None
-            local = None if loc is None else _local(r, loc, p.loops, mask, inner)
-            out.append((_pair(r, c, p.loops, mask), local))
-        return out
-
-    arrays = [(p.reference, p.candidate, p.local, p.mask) for p in pairs]
-    got = jax.device_get(jax.jit(figures)(arrays))
+    pending = [
+        _compiled_figures(
+            p.reference,
+            p.candidate,
+            p.local,
+            p.mask,
+            loops=p.loops,
+            inner=n[-1] if p.carried and n else None,
+        )
+        for p, n in zip(pairs, lengths, strict=True)
+    ]
+    got = jax.device_get(pending)
     out = []
     for p, n, (pair, loc) in zip(pairs, lengths, got, strict=True):
         values = [float(v) for v in np.asarray(pair)]
@@ -172,9 +183,7 @@ def error_stats(pairs: Sequence[Pair]) -> list[dict[str, Any]]:
             row["ulps"] = None
         row["local_error"] = None if loc is None else float(np.asarray(loc)[0])
         worst = int(np.asarray(loc)[1]) if loc is not None else int(values[5])
-        row["iterations"] = int(values[6]) if p.loops else None
-        if p.mask is not None and not p.loops:
-            row["iterations"] = int(values[6])
+        row["iterations"] = int(values[6]) if p.loops or p.mask is not None else None
         row["iteration"] = (
             tuple(int(i) for i in np.unravel_index(worst, n)) if p.loops and values[6] else None
         )
