@@ -133,7 +133,16 @@ def flatten(closed: Any) -> Flat:
         flat.home[i] = region
         return i
 
-    def walk(jaxpr: Any, consts: Sequence[Any], inputs: list, prefix: str, region: int) -> list:
+    def walk(
+        jaxpr: Any,
+        consts: Sequence[Any],
+        inputs: list,
+        prefix: str,
+        region: int,
+        outer: tuple[str | None, int | None] = (None, None),
+    ) -> list:
+        """`outer`: the (file, line) of the call or loop around `jaxpr`, for its equations
+        that carry no location of their own (JAX's transposes inside a gradient)."""
         env: dict[Any, tuple[str, Any]] = {}
         for v, c in zip(jaxpr.constvars, consts, strict=True):
             i = new(v.aval, TOP)
@@ -151,14 +160,16 @@ def flatten(closed: Any) -> Flat:
             label = INLINED.get(eqn.primitive.name)
             if label is not None and label in eqn.params:
                 inner, inner_consts = _open(eqn.params[label])
-                outs = walk(inner, inner_consts, ins, f"{path}/{label}/", region)
+                frames = _compat.eqn_frames(eqn)
+                here = (frames[0][0], frames[0][1]) if frames else outer
+                outs = walk(inner, inner_consts, ins, f"{path}/{label}/", region, here)
                 env.update(zip(eqn.outvars, outs, strict=True))
                 continue
             outs = [
                 -1 if type(v).__name__ == "DropVar" else new(v.aval, region) for v in eqn.outvars
             ]
             frames = _compat.eqn_frames(eqn)
-            file, line = (frames[0][0], frames[0][1]) if frames else (None, None)
+            file, line = (frames[0][0], frames[0][1]) if frames else outer
             op = Op(len(flat.ops), eqn, ins, outs, file, line, path=path, region=region)
             flat.ops.append(op)
             ops.append(op)
@@ -180,7 +191,7 @@ def flatten(closed: Any) -> Flat:
             inner.invars = own
             inner.outputs = walk(
                 body, body_consts, [*op.inputs[:nconst], *[("var", i) for i in own]],
-                f"{path}/jaxpr/", rid,
+                f"{path}/jaxpr/", rid, (op.file, op.line),
             )  # fmt: skip
             _mark_carried(rid, p["num_carry"])
         elif name == "while" and region == TOP:
@@ -192,7 +203,7 @@ def flatten(closed: Any) -> Flat:
             inner.invars = own
             inner.outputs = walk(
                 body, body_consts, [*op.inputs[cn : cn + bn], *[("var", i) for i in own]],
-                f"{path}/body_jaxpr/", rid,
+                f"{path}/body_jaxpr/", rid, (op.file, op.line),
             )  # fmt: skip
             _mark_carried(rid, len(own))
         elif name == "cond":
@@ -200,7 +211,12 @@ def flatten(closed: Any) -> Flat:
                 inner_jaxpr, inner_consts = _open(branch)
                 rid = _region(op, region, b)
                 flat.regions[rid].outputs = walk(
-                    inner_jaxpr, inner_consts, op.inputs[1:], f"{path}/branches[{b}]/", rid
+                    inner_jaxpr,
+                    inner_consts,
+                    op.inputs[1:],
+                    f"{path}/branches[{b}]/",
+                    rid,
+                    (op.file, op.line),
                 )
 
     def _region(op: Op, parent: int, branch: int = 0) -> int:

@@ -525,3 +525,18 @@ def test_a_top_level_cond_compares_the_branch_taken_only():
     # makes 601 into 90624 - 90112 = 512
     made = float(np.asarray(301.0**2, jnp.bfloat16) - np.asarray(300.0**2, jnp.bfloat16))
     assert d.top["local_error"] == pytest.approx(abs(made - 601.0) / 601.0)
+
+
+def normed_loss(w, x):
+    return jnp.sum(jax.nn.standardize(x @ w, axis=-1) ** 2)
+
+
+def test_backward_equations_without_a_location_are_on_their_calls_line():
+    # JAX's transposes inside the gradient of a library call carry no source location: they
+    # are placed on the line of the call, as the numerics explorer places them
+    w = jnp.asarray(rng.standard_normal((16, 8)).astype(np.float32))
+    x = jnp.asarray(rng.standard_normal((32, 16)).astype(np.float32))
+    d = jaxlab.numerics_diff(normed_loss, w, x, compare="bf16", grad=True)
+    assert d.rows and all(r["line"] is not None for r in d.rows)
+    lines = {r["line"] for r in d.rows}
+    assert lines == {line_of(normed_loss, "jax.nn.standardize")}
