@@ -89,6 +89,9 @@ def numerics_diff_text(d: NumericsDiff) -> str:
     if top is not None:
         lines.append(f"  fix: {top['fix']}")
     lines += [f"  note: {n}" for n in side_notes(d)]
+    spark = error_sparkline_text(d)
+    if spark:
+        lines.append(spark)
     creators = d.creators()
     if creators:
         lines.append(f"creators ({len(creators)}, largest local error first):")
@@ -168,6 +171,37 @@ def error_sparkline(d: NumericsDiff) -> str:
         '<div class="jl-title">error along the program</div>'
         + svg(SPARK_WIDTH, SPARK_HEIGHT, "".join(parts), cls="jl-error-spark", label=label)
         + f'<div class="jl-muted">{esc(label)}</div>'
+    )
+
+
+TEXT_COLUMNS = 64  # characters of the text sparkline
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def error_sparkline_text(d: NumericsDiff) -> str:
+    """The error along the program in one line of block characters (log scale, the worst of
+    the outputs each character covers), for the text view; "" when no output is off."""
+    rows = d.rows
+    errors = [r["rel_error"] for r in rows]
+    finite = [e for e in errors if e > 0 and math.isfinite(e)]
+    if not finite and not any(e == math.inf for e in errors):
+        return ""
+    low = math.log10(min(finite)) if finite else 0.0
+    high = max(math.log10(max(finite)) if finite else 0.0, low + 1.0)
+    columns = min(len(rows), TEXT_COLUMNS)
+    chars = []
+    for k in range(columns):
+        e = max(errors[k * len(rows) // columns : (k + 1) * len(rows) // columns])
+        if e <= 0:
+            chars.append(" ")
+        elif not math.isfinite(e):
+            chars.append(BLOCKS[-1])
+        else:
+            level = (math.log10(e) - low) / (high - low)
+            chars.append(BLOCKS[min(len(BLOCKS) - 1, int(level * len(BLOCKS)))])
+    return (
+        f"error along the program: {''.join(chars)}  ({len(rows):,} outputs in execution "
+        f"order, {num(10**low)} … {num(10**high)}, log scale)"
     )
 
 

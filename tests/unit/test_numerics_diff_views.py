@@ -15,7 +15,13 @@ import jaxlab
 from jaxlab.api.numerics_diff import NumericsDiff
 from jaxlab.views.inspector.errors import error_heat, short
 from jaxlab.views.inspector.model import sections_of
-from jaxlab.views.numerics_diff import SHOWN, SPARK_WIDTH, error_sparkline
+from jaxlab.views.numerics_diff import (
+    SHOWN,
+    SPARK_WIDTH,
+    TEXT_COLUMNS,
+    error_sparkline,
+    error_sparkline_text,
+)
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -159,3 +165,17 @@ def test_the_creator_inside_a_scan_body_is_marked_on_its_body_line():
     assert f"worst at iteration {d.top['iteration'][0]}" in cell["tip"]
     assert "total + x" in panes["source"]["lines"][sec["origin_lines"]["source"]]
     assert sec["answer"].startswith(f"add at {d.top['where']} (in a scan loop, worst at iteration")
+
+
+def test_the_text_view_draws_the_error_along_the_program_in_one_line():
+    rows = [_row(i, 10.0 ** (-8 + i), 0.0) for i in range(8)]  # one decade a step
+    line = error_sparkline_text(_diff(rows))
+    assert line == (
+        "error along the program: ▁▂▃▄▅▆▇█  (8 outputs in execution order, 1e-8 … 0.1, log scale)"
+    )
+    assert line in repr(_diff(rows)).splitlines()
+    many = [_row(i, 1e-3, 0.0) for i in range(5 * TEXT_COLUMNS)]
+    many[7]["rel_error"] = float("inf")
+    bars = error_sparkline_text(_diff(many)).split(": ", 1)[1].split("  (")[0]
+    assert len(bars) == TEXT_COLUMNS and bars[1] == "█" and set(bars) == {"▁", "█"}
+    assert error_sparkline_text(_diff([_row(0, 0.0, 0.0)])) == ""
