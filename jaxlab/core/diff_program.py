@@ -21,6 +21,7 @@ from typing import Any
 import jax
 import jax.extend
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from jaxlab.base import compat as _compat
@@ -75,6 +76,7 @@ class Flat:
     producer: dict[int, Op] = field(default_factory=dict)
     regions: dict[int, Region] = field(default_factory=dict)
     home: dict[int, int] = field(default_factory=dict)  # value id -> region defining it
+    closed: Any = None  # the ClosedJaxpr it was made from
 
     def loops(self, region: int) -> list[Op]:
         """The opened loops around `region`, outermost first."""
@@ -115,16 +117,31 @@ class Flat:
         return out[::-1]
 
 
+def stacked_bytes(flat: Flat, counts: Counts) -> list[tuple[Op, int]]:
+    """The outermost opened loops with the bytes their stacked values take, largest first."""
+    out = []
+    for rid, region in flat.regions.items():
+        if region.owner.primitive not in LOOPS or flat.loops(region.parent):
+            continue
+        total = 0
+        for i in flat.inside(rid):
+            aval = flat.avals[i]
+            n = int(np.prod(flat.lengths(flat.home[i], counts))) * int(np.prod(aval.shape))
+            total += n * np.dtype(aval.dtype).itemsize
+        out.append((region.owner, total))
+    return sorted(out, key=lambda item: -item[1])
+
+
 def loop_length(op: Op, counts: Counts) -> int:
     if op.primitive == "scan":
         return int(op.eqn.params["length"])
     return int(counts[op.index])
 
 
-def flatten(closed: Any) -> Flat:
+def flatten(closed: Any, shut: frozenset[str] = frozenset()) -> Flat:
     """The equations of a ClosedJaxpr with call-like sub-programs inlined and loop bodies and
-    branches opened, in order."""
-    flat = Flat()
+    branches opened (but those of the loops at the paths in `shut`), in order."""
+    flat = Flat(closed=closed)
     counter = iter(range(1 << 62))
 
     def new(aval: Any, region: int) -> int:
@@ -182,6 +199,8 @@ def flatten(closed: Any) -> Flat:
 
     def _open_block(op: Op, region: int, path: str) -> None:
         name, p = op.primitive, op.eqn.params
+        if path in shut:
+            return
         if name == "scan":
             body, body_consts = _open(p["jaxpr"])
             nconst = p["num_consts"]

@@ -35,6 +35,7 @@ from jaxlab.core.diff_program import (
     count_whiles,
     flatten,
     run_flat,
+    stacked_bytes,
     while_ops,
 )
 from jaxlab.core.numerics import BadInput, leaf_paths
@@ -42,6 +43,7 @@ from jaxlab.core.numerics import BadInput, leaf_paths
 LOW = {"bf16": "bfloat16", "f16": "float16"}
 PRECISIONS = ("default", "high", "highest")
 MAX_SEPARATE = 400  # compare="eager": values compiled one program each, at most
+MAX_STACKED_BYTES = 1 << 30  # a loop whose body's values over all iterations take more runs whole
 COMPARES = ("bf16", "f16", "x64", "eager", *(f"precision={p}" for p in PRECISIONS), "numpy")
 
 
@@ -68,6 +70,11 @@ class Side:
 
     one_by_one: bool = False  # compile each wanted value on its own (as the program does)
     counts: Counts | None = None  # iterations of each opened while loop (a first run counts)
+
+    def shut(self, paths: frozenset[str]) -> None:
+        """Run the loops at `paths` as single equations (their bodies stay closed)."""
+        self.flat = flatten(self.flat.closed, shut=paths)
+        self.counts = None
 
     def iterations(self) -> Counts:
         """The iteration count of every opened while loop, counted by one run."""
@@ -388,6 +395,8 @@ def diff(found: Setup) -> Compared:
 
     t0 = time.perf_counter()
     ref, cand = found.reference, found.candidate
+    if found.compare != "numpy":
+        found.notes.extend(_shut_large_loops(ref, cand))
     pairs, body_invars = ([], {}) if found.compare == "numpy" else align(ref.flat, cand.flat)
     matched = dict(zip(cand.flat.args, ref.flat.args, strict=True))
     matched.update(body_invars)
@@ -490,6 +499,33 @@ def diff(found: Setup) -> Compared:
     )
 
 
+def _shut_large_loops(ref: Side, cand: Side) -> list[str]:
+    """Close the loops whose body values over all iterations would take more than
+    `MAX_STACKED_BYTES` on the device (in either run): they are compared as one equation."""
+    from jaxlab.base.format import format_bytes, source_location
+
+    big: dict[str, tuple[Op, int]] = {}
+    for side in (ref, cand):
+        for op, size in stacked_bytes(side.flat, side.iterations()):
+            if size > MAX_STACKED_BYTES and size > big.get(op.path, (op, 0))[1]:
+                big[op.path] = (op, size)
+    if not big:
+        return []
+    paths = frozenset(big)
+    ref.shut(paths)
+    if cand is not ref:
+        cand.shut(paths)
+    notes = []
+    for op, size in big.values():
+        where = source_location(op.file, op.line) if op.file else f"equation {op.index}"
+        notes.append(
+            f"the {op.primitive} loop at {where} would keep {format_bytes(size)} of its body's "
+            f"values over its iterations (more than {format_bytes(MAX_STACKED_BYTES)}): it is "
+            "compared as one equation."
+        )
+    return notes
+
+
 def _loop_name(flat: Flat, op: Op) -> str | None:
     """The innermost opened loop or cond around `op` ("scan", "while", "cond"), if any."""
     if op.region == TOP:
@@ -522,8 +558,8 @@ def _loop_notes(
                 )
         elif c.primitive == "while" and c.region != TOP:
             notes.append(
-                f"the while loop at {where} runs inside another loop: it is compared as one "
-                "equation (its outputs), not equation by equation."
+                f"the while loop at {where} runs inside another loop or a branch: it is "
+                "compared as one equation (its outputs), not equation by equation."
             )
     return notes
 

@@ -492,7 +492,9 @@ def test_a_while_inside_a_scan_is_one_equation_and_says_so():
         return lax.scan(step, jnp.zeros((), xs.dtype), xs)[0]
 
     d = jaxlab.numerics_diff(f, jnp.linspace(2.0, 50.0, 64), compare="bf16")
-    assert any("runs inside another loop: it is compared as one equation" in n for n in d.notes)
+    assert any(
+        "runs inside another loop or a branch: it is compared as one equation" in n for n in d.notes
+    )
     inner = next(r for r in d.rows if r["primitive"] == "while")
     assert inner["_loop"] == "scan" and inner["iterations"] == 64
 
@@ -540,3 +542,16 @@ def test_backward_equations_without_a_location_are_on_their_calls_line():
     assert d.rows and all(r["line"] is not None for r in d.rows)
     lines = {r["line"] for r in d.rows}
     assert lines == {line_of(normed_loss, "jax.nn.standardize")}
+
+
+def test_a_loop_too_large_to_stack_is_compared_as_one_equation(monkeypatch):
+    from jaxlab.core import numerics_diff as core
+
+    xs = jnp.asarray(rng.uniform(0.5, 1.5, 4096).astype(np.float32))
+    # the body's values: 4096 iterations of a few scalars, about 56 KiB in float32
+    monkeypatch.setattr(core, "MAX_STACKED_BYTES", 1 << 14)
+    d = jaxlab.numerics_diff(scanned_mean, xs, compare="bf16")
+    note = next(n for n in d.notes if "compared as one equation" in n)
+    assert note.startswith(f"the scan loop at {d.top['where']} would keep ")
+    assert not any(r["_loop"] for r in d.rows)  # no body equation has a row
+    assert d.top["primitive"] == "scan" and d.top["local_error"] > 0.01  # blamed as a whole
