@@ -179,3 +179,17 @@ def test_the_text_view_draws_the_error_along_the_program_in_one_line():
     bars = error_sparkline_text(_diff(many)).split(": ", 1)[1].split("  (")[0]
     assert len(bars) == TEXT_COLUMNS and bars[1] == "█" and set(bars) == {"▁", "█"}
     assert error_sparkline_text(_diff([_row(0, 0.0, 0.0)])) == ""
+
+
+def test_values_and_errors_side_by_side(inspected):
+    x = jnp.asarray(np.random.default_rng(0).normal(1000.0, 1.0, 4096).astype(np.float32))
+    both = jaxlab.inspect(naive_var, x, compare="bf16", numerics=True, run=False)
+    kinds = [s["kind"] for s in both.view_model()["sections"]]
+    assert kinds[:2] == ["numerics", "precision"]
+    html = both.to_html()
+    sub = next(line for line in html.split('<span class="jl-l') if '"nf">sub<' in line)
+    # the values column first, then the error column, then the equation
+    assert sub.index('class="jl-val jl-val-finite"') < sub.index(
+        'class="jl-val jl-err jl-val-origin"'
+    )
+    assert "jl-creator" in sub.split(">", 1)[0]
