@@ -378,11 +378,72 @@ def _open(inner: Any) -> tuple[Any, list]:
     return inner, []
 
 
-def _discover(body: Callable[..., dict], *args: Any) -> dict[str, int]:
-    """The record keys a body produces, with each record's device count, by tracing it
-    abstractly once."""
-    shapes = jax.eval_shape(body, *args)
-    return {key: rec[0].shape[0] for key, rec in shapes.items()}
+class Stack:
+    """The records of one loop body as few arrays: per device count, every field of the
+    records stacked along a leading axis, in the order of `layout`'s keys. A loop carries and
+    combines them whole, not one record at a time: the instructions of a loop body (and
+    XLA's compile time) then grow with the body's equations, not with its records times the
+    instructions of a combination."""
+
+    def __init__(self) -> None:
+        self.layout: dict[int, list[str]] = {}
+
+    def stack(self, records: dict[str, Any]) -> dict[int, _stats.Record]:
+        """`records` (a body's, batches of values measured together kept whole) stacked;
+        the same body gives the same layout each time it is traced."""
+        layout: dict[int, list[str]] = {}
+        parts: dict[int, list[tuple]] = {}
+        batches: dict[int, tuple[Any, list[str]]] = {}
+        for key, rec in records.items():
+            if isinstance(rec, _stats.Member):
+                batches.setdefault(id(rec.batch), (rec.batch, []))[1].append(key)
+                continue
+            devices = rec[0].shape[0]
+            layout.setdefault(devices, []).append(key)
+            parts.setdefault(devices, []).append(tuple(f[None] for f in rec))
+        for batch, keys in batches.values():
+            keys.sort(key=lambda k: records[k].index)
+            indices = [records[k].index for k in keys]
+            if indices != list(range(batch[0].shape[0])):
+                batch = tuple(f[np.asarray(indices)] for f in batch)
+            layout.setdefault(1, []).extend(keys)
+            parts.setdefault(1, []).append(tuple(batch))
+        self.layout = layout
+        kinds = {d: _stats.empty(d) for d in parts}
+        return {
+            d: tuple(
+                jnp.concatenate([p[f].astype(kinds[d][f].dtype) for p in pieces])
+                for f in range(len(kinds[d]))
+            )
+            for d, pieces in parts.items()
+        }
+
+    def empty(self) -> dict[int, _stats.Record]:
+        """Nothing observed yet, for every record of the layout."""
+        return {d: _empties(len(keys), d) for d, keys in self.layout.items()}
+
+    @staticmethod
+    def combine(acc: dict, new: dict, level: int, index: Any) -> dict:
+        """Every record of `acc` with its own of `new` (iteration `index` at loop `level`)."""
+        return {
+            d: jax.vmap(lambda a, n: _stats.combine(a, n, level, index))(acc[d], new[d])
+            for d in acc
+        }
+
+    def records(self, stacked: dict[int, _stats.Record]) -> dict[str, Any]:
+        """The stacked records by key again (one device: members of one batch)."""
+        out: dict[str, Any] = {}
+        for d, keys in self.layout.items():
+            for j, key in enumerate(keys):
+                out[key] = (
+                    _stats.Member(stacked[d], j) if d == 1 else tuple(f[j] for f in stacked[d])
+                )
+        return out
+
+
+def _empties(n: int, devices: int) -> _stats.Record:
+    """`n` records of nothing observed, stacked."""
+    return tuple(jnp.broadcast_to(f, (n, *f.shape)) for f in _stats.empty(devices))  # type: ignore[return-value]
 
 
 def _scan(eqn, invals, insrc, path, position, region, common) -> list[Any]:
@@ -394,6 +455,7 @@ def _scan(eqn, invals, insrc, path, position, region, common) -> list[Any]:
     length, reverse = p["length"], p["reverse"]
     carried = _carried(insrc[nconst : nconst + ncarry])
     body_src = [*insrc[:nconst], *carried, *insrc[nconst + ncarry :]]
+    stack = Stack()
 
     def run_body(c, x):
         sub = region.child(
@@ -403,16 +465,16 @@ def _scan(eqn, invals, insrc, path, position, region, common) -> list[Any]:
         outs = interpret(body_jaxpr, body_consts, [*consts, *c, *(x or ())], sub, body_src, results)
         _close_loop(carried, results[:ncarry])
         region.program.links[path] = [(r,) for r in results]
-        return outs, _stats.alone(sub.records)
+        return outs, stack.stack(sub.records)
 
-    keys = _discover(lambda c, x: run_body(c, x)[1], init, [_slice0(v) for v in xs])
-    acc0 = {k: _stats.empty(d) for k, d in keys.items()}
+    jax.eval_shape(lambda c, x: run_body(c, x)[1], init, [_slice0(v) for v in xs])
+    acc0 = stack.empty()
 
     def step(carry, x):
         c, acc, i = carry
         outs, recs = run_body(c, x)
         index = (length - 1 - i) if reverse else i
-        acc = {k: _stats.combine(acc[k], recs[k], level, index) for k in acc}
+        acc = stack.combine(acc, recs, level, index)
         return (outs[:ncarry], acc, i + 1), outs[ncarry:]
 
     (carry, acc, _), ys = lax.scan(
@@ -423,7 +485,7 @@ def _scan(eqn, invals, insrc, path, position, region, common) -> list[Any]:
         reverse=reverse,
         unroll=p.get("unroll", 1),
     )
-    region.records.update(acc)
+    region.records.update(stack.records(acc))
     return [*carry, *ys]
 
 
@@ -444,13 +506,14 @@ def _while(eqn, invals, insrc, path, position, region, common) -> list[Any]:
     cond_src = [*insrc[:cn], *carried]
     body_src = [*insrc[cn : cn + bn], *carried]
     decision: list[Any] = []  # where the condition's result comes from
+    checks, steps = Stack(), Stack()
 
     def run_cond(vals):
         # the condition's rows come before the body's in each iteration
         order = (*region.order, position, ITERATION, 0)
         sub = region.child(f"{path}/cond_jaxpr/", order, loops=level + 1, **common)
         outs = interpret(cond_jaxpr, cond_closed, [*cond_consts, *vals], sub, cond_src, decision)
-        return outs[0], _stats.alone(sub.records)
+        return outs[0], checks.stack(sub.records)
 
     def run_body(vals):
         order = (*region.order, position, ITERATION, 1)
@@ -460,32 +523,29 @@ def _while(eqn, invals, insrc, path, position, region, common) -> list[Any]:
         _close_loop(carried, results)
         # the loop's results are the body's, after as many iterations as the condition says
         region.program.links[path] = [(r, *decision) for r in results]
-        return outs, _stats.alone(sub.records)
+        return outs, steps.stack(sub.records)
 
-    cond_keys = _discover(lambda v: run_cond(v)[1], init)
-    keys = {**cond_keys, **_discover(lambda v: run_body(v)[1], init)}
+    jax.eval_shape(lambda v: run_cond(v)[1], init)
+    jax.eval_shape(lambda v: run_body(v)[1], init)
     pred, first = run_cond(init)
-    acc0 = {k: _stats.empty(d) for k, d in keys.items()}
-    acc0.update({k: _stats.combine(acc0[k], first[k], level, 0) for k in cond_keys})
+    acc0 = (Stack.combine(checks.empty(), first, level, 0), steps.empty())
 
     def body(carry):
-        vals, acc, i, _ = carry
+        vals, (checked, stepped), i, _ = carry
         outs, recs = run_body(vals)
-        pred, checked = run_cond(outs)
-        acc = dict(acc)
-        for k, rec in recs.items():
-            acc[k] = _stats.combine(acc[k], rec, level, i)
-        for k, rec in checked.items():
-            acc[k] = _stats.combine(acc[k], rec, level, i + 1)
-        return list(outs), acc, i + 1, jnp.asarray(pred)
+        pred, more = run_cond(outs)
+        stepped = Stack.combine(stepped, recs, level, i)
+        checked = Stack.combine(checked, more, level, i + 1)
+        return list(outs), (checked, stepped), i + 1, jnp.asarray(pred)
 
     def cond(carry):
         return carry[3]
 
-    vals, acc, _, _ = lax.while_loop(
+    vals, (checked, stepped), _, _ = lax.while_loop(
         cond, body, (list(init), acc0, jnp.asarray(0, _stats.int_dtype()), jnp.asarray(pred))
     )
-    region.records.update(acc)
+    region.records.update(checks.records(checked))
+    region.records.update(steps.records(stepped))
     return list(vals)
 
 
@@ -501,12 +561,16 @@ def _cond(eqn, invals, insrc, path, position, region, common) -> list[Any]:
         sub = region.child(f"{path}/branches[{b}]/", (*region.order, position, b), **common)
         outs = interpret(jaxpr, consts, list(args), sub, insrc[1:], results[b])
         region.program.links[path] = [tuple(r) for r in zip(*results, strict=False)]
-        return outs, _stats.alone(sub.records)
+        return outs, stacks[b].stack(sub.records)
 
-    keys: dict[str, int] = {}
+    # each branch's records stacked; every branch returns all of them, the others' empty
+    stacks = [Stack() for _ in branches]
     for b in range(len(branches)):
-        keys.update(_discover(lambda *a, b=b: run_branch(b, *a)[1], *ops))
-    devices = max([*keys.values(), 1])
+        jax.eval_shape(lambda *a, b=b: run_branch(b, *a)[1], *ops)
+    kinds = sorted({d for st in stacks for d in st.layout})
+    union = Stack()
+    union.layout = {d: [k for st in stacks for k in st.layout.get(d, [])] for d in kinds}
+    devices = max([*kinds, 1])
     if branch_key not in region.program.specs:
         region.program.specs[branch_key] = Spec(
             key=branch_key,
@@ -526,15 +590,22 @@ def _cond(eqn, invals, insrc, path, position, region, common) -> list[Any]:
 
     def make(b):
         def fn(*args):
-            outs, recs = run_branch(b, *args)
-            full = {k: recs[k] if k in recs else _stats.empty(d) for k, d in keys.items()}
-            full[branch_key] = _stats.branch_record(b, devices)
-            return outs, full
+            outs, own = run_branch(b, *args)
+            full = {}
+            for d in kinds:
+                blocks = [
+                    own[d] if c == b else _empties(len(st.layout[d]), d)
+                    for c, st in enumerate(stacks)
+                    if st.layout.get(d)
+                ]
+                full[d] = tuple(jnp.concatenate(parts) for parts in zip(*blocks, strict=True))
+            return outs, full, _stats.branch_record(b, devices)
 
         return fn
 
-    outs, recs = lax.switch(index, [make(b) for b in range(len(branches))], *ops)
-    region.records.update(recs)
+    outs, stacked, taken = lax.switch(index, [make(b) for b in range(len(branches))], *ops)
+    region.records.update(union.records(stacked))
+    region.records[branch_key] = taken
     return list(outs)
 
 
