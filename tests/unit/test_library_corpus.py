@@ -170,35 +170,6 @@ def _diffrax_gradient() -> Program:
     )
 
 
-def _diffrax_gradient_fixed_steps() -> Program:
-    """The gradient of a fixed-step Euler solve (10 steps of 0.1), back through Diffrax's
-    checkpointed adjoint: the numerics explorer's smaller stand-in for the adaptive solve's
-    gradient, whose instrumented program (3,240 recorded outputs in Tsit5's stages, the PID
-    controller and the adjoint's nested loops) compiles for minutes."""
-    import diffrax
-
-    term = _diffrax_term()
-
-    def loss(rate, y0):
-        solution = diffrax.diffeqsolve(
-            term,
-            diffrax.Euler(),
-            t0=0.0,
-            t1=1.0,
-            dt0=0.1,
-            y0=y0,
-            args=rate,
-            stepsize_controller=diffrax.ConstantStepSize(),
-            max_steps=16,
-        )
-        return jnp.sum(solution.ys[-1])
-
-    def check(out):  # d/dr sum(y0 (1 - r dt)^10) = -sum(y0) 10 dt (1 - r dt)^9
-        np.testing.assert_allclose(float(out), -3.0 * 10 * 0.1 * (1 - 0.5 * 0.1) ** 9, rtol=1e-5)
-
-    return Program(jax.grad(loss), (jnp.float32(0.5), jnp.array([1.0, 2.0])), {}, (), check)
-
-
 def _optimistix_root_find() -> Program:
     """Newton's method on x**3 - a (the cube root), the solver an argument."""
     import optimistix as optx
@@ -465,11 +436,8 @@ def test_bench_of_a_library_jit_times_it_and_its_function_op_by_op():
     assert not has_own_staging(eager.fn) and eager.fn is not p.fn
 
 
-# programs whose numerics run on a smaller problem of the same library (see each builder)
-NUMERICS_STAND_INS = {"diffrax-gradient": _diffrax_gradient_fixed_steps}
-
-# where each library writes +Inf on purpose (an initial bound, unfilled slots of a saved
-# trajectory): (file, line) of the first equation that takes the constant
+# the files where each library writes +Inf on purpose (an initial bound, the unfilled slots
+# of a saved trajectory): the first equations that take the constant are there
 SENTINELS = {
     "diffrax-adaptive-solve": {"_integrate.py"},
     "diffrax-gradient": {"_integrate.py"},
@@ -483,7 +451,7 @@ def test_numerics(name: str):
     scalars while tracing (equinox's and lineax's loops) and the +Inf that Diffrax and
     Optimistix write on purpose: every output measured, no origin (the +Inf never reaches
     an output, and a note says where it is), and the call's own output unchanged."""
-    p = NUMERICS_STAND_INS[name]() if name in NUMERICS_STAND_INS else program(name)
+    p = program(name)
     n = jaxlab.numerics(p.fn, *p.args, kwargs=p.kwargs)
     assert n.origin is None, n.origin
     assert n.equation_stats and all(r.nan == 0 and r.neginf == 0 for r in n.equation_stats)
