@@ -22,6 +22,7 @@ Integers are 64-bit when JAX runs with ``jax_enable_x64`` and 32-bit otherwise.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -163,7 +164,11 @@ def _measure_rows(x: jax.Array, sizes: tuple[int, ...] | None = None) -> Record:
     With `sizes`, row g holds a value of sizes[g] elements, then padding."""
     valid = None
     if sizes is not None:
-        valid = jnp.arange(x.shape[1])[None, :] < jnp.array(sizes)[:, None]
+        lengths = np.asarray(sizes, np.int32)[:, None]
+        valid = lax.lt(
+            lax.broadcasted_iota(jnp.int32, x.shape, 1),
+            lax.broadcast_in_dim(lengths, x.shape, (0, 1)),
+        )
     if is_float(x.dtype):
         return _measure_float(x, valid)
     return _measure_int(x, valid)
@@ -302,7 +307,8 @@ def _reduce_rows(operands: tuple, inits: tuple, kinds: str) -> tuple:
 
     def combine(a: tuple, b: tuple) -> tuple:
         return tuple(
-            jnp.maximum(p, q) if k == "m" else p + q for p, q, k in zip(a, b, kinds, strict=True)
+            lax.max(p, q) if k == "m" else lax.add(p, q)
+            for p, q, k in zip(a, b, kinds, strict=True)
         )
 
     return lax.reduce(operands, inits, combine, (1,))
@@ -326,25 +332,31 @@ def _histogram(buckets: jax.Array) -> jax.Array:
     g, length = buckets.shape
     ctype = _count_dtype(length)
     itype = jnp.uint16 if g * NBUCKETS < 1 << 16 else int_dtype()
-    index = buckets.astype(itype) + (NBUCKETS * jnp.arange(g, dtype=itype))[:, None]
+    index = lax.add(
+        lax.convert_element_type(buckets, itype),
+        lax.mul(
+            lax.broadcasted_iota(itype, buckets.shape, 0), lax.full(buckets.shape, NBUCKETS, itype)
+        ),
+    )
     dims = lax.ScatterDimensionNumbers(
         update_window_dims=(), inserted_window_dims=(0,), scatter_dims_to_operand_dims=(0,)
     )
     counts = lax.scatter_add(
-        jnp.zeros((g * NBUCKETS,), ctype),
-        jnp.reshape(index, (-1, 1)),
-        jnp.ones((index.size,), ctype),
+        lax.full((g * NBUCKETS,), 0, ctype),
+        lax.reshape(index, (g * length, 1)),
+        lax.full((g * length,), 1, ctype),
         dims,
         mode=lax.GatherScatterMode.PROMISE_IN_BOUNDS,
     )
-    return jnp.reshape(counts, (g, NBUCKETS))
+    return lax.reshape(counts, (g, NBUCKETS))
 
 
 def _binade(threshold: float) -> int:
     return math.frexp(threshold)[1] - 1
 
 
-def _split_limit(target: str, kind: str, dtype: Any) -> int | None:
+@functools.cache
+def _split_limit(target: str, kind: str, dtype: str) -> int | None:
     """The magnitude bits, in `dtype`, of the last value on the threshold's side: the
     smallest value of `dtype` at or above an overflow threshold, the largest at or below an
     underflow one; None when no value of `dtype` in the threshold's binade is beyond it."""
@@ -369,61 +381,97 @@ def _split_limit(target: str, kind: str, dtype: Any) -> int | None:
 
 
 def _measure_float(x: jax.Array, valid: jax.Array | None) -> Record:
+    # lax, not jax.numpy: this is traced once per batch shape, and jax.numpy's functions are
+    # jitted functions of their own, each traced in turn
     info = jnp.finfo(x.dtype)
     width = info.bits
     utype = _uint_of_width(width)
     ktype = key_dtype()
+    shape = x.shape
+    i32 = jnp.int32
+
+    def full(value: Any, dtype: Any) -> jax.Array:
+        return lax.full(shape, value, dtype)
+
+    def both(a: jax.Array, b: jax.Array) -> jax.Array:
+        return lax.bitwise_and(a, b)
+
     bits = lax.bitcast_convert_type(x, utype)
-    sign = utype(1 << (width - 1))
-    mag = bits & ~sign
-    negative = bits >= sign
-    isnan = jnp.isnan(x)
-    isinf = jnp.isinf(x)
-    finite = ~(isnan | isinf)
-    zero = mag == 0
+    sign = full(1 << (width - 1), utype)
+    mag = both(bits, full((1 << (width - 1)) - 1, utype))
+    negative = lax.ge(bits, sign)
+    isnan = lax.ne(x, x)
+    if _has_inf(x.dtype):
+        isinf = lax.eq(mag, full(((1 << int(info.nexp)) - 1) << int(info.nmant), utype))
+    else:
+        isinf = full(False, bool)
+    finite = lax.bitwise_not(lax.bitwise_or(isnan, isinf))
+    zero = lax.eq(mag, full(0, utype))
     if valid is not None:  # padding left out
-        finite = finite & valid
-    nonzero = finite & ~zero
+        finite = both(finite, valid)
+    nonzero = both(finite, lax.bitwise_not(zero))
     # order-preserving keys: negative values reversed below positive ones
-    order = jnp.where(negative, ~bits, bits | sign).astype(ktype)
+    order = lax.convert_element_type(
+        lax.select(negative, lax.bitwise_not(bits), lax.bitwise_or(bits, sign)), ktype
+    )
     acc = jnp.float64 if width == 64 else jnp.float32
-    k0 = ktype(0)
+    k0 = full(0, ktype)
     low, high, small, total = _reduce_rows(
         (
-            jnp.where(finite, ~order, k0),
-            jnp.where(finite, order, k0),
-            jnp.where(nonzero, ~mag.astype(ktype), k0),
-            jnp.where(finite, x.astype(acc), acc(0)).astype(_float_acc()),
+            lax.select(finite, lax.bitwise_not(order), k0),
+            lax.select(finite, order, k0),
+            lax.select(nonzero, lax.bitwise_not(lax.convert_element_type(mag, ktype)), k0),
+            lax.convert_element_type(
+                lax.select(finite, lax.convert_element_type(x, acc), full(0, acc)), _float_acc()
+            ),
         ),
-        (k0, k0, k0, _float_acc()(0)),
+        (ktype(0), ktype(0), ktype(0), _float_acc()(0)),
         "mmms",
     )
-    keys = jnp.stack([~low, high, ~small], axis=1)
+    keys = _columns([lax.bitwise_not(low), high, lax.bitwise_not(small)])
     # binade of |x|: the exponent field for normal numbers; from the leading bit of the
     # mantissa for subnormals
     nmant = int(info.nmant)
     bias = (1 << (int(info.nexp) - 1)) - 1
     emin = 1 - bias
-    exp_field = (mag >> utype(nmant)).astype(jnp.int32)
-    lead = (width - 1) - lax.clz(mag).astype(jnp.int32)  # index of the highest set bit
-    binade = jnp.where(exp_field == 0, lead + emin - nmant, exp_field - bias)
-    bucket = jnp.clip(binade - HISTOGRAM_LOW, 0, HISTOGRAM_BINS - 1)
+    exp_field = lax.convert_element_type(lax.shift_right_logical(mag, full(nmant, utype)), i32)
+    subnormal = lax.eq(exp_field, full(0, i32))
+    lead = lax.sub(full(width - 1, i32), lax.convert_element_type(lax.clz(mag), i32))
+    binade = lax.select(
+        subnormal, lax.add(lead, full(emin - nmant, i32)), lax.sub(exp_field, full(bias, i32))
+    )
+    bucket = lax.clamp(i32(0), lax.sub(binade, full(HISTOGRAM_LOW, i32)), i32(HISTOGRAM_BINS - 1))
+
+    def put(where: jax.Array, index: int, bucket: jax.Array) -> jax.Array:
+        return lax.select(where, full(index, i32), bucket)
+
     for (target, kind), split in B_SPLIT.items():
-        limit = _split_limit(target, kind, x.dtype)
+        limit = _split_limit(target, kind, np.dtype(x.dtype).name)
         if limit is None:
             continue
         threshold = (OVERFLOW_THRESHOLD if kind == "over" else UNDERFLOW_THRESHOLD)[target]
-        beyond = mag >= utype(limit) if kind == "over" else mag <= utype(limit)
-        at = bucket == _binade(threshold) - HISTOGRAM_LOW
-        bucket = jnp.where(at & beyond, split, bucket)
+        beyond = (lax.ge if kind == "over" else lax.le)(mag, full(limit, utype))
+        at = lax.eq(bucket, full(_binade(threshold) - HISTOGRAM_LOW, i32))
+        bucket = put(both(at, beyond), split, bucket)
     if emin - nmant < HISTOGRAM_LOW:  # subnormals below the first bin (float64)
-        bucket = jnp.where((exp_field == 0) & ~zero, B_SUBNORMAL_LOW, bucket)
-    bucket = jnp.where(zero, B_ZERO, bucket)
-    bucket = jnp.where(isinf, jnp.where(negative, B_NEGINF, B_POSINF), bucket)
-    bucket = jnp.where(isnan, B_NAN, bucket)
+        bucket = put(both(subnormal, lax.bitwise_not(zero)), B_SUBNORMAL_LOW, bucket)
+    bucket = put(zero, B_ZERO, bucket)
+    bucket = put(both(isinf, negative), B_NEGINF, bucket)
+    bucket = put(both(isinf, lax.bitwise_not(negative)), B_POSINF, bucket)
+    bucket = put(isnan, B_NAN, bucket)
     if valid is not None:
-        bucket = jnp.where(valid, bucket, B_PAD)
+        bucket = put(lax.bitwise_not(valid), B_PAD, bucket)
     return _one_device(x, valid, keys, total, _histogram(bucket))
+
+
+def _columns(vectors: list[jax.Array]) -> jax.Array:
+    """[G] vectors side by side: [G, len(vectors)]."""
+    return lax.concatenate([lax.broadcast_in_dim(v, (v.shape[0], 1), (0,)) for v in vectors], 1)
+
+
+def _has_inf(dtype: Any) -> bool:
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.isinf(np.array(np.inf).astype(dtype)))
 
 
 def _measure_int(x: jax.Array, valid: jax.Array | None) -> Record:
@@ -466,13 +514,17 @@ def _one_device(
     itype = int_dtype()
     g = x.shape[0]
     if valid is None:
-        observed = jnp.full((g,), x.shape[1], itype)
+        observed = lax.full((g,), x.shape[1], itype)
     else:
-        observed = jnp.sum(valid, axis=1, dtype=itype)
-    counts = jnp.stack([observed, jnp.ones((g,), itype)], axis=1)
-    loops = jnp.full((g, MAX_LOOPS), -1, itype)
-    first = jnp.concatenate([loops, buckets[:, B_NAN : B_NEGINF + 1].astype(itype)], axis=1)
-    return counts[:, None], first[:, None], keys[:, None], total[:, None], buckets[:, None]
+        observed = lax.reduce(lax.convert_element_type(valid, itype), itype(0), lax.add, (1,))
+    counts = _columns([observed, lax.full((g,), 1, itype)])
+    loops = lax.full((g, MAX_LOOPS), -1, itype)
+    nonfinite = lax.convert_element_type(buckets[:, B_NAN : B_NEGINF + 1], itype)
+    first = lax.concatenate([loops, nonfinite], 1)
+    return tuple(
+        lax.broadcast_in_dim(f, (g, 1, *f.shape[1:]), (0, *range(2, f.ndim + 1)))
+        for f in (counts, first, keys, total, buckets)
+    )  # type: ignore[return-value]
 
 
 def nonfinite(buckets: Any) -> Any:
