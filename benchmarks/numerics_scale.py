@@ -149,10 +149,10 @@ def main() -> None:
             "  (goal <= 10 %)"
         )
         (pt, po), (it, io) = map(memory_parts, (plain, inst.compiled))
-        records = sum(a.nbytes for fields in inst.records.values() for a in fields) / 2**20
         print(
-            f"  temporaries: plain {pt:.2f} MiB, instrumented {it:.2f} MiB;  outputs: plain "
-            f"{po:.2f} MiB, instrumented {io:.2f} MiB, of which the records {records:.2f} MiB"
+            f"  temporaries: plain {pt:.2f} MiB, instrumented {it:.2f} MiB ({it - pt:+.2f});  "
+            f"outputs: plain {po:.2f} MiB, instrumented {io:.2f} MiB (the statistics' "
+            f"records: {io - po:+.2f})"
         )
     else:
         print("device memory: memory_analysis unavailable on this backend")
