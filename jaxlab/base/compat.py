@@ -104,6 +104,16 @@ def eqn_name_stack(eqn: Any) -> str:
         return ""
 
 
+def traced_shardings(traced: Any) -> tuple[Any, ...]:
+    """The in and out shardings a traced ``jax.jit`` call was given (``in_shardings=``,
+    ``out_shardings=``; () when unknown)."""
+    try:
+        params = traced._params
+        return (*params.get("in_shardings", ()), *params.get("out_shardings", ()))
+    except Exception:
+        return ()
+
+
 def eqn_scopes(eqn: Any) -> tuple[str, ...]:
     """The named scopes (``jax.named_scope``) around a jaxpr equation, outermost first, as
     the user wrote them: transforms left out, nothing of their text rewritten."""

@@ -87,6 +87,8 @@ class Program:
     specs: dict[str, Spec] = field(default_factory=dict)
     equations: dict[str, int] = field(default_factory=dict)  # eqn path -> execution number
     opaque: set[str] = field(default_factory=set)  # primitives run without looking inside
+    # axis names of the meshes with automatic axes that values are sharded over
+    auto_axes: set[str] = field(default_factory=set)
     callbacks: set[str] = field(default_factory=set)
     skipped: int = 0  # outputs left out by `only`
     keep: Callable[[tuple, list, str], bool] | None = None  # (scopes, frames, path) -> keep?
@@ -312,6 +314,8 @@ def _evaluate(
         region.program.callbacks.add(name)
     with _compat.equation_context(eqn):
         if name in INLINED and INLINED[name] in eqn.params:
+            shardings = (*eqn.params.get("in_shardings", ()), *eqn.params.get("out_shardings", ()))
+            region.program.auto_axes.update(auto_sharded_axes(shardings))
             label = INLINED[name]
             inner = eqn.params[label]
             jaxpr, consts = _open(inner)
@@ -664,6 +668,23 @@ def _meshes(leaves: Sequence[Any]) -> dict[tuple, tuple[int, ...]]:
             continue
         key = (tuple(mesh.axis_names), tuple(int(n) for n in np.shape(devices)))
         found.setdefault(key, tuple(int(d.id) for d in np.ravel(devices)))
+    return found
+
+
+def auto_sharded_axes(shardings: Sequence[Any]) -> set[str]:
+    """The mesh axes with automatic sharding (not explicit) that these shardings split
+    values over."""
+    found: set[str] = set()
+    for sharding in shardings:
+        mesh = getattr(sharding, "mesh", None)
+        spec = getattr(sharding, "spec", None)
+        if mesh is None or spec is None or getattr(mesh, "size", 1) <= 1:
+            continue
+        types = dict(zip(mesh.axis_names, getattr(mesh, "axis_types", ()), strict=False))
+        for entry in spec:
+            for axis in entry if isinstance(entry, tuple) else (entry,):
+                if axis is not None and types.get(axis) != jax.sharding.AxisType.Explicit:
+                    found.add(str(axis))
     return found
 
 
@@ -1062,6 +1083,18 @@ def analyze(
     if program.opaque:
         kinds = ", ".join(sorted(program.opaque))
         notes.append(f"equations inside {kinds} are not instrumented, only their outputs.")
+    auto = program.auto_axes | auto_sharded_axes(
+        [*_compat.traced_shardings(traced), *(getattr(v, "sharding", None) for v in leaves)]
+    )
+    if auto:
+        axes = ", ".join(repr(a) for a in sorted(auto))
+        notes.append(
+            f"values are sharded over mesh axes with automatic sharding ({axes}): XLA decides "
+            "where each value inside the program lives only when it compiles, so every row "
+            "is of the whole value, all devices together, with no per-device figures. For "
+            "per-device statistics, make the axes explicit "
+            "(`jax.make_mesh(..., axis_types=(AxisType.Explicit, ...))`) or use shard_map."
+        )
     out_tree = jax.tree_util.tree_structure(traced.out_info)
     try:
         output = prepared.whole_output(jax.tree_util.tree_unflatten(out_tree, inst.outputs))

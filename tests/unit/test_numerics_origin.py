@@ -318,6 +318,42 @@ def test_nan_on_one_device_of_eight_under_sharded_jit():
     assert n.devices == tuple(sorted(d.id for d in mesh.devices.flat))
 
 
+def test_sharded_jit_with_automatic_axes_says_why_there_are_no_per_device_figures():
+    """With automatic axes XLA places the values inside the program only when it compiles:
+    the rows are of whole values (the NaN is still found, on its line) and a note says so,
+    with the two ways to per-device figures."""
+    mesh = jax.make_mesh((4, 2), ("data", "model"), axis_types=(AxisType.Auto,) * 2)
+    rows = NamedSharding(mesh, P("data"))
+
+    def scaled(x):
+        return jnp.sqrt(x - 10.0) * 2.0  # origin
+
+    host = np.arange(16.0, dtype=np.float32).reshape(8, 2) + 20.0
+    host[3, 1] = -5.0
+    given = jax.jit(scaled, in_shardings=rows, out_shardings=rows)
+    placed = jax.jit(scaled)
+
+    def inside(x):
+        return given(x) + 1.0
+
+    calls = [
+        (given, host),  # in_shardings
+        (placed, jax.device_put(host, rows)),  # arguments placed on the mesh
+        (inside, host),  # a sharded jit called inside the function
+    ]
+    for fn, x in calls:
+        n, o = origin_of(fn, x)
+        assert (o.primitive, o.line, o.kind, o.device) == ("sqrt", line_of(scaled), "NaN", None)
+        row = n.equation_stats[o.row]
+        assert row.nan == 1 and row.count == 16 and row.per_device == ()
+        (note,) = [x for x in n.notes if "automatic sharding" in x]
+        assert "('data')" in note and "shard_map" in note and "AxisType.Explicit" in note
+        np.testing.assert_array_equal(np.isnan(np.asarray(n.output)).sum(), 1)
+    explicit = jax.make_mesh((8,), ("b",), axis_types=(AxisType.Explicit,))
+    n = jaxlab.numerics(scaled, jax.device_put(host, NamedSharding(explicit, P("b"))))
+    assert not [x for x in n.notes if "automatic sharding" in x]
+
+
 # -- clean programs ---------------------------------------------------------------------------
 
 
