@@ -711,18 +711,19 @@ def constant_text(value: Any) -> str:
     text = f"constant {np.dtype(dtype)}{list(shape)}"
     if not jnp.issubdtype(dtype, jnp.floating):
         return text
-    with jax.ensure_compile_time_eval():
-        x = jnp.asarray(value)
-        held = [
-            kind
-            for kind, test in (
-                ("NaN", jnp.isnan(x)),
-                ("+Inf", x == jnp.inf),
-                ("-Inf", x == -jnp.inf),
-            )
-            if bool(jnp.any(test))
-        ]
-    return f"{text} holding {', '.join(held)}" if held else text
+    try:
+        with jax.ensure_compile_time_eval():
+            if bool(jnp.all(jnp.isfinite(value))):  # one reduction on the device
+                return text
+            x = np.asarray(value)
+    except Exception:  # not a concrete array
+        return text
+    held = [
+        kind
+        for kind, test in (("NaN", np.isnan(x)), ("+Inf", x == np.inf), ("-Inf", x == -np.inf))
+        if test.any()
+    ]
+    return f"{text} holding {', '.join(held)}"
 
 
 def _join_stack(outer: str, inner: str) -> str:
