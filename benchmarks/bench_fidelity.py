@@ -245,23 +245,26 @@ def run_child(n: int, budget: float, rounds: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_reference(n: int, budget: float) -> float | None:
-    """The median of a plain loop of the jitted call alone, in a fresh process."""
+def run_reference(n: int, budget: float) -> tuple[float, float] | None:
+    """The median of a plain loop of the jitted call alone, in a fresh process, and its page
+    faults per call."""
     command = [sys.executable, os.path.abspath(__file__), "--reference", str(n)]
     command += ["--time", str(budget)]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return None
-    return float(out.stdout.strip().splitlines()[-1])
+    median, faults = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(median), float(faults)
 
 
-def reference_child(n: int, budget: float) -> float:
+def reference_child(n: int, budget: float) -> tuple[float, float]:
     import jax
     import numpy as np
 
     s = side(n)
     x = jax.device_put(np.random.default_rng(0).standard_normal((s, s)).astype(np.float32))
-    return statistics.median(reference(jax.jit(fn), x, budget)[0])
+    samples, faults = reference(jax.jit(fn), x, budget)
+    return statistics.median(samples), faults
 
 
 def ms(seconds: float) -> str:
@@ -366,12 +369,20 @@ def part_processes(processes: int, budget: float) -> None:
     for t in r.timings:
         meds = ", ".join(f"{m * 1e3:.3f}" for m in t.process_medians_s)
         print(f"  {t.variant:6} per-process medians (ms): {meds}")
-    fresh = [run_reference(2000 * 2000, budget) for _ in range(processes)]
-    shown = ", ".join(f"{m * 1e3:.3f}" for m in fresh if m is not None)
+    found = [run_reference(2000 * 2000, budget) for _ in range(processes)]
+    fresh = [m for m, _ in filter(None, found)]
+    shown = ", ".join(f"{m * 1e3:.3f}" for m in fresh)
     print(f"  plain loop of the jitted call, each in a fresh process (ms): {shown}")
+    faults = ", ".join(f"{f:.0f}" for _, f in filter(None, found))
+    print(f"  page faults per call of those plain loops: {faults}")
     jit = r.timing("jit")
+    if jit.faults:
+        print(
+            f"  page faults per call of the bench's jit samples, pooled over its processes: "
+            f"mean {statistics.mean(jit.faults):.0f}, median {statistics.median(jit.faults):.0f}"
+        )
     if fresh and jit.process_medians_s:
-        middle = statistics.median(m for m in fresh if m is not None)
+        middle = statistics.median(fresh)
         close = sum(abs(m / middle - 1) <= TOLERANCE for m in jit.process_medians_s)
         print(
             f"  per-process jit medians within 10 % of the fresh plain loops' median: {close} "
@@ -435,7 +446,7 @@ def main() -> None:
         print(json.dumps(child(args.child, args.time, args.rounds)))
         return
     if args.reference is not None:
-        print(reference_child(args.reference, args.time))
+        print(json.dumps(reference_child(args.reference, args.time)))
         return
     from jaxlab.benchmarking.machine import describe, environment
 
