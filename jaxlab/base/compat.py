@@ -104,14 +104,14 @@ def eqn_name_stack(eqn: Any) -> str:
         return ""
 
 
-def traced_shardings(traced: Any) -> tuple[Any, ...]:
-    """The in and out shardings a traced ``jax.jit`` call was given (``in_shardings=``,
-    ``out_shardings=``; () when unknown)."""
+def traced_shardings(traced: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The shardings a traced ``jax.jit`` call was given: (``in_shardings``, one per flat
+    argument, ``out_shardings``); empty when unknown."""
     try:
         params = traced._params
-        return (*params.get("in_shardings", ()), *params.get("out_shardings", ()))
+        return tuple(params.get("in_shardings", ())), tuple(params.get("out_shardings", ()))
     except Exception:
-        return ()
+        return (), ()
 
 
 def eqn_scopes(eqn: Any) -> tuple[str, ...]:

@@ -89,6 +89,7 @@ class Program:
     opaque: set[str] = field(default_factory=set)  # primitives run without looking inside
     # axis names of the meshes with automatic axes that values are sharded over
     auto_axes: set[str] = field(default_factory=set)
+    twin: Any = None  # the explicit mesh standing in for a mesh with automatic axes
     callbacks: set[str] = field(default_factory=set)
     skipped: int = 0  # outputs left out by `only`
     keep: Callable[[tuple, list, str], bool] | None = None  # (scopes, frames, path) -> keep?
@@ -346,6 +347,8 @@ def _evaluate(
             return _shard_map(eqn, invals, insrc, path, position, region, common)
         if sub_jaxprs(eqn.params):
             region.program.opaque.add(name)
+        if region.program.twin is not None:
+            eqn = eqn.replace(params=_on_twin(eqn.params, region.program.twin))
         return bind_equation(eqn, invals)
 
 
@@ -688,6 +691,49 @@ def auto_sharded_axes(shardings: Sequence[Any]) -> set[str]:
     return found
 
 
+def _explicit_twin(arrays: Sequence[Any], given: Sequence[Any]) -> tuple[Any, list] | None:
+    """The arguments placed on the explicit twin of the mesh with automatic axes that they,
+    or the jit's `given` in_shardings (one per argument), split them over; None when none
+    is."""
+    shardings = [
+        g if getattr(g, "spec", None) is not None else getattr(a, "sharding", None)
+        for a, g in zip(arrays, list(given) + [None] * (len(arrays) - len(given)), strict=False)
+    ]
+    meshes = [s.mesh for s in shardings if auto_sharded_axes([s])]
+    if not meshes:
+        return None
+    auto = meshes[0]
+    mesh = jax.sharding.Mesh(
+        auto.devices,
+        auto.axis_names,
+        axis_types=(jax.sharding.AxisType.Explicit,) * len(auto.axis_names),
+    )
+    placed = []
+    for a, s in zip(arrays, shardings, strict=True):
+        spec = s.spec if getattr(s, "mesh", None) is auto else PartitionSpec()
+        placed.append(jax.device_put(a, jax.sharding.NamedSharding(mesh, spec)))
+    return mesh, placed
+
+
+def _on_twin(params: dict[str, Any], twin: Any) -> dict[str, Any]:
+    """An equation's parameters with the shardings on the automatic mesh that `twin` stands
+    for moved onto `twin` (JAX checks that they match the mesh of the values)."""
+
+    def moved(value: Any) -> Any:
+        mesh = getattr(value, "mesh", None)
+        spec = getattr(value, "spec", None)
+        if spec is None or getattr(mesh, "axis_names", None) != twin.axis_names:
+            return value
+        if not auto_sharded_axes([value]) and not any(
+            t != jax.sharding.AxisType.Explicit for t in mesh.axis_types
+        ):
+            return value
+        target = twin if isinstance(mesh, jax.sharding.Mesh) else twin.abstract_mesh
+        return jax.sharding.NamedSharding(target, spec)
+
+    return {k: moved(v) for k, v in params.items()}
+
+
 def _is_literal(v: Any) -> bool:
     return type(v).__name__ == "Literal"
 
@@ -761,11 +807,12 @@ def instrument(
     keep: Callable | None = None,
     leaf_sources: Sequence[Any] | None = None,
     value_outputs: int | None = None,
+    twin: Any = None,
 ) -> Instrumented:
     """Rebuild `closed` (a ClosedJaxpr taking `leaves`) with statistics, compile it once
     with jax.jit and run it. With `value_outputs` (a gradient program whose first outputs are
     the function's value), equations the value does not depend on are the backward pass."""
-    program = Program(keep=keep, meshes=_meshes(leaves))
+    program = Program(keep=keep, meshes=_meshes(leaves), twin=twin)
     layout: dict[int, list[str]] = {}
     arg_layout = [i for i, v in enumerate(closed.in_avals) if _stats.observable(v)]
 
@@ -1055,13 +1102,25 @@ def analyze(
             "range such as '12-40'.",
         )
     trace_s = time.perf_counter() - t0
-    inst = instrument(
-        closed,
-        [jnp.asarray(v) if not isinstance(v, jax.Array) else v for v in leaves],
-        keep=keep,
-        leaf_sources=[("arg", n) for n in leaf_names],
-        value_outputs=1 if grad else None,
-    )
+    arrays = [jnp.asarray(v) if not isinstance(v, jax.Array) else v for v in leaves]
+    given_in, given_out = _compat.traced_shardings(traced)
+    options = {
+        "keep": keep,
+        "leaf_sources": [("arg", n) for n in leaf_names],
+        "value_outputs": 1 if grad else None,
+    }
+    inst, explicit, refused = None, _explicit_twin(arrays, given_in), False
+    if explicit is not None:
+        # automatic axes made explicit: JAX then types every value inside with its
+        # sharding while tracing, and each is measured on each device
+        mesh, placed = explicit
+        try:
+            with jax.set_mesh(mesh):
+                inst = instrument(closed, placed, **options, twin=mesh)
+        except Exception:  # JAX's explicit sharding rules refuse the program
+            refused = True
+    if inst is None:
+        inst = instrument(closed, arrays, **options)
     t1 = time.perf_counter()
     rows, index = decode_rows(inst)
     arguments = decode_arguments(inst, leaf_names, closed.in_avals)
@@ -1085,15 +1144,23 @@ def analyze(
         kinds = ", ".join(sorted(program.opaque))
         notes.append(f"equations inside {kinds} are not instrumented, only their outputs.")
     auto = program.auto_axes | auto_sharded_axes(
-        [*_compat.traced_shardings(traced), *(getattr(v, "sharding", None) for v in leaves)]
+        [*given_in, *given_out, *(getattr(v, "sharding", None) for v in leaves)]
     )
-    if auto:
-        axes = ", ".join(repr(a) for a in sorted(auto))
+    axes = ", ".join(repr(a) for a in sorted(auto))
+    if auto and any(r.per_device for r in rows):
+        notes.append(
+            f"per-device figures: the mesh axes with automatic sharding ({axes}) were made "
+            "explicit for the measured run, so each value is placed as JAX's sharding rules "
+            "place it while tracing; XLA's automatic placement in your compiled program may "
+            "split some values differently."
+        )
+    elif auto:
+        why = " (JAX's sharding rules could not type it with explicit axes)" if refused else ""
         notes.append(
             f"values are sharded over mesh axes with automatic sharding ({axes}): XLA decides "
             "where each value inside the program lives only when it compiles, so every row "
-            "is of the whole value, all devices together, with no per-device figures. For "
-            "per-device statistics, make the axes explicit "
+            f"is of the whole value, all devices together, with no per-device figures{why}. "
+            "For per-device statistics, make the axes explicit "
             "(`jax.make_mesh(..., axis_types=(AxisType.Explicit, ...))`) or use shard_map."
         )
     out_tree = jax.tree_util.tree_structure(traced.out_info)

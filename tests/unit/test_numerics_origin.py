@@ -318,39 +318,87 @@ def test_nan_on_one_device_of_eight_under_sharded_jit():
     assert n.devices == tuple(sorted(d.id for d in mesh.devices.flat))
 
 
-def test_sharded_jit_with_automatic_axes_says_why_there_are_no_per_device_figures():
-    """With automatic axes XLA places the values inside the program only when it compiles:
-    the rows are of whole values (the NaN is still found, on its line) and a note says so,
-    with the two ways to per-device figures."""
-    mesh = jax.make_mesh((4, 2), ("data", "model"), axis_types=(AxisType.Auto,) * 2)
-    rows = NamedSharding(mesh, P("data"))
+def test_sharded_jit_with_automatic_axes_is_measured_per_device():
+    """Automatic axes are made explicit for the measured run: JAX's sharding rules then
+    place every value while tracing, and each is measured on each device. A note says the
+    placement is JAX's rules', which XLA's automatic choice may not follow everywhere."""
+    mesh = jax.make_mesh((8,), ("b",), axis_types=(AxisType.Auto,))
+    rows = NamedSharding(mesh, P("b"))
 
     def scaled(x):
         return jnp.sqrt(x - 10.0) * 2.0  # origin
 
     host = np.arange(16.0, dtype=np.float32).reshape(8, 2) + 20.0
-    host[3, 1] = -5.0
+    host[3, 1] = -5.0  # row 3 lives on the mesh's fourth device
     given = jax.jit(scaled, in_shardings=rows, out_shardings=rows)
-    placed = jax.jit(scaled)
 
     def inside(x):
         return given(x) + 1.0
 
     calls = [
         (given, host),  # in_shardings
-        (placed, jax.device_put(host, rows)),  # arguments placed on the mesh
-        (inside, host),  # a sharded jit called inside the function
+        (jax.jit(scaled), jax.device_put(host, rows)),  # arguments placed on the mesh
     ]
     for fn, x in calls:
         n, o = origin_of(fn, x)
-        assert (o.primitive, o.line, o.kind, o.device) == ("sqrt", line_of(scaled), "NaN", None)
+        assert (o.primitive, o.line, o.kind) == ("sqrt", line_of(scaled), "NaN")
+        assert o.device == mesh.devices.flat[3].id
         row = n.equation_stats[o.row]
-        assert row.nan == 1 and row.count == 16 and row.per_device == ()
+        assert [d.nan for d in row.per_device] == [0, 0, 0, 1, 0, 0, 0, 0]
+        assert [d.count for d in row.per_device] == [2] * 8
         (note,) = [x for x in n.notes if "automatic sharding" in x]
-        assert "('data')" in note and "shard_map" in note and "AxisType.Explicit" in note
-        np.testing.assert_array_equal(np.isnan(np.asarray(n.output)).sum(), 1)
+        assert note.startswith("per-device figures:") and "('b')" in note
+        np.testing.assert_array_equal(np.isnan(np.asarray(n.output)), host < 10.0)
+    # a sharded jit called inside an unsharded function: whole values, and the note says why
+    n, o = origin_of(inside, host)
+    assert (o.primitive, o.line, o.device) == ("sqrt", line_of(scaled), None)
+    (note,) = [x for x in n.notes if "automatic sharding" in x]
+    assert note.startswith("values are sharded over mesh axes with automatic sharding ('b')")
+    assert "no per-device figures" in note and "shard_map" in note
+
+
+def test_a_gradient_on_a_two_axis_automatic_mesh_is_measured_per_device():
+    mesh = jax.make_mesh((4, 2), ("data", "model"), axis_types=(AxisType.Auto,) * 2)
+
+    def loss(w, x):
+        return jnp.mean(jnp.tanh(x @ w) ** 2)
+
+    w = jax.device_put(
+        jnp.linspace(-1.0, 1.0, 24).reshape(4, 6), NamedSharding(mesh, P(None, "model"))
+    )
+    x = jax.device_put(jnp.arange(32.0).reshape(8, 4) / 32.0, NamedSharding(mesh, P("data")))
+    step = jax.jit(jax.value_and_grad(loss))
+    n = jaxlab.numerics(step, w, x)
+    assert n.origin is None and n.devices == tuple(sorted(d.id for d in mesh.devices.flat))
+    value, grads = n.output
+    want_value, want_grads = step(w, x)
+    np.testing.assert_allclose(float(value), float(want_value), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(grads), np.asarray(want_grads), rtol=1e-5)
+    dot = next(r for r in n.equation_stats if r.primitive == "dot_general")
+    assert dot.shape == (8, 6) and len(dot.per_device) == 8
+    assert [d.count for d in dot.per_device] == [6] * 8  # (8 / 4) x (6 / 2) each
+    assert sum(d.count for d in dot.per_device) == dot.count
+
+
+def test_automatic_axes_that_jax_cannot_type_explicitly_say_why_there_are_no_device_figures():
+    """A product over a sharded contracting dimension has no explicit typing without an
+    out_sharding: the run measures whole values and the note says so, with the fixes."""
+    mesh = jax.make_mesh((8,), ("b",), axis_types=(AxisType.Auto,))
+    x = jax.device_put(jnp.ones((4, 8)), NamedSharding(mesh, P(None, "b")))
+    w = jax.device_put(jnp.ones((8, 3)), NamedSharding(mesh, P("b", None)))
+
+    def contract(x, w):
+        return jnp.log(x @ w - 8.0)  # origin
+
+    n, o = origin_of(jax.jit(contract), x, w)
+    assert (o.primitive, o.line, o.kind, o.device) == ("log", line_of(contract), "-Inf", None)
+    assert all(r.per_device == () for r in n.equation_stats)
+    (note,) = [x for x in n.notes if "automatic sharding" in x]
+    assert "could not type it with explicit axes" in note
+    assert "shard_map" in note and "AxisType.Explicit" in note
     explicit = jax.make_mesh((8,), ("b",), axis_types=(AxisType.Explicit,))
-    n = jaxlab.numerics(scaled, jax.device_put(host, NamedSharding(explicit, P("b"))))
+    placed = jax.device_put(np.ones((8, 2), np.float32), NamedSharding(explicit, P("b")))
+    n = jaxlab.numerics(lambda a: a * 2.0, placed)
     assert not [x for x in n.notes if "automatic sharding" in x]
 
 
