@@ -15,7 +15,9 @@ A record is a tuple of small arrays, each with a leading device axis ``D`` (1 ou
   exponent histogram) or in one of the buckets after it (``B_*``): NaN, +Inf, -Inf, zero, and
   the part of a cast threshold's binade beyond the threshold. Every count of a row (NaN,
   zeros, subnormals, the cast figures) is a sum of buckets, so the device measures a value
-  with one reduction (the keys and the sum) and one histogram.
+  with one reduction (the keys and the sum) and one histogram. A batch of values measured
+  together counts them in the narrowest unsigned type its length allows (they are most of
+  a run's output); loops, branches and the host widen them.
 
 Integers are 64-bit when JAX runs with ``jax_enable_x64`` and 32-bit otherwise.
 """
@@ -38,7 +40,6 @@ from jaxlab.ir.numerics import (
     HISTOGRAM_LOW,
     OVERFLOW_THRESHOLD,
     UNDERFLOW_THRESHOLD,
-    Stats,
 )
 
 C_COUNT, C_EXEC = range(2)  # columns of `counts`
@@ -764,7 +765,3 @@ def first_iteration(first: np.ndarray, loops: int) -> tuple[int, ...] | None:
         return ()
     idx = tuple(int(v) for v in first[:depth])
     return None if idx[0] < 0 else idx
-
-
-def stats_from_fields(fields: dict[str, Any]) -> Stats:
-    return Stats(**fields)
