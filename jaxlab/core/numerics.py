@@ -826,7 +826,8 @@ def instrument(
         groups, packed = _stats.pack(region.records)
         layout.clear()
         layout.update(groups)
-        arg_recs = [_stats.measure(jnp.asarray(args[i])) for i in arg_layout]
+        # arguments are measured whole (all devices together), as their rows show them
+        arg_recs = [_stats.measure(jnp.asarray(args[i]), per_device=False) for i in arg_layout]
         arg_packed = (
             tuple(jnp.stack([r[f] for r in arg_recs]) for f in range(5)) if arg_recs else None
         )

@@ -463,3 +463,49 @@ def test_the_flax_training_step_of_the_notebook_is_clean():
     loss, _ = n.output
     plain, _ = jax.jit(space["train_step"])(space["state"], x, y)
     np.testing.assert_allclose(float(loss), float(plain), rtol=1e-5)
+
+
+def test_the_sharded_flax_step_of_the_notebook_is_measured_per_device():
+    """The notebook's sharded step: weights split over 'model', the batch over 'data' of an
+    automatic (4, 2) mesh; arguments sharded and replicated side by side."""
+    pytest.importorskip("flax")
+    space: dict = {}
+    for source in _notebook_cells("flax_training.ipynb"):
+        if "%" in source:
+            continue
+        exec(compile(source, "flax_training.ipynb", "exec"), space)
+        if "def train_step" in source:
+            break
+    mesh = jax.make_mesh((4, 2), ("data", "model"), axis_types=(AxisType.Auto,) * 2)
+
+    def spec(x):  # as the notebook splits the weights
+        return P(None, "model") if x.ndim == 2 and x.shape[1] % 2 == 0 else P()
+
+    state = jax.device_put(
+        space["state"], jax.tree.map(lambda x: NamedSharding(mesh, spec(x)), space["state"])
+    )
+    xb = jax.device_put(space["x_all"][:64], NamedSharding(mesh, P("data")))
+    yb = jax.device_put(space["y_all"][:64], NamedSharding(mesh, P("data")))
+    step = jax.jit(space["train_step"])
+    n = jaxlab.numerics(step, state, xb, yb)
+    assert n.origin is None and all(r.finite for r in n.equation_stats)
+    assert n.devices == tuple(sorted(d.id for d in mesh.devices.flat))
+    split = [r for r in n.equation_stats if r.per_device]
+    assert split and all(sum(d.count for d in r.per_device) == r.count for r in split)
+    (note,) = [x for x in n.notes if "automatic sharding" in x]
+    assert note.startswith("per-device figures:")
+    np.testing.assert_allclose(float(n.output[0]), float(step(state, xb, yb)[0]), rtol=1e-6)
+
+
+def test_arguments_sharded_and_replicated_side_by_side_on_an_explicit_mesh():
+    mesh = jax.make_mesh((8,), ("b",), axis_types=(AxisType.Explicit,))
+    x = jax.device_put(np.arange(16.0, dtype=np.float32).reshape(8, 2), NamedSharding(mesh, P("b")))
+    w = jax.device_put(np.full((2,), -1.0, np.float32), NamedSharding(mesh, P()))
+    n = jaxlab.numerics(lambda x, w: jnp.log(x * w[None, :] + 20.0), x, w)
+    assert n.origin is None
+    assert [(a.name, a.count, a.min, a.max) for a in n.arguments] == [
+        ("x", 16, 0.0, 15.0),
+        ("w", 2, -1.0, -1.0),
+    ]
+    log = next(r for r in n.equation_stats if r.primitive == "log")
+    assert [d.count for d in log.per_device] == [2] * 8
