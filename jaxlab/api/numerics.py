@@ -186,7 +186,9 @@ class Numerics(Displayed):
             report,
             CAST_COLUMNS,
             f"Numerics.cast_report({dtype!r})",
-            f"outputs a cast to {key} would damage, worst first",
+            f"outputs a cast to {key} would damage, worst first"
+            if report
+            else f"a cast to {key} damages no float output: none overflows or flushes to zero",
             renamed={"overflow": "overflow_frac", "underflow": "underflow_frac"},
             footer=self._confirm_line(key) if report else "",
         )

@@ -58,7 +58,9 @@ def side_notes(d: NumericsDiff) -> list[str]:
             "are against a broken reference.",
         )
     if d.cast:
-        notes.append("cast down: " + ", ".join(d.cast[:6]) + (", …" if len(d.cast) > 6 else ""))
+        dtype = {"bf16": "bfloat16", "f16": "float16"}.get(d.compare, d.compare)
+        names = ", ".join(d.cast[:6]) + (", …" if len(d.cast) > 6 else "")
+        notes.append(f"inputs cast to {dtype}: {names}")
     return notes
 
 

@@ -344,7 +344,11 @@ def test_cast_report_names_the_call_that_confirms_it():
     assert repr(report).splitlines()[-1] == last
     html = report._repr_html_()
     assert html.rindex("run the cast program") > html.rindex("</table>")
-    assert n.cast_report("bf16").footer == ""  # nothing to confirm: every value fits bf16
+    empty = n.cast_report("bf16")
+    assert empty.footer == ""  # nothing to confirm: every value fits bf16
+    assert repr(empty).splitlines()[1] == (
+        "a cast to bf16 damages no float output: none overflows or flushes to zero"
+    )
     assert n.compare_call("fp8_e4m3") is None  # numerics_diff compares bf16 and f16
     cast_line = next(line for line in repr(n).splitlines() if line.strip().startswith("f16:"))
     assert cast_line.endswith(f"run the cast program to see the error it makes: {call}")

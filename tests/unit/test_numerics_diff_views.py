@@ -193,3 +193,9 @@ def test_values_and_errors_side_by_side(inspected):
         'class="jl-val jl-err jl-val-origin"'
     )
     assert "jl-creator" in sub.split(">", 1)[0]
+
+
+def test_the_cast_note_names_the_type_and_the_inputs_cast(inspected):
+    text = repr(inspected.numerics_diff)
+    assert "  note: inputs cast to bfloat16: x" in text.splitlines()
+    assert "cast down" not in text
