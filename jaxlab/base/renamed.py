@@ -38,8 +38,8 @@ def warn_once(key: str, message: str, *, stacklevel: int = 3) -> None:
 
 
 class renamed:
-    """A read-only alias of attribute `new`, under an old name, that warns once when read:
-    ``median = renamed("median_s")`` in a class body."""
+    """An alias of attribute `new`, under an old name, that warns once when read or assigned:
+    ``median = renamed("median_s")`` in a class body. Assigning through the old name sets `new`."""
 
     def __init__(self, new: str):
         self.new = new
@@ -54,3 +54,7 @@ class renamed:
             return self
         warn_renamed(f"`{self.owner}.{self.old}`", f"`.{self.new}`")
         return getattr(obj, self.new)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        warn_renamed(f"`{self.owner}.{self.old}`", f"`.{self.new}`")
+        setattr(obj, self.new, value)

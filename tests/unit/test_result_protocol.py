@@ -563,6 +563,44 @@ def test_renamed_nested_fields_still_read_and_warn_once(results):
         assert found.low == found.median_low_s  # alone: the interval of its median
 
 
+def test_assigning_an_old_name_sets_the_new_field_and_warns_once(results):
+    """An old spelling is not read-only: assigning through it updates the new field (a separate
+    attribute under the old name would be silently ignored by everything reading the new one),
+    on plain dataclasses, frozen ones (which refuse both names alike) and slotted ones."""
+    import copy
+
+    timing = copy.copy(results["Timing"])
+    profile = copy.copy(results["Profile"])
+    for obj, old, new, value in [
+        (timing, "process_medians", "process_medians_s", [0.5, 0.25]),
+        (timing, "cpu", "cpu_s", 0.125),
+    ]:
+        renamed._warned.clear()
+        with pytest.warns(FutureWarning, match=rf"`{type(obj).__name__}\.{old}` is now `\.{new}`"):
+            setattr(obj, old, value)
+        assert getattr(obj, new) == value and old not in vars(obj)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            setattr(obj, old, value)  # once
+            assert getattr(obj, old) == value
+    assert results["Timing"].process_medians_s != [0.5, 0.25]  # the copies were changed
+    with pytest.raises(AttributeError, match="coverage_frac"):
+        profile.coverage = 0.75  # a derived value: refused, not kept aside under the old name
+    assert "coverage" not in vars(profile)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        results["StageTimings"].trace = 1.0  # frozen: refused under both names alike
+
+    @dataclasses.dataclass(slots=True)
+    class Slotted:
+        time_s: float
+        seconds = renamed.renamed("time_s")
+
+    slotted = Slotted(0.5)
+    with pytest.warns(FutureWarning, match=r"`Slotted\.seconds` is now `\.time_s`"):
+        slotted.seconds = 2.0
+    assert slotted.time_s == 2.0
+
+
 def test_a_bench_result_saved_with_the_old_timing_names_loads(results, tmp_path):
     import json
 
