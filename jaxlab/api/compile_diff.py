@@ -229,17 +229,8 @@ def diff_calls(fn: Any, first: tuple[tuple, dict], second: tuple[tuple, dict]) -
 
     a = inspect(fn, *first[0], run=False, kwargs=first[1])
     b = inspect(fn, *second[0], run=False, kwargs=second[1])
-    return diff(a, b, (f"before {_short_types(a)}", f"now {_short_types(b)}"))
-
-
-def _short_types(insp: Inspection) -> str:
-    """The input types in JAX's short form, as the argument rows name them: ``(f32[4,3],)``."""
-    try:
-        avals = insp.jaxpr.in_avals
-    except Exception:
-        return insp.in_avals
-    shown = ", ".join(a.str_short(short_dtypes=True) for a in avals)
-    return f"({shown}{',' if len(avals) == 1 else ''})"
+    # the input types in JAX's short form, as the argument rows name them: (f32[4,3],)
+    return diff(a, b, (f"before {a.in_avals}", f"now {b.in_avals}"))
 
 
 @dataclass(repr=False)

@@ -214,6 +214,8 @@ class CompileProfile(Displayed):
         how = "`jaxlab.compile_profile(f, x).save(path)`"
         data = opened(path, FORMAT, 1, "jaxlab compile profile", how)
         t = data["trace"]
+        if "pipelines" in t:  # files written before the field was named with _s
+            t["pipelines_s"] = t.pop("pipelines")
         trace = CompileTrace(
             **{
                 **t,

@@ -178,7 +178,7 @@ class Inspection(Displayed):
             avals = self.jaxpr.in_avals
             return (
                 "("
-                + ", ".join(a.str_short() for a in avals)
+                + ", ".join(a.str_short(short_dtypes=True) for a in avals)
                 + ("," if len(avals) == 1 else "")
                 + ")"
             )

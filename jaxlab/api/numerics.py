@@ -298,7 +298,7 @@ def numerics(
     static_argnames: str | Sequence[str] | None = None,
     kwargs: dict[str, Any] | None = None,
     only: str | None = None,
-    compare_template: str | None = None,
+    _compare_template: str | None = None,
 ) -> Numerics:
     """Run ``fn(*args, **kwargs)`` once, compiled with ``jax.jit`` as the user's program is,
     with statistics of every equation output reduced on the device, and find where the first
@@ -309,8 +309,9 @@ def numerics(
     from. ``only`` measures part of the program: a named scope ('block3') or a line range of
     the function's file ('12-30'); the rest still runs. Arguments holding NaN or Inf are named
     by ``origin.argument``. Nothing is donated: the caller's arrays stay valid.
-    `compare_template` is the call that runs the program cast down (``Numerics.compare_call``),
-    ``{compare}`` for the type; by default the ``jaxlab.numerics_diff`` call of this one.
+    (``_compare_template``, for ``%numerics``: the line that runs the program cast down, shown
+    by ``Numerics.compare_call``, ``{compare}`` for the type; by default the
+    ``jaxlab.numerics_diff`` call of this one.)
     """
     from jaxlab.core.numerics import analyze
     from jaxlab.ir.numerics_origin import read_nonfinite
@@ -342,8 +343,8 @@ def numerics(
         process_s=found.process_s + time.perf_counter() - t0,
         jaxpr=found.jaxpr,
         output_rows=found.outputs,
-        compare_template=compare_template
-        if compare_template is not None
+        compare_template=_compare_template
+        if _compare_template is not None
         else python_compare_template(
             fn,
             len(args),

@@ -79,7 +79,7 @@ class Profile(Displayed):
     other_modules: dict[str, int] = field(default_factory=dict)
     # file -> how to name it ("In [3]" for a notebook cell; ``%profile`` fills it)
     file_labels: dict[str, str] = field(default_factory=dict)
-    steps: dict[str, float] = field(default_factory=dict)  # processing_s, step by step
+    processing_steps_s: dict[str, float] = field(default_factory=dict)  # processing_s by step
 
     # -- totals ------------------------------------------------------------------------
     @property
@@ -106,6 +106,7 @@ class Profile(Displayed):
         return sum(c.host_s for c in self.calls)
 
     coverage = renamed("coverage_frac")
+    steps = renamed("processing_steps_s")
 
     @property
     def coverage_frac(self) -> float:
@@ -304,6 +305,8 @@ class Profile(Displayed):
         insp = data.get("inspection")
         return cls(
             **{name: data[name] for name in _SAVED if name in data},
+            # files written before the field was named with _s
+            **({"processing_steps_s": data["steps"]} if "steps" in data else {}),
             kernels=kernels,
             calls=[CallTime(**c) for c in data["calls"]],
             timeline=[TimelineEvent(**e) for e in data["timeline"]],
@@ -347,7 +350,7 @@ PROFILE_FORMAT = "jaxlab.profile"
 # the fields saved as they are (JSON already)
 _SAVED = (
     "fn_name", "runs", "module", "timeline_call", "tracks", "devices", "processing_s",
-    "stop_s", "other_modules", "file_labels", "steps",
+    "stop_s", "other_modules", "file_labels", "processing_steps_s",
 )  # fmt: skip
 
 
@@ -524,7 +527,7 @@ def measure(insp: Inspection, runs: int, *, peak: bool = True) -> Profile:
         caches=caches,
         stop_s=traced.stop_s,
         other_modules=others,
-        steps=steps,
+        processing_steps_s=steps,
     )
     result.processing_s = time.perf_counter() - t0
     return result

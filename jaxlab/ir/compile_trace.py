@@ -86,7 +86,7 @@ class CompileTrace:
 
     module: str = ""
     compile_s: float = 0.0  # the backend client's compile span (0 when not seen)
-    pipelines: dict[str, float] = field(default_factory=dict)  # outermost pipelines
+    pipelines_s: dict[str, float] = field(default_factory=dict)  # outermost pipelines
     passes: list[PassTime] = field(default_factory=list)
     # the backend after the HLO passes (CPU: ``*Compiler::RunBackend``; GPU:
     # ``CompileToBackendResult``, scheduling included) minus the pass pipelines inside it
@@ -94,9 +94,11 @@ class CompileTrace:
     codegen_s: float = 0.0  # LLVM's compile of the module's kernels (``Codegen``, CPU)
     kernels: list[KernelTime] = field(default_factory=list)
 
+    pipelines = renamed("pipelines_s")
+
     @property
     def passes_s(self) -> float:
-        return sum(self.pipelines.values())
+        return sum(self.pipelines_s.values())
 
     @property
     def kernels_s(self) -> float:
@@ -105,7 +107,7 @@ class CompileTrace:
     @property
     def found(self) -> bool:
         """False when the trace holds no compilation (XLA answered from a cache)."""
-        return bool(self.pipelines or self.backend_s or self.compile_s)
+        return bool(self.pipelines_s or self.backend_s or self.compile_s)
 
 
 def read_spans(path: str | Path) -> list[Span]:
@@ -175,7 +177,7 @@ def parse_compile_trace(spans: list[Span], module: str | None = None) -> Compile
     outer = [p for p in pipelines if not any(q.contains(p) for q in pipelines)]
     for p in outer:
         name = _pipeline_name(p)
-        trace.pipelines[name] = trace.pipelines.get(name, 0.0) + p.seconds
+        trace.pipelines_s[name] = trace.pipelines_s.get(name, 0.0) + p.seconds
 
     # a pass is a span directly inside a pipeline; a span that only wraps a nested pipeline
     # (a fixed-point loop such as "simplification") is counted through that pipeline's passes

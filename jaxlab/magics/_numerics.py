@@ -110,7 +110,7 @@ class NumericsMagics(JaxlabMagics):
                 call.fn,
                 *call.args,
                 kwargs=call.kwargs,
-                compare_template=compare_template(args),
+                _compare_template=compare_template(args),
                 **options,
             )
 

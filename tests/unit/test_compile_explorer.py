@@ -268,7 +268,7 @@ def test_compile_trace_parser_nests_passes_in_their_pipelines():
     ]
     trace = parse_compile_trace(spans_of(events))
     assert trace.module == "jit_f" and trace.found
-    assert trace.pipelines == {"outer": 500e-6}
+    assert trace.pipelines_s == {"outer": 500e-6}
     got = {(p.pipeline, p.name): (round(p.time_s * 1e6), p.calls) for p in trace.passes}
     assert got == {
         ("outer", "algsimp"): (50, 1),

@@ -26,7 +26,7 @@ def test_plain_function_gives_every_stage():
     assert t.trace_s > 0 and t.lower_s > 0 and t.compile_s > 0
     assert t.first_run_s is not None and t.steady_run_s is not None and t.steady_runs >= 1
     assert insp.output.shape == (64, 32)
-    assert insp.in_avals == "(float32[64,32],)"
+    assert insp.in_avals == "(f32[64,32],)"  # JAX's short form, as every view spells it
 
 
 def test_shape_dtype_struct_inspects_without_data():

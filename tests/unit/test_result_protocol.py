@@ -290,6 +290,46 @@ def test_every_reachable_type_names_lists_of_times_with_s():
     assert not wrong, f"lists of seconds without _s: {sorted(wrong)}"
 
 
+def test_every_reachable_type_names_dicts_of_seconds_with_s():
+    """A mapping to floats on a result is seconds by name (XLA's pipelines, jaxlab's own
+    processing steps): its name says so as a scalar's does."""
+    wrong = []
+    for cls in reachable_types():
+        for name, _, annotation in members(cls):
+            text = annotation if isinstance(annotation, str) else ""
+            if re.fullmatch(r"dict\[str, float\]", text) and not name.endswith("_s"):
+                wrong.append(f"{cls.__name__}.{name}")
+    assert not wrong, f"dicts of seconds without _s: {sorted(wrong)}"
+    dicts = {
+        f"{c.__name__}.{n}"
+        for c in reachable_types()
+        for n, _, a in members(c)
+        if a == "dict[str, float]"
+    }
+    assert {"CompileTrace.pipelines_s", "Profile.processing_steps_s"} <= dicts
+
+
+def test_old_names_of_dicts_of_seconds_read_and_load(results, tmp_path):
+    import json
+
+    from jaxlab.ir.compile_trace import CompileTrace
+
+    trace = CompileTrace(pipelines_s={"outer": 0.5})
+    renamed._warned.clear()
+    with pytest.warns(FutureWarning, match=r"`CompileTrace\.pipelines` is now `\.pipelines_s`"):
+        assert trace.pipelines == {"outer": 0.5}
+    profile = results["Profile"]
+    assert profile.processing_steps_s and set(profile.processing_steps_s) >= {"parse trace"}
+    with pytest.warns(FutureWarning, match=r"`Profile\.steps` is now `\.processing_steps_s`"):
+        assert profile.steps == profile.processing_steps_s
+    # a profile saved before the rename loads with its steps under the new name
+    path = profile.save(tmp_path / "p.json")
+    data = json.loads(path.read_text())
+    data["steps"] = data.pop("processing_steps_s")
+    path.write_text(json.dumps(data))
+    assert type(profile).load(path).processing_steps_s == profile.processing_steps_s
+
+
 def test_every_reachable_type_names_fractions_frac_and_percentages_percent():
     wrong = []
     for cls in reachable_types():
