@@ -52,6 +52,10 @@ INLINED = {
     "custom_vjp_call_jaxpr": "fun_jaxpr",
 }
 CALLBACKS = ("debug_callback", "io_callback", "pure_callback")
+# primitives whose output holds each element of their input the same number of times: its
+# statistics follow from the input's (counts and sum times that number), so it is not measured
+DERIVED = {"reshape", "transpose", "squeeze", "expand_dims", "copy", "copy_p", "rev"}
+DERIVED_REPEATING = {"broadcast_in_dim"}
 ITERATION = -1  # marks a loop-iteration slot in a row's execution-order path
 AFTER_LOOP = 1 << 30  # a loop's own outputs come after all of its iterations
 
@@ -99,6 +103,9 @@ class Program:
     # results that it returns
     links: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     outputs: list[Any] = field(default_factory=list)  # sources of the program's outputs
+    # key of an output not measured -> (key of the measured record it follows from, how many
+    # times the output holds each element of that record's value)
+    derived: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def device_ids(self, mesh: tuple[tuple[str, ...], tuple[int, ...]]) -> tuple[int, ...]:
         found = self.meshes.get(mesh)
@@ -132,6 +139,10 @@ class Region:
     def __post_init__(self) -> None:
         if self.queue is None:
             self.queue = Queue(self)
+
+    def holds(self, key: str) -> bool:
+        """Whether `key`'s record is (or will be) among this execution's records."""
+        return key in self.records or key in self.queue.owner.records or key in self.queue.keys
 
     def child(self, prefix: str, order: tuple[int, ...], **changes: Any) -> Region:
         values = {
@@ -245,6 +256,8 @@ def interpret(
                 # a primitive that folded to a Python scalar while tracing (JAX's typed
                 # literals, as in a library's solver loop): measured as the array it stands for
                 value = jnp.asarray(value, dtype=var.aval.dtype)
+            if over is None and _derive(eqn, insrc, var, key, region, devices):
+                continue
             if constant:
                 # XLA would fold the statistics of a value made from constants alone at
                 # compile time, element by element (slowly); measure it at run time
@@ -258,6 +271,33 @@ def interpret(
     if out_sources is not None:
         out_sources[:] = [origin_of(v) for v in jaxpr.outvars]
     return [read(v) for v in jaxpr.outvars]
+
+
+def _derive(eqn: Any, insrc: list, var: Any, key: str, region: Region, devices: tuple) -> bool:
+    """Record `key` as following from its input's record (instead of measuring it) when its
+    equation only moves or repeats its input's elements and that record belongs to the same
+    execution (same loop iterations, same devices)."""
+    name = eqn.primitive.name
+    if name not in DERIVED and name not in DERIVED_REPEATING:
+        return False
+    source = insrc[0] if insrc else None
+    if not (isinstance(source, tuple) and source[0] == "row"):
+        return False  # an argument, literal or loop-carried value: no record of this execution
+    program = region.program
+    root, times = program.derived.get(source[1], (source[1], 1))
+    spec = program.specs.get(root)
+    if spec is None or root in program.derived or not region.holds(root):
+        return False
+    if spec.loops != region.loops or spec.devices != devices:
+        return False
+    inp = getattr(eqn.invars[0], "aval", None)
+    if inp is None or np.dtype(inp.dtype) != np.dtype(var.aval.dtype):
+        return False
+    size_in, size_out = int(np.prod(inp.shape)), int(np.prod(var.aval.shape))
+    if size_in == 0 or size_out % size_in or (name in DERIVED and size_out != size_in):
+        return False
+    program.derived[key] = (root, times * (size_out // size_in))
+    return True
 
 
 @dataclass(eq=False)
@@ -286,8 +326,10 @@ class Queue:
     def __init__(self, owner: Region) -> None:
         self.owner = owner
         self.waiting: dict[tuple[str, int], list[tuple[str, Any]]] = {}
+        self.keys: set[str] = set()  # every key added
 
     def add(self, key: str, value: Any) -> None:
+        self.keys.add(key)
         if value.size > _stats.GROUP_SIZE:
             self.owner.records[key] = _stats.measure(value)
             return
@@ -870,8 +912,9 @@ def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
     program = inst.program
     decoded: list[tuple[Spec, dict[str, Any]]] = []
     branches: dict[str, tuple[int, ...]] = {}
-    for devices, keys in inst.layout.items():
-        counts, first, keyv, total, hist = inst.records[devices]
+    groups = [(inst.layout[d], inst.records[d]) for d in inst.layout]
+    groups += _derived_records(inst)
+    for keys, (counts, first, keyv, total, hist) in groups:
         specs = [program.specs[key] for key in keys]
         for j, spec in enumerate(specs):
             if spec.branch_of is not None:
@@ -903,6 +946,35 @@ def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
             )
         )
     return rows, index
+
+
+def _derived_records(inst: Instrumented) -> list[tuple[list[str], tuple[np.ndarray, ...]]]:
+    """The records of the outputs not measured, made from the records they follow from:
+    counts, histogram and sum times the repetition, extremes and first NaN/Inf as they are;
+    grouped by device count as the measured ones."""
+    where: dict[str, tuple[int, int]] = {}
+    for d, keys in inst.layout.items():
+        for j, key in enumerate(keys):
+            where[key] = (d, j)
+    grouped: dict[int, tuple[list[str], list[int], list[int]]] = {}
+    for key, (root, times) in inst.program.derived.items():
+        if key not in inst.program.specs or root not in where:
+            continue
+        d, j = where[root]
+        keys, rows, repeats = grouped.setdefault(d, ([], [], []))
+        keys.append(key)
+        rows.append(j)
+        repeats.append(times)
+    out = []
+    for d, (keys, rows, repeats) in grouped.items():
+        counts, first, keyv, total, hist = inst.records[d]
+        k = np.asarray(repeats, dtype=np.int64)
+        c = counts[rows].astype(np.int64)
+        c[..., _stats.C_COUNT] *= k[:, None]
+        h = hist[rows].astype(np.int64) * k[:, None, None]
+        t = total[rows].astype(np.float64) * k[:, None]
+        out.append((keys, (c, first[rows], keyv[rows], t, h)))
+    return out
 
 
 def output_refs(inst: Instrumented, index: dict[str, int]) -> tuple[int | str, ...]:
