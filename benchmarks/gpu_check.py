@@ -3,9 +3,10 @@
 Checks: the devices' memory statistics; the inspector on GPU HLO (fusion kinds, Triton
 fusions, cuBLAS/cuDNN custom calls); bench with GPU sync against NumPy; the memory timeline
 against XLA's GPU memory analysis; jaxlab.profile when it exists; cross-platform lowering and
-Pallas kernels run natively on the GPU (no interpret mode). It says which jax, jaxlib and
-devices it saw, finishes in well under 4 minutes, and a watchdog ends it (FAIL, exit 1) if a
-check hangs.
+Pallas kernels run natively on the GPU (no interpret mode); the precision explorer naming the
+float32 matmul at the default precision (TF32) as the operation that makes the error. It says
+which jax, jaxlib and devices it saw, finishes in well under 4 minutes, and a watchdog ends it
+(FAIL, exit 1) if a check hangs.
 
     pip install -U "jax[cuda12]" && python benchmarks/gpu_check.py [--budget 200]
 
@@ -351,6 +352,38 @@ def check_pallas_native() -> str:
     )
 
 
+def _tf32(a, b):
+    import jax.numpy as jnp
+
+    h = a @ b
+    return jnp.tanh(h)
+
+
+def check_tf32_creator() -> str:
+    """A float32 matmul at JAX's default precision (TF32 on recent NVIDIA GPUs) against
+    `highest`: the precision explorer names the dot_general as the operation that makes the
+    error, not the tanh that carries it."""
+    import jax
+    import jax.numpy as jnp
+
+    import jaxlab
+
+    keys = jax.random.split(jax.random.key(0), 2)
+    a = jax.random.normal(keys[0], (512, 512), jnp.float32)
+    b = jax.random.normal(keys[1], (512, 512), jnp.float32) / 16
+    d = jaxlab.numerics_diff(_tf32, a, b, compare="precision=default")
+    top = d.top
+    if top is None:
+        if jax.default_backend() != "gpu":
+            raise Skip("no error at the default precision on this backend (no TF32 here)")
+        raise AssertionError("no creator: the default precision made no error on this GPU")
+    assert top["primitive"] == "dot_general", f"top creator {top['primitive']}, not the matmul"
+    return (
+        f"top creator dot_general at {top.get('where')}: local error {top['local_error']:.3g}, "
+        f"rel error of the output {top['rel_error']:.3g}"
+    )
+
+
 CHECKS = [
     ("devices memory statistics", check_devices),
     ("inspect GPU HLO", check_inspect_gpu_hlo),
@@ -359,6 +392,7 @@ CHECKS = [
     ("profile", check_profile),
     ("cross-platform lowering", check_cross_platform),
     ("Pallas kernels natively on GPU", check_pallas_native),
+    ("precision explorer names the TF32 matmul", check_tf32_creator),
 ]
 
 
