@@ -116,19 +116,26 @@ def _label(row: dict[str, Any]) -> str:
     return f"#{row['equation']} {row['primitive']} at {where}: {off}{made}{worst}"
 
 
+def _log_scale(errors: list[float]) -> tuple[float, float] | None:
+    """The decades (log10) a sparkline of `errors` spans: from the smallest positive finite
+    error to the largest, at least one decade; None when no output is off."""
+    finite = [e for e in errors if e > 0 and math.isfinite(e)]
+    if not finite and not any(e == math.inf for e in errors):
+        return None
+    low = math.log10(min(finite)) if finite else 0.0
+    return low, max(math.log10(max(finite)) if finite else 0.0, low + 1.0)
+
+
 def error_sparkline(d: NumericsDiff) -> str:
     """The error of every matched output in execution order, as bars on a log scale (grey:
     how far the output is off, made there or carried in), the creators of the table marked in
     red with a tick above: where the error appears and where it is made, at a glance. Every
     bar's tooltip names its equation (escaped). "" when no output is off."""
     rows = d.rows
-    errors = [r["rel_error"] for r in rows]
-    finite = [e for e in errors if e > 0 and math.isfinite(e)]
-    if not finite and not any(e == math.inf for e in errors):
+    scale = _log_scale([r["rel_error"] for r in rows])
+    if scale is None:
         return ""
-    low = math.log10(min(finite)) if finite else 0.0
-    high = math.log10(max(finite)) if finite else 0.0
-    high = max(high, low + 1.0)
+    low, high = scale
     creators = {(r["equation"], r["output"]) for r in d.creators()[:SHOWN]}
     columns = min(len(rows), SPARK_WIDTH)
     width = SPARK_WIDTH / columns
@@ -185,11 +192,10 @@ def error_sparkline_text(d: NumericsDiff) -> str:
     the outputs each character covers), for the text view; "" when no output is off."""
     rows = d.rows
     errors = [r["rel_error"] for r in rows]
-    finite = [e for e in errors if e > 0 and math.isfinite(e)]
-    if not finite and not any(e == math.inf for e in errors):
+    scale = _log_scale(errors)
+    if scale is None:
         return ""
-    low = math.log10(min(finite)) if finite else 0.0
-    high = max(math.log10(max(finite)) if finite else 0.0, low + 1.0)
+    low, high = scale
     columns = min(len(rows), TEXT_COLUMNS)
     chars = []
     for k in range(columns):

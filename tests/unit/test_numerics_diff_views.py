@@ -15,6 +15,7 @@ import jaxlab
 from jaxlab.api.numerics_diff import NumericsDiff
 from jaxlab.views.inspector.errors import error_heat, short
 from jaxlab.views.inspector.model import sections_of
+from jaxlab.views.inspector.values import MAX_TIPS, merge_cell
 from jaxlab.views.numerics_diff import (
     SHOWN,
     SPARK_WIDTH,
@@ -90,6 +91,26 @@ def test_error_heat_is_the_error_past_the_dtypes_rounding_on_a_log_scale():
     assert error_heat(2.0**-12, "float32") == 0.5
     assert error_heat(float("inf"), "float32") == error_heat(float("nan"), "float32") == 1.0
     assert error_heat(None, "float32") == error_heat(0.0, "float32") == 0.0
+
+
+def test_a_line_of_many_outputs_shows_the_one_making_the_most_error():
+    def cell(text, state, heat):
+        return {"text": text, "state": state, "heat": heat, "tip": f"tip {text}"}
+
+    merged = None
+    for new in (cell("a", "finite", 0.2), cell("b", "finite", 0.7), cell("c", "finite", 0.5)):
+        merged = merge_cell(merged, new, by_heat=True, listed_in="NumericsDiff.table()")
+    assert (merged["text"], merged["state"], merged["heat"]) == ("b", "finite", 0.7)
+    merged = merge_cell(merged, cell("d", "nonfinite", 0.1), by_heat=True)
+    assert (merged["text"], merged["state"], merged["heat"]) == ("d", "nonfinite", 0.7)
+    for i in range(6):
+        merged = merge_cell(merged, cell(f"e{i}", "finite", 1.0), listed_in="NumericsDiff.table()")
+    tips = merged["tip"].split("\n")
+    assert tips[:MAX_TIPS] == ["tip a", "tip b", "tip c", "tip d"]
+    assert tips[MAX_TIPS:] == ["… (NumericsDiff.table() lists every output of this line)"]
+    # ranked by state alone, a hotter output of the same state keeps the first one's text
+    plain = merge_cell(cell("a", "finite", 0.2), cell("b", "finite", 0.7))
+    assert (plain["text"], plain["heat"]) == ("a", 0.7)
 
 
 def test_inspect_compare_needs_arrays_and_this_machine():

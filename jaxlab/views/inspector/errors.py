@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from jaxlab.views.inspector.values import merge_cell
 from jaxlab.views.numerics import num
 from jaxlab.views.numerics_diff import answer, numerics_diff_body
 
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
     from jaxlab.api.inspection import Inspection
     from jaxlab.views.inspector.values_model import PrecisionSection, ValueCell
 
-MAX_TIPS = 4  # outputs named in one line's tooltip
-_RANK = {"unrun": 0, "finite": 1, "nonfinite": 2, "origin": 3}
 _MANTISSA = {"bfloat16": 7, "float16": 10, "float32": 23, "float64": 52}
 
 
@@ -75,22 +74,6 @@ def cell_tip(row: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _merge(cell: ValueCell | None, new: ValueCell) -> ValueCell:
-    """One cell for a jaxpr line: the text of its worst output, the largest heat."""
-    if cell is None:
-        return new
-    worse = (_RANK[new["state"]], new["heat"]) > (_RANK[cell["state"]], cell["heat"])
-    if worse:
-        cell["text"], cell["state"] = new["text"], new["state"]
-    cell["heat"] = max(cell["heat"], new["heat"])
-    tips = cell["tip"].split("\n")
-    if len(tips) < MAX_TIPS:
-        cell["tip"] = f"{cell['tip']}\n{new['tip']}"
-    elif len(tips) == MAX_TIPS:
-        cell["tip"] += "\n… (NumericsDiff.table() lists every output of this line)"
-    return cell
-
-
 def inspector_section(insp: Inspection, source: dict[tuple[str, int], int]) -> PrecisionSection:
     """The precision section of an inspection, linked to its panes (`source`: the source
     pane's line of each (file, line))."""
@@ -120,7 +103,9 @@ def inspector_section(insp: Inspection, source: dict[tuple[str, int], int]) -> P
                 "heat": made,
                 "tip": cell_tip(row),
             }
-            values[str(linked)] = _merge(values.get(str(linked)), cell)
+            values[str(linked)] = merge_cell(
+                values.get(str(linked)), cell, by_heat=True, listed_in="NumericsDiff.table()"
+            )
         src = source.get((row["file"], row["line"])) if row["file"] and row["line"] else None
         if src is not None and made > 0:
             heat[str(src)] = max(heat.get(str(src), 0.0), made)

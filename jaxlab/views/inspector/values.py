@@ -67,6 +67,29 @@ def cell_tip(row: Row) -> str:
     return " · ".join(parts)
 
 
+def merge_cell(
+    cell: ValueCell | None, new: ValueCell, *, by_heat: bool = False, listed_in: str = "the table"
+) -> ValueCell:
+    """One cell for a jaxpr line that prints several outputs: the text and state of the worst
+    (by state, then by heat where `by_heat`), the largest heat, and the tooltips of the first
+    MAX_TIPS outputs followed by a line saying that `listed_in` lists them all."""
+    if cell is None:
+        return new
+    if by_heat:
+        worse = (_RANK[new["state"]], new["heat"]) > (_RANK[cell["state"]], cell["heat"])
+    else:
+        worse = _RANK[new["state"]] > _RANK[cell["state"]]
+    if worse:
+        cell["text"], cell["state"] = new["text"], new["state"]
+    cell["heat"] = max(cell["heat"], new["heat"])
+    tips = cell["tip"].split("\n")
+    if len(tips) < MAX_TIPS:
+        cell["tip"] = f"{cell['tip']}\n{new['tip']}"
+    elif len(tips) == MAX_TIPS:
+        cell["tip"] += f"\n… ({listed_in} lists every output of this line)"
+    return cell
+
+
 def _merge(cell: ValueCell | None, row: Row, state: str) -> ValueCell:
     """One cell for a jaxpr line: the worst state of its outputs, their heats' maximum."""
     new: ValueCell = {
@@ -75,17 +98,7 @@ def _merge(cell: ValueCell | None, row: Row, state: str) -> ValueCell:
         "heat": headroom_heat(row),
         "tip": cell_tip(row),
     }
-    if cell is None:
-        return new
-    if _RANK[state] > _RANK[cell["state"]]:
-        cell["text"], cell["state"] = new["text"], new["state"]
-    cell["heat"] = max(cell["heat"], new["heat"])
-    tips = cell["tip"].split("\n")
-    if len(tips) < MAX_TIPS:
-        cell["tip"] = f"{cell['tip']}\n{new['tip']}"
-    elif len(tips) == MAX_TIPS:
-        cell["tip"] += "\n… (the table lists every output of this line)"
-    return cell
+    return merge_cell(cell, new)
 
 
 def inspector_section(insp: Inspection, source: dict[tuple[str, int], int]) -> NumericsSection:
