@@ -19,14 +19,18 @@ def _usage_error(ip, line: str) -> str:
     return str(err.value)
 
 
-def test_numerics_with_platform_or_compile_profile_says_which_to_drop(ip):
-    assert _usage_error(ip, "--numerics --platforms tpu f(x)") == (
-        "%inspect: --numerics runs the call on this machine; it cannot be combined with "
+@pytest.mark.parametrize(
+    ("option", "said"), [("--numerics", "fix:"), ("--compare bf16", "--compare run the call")]
+)
+def test_running_options_with_platform_or_compile_profile_say_which_to_drop(ip, option, said):
+    flag = option.split()[0]
+    assert _usage_error(ip, f"{option} --platforms tpu f(x)") == (
+        f"%inspect: {flag} runs the call on this machine; it cannot be combined with "
         "--platforms.\n  fix: drop one of them."
     )
-    message = _usage_error(ip, "--numerics --compile-profile f(x)")
+    message = _usage_error(ip, f"{option} --compile-profile f(x)")
     assert message.startswith("%inspect: --compile-profile measures the compiler;")
-    assert "fix:" in message
+    assert said in message
 
 
 def test_inspect_numerics_needs_real_arrays():
@@ -36,16 +40,6 @@ def test_inspect_numerics_needs_real_arrays():
         ValueError, match=r"platforms=\.\.\., numerics=\.\.\.\)`: numerics runs the call"
     ):
         jaxlab.inspect(jnp.log, jnp.ones(3), numerics=True, platforms="tpu")
-
-
-def test_compare_with_platform_or_compile_profile_says_which_to_drop(ip):
-    assert _usage_error(ip, "--compare bf16 --platforms tpu f(x)") == (
-        "%inspect: --compare runs the call on this machine; it cannot be combined with "
-        "--platforms.\n  fix: drop one of them."
-    )
-    message = _usage_error(ip, "--compare bf16 --compile-profile f(x)")
-    assert message.startswith("%inspect: --compile-profile measures the compiler;")
-    assert "--compare run the call" in message
 
 
 def test_an_unknown_compare_lists_the_valid_ones(ip):

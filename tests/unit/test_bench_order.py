@@ -36,6 +36,20 @@ def test_compiled_variants_come_first_in_a_group_of_their_own():
     assert [[v.name for v in g] for g in point.phases(given[:2])] == [["eager", "mine"]]
 
 
+def _allocating_variants(calls: list[str]):
+    """An eager and a NumPy twin of `cubic` that note in `calls` each time they run here."""
+
+    def eager(x):
+        calls.append("eager")
+        return cubic(x)
+
+    def numpy_twin(x):
+        calls.append("numpy")
+        return cubic(np.asarray(x))
+
+    return eager, numpy_twin
+
+
 def _record_samples(monkeypatch, names: dict) -> list[str]:
     """The variant of every timed sample, in the order they were taken."""
     taken: list[str] = []
@@ -51,15 +65,7 @@ def _record_samples(monkeypatch, names: dict) -> list[str]:
 
 def test_every_compiled_sample_is_taken_before_any_other_variant_runs(monkeypatch):
     calls: list[str] = []
-
-    def eager(x):
-        calls.append("eager")
-        return cubic(x)
-
-    def numpy_twin(x):
-        calls.append("numpy")
-        return cubic(np.asarray(x))
-
+    eager, numpy_twin = _allocating_variants(calls)
     taken = _record_samples(monkeypatch, {eager: "eager", numpy_twin: "numpy"})
     x = jnp.linspace(0.0, 1.0, 64, dtype=jnp.float32)
     r = jaxlab.bench({"jit": jax.jit(cubic), "eager": eager, "numpy": numpy_twin}, x, **QUICK)
@@ -84,15 +90,7 @@ def test_outputs_are_still_checked_after_the_timing():
 
 def test_large_outputs_get_the_allocating_variants_timed_in_a_worker_process():
     calls: list[str] = []
-
-    def eager(x):
-        calls.append("eager")
-        return cubic(x)
-
-    def numpy_twin(x):
-        calls.append("numpy")
-        return cubic(np.asarray(x))
-
+    eager, numpy_twin = _allocating_variants(calls)
     x = jnp.ones((512, 1024), dtype=jnp.float32)  # 2 MiB out
     r = jaxlab.bench({"jit": jax.jit(cubic), "eager": eager, "numpy": numpy_twin}, x, **QUICK)
     # timed, checked and described, yet never called in this process
@@ -149,11 +147,7 @@ def test_which_allocation_is_large(allocs, expected):
 
 def _allocating_pair():
     calls: list[str] = []
-
-    def eager(x):
-        calls.append("eager")
-        return cubic(x)
-
+    eager, _ = _allocating_variants(calls)
     return {"jit": jax.jit(cubic), "eager": eager}, calls
 
 

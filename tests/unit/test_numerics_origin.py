@@ -432,27 +432,31 @@ def test_integer_programs_get_ranges_and_no_nan_checks():
     assert last.subnormal_frac is None and last.overflow_bf16 is None
 
 
-def _notebook_cells(name: str) -> list[str]:
+@pytest.fixture(scope="module")
+def flax_notebook() -> dict:
+    """The namespace of the Flax notebook's own cells up to its train_step, run as they are
+    (its magics left out)."""
     import json
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "notebooks" / name
-    cells = json.loads(path.read_text())["cells"]
-    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-
-
-def test_the_flax_training_step_of_the_notebook_is_clean():
-    """The notebook's own cells (data, model, optimizer, train_step), run as they are:
-    the step's numerics hold no NaN or Inf, so no origin and no note about one."""
     pytest.importorskip("flax")
     pytest.importorskip("optax")
+    path = Path(__file__).resolve().parents[2] / "notebooks" / "flax_training.ipynb"
+    cells = json.loads(path.read_text())["cells"]
     space: dict = {}
-    for source in _notebook_cells("flax_training.ipynb"):
+    for source in ("".join(c["source"]) for c in cells if c["cell_type"] == "code"):
         if "%" in source:
             continue
         exec(compile(source, "flax_training.ipynb", "exec"), space)
         if "def train_step" in source:
             break
+    return space
+
+
+def test_the_flax_training_step_of_the_notebook_is_clean(flax_notebook):
+    """The notebook's own cells (data, model, optimizer, train_step), run as they are:
+    the step's numerics hold no NaN or Inf, so no origin and no note about one."""
+    space = flax_notebook
     x, y = space["x_all"][:64], space["y_all"][:64]
     n = jaxlab.numerics(space["train_step"], space["state"], x, y)
     assert n.origin is None and n.clean
@@ -465,17 +469,10 @@ def test_the_flax_training_step_of_the_notebook_is_clean():
     np.testing.assert_allclose(float(loss), float(plain), rtol=1e-5)
 
 
-def test_the_sharded_flax_step_of_the_notebook_is_measured_per_device():
+def test_the_sharded_flax_step_of_the_notebook_is_measured_per_device(flax_notebook):
     """The notebook's sharded step: weights split over 'model', the batch over 'data' of an
     automatic (4, 2) mesh; arguments sharded and replicated side by side."""
-    pytest.importorskip("flax")
-    space: dict = {}
-    for source in _notebook_cells("flax_training.ipynb"):
-        if "%" in source:
-            continue
-        exec(compile(source, "flax_training.ipynb", "exec"), space)
-        if "def train_step" in source:
-            break
+    space = flax_notebook
     mesh = jax.make_mesh((4, 2), ("data", "model"), axis_types=(AxisType.Auto,) * 2)
 
     def spec(x):  # as the notebook splits the weights
