@@ -107,6 +107,17 @@ class Lab:
     def run_all(self, page: Any) -> None:
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
+    def run_to_widgets(
+        self, page: Any, name: str, cells: list[str], count: int = 1, timeout_ms: float = 180_000
+    ) -> Any:
+        """Write a notebook of `cells`, open it and run it all; the locator of its ready
+        inspector widgets, once `count` of them are ready."""
+        self.open(page, self.write_notebook(name, cells))
+        self.run_all(page)
+        widgets = page.locator(".jl-inspector-host[data-ready='1']")
+        widgets.nth(count - 1).wait_for(timeout=timeout_ms)
+        return widgets
+
     def wait_until_executed(self, page: Any, timeout_ms: float = 300_000) -> None:
         """Wait until every code cell of the open notebook has run and the kernel is idle."""
         page.wait_for_function(

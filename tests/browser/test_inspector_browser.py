@@ -9,16 +9,15 @@ import pytest
 
 import jaxlab
 from tests.browser._lab import screenshot
+from tests.browser._markup import EVIL, assert_nothing_injected
 from tests.conftest import needs_widget_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_widget_bundle]
 
-EVIL = "<img src=x onerror=alert(1)>"
-WIDGET_TIMEOUT_MS = 180_000
-
 
 def test_hovering_a_source_line_highlights_its_fusion(lab, page):
-    name = lab.write_notebook(
+    widgets = lab.run_to_widgets(
+        page,
         "seed.ipynb",
         [
             "import jax, jax.numpy as jnp",
@@ -26,11 +25,8 @@ def test_hovering_a_source_line_highlights_its_fusion(lab, page):
             "%inspect fn(jnp.ones((1000, 1000)))",
             "def other(x):\n    return jnp.sin(x) * 2.0\n%inspect other(jnp.ones(8))",
         ],
+        count=2,
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widgets = page.locator(".jl-inspector-host[data-ready='1']")
-    widgets.nth(1).wait_for(timeout=WIDGET_TIMEOUT_MS)
     assert widgets.count() == 2
     # the static renderings stay in the notebook for exports but are hidden by the widgets
     statics = page.locator("[data-jaxlab-static]")
@@ -61,19 +57,14 @@ def test_hovering_a_source_line_highlights_its_fusion(lab, page):
     screenshot(page, "inspector-hover-source-line")
 
 
-def evil(x):
+def evil(x):  # the scope written out: the static view's source line shows it
     with jax.named_scope("<img src=x onerror=alert(1)>"):
         return jnp.sin(x) * 2.0
 
 
-def assert_nothing_injected(page):
-    assert page.dialogs == []
-    assert page.locator('img[src="x"]').count() == 0
-    assert page.evaluate("() => document.querySelectorAll('[onerror]').length") == 0
-
-
 def test_named_scope_markup_is_shown_as_text(lab, page):
-    name = lab.write_notebook(
+    widget = lab.run_to_widgets(
+        page,
         "xss.ipynb",
         [
             "import jax, jax.numpy as jnp",
@@ -81,10 +72,6 @@ def test_named_scope_markup_is_shown_as_text(lab, page):
             "%inspect evil(jnp.ones(3))",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widget = page.locator(".jl-inspector-host[data-ready='1']")
-    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
     source = widget.locator(".jl-pane").nth(0)
     assert source.locator(".jl-l", has_text=EVIL).count() == 1  # shown, as text
     source.locator(".jl-l", has_text="jnp.sin").hover()
@@ -111,7 +98,8 @@ def test_named_scope_markup_is_shown_as_text(lab, page):
 
 
 def test_graph_falls_back_to_graphviz_in_the_browser_without_dot(lab, page):
-    name = lab.write_notebook(
+    widget = lab.run_to_widgets(
+        page,
         "nodot.ipynb",
         [
             # a kernel without Graphviz's `dot`: layouts must happen in the browser
@@ -122,10 +110,6 @@ def test_graph_falls_back_to_graphviz_in_the_browser_without_dot(lab, page):
             "%inspect f(jnp.ones(4))",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widget = page.locator(".jl-inspector-host[data-ready='1']")
-    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
     widget.locator("details.jl-graph-pane > summary").click()
     svg = widget.locator(".jl-graph svg")
     svg.wait_for(timeout=120_000)

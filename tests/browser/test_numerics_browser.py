@@ -5,18 +5,16 @@ function and file names) never become markup."""
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import pytest
 
 import jaxlab
 from tests.browser._lab import screenshot
+from tests.browser._markup import EVIL, assert_nothing_injected, evil_cell, evil_fn, visible_in
 from tests.conftest import needs_widget_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_widget_bundle]
 
-WIDGET_TIMEOUT_MS = 180_000
-EVIL = "<img src=x onerror=alert(1)>"
 
 # a function long enough that its jaxpr does not fit the pane: the NaN is born far down
 STEPS = "\n".join(f"    x = jnp.sin(x) * 1.01 + {i}.0" for i in range(24))
@@ -24,18 +22,9 @@ LONG = f"def long_fn(x):\n{STEPS}\n    y = jnp.log(x * 0.0)\n    return (y * 0.0
 LOG_LINE = 2 + 24  # the line of jnp.log in its cell
 
 
-def visible_in(scroller, line) -> bool:
-    """True when `line` lies inside the scrolled viewport of `scroller`."""
-    box, view = line.bounding_box(), scroller.bounding_box()
-    return (
-        box is not None
-        and view["y"] <= box["y"]
-        and box["y"] + box["height"] <= (view["y"] + view["height"] + 1)
-    )
-
-
 def test_inspector_values_column_opens_on_the_origin(lab, page):
-    name = lab.write_notebook(
+    widget = lab.run_to_widgets(
+        page,
         "numerics.ipynb",
         [
             "import jax, jax.numpy as jnp",
@@ -43,10 +32,6 @@ def test_inspector_values_column_opens_on_the_origin(lab, page):
             "%inspect --numerics long_fn(jnp.linspace(0.5, 1.5, 8))",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widget = page.locator(".jl-inspector-host[data-ready='1']")
-    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
     # the first line of the output is the answer
     answer = widget.locator(".jl-num-answer")
     assert answer.text_content() == (
@@ -88,40 +73,22 @@ def test_inspector_values_column_opens_on_the_origin(lab, page):
     assert page.dialogs == []
 
 
-def assert_nothing_injected(page):
-    assert page.dialogs == []
-    assert page.locator('img[src="x"]').count() == 0
-    assert page.evaluate("() => document.querySelectorAll('[onerror], [onmouseover]').length") == 0
-
-
 # a function named with markup, in a file named with markup, with a named scope of markup
-EVIL_CELL = f"""
-source = '''
-def evil(x):
-    with jax.named_scope({EVIL!r}):
-        return jnp.log(x - 1.0)
-'''
-space = {{"jax": jax, "jnp": jnp}}
-exec(compile(source, {EVIL + ".py"!r}, "exec"), space)
-evil = space["evil"]
-evil.__name__ = '<b onmouseover="alert(2)">evil</b>'
-"""
+EVIL_BODY = "return jnp.log(x - 1.0)"
 
 
 def test_names_from_the_program_are_shown_as_text(lab, page):
-    name = lab.write_notebook(
+    hosts = lab.run_to_widgets(
+        page,
         "numerics_xss.ipynb",
         [
             "import jax, jax.numpy as jnp",
-            EVIL_CELL,
+            evil_cell(EVIL_BODY),
             "%numerics evil(jnp.ones(4))",
             "%inspect --numerics evil(jnp.ones(4))",
         ],
+        count=2,
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    hosts = page.locator(".jl-inspector-host[data-ready='1']")
-    hosts.nth(1).wait_for(timeout=WIDGET_TIMEOUT_MS)
     numerics, inspector = hosts.nth(0), hosts.nth(1)
     table = numerics.locator(".jl-numerics-table")
     assert table.locator("td", has_text="<img src=x onerror=").count() >= 1  # the scope, as text
@@ -131,12 +98,7 @@ def test_names_from_the_program_are_shown_as_text(lab, page):
     assert_nothing_injected(page)
     screenshot(numerics, "numerics-names-escaped")
     # the static views (exports, GitHub) too
-
-    def evil(x):
-        with jax.named_scope(EVIL):
-            return jnp.log(x - 1.0)
-
-    evil.__name__ = '<b onmouseover="alert(2)">evil</b>'
+    evil = evil_fn(EVIL_BODY)
     for html in (
         jaxlab.numerics(evil, jnp.ones(4)).to_html(),
         jaxlab.inspect(evil, jnp.ones(4), numerics=True).to_html(),

@@ -6,19 +6,13 @@ numerics_diff views, static or live."""
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxlab
 from tests.browser._lab import screenshot
-from tests.browser.test_numerics_browser import (
-    EVIL,
-    WIDGET_TIMEOUT_MS,
-    assert_nothing_injected,
-    visible_in,
-)
+from tests.browser._markup import EVIL, assert_nothing_injected, evil_cell, evil_fn, visible_in
 from tests.conftest import needs_widget_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_widget_bundle]
@@ -34,7 +28,8 @@ DATA = "x = jnp.asarray(np.random.default_rng(0).normal(1000.0, 1.0, 4096), jnp.
 
 
 def test_inspector_error_column_opens_on_the_top_creator(lab, page):
-    name = lab.write_notebook(
+    widget = lab.run_to_widgets(
+        page,
         "precision.ipynb",
         [
             "import jax, jax.numpy as jnp, numpy as np",
@@ -43,10 +38,6 @@ def test_inspector_error_column_opens_on_the_top_creator(lab, page):
             "%inspect --compare bf16 long_var(x)",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    widget = page.locator(".jl-inspector-host[data-ready='1']")
-    widget.wait_for(timeout=WIDGET_TIMEOUT_MS)
     answer = widget.locator(".jl-num-answer").first
     assert answer.text_content().startswith(
         f"sub at In [2], line {SUB_LINE} makes the most error (bfloat16 inputs against the "
@@ -81,49 +72,21 @@ def test_inspector_error_column_opens_on_the_top_creator(lab, page):
 
 # a function named with markup, in a file named with markup, with a named scope of markup,
 # whose subtraction loses its value in bf16
-EVIL_CELL = f"""
-source = '''
-def evil(x):
-    with jax.named_scope({EVIL!r}):
-        m = jnp.mean(x)
-        return jnp.mean(x * x) - m * m
-'''
-space = {{"jax": jax, "jnp": jnp}}
-exec(compile(source, {EVIL + ".py"!r}, "exec"), space)
-evil = space["evil"]
-evil.__name__ = '<b onmouseover="alert(2)">evil</b>'
-"""
-
-
-def evil_fn():
-    space = {"jax": jax, "jnp": jnp}
-    source = (
-        "def evil(x):\n"
-        f"    with jax.named_scope({EVIL!r}):\n"
-        "        m = jnp.mean(x)\n"
-        "        return jnp.mean(x * x) - m * m\n"
-    )
-    exec(compile(source, EVIL + ".py", "exec"), space)
-    evil = space["evil"]
-    evil.__name__ = '<b onmouseover="alert(2)">evil</b>'
-    return evil
+EVIL_BODY = "m = jnp.mean(x)\nreturn jnp.mean(x * x) - m * m"
 
 
 def test_names_from_the_program_are_shown_as_text_in_the_precision_views(lab, page):
-    name = lab.write_notebook(
+    inspector = lab.run_to_widgets(
+        page,
         "precision_xss.ipynb",
         [
             "import jax, jax.numpy as jnp, numpy as np",
-            EVIL_CELL,
+            evil_cell(EVIL_BODY),
             DATA,
             "%numerics evil(x) --compare bf16",
             "%inspect --compare bf16 evil(x)",
         ],
     )
-    lab.open(page, name)
-    lab.run_all(page)
-    inspector = page.locator(".jl-inspector-host[data-ready='1']")
-    inspector.wait_for(timeout=WIDGET_TIMEOUT_MS)
     outputs = page.locator(".jaxlab.jl-numerics")
     diff_view = outputs.filter(has=page.locator("svg.jl-error-spark")).first
     assert EVIL + ".py" in diff_view.locator(".jl-num-answer").text_content()
@@ -145,7 +108,7 @@ def test_names_from_the_program_are_shown_as_text_in_the_precision_views(lab, pa
     screenshot(diff_view, "precision-names-escaped")
     screenshot(inspector, "precision-inspector-names-escaped")
     # the static views (exports, GitHub) too: numerics_diff's page, numerics', the inspector's
-    evil = evil_fn()
+    evil = evil_fn(EVIL_BODY)
     x = jnp.asarray(np.random.default_rng(0).normal(1000.0, 1.0, 4096), jnp.float32)
     d = jaxlab.numerics_diff(evil, x, compare="bf16")
     assert d.top is not None and d.top["file"] == EVIL + ".py"
