@@ -13,25 +13,13 @@ pytestmark = pytest.mark.kernel
 pytest.importorskip("equinox", reason="equinox is not installed: pip install -e '.[libraries]'")
 pytest.importorskip("optax", reason="optax is not installed: pip install -e '.[libraries]'")
 
+# the training step of the Equinox docs, as the library corpus runs it
 SETUP = """
-import equinox as eqx
-import optax
+from tests.library_programs import equinox_mlp_step
 
-model = eqx.nn.MLP(3, 2, 8, 2, key=jax.random.key(0))
-optimizer = optax.adam(1e-2)
-opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
-x = jax.random.normal(jax.random.key(1), (4, 3))
-y = jnp.zeros((4, 2))
-
-@eqx.filter_jit
-def step(model, opt_state, x, y):
-    def loss(model):
-        return jnp.mean((jax.vmap(model)(x) - y) ** 2)
-
-    value, grads = eqx.filter_value_and_grad(loss)(model)
-    updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
-    return eqx.apply_updates(model, updates), opt_state, value
-
+program = equinox_mlp_step()
+step = program.fn
+model, opt_state, x, y = program.args
 weights_before = [np.asarray(layer.weight).copy() for layer in model.layers]
 """
 
@@ -81,4 +69,5 @@ def test_jit_call_returns_the_step_with_static_leaves_whole(kernel: Kernel):
     # the returned model keeps its activation function; the loss matches a call of the step
     assert kernel.value("out[0].activation is jax.nn.relu")
     assert kernel.value("abs(float(out[2]) - float(step(model, opt_state, x, y)[2])) < 1e-6")
+    kernel.ok("program.check(out)")  # the loss against NumPy's, in float64
     _model_untouched(kernel)
