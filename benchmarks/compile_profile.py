@@ -30,19 +30,7 @@ from transformer import shapes, step  # noqa: E402
 
 import jaxlab  # noqa: E402
 from jaxlab.core.compile_profile import fresh_options  # noqa: E402
-
-
-def unrolled(x, w):
-    for i in range(100):
-        x = jnp.tanh(x @ w) + i
-    return x
-
-
-def rolled(x, w):
-    def body(i, x):
-        return jnp.tanh(x @ w) + i
-
-    return jax.lax.fori_loop(0, 100, body, x)
+from tests.unit._compile_programs import rolled, unrolled  # noqa: E402 - the tests' loops
 
 
 def compile_wall(fn, *args) -> float:

@@ -9,31 +9,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import jax
 import jax.numpy as jnp
-from jax.experimental import pallas as pl
 
 import jaxlab
 from jaxlab.ir.pallas_grid import pallas_kernels
-
-
-def matmul_kernel(x_ref, y_ref, o_ref):
-    o_ref[...] = jnp.dot(x_ref[...], y_ref[...], preferred_element_type=jnp.float32)
-
-
-def tiled_matmul(x, y, block=128):
-    return pl.pallas_call(
-        matmul_kernel,
-        out_shape=jax.ShapeDtypeStruct((x.shape[0], y.shape[1]), jnp.float32),
-        grid=(x.shape[0] // block, y.shape[1] // block),
-        in_specs=[
-            pl.BlockSpec((block, x.shape[1]), lambda i, j: (i, 0)),
-            pl.BlockSpec((y.shape[0], block), lambda i, j: (0, j)),
-        ],
-        out_specs=pl.BlockSpec((block, block), lambda i, j: (i, j)),
-    )(x, y)
+from tests.pallas_kernels import tiled_matmul
 
 
 def median_time(fn, repeats: int) -> float:

@@ -38,18 +38,18 @@ def wrong_matmul_kernel(x_ref, y_ref, o_ref):
     o_ref[...] = jnp.where((i == 2) & (j == 1), r + 1, r).astype(o_ref.dtype)
 
 
-def tiled_matmul(x, y, kernel=matmul_kernel, name=None, out_map=None):
-    """x[M, K] @ y[K, N] with grid (M/128, N/128): program (i, j) reads row block i of x and
-    column block j of y, and writes block (i, j)."""
+def tiled_matmul(x, y, kernel=matmul_kernel, name=None, out_map=None, block=BLOCK):
+    """x[M, K] @ y[K, N] with grid (M/block, N/block): program (i, j) reads row block i of x
+    and column block j of y, and writes block (i, j)."""
     return pl.pallas_call(
         kernel,
         out_shape=jax.ShapeDtypeStruct((x.shape[0], y.shape[1]), x.dtype),
-        grid=(x.shape[0] // BLOCK, y.shape[1] // BLOCK),
+        grid=(x.shape[0] // block, y.shape[1] // block),
         in_specs=[
-            pl.BlockSpec((BLOCK, x.shape[1]), lambda i, j: (i, 0)),
-            pl.BlockSpec((y.shape[0], BLOCK), lambda i, j: (0, j)),
+            pl.BlockSpec((block, x.shape[1]), lambda i, j: (i, 0)),
+            pl.BlockSpec((y.shape[0], block), lambda i, j: (0, j)),
         ],
-        out_specs=pl.BlockSpec((BLOCK, BLOCK), out_map or (lambda i, j: (i, j))),
+        out_specs=pl.BlockSpec((block, block), out_map or (lambda i, j: (i, j))),
         name=name,
     )(x, y)
 
