@@ -56,6 +56,12 @@ CALLBACKS = ("debug_callback", "io_callback", "pure_callback")
 # statistics follow from the input's (counts and sum times that number), so it is not measured
 DERIVED = {"reshape", "transpose", "squeeze", "expand_dims", "copy", "copy_p", "rev"}
 DERIVED_REPEATING = {"broadcast_in_dim"}
+# primitives whose outputs are their inputs, element for element, when the type stays the same
+# (a conversion to the same dtype, a rounding to the dtype's own format)
+IDENTITY = {"stop_gradient", "optimization_barrier", "convert_element_type", "reduce_precision"}
+# primitives whose output is its input negated: the record mirrored (extremes swapped and
+# negated, +Inf and -Inf swapped, the sum negated; the histogram of |x| is the same)
+MIRRORED = {"neg"}
 ITERATION = -1  # marks a loop-iteration slot in a row's execution-order path
 AFTER_LOOP = 1 << 30  # a loop's own outputs come after all of its iterations
 
@@ -104,8 +110,9 @@ class Program:
     links: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     outputs: list[Any] = field(default_factory=list)  # sources of the program's outputs
     # key of an output not measured -> (key of the measured record it follows from, how many
-    # times the output holds each element of that record's value)
-    derived: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # times the output holds each element of that record's value, whether it holds them
+    # negated)
+    derived: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
 
     def device_ids(self, mesh: tuple[tuple[str, ...], tuple[int, ...]]) -> tuple[int, ...]:
         found = self.meshes.get(mesh)
@@ -256,7 +263,7 @@ def interpret(
                 # a primitive that folded to a Python scalar while tracing (JAX's typed
                 # literals, as in a library's solver loop): measured as the array it stands for
                 value = jnp.asarray(value, dtype=var.aval.dtype)
-            if over is None and _derive(eqn, insrc, var, key, region, devices):
+            if over is None and _derive(eqn, i, insrc, var, key, region, devices):
                 continue
             if constant:
                 # XLA would fold the statistics of a value made from constants alone at
@@ -273,31 +280,73 @@ def interpret(
     return [read(v) for v in jaxpr.outvars]
 
 
-def _derive(eqn: Any, insrc: list, var: Any, key: str, region: Region, devices: tuple) -> bool:
-    """Record `key` as following from its input's record (instead of measuring it) when its
-    equation only moves or repeats its input's elements and that record belongs to the same
-    execution (same loop iterations, same devices)."""
+def _derive(
+    eqn: Any, i: int, insrc: list, var: Any, key: str, region: Region, devices: tuple
+) -> bool:
+    """Record output `i` of `eqn` (`key`) as following from another record of the same
+    execution (same loop iterations, same devices) instead of measuring it: when the equation
+    only moves, repeats or negates its input's elements, passes them through unchanged, or is
+    an inlined call whose result is a value measured inside it."""
     name = eqn.primitive.name
-    if name not in DERIVED and name not in DERIVED_REPEATING:
-        return False
-    source = insrc[0] if insrc else None
+    program = region.program
+    if name in INLINED:
+        links = program.links.get(key.rsplit(":", 1)[0], ())
+        source = links[i][0] if i < len(links) and links[i] else None
+    else:
+        operand = _derived_operand(eqn, i, var)
+        source = None if operand is None else insrc[operand]
     if not (isinstance(source, tuple) and source[0] == "row"):
         return False  # an argument, literal or loop-carried value: no record of this execution
-    program = region.program
-    root, times = program.derived.get(source[1], (source[1], 1))
+    root, times, negated = program.derived.get(source[1], (source[1], 1, False))
     spec = program.specs.get(root)
     if spec is None or root in program.derived or not region.holds(root):
         return False
-    if spec.loops != region.loops or spec.devices != devices:
+    if spec.loops != region.loops or spec.devices != devices or spec.dtype != _dtype_name(var):
         return False
-    inp = getattr(eqn.invars[0], "aval", None)
-    if inp is None or np.dtype(inp.dtype) != np.dtype(var.aval.dtype):
+    if name in INLINED:
+        program.derived[key] = (root, times, negated)
+        return True
+    size_in = int(np.prod(eqn.invars[operand].aval.shape))
+    size_out = int(np.prod(var.aval.shape))
+    if (
+        size_in == 0
+        or size_out % size_in
+        or (name not in DERIVED_REPEATING and size_out != size_in)
+    ):
         return False
-    size_in, size_out = int(np.prod(inp.shape)), int(np.prod(var.aval.shape))
-    if size_in == 0 or size_out % size_in or (name in DERIVED and size_out != size_in):
-        return False
-    program.derived[key] = (root, times * (size_out // size_in))
+    program.derived[key] = (root, times * (size_out // size_in), negated ^ (name in MIRRORED))
     return True
+
+
+def _derived_operand(eqn: Any, i: int, var: Any) -> int | None:
+    """The operand whose elements output `i` of `eqn` (`var`) holds unchanged (moved,
+    repeated or negated), or None."""
+    name = eqn.primitive.name
+    if not eqn.invars:
+        return None
+    if name in DERIVED or name in DERIVED_REPEATING:
+        return 0
+    if name in MIRRORED:
+        return 0 if _is_float(var) else None
+    if name == "optimization_barrier":
+        return i
+    if name == "reduce_precision":
+        if not _is_float(var):
+            return None
+        info = jnp.finfo(np.dtype(var.aval.dtype))
+        own = (int(info.nexp), int(info.nmant))
+        return (
+            0 if (eqn.params.get("exponent_bits"), eqn.params.get("mantissa_bits")) == own else None
+        )
+    return 0 if name in IDENTITY else None
+
+
+def _dtype_name(var: Any) -> str:
+    return str(np.dtype(var.aval.dtype))
+
+
+def _is_float(var: Any) -> bool:
+    return _stats.is_float(np.dtype(var.aval.dtype))
 
 
 @dataclass(eq=False)
@@ -950,30 +999,35 @@ def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
 
 def _derived_records(inst: Instrumented) -> list[tuple[list[str], tuple[np.ndarray, ...]]]:
     """The records of the outputs not measured, made from the records they follow from:
-    counts, histogram and sum times the repetition, extremes and first NaN/Inf as they are;
-    grouped by device count as the measured ones."""
+    counts, histogram and sum times the repetition, extremes and first NaN/Inf as they are
+    (negated: mirrored); grouped by device count as the measured ones."""
     where: dict[str, tuple[int, int]] = {}
     for d, keys in inst.layout.items():
         for j, key in enumerate(keys):
             where[key] = (d, j)
-    grouped: dict[int, tuple[list[str], list[int], list[int]]] = {}
-    for key, (root, times) in inst.program.derived.items():
+    grouped: dict[int, tuple[list[str], list[int], list[int], list[bool]]] = {}
+    for key, (root, times, negated) in inst.program.derived.items():
         if key not in inst.program.specs or root not in where:
             continue
         d, j = where[root]
-        keys, rows, repeats = grouped.setdefault(d, ([], [], []))
+        keys, rows, repeats, mirrored = grouped.setdefault(d, ([], [], [], []))
         keys.append(key)
         rows.append(j)
         repeats.append(times)
+        mirrored.append(negated)
     out = []
-    for d, (keys, rows, repeats) in grouped.items():
+    for d, (keys, rows, repeats, mirrored) in grouped.items():
         counts, first, keyv, total, hist = inst.records[d]
         k = np.asarray(repeats, dtype=np.int64)
         c = counts[rows].astype(np.int64)
         c[..., _stats.C_COUNT] *= k[:, None]
         h = hist[rows].astype(np.int64) * k[:, None, None]
         t = total[rows].astype(np.float64) * k[:, None]
-        out.append((keys, (c, first[rows], keyv[rows], t, h)))
+        f, kv = first[rows], keyv[rows]
+        if any(mirrored):
+            widths = [np.dtype(inst.program.specs[key].dtype).itemsize * 8 for key in keys]
+            f, kv, t, h = _stats.mirrored(f, kv, t, h, np.asarray(mirrored), np.asarray(widths))
+        out.append((keys, (c, f, kv, t, h)))
     return out
 
 

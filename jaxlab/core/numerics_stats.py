@@ -734,6 +734,35 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def mirrored(
+    first: np.ndarray,
+    keys: np.ndarray,
+    total: np.ndarray,
+    buckets: np.ndarray,
+    negated: np.ndarray,
+    widths: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Float records [N, D, ...] of values where `negated` [N] is set replaced by the records
+    of those values negated (`widths` [N]: their dtypes' bits): the minimum is the maximum
+    negated and the other way round (an order key negated is its complement within the
+    dtype's width), +Inf and -Inf swap, the sum changes sign; the magnitudes, hence the
+    histogram, the zeros and the cast figures, stay."""
+    first, keys, total, buckets = (a.copy() for a in (first, keys, total, buckets))
+    rows = np.flatnonzero(negated)
+    mask = ((np.uint64(1) << widths[rows].astype(np.uint64)) - np.uint64(1))[:, None]
+    low = keys[rows, :, K_MIN].astype(np.uint64)
+    high = keys[rows, :, K_MAX].astype(np.uint64)
+    kmax = np.uint64(np.iinfo(keys.dtype).max)
+    # a device that saw no finite value keeps the identities (min kmax, max 0)
+    none = low > high
+    keys[rows, :, K_MIN] = np.where(none, kmax, ~high & mask).astype(keys.dtype)
+    keys[rows, :, K_MAX] = np.where(none, 0, ~low & mask).astype(keys.dtype)
+    for a, p, n in ((buckets, B_POSINF, B_NEGINF), (first, MAX_LOOPS + 1, MAX_LOOPS + 2)):
+        a[rows, :, p], a[rows, :, n] = a[rows, :, n].copy(), a[rows, :, p].copy()
+    total[rows] = -total[rows]
+    return first, keys, total, buckets
+
+
 def merge_devices(counts: np.ndarray, keys: np.ndarray, total: np.ndarray, buckets: np.ndarray):
     """Records [N, D, ...] as one record each [N, ...], their devices merged."""
     merged = np.stack(
