@@ -148,5 +148,11 @@ def library_fold(
     return f'<details class="jl-lib"><summary>{esc(summary)}</summary>{body}</details>'
 
 
+def notes_list(notes: Iterable[tuple[str, str]]) -> str:
+    """A list of notes, each a (class, text) pair: ``<ul class="jl-notes">``, texts escaped."""
+    items = "".join(f'<li class="{cls}">{esc(text)}</li>' for cls, text in notes)
+    return f'<ul class="jl-notes">{items}</ul>'
+
+
 def details(summary: str, body: str, *, open_: bool = False) -> str:
     return f"<details{' open' if open_ else ''}><summary>{esc(summary)}</summary>{body}</details>"

@@ -15,7 +15,7 @@ from jaxlab.benchmarking.compare import Comparison
 from jaxlab.benchmarking.consequence import flags, ranked
 from jaxlab.benchmarking.result import BenchResult, Note
 from jaxlab.benchmarking.verdict import findings, interval, ratio
-from jaxlab.views._html import details, esc, fragment, page, prose, table
+from jaxlab.views._html import details, esc, fragment, notes_list, page, prose, table
 from jaxlab.views._text import text_table
 from jaxlab.views.svgplot import Series, loglog_svg
 
@@ -410,11 +410,7 @@ def _verdict_html(result: BenchResult) -> str:
 
 def _notes_html(notes: list[Note]) -> str:
     cls = {"error": "jl-bad", "warn": "jl-warn", "info": "jl-muted"}
-    return (
-        '<ul class="jl-notes">'
-        + "".join(f'<li class="{cls.get(n.level, "jl-muted")}">{esc(n.text)}</li>' for n in notes)
-        + "</ul>"
-    )
+    return notes_list((cls.get(n.level, "jl-muted"), n.text) for n in notes)
 
 
 def _folded_summary(minor: list[Note]) -> str:
@@ -579,11 +575,7 @@ def comparison_html(comp: Comparison) -> str:
     body = f'<div class="jl-banner">{esc(warning)}</div>' if warning else ""
     body += f'<div class="jl-title">compare {esc(", ".join(comp.labels))}</div>'
     body += table(shown.titles(), shown.cells(), numeric=shown.numeric)
-    body += (
-        '<ul class="jl-notes">'
-        + "".join(f'<li class="jl-muted">{esc(n)}</li>' for n in comp.notes)
-        + "</ul>"
-    )
+    body += notes_list(("jl-muted", n) for n in comp.notes)
     return fragment(f'<div class="jl-bench"><style>{BENCH_CSS}</style>{body}</div>')
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from jaxlab.base.display import renders
 from jaxlab.base.format import format_seconds, format_size
 from jaxlab.benchmarking.judge import Judgement
-from jaxlab.views._html import esc, fragment, table
+from jaxlab.views._html import esc, fragment, notes_list, table
 from jaxlab.views._text import text_table
 
 JUDGE_CSS = ".jaxlab .jl-good { color: #1a7f37; font-weight: 600; }"
@@ -53,11 +53,7 @@ def judgement_html(j: Any) -> str:
     body = f'<div class="jl-title">{esc(_title(j))}</div>'
     body += table(headers, cells, numeric=[False] + [True] * 6 + [False], raw=True)
     if j.notes:
-        body += (
-            '<ul class="jl-notes">'
-            + "".join(f'<li class="jl-warn">{esc(n)}</li>' for n in j.notes)
-            + "</ul>"
-        )
+        body += notes_list(("jl-warn", n) for n in j.notes)
     return fragment(f'<div class="jl-bench"><style>{JUDGE_CSS}</style>{body}</div>')
 
 

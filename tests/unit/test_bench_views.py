@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxlab
+from jaxlab.views._html import notes_list
 from jaxlab.views.bench import alloc_cell, faults_cell
 from jaxlab.views.svgplot import Series, loglog_svg
 
@@ -105,6 +106,14 @@ def test_comparison_view(sweep):
     _no_active_content(html)
     assert html.count("<tr>") == 1 + 9
     assert "≈ same" in html  # a result against itself is not significantly different
+
+
+def test_notes_are_one_list_of_escaped_items_each_with_its_class():
+    assert notes_list([("jl-warn", EVIL), ("jl-muted", "a & b")]) == (
+        '<ul class="jl-notes"><li class="jl-warn">&lt;script&gt;alert(1)&lt;/script&gt;</li>'
+        '<li class="jl-muted">a &amp; b</li></ul>'
+    )
+    assert notes_list([]) == '<ul class="jl-notes"></ul>'
 
 
 def test_progress_bar_html():
