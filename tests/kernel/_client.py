@@ -7,6 +7,9 @@ import os
 import queue
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +98,24 @@ class Kernel:
         result.execution_count = reply["content"].get("execution_count")
         if result.status == "error" and result.error is None:
             result.error = {k: reply["content"].get(k) for k in ("ename", "evalue")}
+        return result
+
+    def run_interrupted(
+        self, code: str, when: Callable[[], bool], within: float = 240
+    ) -> CellResult:
+        """Run a cell and press Ctrl-C (interrupt the kernel) once `when()` holds, or after
+        `within` seconds."""
+
+        def interrupt() -> None:
+            deadline = time.monotonic() + within
+            while not when() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.manager.interrupt_kernel()
+
+        thread = threading.Thread(target=interrupt, daemon=True)
+        thread.start()
+        result = self.run(code)
+        thread.join(timeout=10)
         return result
 
     def ok(self, code: str, timeout: float = 300) -> CellResult:

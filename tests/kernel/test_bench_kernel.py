@@ -4,8 +4,6 @@ variables unchanged), partial results kept, and Ctrl-C in the middle of a sweep.
 from __future__ import annotations
 
 import os
-import threading
-import time
 
 import pytest
 
@@ -106,17 +104,9 @@ def test_ctrl_c_mid_sweep_keeps_finished_sizes(kernel, tmp_path):
         "        time.sleep(120)\n"
         "    return (jnp.ones(n),)\n"
     )
-
-    def interrupt_when_marked():
-        deadline = time.monotonic() + 240
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        kernel.manager.interrupt_kernel()
-
-    thread = threading.Thread(target=interrupt_when_marked, daemon=True)
-    thread.start()
-    result = kernel.run(f"r_int = %bench fn(x) --sizes 1,2,3,4 --make make_slow {FAST}\nr_int")
-    thread.join(timeout=10)
+    result = kernel.run_interrupted(
+        f"r_int = %bench fn(x) --sizes 1,2,3,4 --make make_slow {FAST}\nr_int", marker.exists
+    )
     assert marker.exists()
     assert result.status == "ok", result.error
     assert kernel.value("r_int.interrupted") is True
@@ -152,19 +142,10 @@ def test_ctrl_c_during_worker_processes_keeps_the_finished_ones(kernel, tmp_path
         "        time.sleep(120)  # the second worker waits for Ctrl-C\n"
         "    return x * 2\n"
     )
-
-    def interrupt_in_second_worker():
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            if marks.exists() and len(marks.read_text().split()) >= 2:
-                break
-            time.sleep(0.05)
-        kernel.manager.interrupt_kernel()
-
-    thread = threading.Thread(target=interrupt_in_second_worker, daemon=True)
-    thread.start()
-    result = kernel.run(f"r_ctrl = %bench marked(x) --processes 3 --vs none {FAST}\nr_ctrl")
-    thread.join(timeout=10)
+    result = kernel.run_interrupted(  # in the second worker
+        f"r_ctrl = %bench marked(x) --processes 3 --vs none {FAST}\nr_ctrl",
+        lambda: marks.exists() and len(marks.read_text().split()) >= 2,
+    )
     assert result.status == "ok", result.error
     assert kernel.value("r_ctrl.interrupted") is True
     assert kernel.value("r_ctrl.settings['processes']") == 1
