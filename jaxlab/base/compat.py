@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import compress
 from typing import Any
 
 # the logger JAX writes its "TRACING CACHE MISS" explanations to (a module of JAX's internals)
@@ -76,13 +75,13 @@ def eqn_frames(eqn: Any, limit: int = 10) -> list[tuple[str, int, int, str]]:
         if len(_FRAMES) > 200_000:
             _FRAMES.clear()
             _USER_CODE.clear()
-        user = list(map(_USER_CODE.get, codes))
-        if None in user:
-            for i, code in enumerate(codes):
-                if user[i] is None:
-                    user[i] = _USER_CODE[code] = source_info_util.is_user_filename(code.co_filename)
         out = []
-        for code, lasti in compress(zip(codes, lastis, strict=False), user):
+        for code, lasti in zip(codes, lastis, strict=False):
+            user = _USER_CODE.get(code)
+            if user is None:
+                user = _USER_CODE[code] = source_info_util.is_user_filename(code.co_filename)
+            if not user:
+                continue
             frame = _FRAMES.get((code, lasti))
             if frame is None:
                 f = source_info_util.raw_frame_to_frame(code, lasti)

@@ -20,6 +20,8 @@ are; only their outputs are measured (the result's notes say so).
 from __future__ import annotations
 
 import contextlib
+import functools
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -211,7 +213,9 @@ def interpret(
             or "transpose(" in name_stack
             or (region.forward is not None and position not in region.forward)
         )
-        frames = _compat.eqn_frames(eqn) or region.frames
+        # a row names its innermost user frame; `only` with a line range reads them all
+        frames = _compat.eqn_frames(eqn, 1 if region.program.keep is None else 10)
+        frames = frames or region.frames
         common = {
             "name_stack": name_stack,
             "scopes": scopes,
@@ -231,7 +235,8 @@ def interpret(
             src[var] = ("row", key)
             if constant:
                 constants.add(var)
-            if not _stats.observable(getattr(var, "aval", None)):
+            aval = var.aval
+            if not _stats.observable(aval):
                 continue
             if not keep:
                 program.skipped += 1
@@ -249,8 +254,8 @@ def interpret(
                     primitive=eqn.primitive.name,
                     name_stack=name_stack,
                     frames=frames,
-                    dtype=str(np.dtype(var.aval.dtype)),
-                    shape=tuple(int(d) for d in var.aval.shape),
+                    dtype=_dtype_text(aval.dtype),
+                    shape=tuple(int(d) for d in aval.shape),
                     loops=region.loops,
                     order=(*region.order, position, AFTER_LOOP),
                     devices=devices,
@@ -262,7 +267,7 @@ def interpret(
             if not hasattr(value, "size"):
                 # a primitive that folded to a Python scalar while tracing (JAX's typed
                 # literals, as in a library's solver loop): measured as the array it stands for
-                value = jnp.asarray(value, dtype=var.aval.dtype)
+                value = jnp.asarray(value, dtype=aval.dtype)
             if over is None and _derive(eqn, i, insrc, var, key, region, devices):
                 continue
             if constant:
@@ -306,8 +311,8 @@ def _derive(
     if name in INLINED:
         program.derived[key] = (root, times, negated)
         return True
-    size_in = int(np.prod(eqn.invars[operand].aval.shape))
-    size_out = int(np.prod(var.aval.shape))
+    size_in = math.prod(eqn.invars[operand].aval.shape)
+    size_out = math.prod(var.aval.shape)
     if (
         size_in == 0
         or size_out % size_in
@@ -342,7 +347,7 @@ def _derived_operand(eqn: Any, i: int, var: Any) -> int | None:
 
 
 def _dtype_name(var: Any) -> str:
-    return str(np.dtype(var.aval.dtype))
+    return _dtype_text(var.aval.dtype)
 
 
 def _is_float(var: Any) -> bool:
@@ -382,7 +387,7 @@ class Queue:
         if value.size > _stats.GROUP_SIZE:
             self.owner.records[key] = _stats.measure(value)
             return
-        kind = (str(value.dtype), 1 << max(int(value.size) - 1, 0).bit_length())
+        kind = (_dtype_text(value.dtype), 1 << max(int(value.size) - 1, 0).bit_length())
         group = self.waiting.setdefault(kind, [])
         group.append((key, value))
         if len(group) >= _stats.group_size(kind[1]):
@@ -440,19 +445,23 @@ def _evaluate(
             region.program.opaque.add(name)
         if region.program.twin is not None:
             eqn = eqn.replace(params=_on_twin(eqn.params, region.program.twin))
-        return bind_equation(eqn, invals)
+        return _bind(eqn, invals)
 
 
 def bind_equation(eqn: Any, invals: Sequence[Any]) -> list[Any]:
     """The outputs of one jaxpr equation applied to `invals` (a list, multiple results or
     not), under the equation's source location and named scopes."""
     with _compat.equation_context(eqn):
-        params = eqn.primitive.get_bind_params(eqn.params)
-        if isinstance(params, tuple):  # JAX before 0.7: (subfuns, params)
-            subfuns, params = params
-            out = eqn.primitive.bind(*subfuns, *invals, **params)
-        else:
-            out = eqn.primitive.bind(*invals, **params)
+        return _bind(eqn, invals)
+
+
+def _bind(eqn: Any, invals: Sequence[Any]) -> list[Any]:
+    params = eqn.primitive.get_bind_params(eqn.params)
+    if isinstance(params, tuple):  # JAX before 0.7: (subfuns, params)
+        subfuns, params = params
+        out = eqn.primitive.bind(*subfuns, *invals, **params)
+    else:
+        out = eqn.primitive.bind(*invals, **params)
     return list(out) if eqn.primitive.multiple_results else [out]
 
 
@@ -823,6 +832,11 @@ def _on_twin(params: dict[str, Any], twin: Any) -> dict[str, Any]:
         return jax.sharding.NamedSharding(target, spec)
 
     return {k: moved(v) for k, v in params.items()}
+
+
+@functools.cache
+def _dtype_text(dtype: Any) -> str:
+    return str(np.dtype(dtype))
 
 
 def _is_literal(v: Any) -> bool:

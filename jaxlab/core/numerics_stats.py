@@ -97,6 +97,16 @@ def observable(aval: Any) -> bool:
     if dtype is None or not hasattr(aval, "shape"):
         return False
     try:
+        return _observable_dtype(dtype)
+    except TypeError:  # an unhashable dtype
+        return _observable_dtype.__wrapped__(dtype)
+
+
+@functools.cache
+def _observable_dtype(dtype: Any) -> bool:
+    """`observable` for one dtype (decided once: a program has thousands of values of a few
+    types)."""
+    try:
         return bool(
             jnp.issubdtype(dtype, jnp.floating)
             or jnp.issubdtype(dtype, jnp.integer)
@@ -274,7 +284,18 @@ def measure_group(values: list[jax.Array]) -> list[Any]:
     their number."""
     if len(values) == 1:
         return [_measure(values[0])]
-    sizes = tuple(int(v.size) for v in values)
+    # in an order that makes the same types of values a group's usual make-up: a repeated
+    # make-up is a lookup in JAX's tracing cache, its rows are not traced again
+    order = sorted(range(len(values)), key=lambda i: tuple(values[i].shape))
+    batch = _measure_values(*(values[i] for i in order))
+    row = {i: r for r, i in enumerate(order)}
+    return [Member(batch, row[i]) for i in range(len(values))]
+
+
+def _measure_values_traced(*values: jax.Array) -> Record:
+    """`_measure_rows` of several values of one dtype, each flattened into a row (padded to
+    the longest)."""
+    sizes = tuple(math.prod(v.shape) for v in values)
     longest = max(sizes)
     zero = np.zeros((), values[0].dtype)
     rows = [
@@ -283,9 +304,10 @@ def measure_group(values: list[jax.Array]) -> list[Any]:
         else lax.reshape(v, (1, n))
         for v, n in zip(values, sizes, strict=True)
     ]
-    flat = lax.concatenate(rows, 0)
-    batch = _measure_batch(flat, None if min(sizes) == longest else sizes)
-    return [Member(batch, i) for i in range(len(values))]
+    return _measure_rows(lax.concatenate(rows, 0), None if min(sizes) == longest else sizes)
+
+
+_measure_values = jax.jit(_measure_values_traced)
 
 
 def _explicit_mesh(x: Any) -> Any:
