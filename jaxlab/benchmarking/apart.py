@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -122,7 +120,7 @@ def run_in_worker(call: dict[str, Any]) -> Any:
     with the worker's last line of stderr when it fails."""
     import cloudpickle
 
-    from jaxlab.benchmarking.processes import worker_environment
+    from jaxlab.benchmarking.processes import run_worker, worker_environment
 
     data = cloudpickle.dumps(call)
     if len(data) > MAX_PAYLOAD_BYTES:
@@ -134,24 +132,9 @@ def run_in_worker(call: dict[str, Any]) -> Any:
         source, target = os.path.join(tmp, "point.pkl"), os.path.join(tmp, "outcome.pkl")
         with open(source, "wb") as f:
             f.write(data)
-        command = [sys.executable, "-m", "jaxlab.benchmarking.worker", source, target]
-        with subprocess.Popen(
-            command,
-            env=worker_environment(),
-            cwd=os.getcwd(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        ) as proc:
-            try:
-                _, err = proc.communicate()
-            except BaseException:
-                proc.kill()
-                proc.wait()
-                raise
-        if proc.returncode != 0 or not os.path.exists(target):
-            lines = [ln for ln in err.decode(errors="replace").splitlines() if ln.strip()]
-            raise BenchError(lines[-1].strip() if lines else f"exit status {proc.returncode}")
+        error = run_worker(source, target, worker_environment())
+        if error is not None:
+            raise BenchError(error)
         with open(target, "rb") as f:
             return pickle.load(f)
 

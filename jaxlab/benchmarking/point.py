@@ -242,9 +242,10 @@ def _check_outputs(
             p.output = p.sync(p.call())
             if p.whole is not None:
                 p.output = p.whole(p.output)
-        _check_finite(prepared, reference, outcome)
+        ref = next((p for p in prepared if p.variant.name == reference), prepared[0])
+        _check_finite(ref, outcome)
         if opts.check:
-            _check_agreement(prepared, reference, size, opts, outcome)
+            _check_agreement(prepared, ref, size, opts, outcome)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
@@ -588,12 +589,11 @@ def _steady(t: Timing, precision: float, least: int | None = None) -> bool:
 NONFINITE = "nonfinite"  # the topic of the note saying the output holds NaN or Inf
 
 
-def _check_finite(prepared: list[_Prepared], reference: str | None, outcome: PointOutcome) -> None:
+def _check_finite(ref: _Prepared, outcome: PointOutcome) -> None:
     """A note when the reference variant's output holds NaN or Inf (counted on the device):
     its times are those of a computation that went wrong."""
     from jaxlab.core.nonfinite import nonfinite
 
-    ref = next((p for p in prepared if p.variant.name == reference), prepared[0])
     found = nonfinite(ref.output)
     if found is None:
         return
@@ -610,16 +610,12 @@ def _check_finite(prepared: list[_Prepared], reference: str | None, outcome: Poi
 
 def _check_agreement(
     prepared: list[_Prepared],
-    reference: str | None,
+    ref: _Prepared,
     size: int | None,
     opts: Options,
     outcome: PointOutcome,
 ) -> None:
-    ref = next((p for p in prepared if p.variant.name == reference), None)
-    if ref is None and prepared:
-        ref = prepared[0]
-    if ref is None:
-        return
+    """Every output against the reference's (`ref`, one of `prepared`)."""
     for p in prepared:
         if p is ref:
             continue

@@ -112,8 +112,15 @@ def run_workers(
 def _one_worker(
     source: str, target: str, env: dict[str, str]
 ) -> tuple[BenchResult | None, str | None]:
-    """One worker process: its result, or the last line it wrote to stderr. Whatever stops
-    the wait (Ctrl-C included) stops the worker too."""
+    """One worker process: its result, or the last line it wrote to stderr."""
+    error = run_worker(source, target, env)
+    return (BenchResult.load(target), None) if error is None else (None, error)
+
+
+def run_worker(source: str, target: str, env: dict[str, str]) -> str | None:
+    """``python -m jaxlab.benchmarking.worker SOURCE TARGET`` run to its end: None when it
+    wrote TARGET, else the last line it wrote to stderr. Whatever stops the wait (Ctrl-C
+    included) stops the worker too."""
     command = [sys.executable, "-m", "jaxlab.benchmarking.worker", source, target]
     with subprocess.Popen(
         command,
@@ -130,9 +137,9 @@ def _one_worker(
             proc.wait()
             raise
     if proc.returncode == 0 and os.path.exists(target):
-        return BenchResult.load(target), None
+        return None
     lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
-    return None, (lines[-1].strip() if lines else f"exit status {proc.returncode}")
+    return lines[-1].strip() if lines else f"exit status {proc.returncode}"
 
 
 def merge(results: list[BenchResult]) -> BenchResult:
