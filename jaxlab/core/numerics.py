@@ -64,6 +64,9 @@ IDENTITY = {"stop_gradient", "optimization_barrier", "convert_element_type", "re
 # primitives whose output is its input negated: the record mirrored (extremes swapped and
 # negated, +Inf and -Inf swapped, the sum negated; the histogram of |x| is the same)
 MIRRORED = {"neg"}
+# primitives that make a constant from a literal: a second equal constant of the same execution
+# follows from the first one's record
+FROM_LITERAL = {"broadcast_in_dim", "convert_element_type"}
 ITERATION = -1  # marks a loop-iteration slot in a row's execution-order path
 AFTER_LOOP = 1 << 30  # a loop's own outputs come after all of its iterations
 
@@ -115,6 +118,9 @@ class Program:
     # times the output holds each element of that record's value, whether it holds them
     # negated)
     derived: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
+    # a constant made from a literal (its primitive, the literal's dtype and bytes, the
+    # output's dtype) -> the keys of the measured records holding it
+    constants: dict[tuple, list[str]] = field(default_factory=dict)
 
     def device_ids(self, mesh: tuple[tuple[str, ...], tuple[int, ...]]) -> tuple[int, ...]:
         found = self.meshes.get(mesh)
@@ -294,6 +300,8 @@ def _derive(
     an inlined call whose result is a value measured inside it."""
     name = eqn.primitive.name
     program = region.program
+    if name in FROM_LITERAL and eqn.invars and _is_literal(eqn.invars[0]):
+        return _derive_constant(eqn, var, key, region, devices)
     if name in INLINED:
         links = program.links.get(key.rsplit(":", 1)[0], ())
         source = links[i][0] if i < len(links) and links[i] else None
@@ -321,6 +329,29 @@ def _derive(
         return False
     program.derived[key] = (root, times * (size_out // size_in), negated ^ (name in MIRRORED))
     return True
+
+
+def _derive_constant(eqn: Any, var: Any, key: str, region: Region, devices: tuple) -> bool:
+    """Record `key`, a literal broadcast or converted, as following from an earlier record of
+    the same execution holding the same constant (the same literal through the same
+    primitive); the first one is measured."""
+    program = region.program
+    literal = np.asarray(eqn.invars[0].val)
+    ident = (eqn.primitive.name, str(literal.dtype), literal.tobytes(), _dtype_name(var))
+    size = int(np.prod(var.aval.shape))
+    earlier = program.constants.setdefault(ident, [])
+    for root in reversed(earlier):
+        if root == key:  # a loop body traced again
+            break
+        spec = program.specs[root]
+        n = int(np.prod(spec.shape))
+        same = spec.loops == region.loops and spec.devices == devices and region.holds(root)
+        if same and n and size % n == 0:
+            program.derived[key] = (root, size // n, False)
+            return True
+    if size and key not in earlier:
+        earlier.append(key)
+    return False
 
 
 def _derived_operand(eqn: Any, i: int, var: Any) -> int | None:
@@ -919,6 +950,7 @@ def instrument(
     the function's value), equations the value does not depend on are the backward pass."""
     program = Program(keep=keep, meshes=_meshes(leaves), twin=twin)
     layout: dict[int, list[str]] = {}
+    once: list[int] = []  # sizes of the values measured once in batches (`_stats.pack`)
     arg_layout = [i for i, v in enumerate(closed.in_avals) if _stats.observable(v)]
 
     def instrumented(*args):
@@ -928,7 +960,8 @@ def instrument(
         region = Region(program=program, prefix="", order=(), loops=0, forward=forward)
         sources = leaf_sources or [("arg", i) for i in range(len(args))]
         outs = interpret(closed.jaxpr, closed.consts, list(args), region, sources, program.outputs)
-        groups, packed = _stats.pack(region.records)
+        groups, packed, sizes = _stats.pack(region.records)
+        once[:] = sizes
         layout.clear()
         layout.update(groups)
         # arguments are measured whole (all devices together), as their rows show them
@@ -948,7 +981,7 @@ def instrument(
     outs, packed, arg_packed = compiled(*leaves)
     jax.block_until_ready((outs, packed, arg_packed))
     t4 = time.perf_counter()
-    records = _stats.unpack(packed)
+    records = _stats.unpack(packed, once)
     arg_records = tuple(np.asarray(a) for a in arg_packed) if arg_packed is not None else None
     return Instrumented(
         program=program,

@@ -215,13 +215,15 @@ def group_size(length: int) -> int:
 class Member:
     """One value's record inside a batch measured together (the batch's fields have a
     leading axis of the values); kept whole until a loop or branch needs the record alone,
-    so that the program's outputs take the batch as it is."""
+    so that the program's outputs take the batch as it is. `size`: the value's elements, for
+    a batch of one execution (a loop's records have none)."""
 
-    __slots__ = ("batch", "index")
+    __slots__ = ("batch", "index", "size")
 
-    def __init__(self, batch: Record, index: int) -> None:
+    def __init__(self, batch: Record, index: int, size: int | None = None) -> None:
         self.batch = batch
         self.index = index
+        self.size = size
 
     def record(self) -> Record:
         return tuple(f[self.index] for f in self.batch)  # type: ignore[return-value]
@@ -232,11 +234,14 @@ def alone(records: dict[str, Any]) -> dict[str, Record]:
     return {k: _widened(v.record()) if isinstance(v, Member) else v for k, v in records.items()}
 
 
-def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple]]:
+def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple], list[int]]:
     """The records as few arrays: per device count, each small field stacked over the
     records, and the keys in the order of the stacked rows. The buckets stay in their
     batches (a list, in the same order; `unpack` joins them on the host): stacking them on
-    the device would copy the largest field, and hold both copies at the end of the run."""
+    the device would copy the largest field, and hold both copies at the end of the run.
+    Values measured once, in batches, come last (one device) and leave their counts and
+    first NaN/Inf on the device: the host knows both (their sizes, returned, one execution,
+    and the buckets' NaN and ±Inf), and they are most of the records."""
     layout: dict[int, list[str]] = {}
     pieces: dict[int, list[Record]] = {}
     members: dict[int, list[str]] = {}
@@ -249,13 +254,18 @@ def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple
         devices = rec[0].shape[0]
         layout.setdefault(devices, []).append(key)
         pieces.setdefault(devices, []).append(tuple(f[None] for f in rec))
+    once: list[tuple[list[str], Record]] = []
     for ident, keys in members.items():
         batch = batches[ident]
         order = sorted(keys, key=lambda k: records[k].index)
-        layout.setdefault(1, []).extend(order)
         if [records[k].index for k in order] != list(range(batch[0].shape[0])):
             batch = tuple(jnp.stack([f[records[k].index] for k in order]) for f in batch)
-        pieces.setdefault(1, []).append(batch)
+        if records[order[0]].size is None:
+            layout.setdefault(1, []).extend(order)
+            pieces.setdefault(1, []).append(batch)
+        else:
+            once.append((order, batch))
+    sizes = [records[k].size for order, _ in once for k in order]
     packed = {
         d: (
             *(jnp.concatenate([p[f] for p in parts]) for f in range(4)),
@@ -263,18 +273,40 @@ def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple
         )
         for d, parts in pieces.items()
     }
-    return layout, packed
-
-
-def unpack(packed: dict[int, tuple]) -> dict[int, tuple[np.ndarray, ...]]:
-    """`pack`'s arrays on the host, the buckets joined."""
-    return {
-        d: (
-            *(np.asarray(a) for a in fields[:4]),
-            np.concatenate([np.asarray(a) for a in fields[4]]),
+    if once:
+        counts, first, keys, total, buckets = packed.get(1, (None, None, None, None, []))
+        tail = [batch for _, batch in once]
+        packed[1] = (
+            counts,
+            first,
+            jnp.concatenate(([] if keys is None else [keys]) + [b[2] for b in tail]),
+            jnp.concatenate(([] if total is None else [total]) + [b[3] for b in tail]),
+            buckets + [b[4] for b in tail],
         )
-        for d, fields in packed.items()
-    }
+        layout.setdefault(1, []).extend(k for order, _ in once for k in order)
+    return layout, packed, sizes  # type: ignore[return-value]
+
+
+def unpack(packed: dict[int, tuple], sizes: list[int]) -> dict[int, tuple[np.ndarray, ...]]:
+    """`pack`'s arrays on the host, the buckets joined; the counts and first NaN/Inf of the
+    values measured once (the last `len(sizes)` of one device) made from their sizes and
+    buckets."""
+    out = {}
+    for d, (counts, first, keys, total, buckets) in packed.items():
+        hist = np.concatenate([np.asarray(a) for a in buckets])
+        counts = np.zeros((0, d, 2), np.int64) if counts is None else np.asarray(counts)
+        first = np.zeros((0, d, MAX_LOOPS + 3), np.int64) if first is None else np.asarray(first)
+        if d == 1 and sizes:
+            once = hist[len(hist) - len(sizes) :].astype(np.int64)
+            made = np.ones((len(sizes), 1, 2), counts.dtype)
+            made[:, 0, C_COUNT] = sizes
+            loops = np.full((len(sizes), 1, MAX_LOOPS), -1, np.int64)
+            nonfinite = once[:, :, B_NAN : B_NEGINF + 1]
+            counts = np.concatenate([counts, made])
+            first = np.concatenate([first, np.concatenate([loops, nonfinite], axis=2)])
+            first = first.astype(np.int64)
+        out[d] = (counts, first, np.asarray(keys), np.asarray(total), hist)
+    return out
 
 
 def measure_group(values: list[jax.Array]) -> list[Any]:
@@ -289,7 +321,7 @@ def measure_group(values: list[jax.Array]) -> list[Any]:
     order = sorted(range(len(values)), key=lambda i: tuple(values[i].shape))
     batch = _measure_values(*(values[i] for i in order))
     row = {i: r for r, i in enumerate(order)}
-    return [Member(batch, row[i]) for i in range(len(values))]
+    return [Member(batch, row[i], math.prod(v.shape)) for i, v in enumerate(values)]
 
 
 def _measure_values_traced(*values: jax.Array) -> Record:

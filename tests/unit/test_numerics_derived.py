@@ -71,7 +71,9 @@ def same_rows(derived: list, plain: list) -> None:
         dataclasses.replace(r, mean=None) for r in plain
     ]
     for d, p in zip(derived, plain, strict=True):
-        if p.mean is None or math.isfinite(p.mean):
+        if p.mean is None:
+            assert d.mean is None
+        elif math.isfinite(p.mean):
             assert d.mean == pytest.approx(p.mean, rel=1e-6)
 
 
@@ -218,3 +220,42 @@ def test_a_nan_born_in_a_call_stays_born_there():
     assert (neg.nan, neg.neginf, neg.posinf, stop.posinf) == (1, 0, 1, 1)
     assert neg.first_kind == "NaN"
     assert n.origin.primitive == "log"
+
+
+def test_a_repeated_constant_is_measured_once_per_execution(monkeypatch):
+    def f(x):
+        a = jnp.full((3, 6), 2.5, jnp.float32)
+        b = jnp.full((18,), 2.5, jnp.float32)  # the same constant: derived
+        c = jnp.full((2, 18), 2.5, jnp.float32)  # twice its elements: derived
+        d = jnp.full((18,), -jnp.inf, jnp.float32)  # another constant: measured
+        e = jnp.full((18,), -jnp.inf, jnp.float32)
+        tiny = jnp.full((18,), 2.0**-140, jnp.float32)  # a subnormal: measured
+        again = jnp.full((18,), 2.0**-140, jnp.float32)
+
+        def body(i, y):  # measured once per iteration, derived once per iteration
+            return y * jnp.full((18,), 2.5, jnp.float32) + jnp.full((18,), 2.5, jnp.float32)
+
+        g = jax.lax.fori_loop(0, 3, body, x)
+        return x.reshape(3, 6) * a, x * b, c, jnp.maximum(x, d) + e, tiny, again, g
+
+    x = jnp.arange(18.0, dtype=jnp.float32)
+    derived_n, derived = measured_records(monkeypatch, f, x, derive=True)
+    plain_n, plain = measured_records(monkeypatch, f, x, derive=False)
+    assert plain_n - derived_n == 5
+    same_rows(derived, plain)
+    constants = [r for r in derived if r.primitive == "broadcast_in_dim"]
+    assert [(r.shape, r.count, r.executions) for r in constants] == [
+        ((3, 6), 18, 1),
+        ((18,), 18, 1),
+        ((2, 18), 36, 1),
+        ((18,), 18, 1),
+        ((18,), 18, 1),
+        ((18,), 18, 1),
+        ((18,), 18, 1),
+        ((18,), 54, 3),
+        ((18,), 54, 3),
+    ]
+    matches_reference(constants[2], np.full((2, 18), 2.5, np.float32))
+    assert (constants[4].neginf, constants[4].count, constants[4].first_kind) == (18, 18, "-Inf")
+    assert constants[6].subnormal_frac == 1.0
+    assert bits(constants[6].absmin_nonzero, "float32") == bits(2.0**-140, "float32")
