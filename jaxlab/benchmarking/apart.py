@@ -1,15 +1,20 @@
-"""Variants that allocate op by op (eager, NumPy, PyTorch, a function of the user's own) timed
+"""Variants that run JAX op by op (eager, a function of the user's own given JAX arrays) timed
 in a fresh worker process when the compiled call's output is large.
 
 Under glibc, a compiled call's large output is allocated by whichever thread runs it: in the
 main thread's arena it reuses the block the previous output freed (no page faults); in an
 arena of one of XLA's threads it may not fit the arena's heap, which then maps a new heap for
 every call and unmaps it when the output is freed (a fault for every page: about 3,900 for
-16 MB). Eager and NumPy calls, with several large temporaries per call on XLA's threads,
-change which of the two the compiled call gets, for the rest of the process: the compiled
-time measured after them, and the user's own loops after the benchmark, are then the state
-the benchmark left behind. Timed in a worker, they leave this process as the user's code
-left it."""
+16 MB). JAX run op by op allocates several large temporaries per call in the arenas of XLA's
+threads and can change which of the two the compiled call gets, for the rest of the process:
+the compiled time measured after it, and the user's own loops after the benchmark, would
+then be the state the benchmark left behind. Timed in a worker, they leave this process as
+the user's code left it.
+
+NumPy and PyTorch twins stay in this process, timed after the compiled variants: they
+allocate on the calling thread, in an arena XLA's threads do not use, and a fresh process
+would charge them the page faults of first touching their memory, which the user's own
+long-lived process does not pay."""
 
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ def large(compiled: Sequence[Timing]) -> float | None:
 
 
 class Apart:
-    """Times a group of allocating variants in a worker process (see the module's text).
+    """Times a group of variants running JAX op by op in a worker process (see the module's text).
     Calling it returns the group's outcome, or None (with the reason kept in `notes`) to
     time them in this process."""
 
@@ -89,9 +94,10 @@ class Apart:
             return None
         self._note(
             f"{names} timed in a fresh worker process: the compiled call allocates "
-            f"{format_bytes(allocation)} per call, and in this process their allocations "
-            "would change whether its output reuses freed memory or gets fresh pages, for the "
-            "compiled times and for your own loops after this benchmark"
+            f"{format_bytes(allocation)} per call, and JAX run op by op allocates in the "
+            "same memory pools (those of XLA's threads): in this process it would change whether "
+            "that output reuses freed memory or gets fresh pages, for the compiled times and for "
+            "your own loops after this benchmark"
         )
         return outcome
 

@@ -84,19 +84,27 @@ class PointOutcome:
 
 
 def phases(variants: list[Variant]) -> list[list[Variant]]:
-    """The variants in the order they are timed: compiled ones first, then those that
-    allocate op by op (eager, NumPy, PyTorch, a function of the user's own), each group
-    prepared, warmed up and timed before the next one runs at all.
+    """The variants in the order they are timed: compiled ones first, then those computing in
+    NumPy or PyTorch, then those running JAX op by op (eager, a function of the user's own),
+    each group prepared, warmed up and timed before the next one runs at all.
 
     A compiled call that writes a large output reuses the block its previous output freed
     when the allocator keeps it, and gets fresh pages (one fault per page) when it does not;
-    which of the two depends on what ran in the process before. Eager and NumPy calls, with
-    several large temporaries per call spread over XLA's threads, change that state for the
-    rest of the process: timed after them (or between their turns), the compiled call's
-    time is the one they left behind, not the one a plain loop of it gets."""
+    which of the two depends on the malloc arenas of XLA's threads, where it allocates. JAX
+    run op by op allocates its large temporaries in those same arenas and can change that
+    state for the rest of the process: timed after it, the compiled call's time is the one it
+    left behind, not the one a plain loop of it gets. NumPy and PyTorch allocate on the
+    calling thread, in an arena XLA's threads do not use."""
     compiled = [v for v in variants if v.kind == "jit"]
-    others = [v for v in variants if v.kind != "jit"]
-    return [group for group in (compiled, others) if group]
+    host = [v for v in variants if v.kind != "jit" and not on_xla_threads(v)]
+    op_by_op = [v for v in variants if on_xla_threads(v)]
+    return [group for group in (compiled, host, op_by_op) if group]
+
+
+def on_xla_threads(v: Variant) -> bool:
+    """Whether a variant runs JAX op by op, allocating each result on XLA's threads: eager,
+    and a function of the user's own that gets JAX arrays (not a NumPy or PyTorch one)."""
+    return v.kind != "jit" and v.framework == "jax"
 
 
 def run_point(
@@ -116,15 +124,15 @@ def run_point(
     group by group (see :func:`phases`); the outputs are checked (finite, agreeing with the
     reference) after the timing, one untimed call each.
 
-    apart(variants, reference, allocation) may time the allocating group elsewhere (a
-    worker process) and return its outcome, or None to time it here. Variants named in
+    apart(variants, reference, allocation) may time the group running JAX op by op elsewhere
+    (a worker process) and return its outcome, or None to time it here. Variants named in
     `untimed` are prepared and checked against but not timed (a worker's reference)."""
     outcome = PointOutcome(size=size)
     inputs: dict[str, Inputs] = {}
     done: list[_Prepared] = []
     traced = None
     for k, group in enumerate(phases([v for v in variants if v.name not in untimed])):
-        if k > 0 and apart is not None:
+        if k > 0 and apart is not None and all(map(on_xla_threads, group)):
             compiled = [p.timing for p in done if p.variant.kind == "jit"]
             elsewhere = apart(group, _reference_variant(variants, reference), compiled)
             if elsewhere is not None:

@@ -1,7 +1,8 @@
 """The order %bench times its variants in, and where: compiled variants first, in turns of
-their own; the variants that allocate op by op after them, in a fresh worker process when the
-compiled call's output is large, so that the bench does not put this process's allocator in
-a state the user's own loop would not see."""
+their own; NumPy and PyTorch after them, in this process (they allocate on the calling
+thread, where a user's own loop of them runs); JAX op by op last, in a fresh worker process
+when the compiled call's output is large, so that the bench does not put the allocator of
+XLA's threads in a state the user's own loop would not see."""
 
 from __future__ import annotations
 
@@ -28,12 +29,22 @@ def _variant(name: str, kind: str) -> Variant:
     return Variant(name, cubic, "jax", kind)
 
 
-def test_compiled_variants_come_first_in_a_group_of_their_own():
-    given = [_variant("eager", "eager"), _variant("numpy", "twin"), _variant("jit", "jit")]
+def test_compiled_variants_come_first_then_numpy_and_torch_then_jax_op_by_op():
+    numpy_twin = Variant("numpy", cubic, "numpy", "twin")
+    given = [_variant("eager", "eager"), numpy_twin, _variant("jit", "jit")]
     given.insert(1, _variant("mine", "custom"))
+    given += [
+        Variant("torch", cubic, "torch", "twin"),
+        Variant("np:mine", cubic, "numpy", "custom"),
+    ]
     groups = point.phases(given)
-    assert [[v.name for v in g] for g in groups] == [["jit"], ["eager", "mine", "numpy"]]
+    assert [[v.name for v in g] for g in groups] == [
+        ["jit"],
+        ["numpy", "torch", "np:mine"],
+        ["eager", "mine"],
+    ]
     assert [[v.name for v in g] for g in point.phases(given[:2])] == [["eager", "mine"]]
+    assert [point.on_xla_threads(v) for v in given] == [True, True, False, False, False, False]
 
 
 def _allocating_variants(calls: list[str]):
@@ -88,19 +99,24 @@ def test_outputs_are_still_checked_after_the_timing():
     assert r.mismatches[0].reference == "jit"
 
 
-def test_large_outputs_get_the_allocating_variants_timed_in_a_worker_process():
+def test_large_outputs_get_jax_op_by_op_timed_in_a_worker_process_and_numpy_here(monkeypatch):
     calls: list[str] = []
     eager, numpy_twin = _allocating_variants(calls)
+    taken = _record_samples(monkeypatch, {numpy_twin: "numpy"})
     x = jnp.ones((512, 1024), dtype=jnp.float32)  # 2 MiB out
     r = jaxlab.bench({"jit": jax.jit(cubic), "eager": eager, "numpy": numpy_twin}, x, **QUICK)
-    # timed, checked and described, yet never called in this process
-    assert calls == []
+    # eager: timed, checked and described, yet never called in this process
+    assert "eager" not in calls
+    # NumPy: timed here, every sample after the compiled variant's last
+    assert set(calls) == {"numpy"} and set(taken) == {"jit", "numpy"}
+    assert max(i for i, n in enumerate(taken) if n == "jit") < taken.index("numpy")
     assert [t.variant for t in r.timings] == ["jit", "eager", "numpy"]
     assert all(t.samples for t in r.timings)
+    assert len(r.timing("numpy").samples) == taken.count("numpy")
     assert r.timing("jit").alloc_bytes == 2 << 20
     assert r.mismatches == [] and r.failures == {}
     [note] = [n for n in r.notes if "worker process" in n.text]
-    assert note.text.startswith("eager, numpy timed in a fresh worker process: the compiled")
+    assert note.text.startswith("eager timed in a fresh worker process: the compiled call")
     assert "2 MiB per call" in note.text
 
 
