@@ -19,8 +19,12 @@
 3. ``%jit f`` dispatch against ``jax.jit`` (``benchmarks/jit_dispatch.py``).
 4. The peak bandwidth (STREAM's rule) against an independent 1 GiB NumPy copy, same run.
 
+Part 1 with ``--with-control``: each process is followed by a control process that runs the
+same turns with every bench replaced by a plain loop of the jitted call for as long as the
+bench took: how often a process changes mode with no bench at all.
+
     .venv/bin/python benchmarks/bench_fidelity.py [--quick] [--processes 5] [--time 0.5]
-        [--rounds 3] [--parts 1234] [--sizes 4e6,2.5e7]
+        [--rounds 3] [--parts 1234] [--sizes 4e6,2.5e7] [--with-control]
 """
 
 from __future__ import annotations
@@ -82,6 +86,33 @@ def plain_loop(call, seconds: float) -> tuple[list[float], float]:
     return samples, faults
 
 
+def control_child(n: int, budget: float, walls: list[float]) -> dict:
+    """A control process: the same turns as :func:`child` (reference loop, NumPy plain loop),
+    with each bench replaced by a plain loop of the jitted call for as long as that bench
+    took. Its fault counts per turn show how often the process changes mode with no bench."""
+    import jax
+    import numpy as np
+
+    s = side(n)
+    x = jax.device_put(np.random.default_rng(0).standard_normal((s, s)).astype(np.float32))
+    jf = jax.jit(fn)
+    xn = np.asarray(x)
+    refs = [reference(jf, x, budget / 2)]
+    plain_loop(lambda: fn(xn), budget / 4)
+    for wall in walls:
+        reference(jf, x, wall)
+        refs.append(reference(jf, x, budget / 2))
+        plain_loop(lambda: fn(xn), budget / 4)
+    turns = [statistics.median(samples) for samples, _ in refs]
+    odd = [x for samples, _ in refs[0::2] for x in samples]
+    even = [x for samples, _ in refs[1::2] for x in samples]
+    return {
+        "ref_turns_s": turns,
+        "ref_turn_faults": [f for _, f in refs],
+        "ref_self": statistics.median(odd) / statistics.median(even),
+    }
+
+
 def child(n: int, budget: float, rounds: int) -> dict:
     import jax
     import numpy as np
@@ -95,9 +126,11 @@ def child(n: int, budget: float, rounds: int) -> dict:
     xn = np.asarray(x)
     refs: list[tuple[list[float], float]] = [reference(jf, x, budget / 2)]
     numpy_refs = [statistics.median(plain_loop(lambda: fn(xn), budget / 4)[0])]
-    jits, flags, verdicts = [], [], []
+    jits, flags, verdicts, walls = [], [], [], []
     for _ in range(rounds):
+        t0 = time.perf_counter()
         r = jaxlab.bench(fn, x, vs="numpy", progress=None, peak=False, time_budget=budget)
+        walls.append(time.perf_counter() - t0)
         refs.append(reference(jf, x, budget / 2))
         numpy_refs.append(statistics.median(plain_loop(lambda: fn(xn), budget / 4)[0]))
         t = r.timing("jit")
@@ -144,6 +177,7 @@ def child(n: int, budget: float, rounds: int) -> dict:
         "flags": flags,
         "verdicts": verdicts,
         "numpy_s": r.timing("numpy").median_s,
+        "walls_s": walls,
     }
 
 
@@ -197,6 +231,32 @@ def faults_summary(rows: list[dict]) -> list[str]:
     ]
 
 
+SLOW_FAULTS = 1000  # a reference turn faulting this often per call is in the slow mode
+
+
+def slow_turns(rows: list[dict], controls: list[dict]) -> list[str]:
+    """How many reference turns after the first are in the slow mode, in the bench processes
+    and in the control processes (no bench): the harness's share of the mode changes."""
+    out = []
+    for name, group in (("bench processes", rows), ("control processes (no bench)", controls)):
+        later = [f for r in group for f in r["ref_turn_faults"][1:]]
+        first = [r["ref_turn_faults"][0] for r in group if r["ref_turn_faults"]]
+        if not later:
+            continue
+        out.append(
+            f"{name}: reference turns in the slow mode (≥ {SLOW_FAULTS} faults per call): first "
+            f"turn {sum(f >= SLOW_FAULTS for f in first)} of {len(first)}, later turns "
+            f"{sum(f >= SLOW_FAULTS for f in later)} of {len(later)}"
+        )
+    if controls:
+        agree = sum(self_outcome(c) == "agrees" for c in controls)
+        out.append(
+            f"control processes: the reference against itself within 10 % in {agree} of "
+            f"{len(controls)}"
+        )
+    return out
+
+
 def outcome(row: dict) -> str:
     if abs(row["jit_s"] / row["ref_s"] - 1) <= TOLERANCE:
         return "agrees"
@@ -233,12 +293,15 @@ def self_outcome(row: dict) -> str:
     return "agrees" if abs(row["ref_self"] - 1) <= TOLERANCE else "disagrees"
 
 
-def run_child(n: int, budget: float, rounds: int) -> dict:
+def run_child(n: int, budget: float, rounds: int, walls: list[float] | None = None) -> dict:
+    """One process of part 1: benches between reference turns, or (`walls`) its control."""
     command = [
         sys.executable,
         os.path.abspath(__file__),
         *("--child", str(n), "--time", str(budget), "--rounds", str(rounds)),
     ]
+    if walls is not None:
+        command += ["--control", ",".join(f"{w:.3f}" for w in walls)]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return {"n": n, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
@@ -274,7 +337,9 @@ def ms(seconds: float) -> str:
 # -- the parts ---------------------------------------------------------------------------------
 
 
-def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> None:
+def part_sizes(
+    sizes: list[int], processes: int, budget: float, rounds: int, control: bool = False
+) -> None:
     print(
         f"1. cubic x + x*x + x*x*x, {len(sizes)} sizes × {processes} fresh processes; per process: "
         f"reference loop and jaxlab.bench(fn, x, vs='numpy') alternating, {rounds} benches "
@@ -299,6 +364,7 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
     selves: dict[str, int] = {}
     singles: dict[str, int] = {}
     rows: list[dict] = []
+    controls: list[dict] = []
     start = time.perf_counter()
     for n in sizes:
         for k in range(processes):
@@ -330,6 +396,17 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
                 f"{each:<26} {verdict}"
             )
             print(f"{'':>17} faults: {faults_line(row)}")
+            if control:
+                twin = run_child(n, budget, rounds, row["walls_s"])
+                if "error" in twin:
+                    print(f"{'':>17} control failed: {twin['error']}")
+                    continue
+                controls.append(twin)
+                shown = " | ".join(f"{f:.0f}" for f in twin["ref_turn_faults"])
+                print(
+                    f"{'':>17} control (no bench): faults {shown}; self {twin['ref_self']:.2f} "
+                    f"({self_outcome(twin)})"
+                )
     total = sum(counts.values())
     print(
         f"\noutcomes over {total} (size, process) pairs in "
@@ -347,6 +424,8 @@ def part_sizes(sizes: list[int], processes: int, budget: float, rounds: int) -> 
     for line in verdict_summary(rows):
         print(line)
     for line in faults_summary(rows):
+        print(line)
+    for line in slow_turns(rows, controls):
         print(line)
     for n in sorted({row["n"] for row in rows}):
         at = [row for row in rows if row["n"] == n]
@@ -441,9 +520,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="benches per process (part 1)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--reference", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--control", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--with-control",
+        action="store_true",
+        help="part 1: after each process, a control process with no bench (a plain loop of "
+        "the jitted call for as long as each bench took)",
+    )
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.time, args.rounds)))
+        if args.control:
+            walls = [float(w) for w in args.control.split(",")]
+            print(json.dumps(control_child(args.child, args.time, walls)))
+        else:
+            print(json.dumps(child(args.child, args.time, args.rounds)))
         return
     if args.reference is not None:
         print(json.dumps(reference_child(args.reference, args.time)))
@@ -456,7 +546,7 @@ def main() -> None:
         sizes = QUICK_SIZES if args.quick else SIZES
         if args.sizes:
             sizes = [round(float(v)) for v in args.sizes.split(",")]
-        part_sizes(sizes, processes, args.time, args.rounds)
+        part_sizes(sizes, processes, args.time, args.rounds, args.with_control)
     if "2" in args.parts:
         part_processes(processes if args.quick else 5, args.time)
     if "3" in args.parts:
