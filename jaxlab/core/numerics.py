@@ -418,7 +418,7 @@ class Queue:
         if value.size > _stats.GROUP_SIZE:
             self.owner.records[key] = _stats.measure(value)
             return
-        kind = (_dtype_text(value.dtype), 1 << max(int(value.size) - 1, 0).bit_length())
+        kind = (_dtype_text(value.dtype), _stats.length_class(value.size))
         group = self.waiting.setdefault(kind, [])
         group.append((key, value))
         if len(group) >= _stats.group_size(kind[1]):
@@ -965,9 +965,10 @@ def instrument(
         layout.clear()
         layout.update(groups)
         # arguments are measured whole (all devices together), as their rows show them
-        arg_recs = [_stats.measure(jnp.asarray(args[i]), per_device=False) for i in arg_layout]
         arg_packed = (
-            tuple(jnp.stack([r[f] for r in arg_recs]) for f in range(5)) if arg_recs else None
+            _stats.measure_arguments([jnp.asarray(args[i]) for i in arg_layout])
+            if arg_layout
+            else None
         )
         return outs, packed, arg_packed
 

@@ -206,6 +206,12 @@ GROUP_MAX = 64  # ... or more, as many as fit in GROUP_ELEMENTS, for small value
 GROUP_ELEMENTS = 1 << 16
 
 
+def length_class(size: int) -> int:
+    """The padded length of a value of `size` elements measured in a group: the next power
+    of two (values of one class are measured together)."""
+    return 1 << max(int(size) - 1, 0).bit_length()
+
+
 def group_size(length: int) -> int:
     """How many values of `length` (padded) elements are measured together: every kernel
     costs compile time, every value waiting for its group costs memory."""
@@ -322,6 +328,28 @@ def measure_group(values: list[jax.Array]) -> list[Any]:
     batch = _measure_values(*(values[i] for i in order))
     row = {i: r for r, i in enumerate(order)}
     return [Member(batch, row[i], math.prod(v.shape)) for i, v in enumerate(values)]
+
+
+def measure_arguments(values: list[jax.Array]) -> Record:
+    """The records of a program's arguments, each measured whole (all devices together),
+    stacked [A, 1, ...] in their order. Unsharded arguments of one dtype and length class
+    are measured in groups, as the program's own values are: a model's parameters are
+    hundreds of values of a few shapes, and every separate measurement is kernels of its
+    own to compile (XLA:CPU compiles every scatter of the histograms separately)."""
+    records: list[Any] = [None] * len(values)
+    kinds: dict[tuple[str, int], list[int]] = {}
+    for i, v in enumerate(values):
+        if v.size > GROUP_SIZE or _explicit_mesh(v) is not None:
+            records[i] = measure(v, per_device=False)
+        else:
+            kinds.setdefault((str(v.dtype), length_class(v.size)), []).append(i)
+    for (_, length), members in kinds.items():
+        size = group_size(length)
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            for i, rec in zip(chunk, measure_group([values[i] for i in chunk]), strict=True):
+                records[i] = _widened(rec.record()) if isinstance(rec, Member) else rec
+    return tuple(jnp.stack([r[f] for r in records]) for f in range(5))  # type: ignore[return-value]
 
 
 def _measure_values_traced(*values: jax.Array) -> Record:

@@ -114,6 +114,37 @@ def matches_reference(row, values: np.ndarray) -> None:
             assert got == expected, name
 
 
+def test_arguments_measured_in_groups_match_numpy_each():
+    # arguments of one dtype and length class are measured together, padded to the longest:
+    # each keeps its own statistics, in the call's order, whatever its neighbours hold
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal(30).astype(np.float32)
+    wide[[3, 17]] = [np.inf, np.nan]
+    args = {
+        "a": F32_VALUES,
+        "b": F32_VALUES[:18],
+        "c": wide,
+        "d": np.zeros(17, np.float32),
+        "e": F32_VALUES.astype(ml_dtypes.bfloat16),
+        "f": F32_VALUES[3:20].astype(ml_dtypes.bfloat16),
+    }
+    ints = np.array([-5, 0, 7, 0, 2**31 - 1], np.int32)
+    n = jaxlab.numerics(
+        lambda p, k: sum(jnp.sum(v.astype(jnp.float32)) for v in p.values()) + k[0],
+        {k: jnp.asarray(v) for k, v in args.items()},
+        jnp.asarray(ints),
+    )
+    assert [a.name for a in n.arguments] == [f"p['{k}']" for k in args] + ["k"]
+    for arg, (name, values) in zip(n.arguments, args.items(), strict=False):
+        assert arg.count == values.size and arg.dtype == np.dtype(values.dtype).name, name
+        if name == "d":  # all zeros: no non-zero magnitude, every element in the zero count
+            assert (arg.min, arg.max, arg.zero_frac, arg.absmin_nonzero) == (0.0, 0.0, 1.0, None)
+            continue
+        matches_reference(arg, values)
+    k = n.arguments[-1]
+    assert (k.min, k.max, k.zero_frac, k.count) == (-5, 2**31 - 1, 2 / 5, 5)
+
+
 def test_float64_and_float8_match_numpy():
     # float64: subnormals far below the histogram's first bin, values beyond float32's range
     f64 = np.array(
