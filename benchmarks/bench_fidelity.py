@@ -146,6 +146,8 @@ def child(n: int, budget: float, rounds: int) -> dict:
                 "low": found.low,
                 "high": found.high,
                 "plain": plain,
+                "numpy_s": r.timing("numpy").median_s,
+                "numpy_plain_s": statistics.median(numpy_refs[-2:]),
                 "lines": len(repr(r).splitlines()),
             }
         )
@@ -194,7 +196,13 @@ def verdict_summary(rows: list[dict]) -> list[str]:
         return []
     held = [v for v in every if v["holds"]]
     lines = sorted(v["lines"] for v in every)
+    numpy_close = sum(abs(v["numpy_s"] / v["numpy_plain_s"] - 1) <= TOLERANCE for v in every)
+    numpy_ratios = sorted(v["numpy_s"] / v["numpy_plain_s"] for v in every)
     return [
+        f"numpy: the bench's median within 10 % of the NumPy plain loops beside it in "
+        f"{numpy_close} of {len(every)} benches (bench / plain loop: median "
+        f"{numpy_ratios[len(numpy_ratios) // 2]:.2f}, range {numpy_ratios[0]:.2f}–"
+        f"{numpy_ratios[-1]:.2f})",
         f"verdict (jit against numpy): holds in {len(held)} of {len(every)} benches; its 95 % "
         f"interval contains the plain loops' ratio in {sum(map(contains, every))} of "
         f"{len(every)} ({sum(map(contains, held))} of the {len(held)} that hold)",

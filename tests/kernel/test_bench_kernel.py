@@ -169,3 +169,28 @@ def test_function_that_cannot_be_shipped_is_timed_here_with_the_reason(kernel):
     assert "processes=2 not used" in result.html and "_thread.lock" in result.html
     assert kernel.value("[t.process_medians_s for t in r_lock.timings]") == [[], []]
     assert kernel.alive()
+
+
+def test_large_output_times_numpy_in_the_kernel_and_eager_in_a_worker(kernel):
+    kernel.ok(
+        "import os\n"
+        "traced_in, numpy_in = [], []\n"
+        "def fn_rec(x):\n"
+        "    traced_in.append(os.getpid())\n"
+        "    return x + x*x + x*x*x\n"
+        "def numpy_rec(x):\n"
+        "    numpy_in.append(os.getpid())\n"
+        "    return x + x*x + x*x*x\n"
+        "x_large = np.ones((512, 1024), dtype=np.float32)\n"
+    )
+    kernel.ok(f"r_large = %bench fn_rec(x_large) --vs numpy:numpy_rec {FAST}\nr_large")
+    assert kernel.value("[t.variant for t in r_large.timings]") == ["jit", "eager", "numpy"]
+    assert kernel.value("all(t.samples for t in r_large.timings)") is True
+    # NumPy ran here, where the user's own NumPy loop runs; eager only in the worker (the
+    # kernel traced fn_rec once for jit and never ran it op by op)
+    assert kernel.value("set(numpy_in) == {os.getpid()} and len(numpy_in) > 3") is True
+    assert kernel.value("traced_in == [os.getpid()]") is True
+    apart = "[n.text for n in r_large.notes if 'worker process' in n.text]"
+    [note] = kernel.value(apart)
+    assert note.startswith("eager timed in a fresh worker process: the compiled call allocates")
+    assert kernel.value("r_large.mismatches == [] and r_large.failures == {}") is True
