@@ -53,8 +53,10 @@ def eqn_source(eqn: Any) -> tuple[str, int, str] | None:
     return frame.file_name, frame.start_line, frame.function_name
 
 
-_USER_CODE: dict[Any, bool] = {}
-_FRAMES: dict[tuple[Any, int], tuple[str, int, int, str]] = {}
+# caches keyed by the code object's id (hashing a code object hashes its constants, each
+# time): code id -> (the code, kept alive so that its id stays its own; user code?)
+_USER_CODE: dict[int, tuple[Any, bool]] = {}
+_FRAMES: dict[tuple[int, int], tuple[str, int, int, str]] = {}  # (code id, lasti) -> frame
 
 
 def eqn_frames(eqn: Any, limit: int = 10) -> list[tuple[str, int, int, str]]:
@@ -77,16 +79,17 @@ def eqn_frames(eqn: Any, limit: int = 10) -> list[tuple[str, int, int, str]]:
             _USER_CODE.clear()
         out = []
         for code, lasti in zip(codes, lastis, strict=False):
-            user = _USER_CODE.get(code)
-            if user is None:
-                user = _USER_CODE[code] = source_info_util.is_user_filename(code.co_filename)
-            if not user:
+            known = _USER_CODE.get(id(code))
+            if known is None:
+                user = source_info_util.is_user_filename(code.co_filename)
+                known = _USER_CODE[id(code)] = (code, user)
+            if not known[1]:
                 continue
-            frame = _FRAMES.get((code, lasti))
+            frame = _FRAMES.get((id(code), lasti))
             if frame is None:
                 f = source_info_util.raw_frame_to_frame(code, lasti)
                 frame = (f.file_name, f.start_line, f.start_column, f.function_name)
-                _FRAMES[(code, lasti)] = frame
+                _FRAMES[(id(code), lasti)] = frame
             out.append(frame)
             if len(out) >= limit:
                 break

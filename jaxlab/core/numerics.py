@@ -1009,6 +1009,7 @@ def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
     program = inst.program
     decoded: list[tuple[Spec, dict[str, Any]]] = []
     branches: dict[str, tuple[int, ...]] = {}
+    places: dict[tuple[str, int], str] = {}  # (file, line) -> how a row names it
     groups = [(inst.layout[d], inst.records[d]) for d in inst.layout]
     groups += _derived_records(inst)
     for keys, (counts, first, keyv, total, hist) in groups:
@@ -1021,11 +1022,15 @@ def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
         values = _stats.decode_all(
             *merged, [specs[j].dtype for j in rows], [specs[j].shape for j in rows]
         )
-        for j, fields in zip(rows, values, strict=True):
+        executions = (
+            counts[rows, :, _stats.C_EXEC].max(axis=1).tolist()
+            if counts.shape[1]
+            else [0] * len(rows)
+        )
+        for j, fields, runs in zip(rows, values, executions, strict=True):
             spec = specs[j]
-            decoded.append(
-                (spec, _row_fields(spec, fields, counts[j], first[j], keyv[j], total[j], hist[j]))
-            )
+            record = (counts[j], first[j], keyv[j], total[j], hist[j])
+            decoded.append((spec, _row_fields(spec, fields, record, runs, places)))
     decoded.sort(key=lambda item: (item[0].equation, item[0].output))
     index = {spec.key: i for i, (spec, _) in enumerate(decoded)}
     rows = []
@@ -1116,13 +1121,20 @@ def _input_ref(source: Any, index: dict[str, int]) -> int | str:
     return str(value)
 
 
-def _row_fields(spec: Spec, values: dict, counts, first, keys, total, hist) -> dict[str, Any]:
+def _row_fields(
+    spec: Spec, values: dict, record: tuple, executions: int, places: dict
+) -> dict[str, Any]:
     """A row's fields: `values` (its statistics, devices merged) and where it comes from;
-    the other arguments are its record's per-device fields."""
+    `record` is its per-device fields, `places` names the places seen so far."""
+    counts, first, keys, total, hist = record
     nonfinite = values["nan"] + values["posinf"] + values["neginf"]
     per_device: tuple[DeviceStats, ...] = ()
-    firsts = [_stats.first_iteration(first[d], spec.loops) for d in range(counts.shape[0])]
-    if spec.devices and counts.shape[0] == len(spec.devices):
+    devices = counts.shape[0]
+    sharded = bool(spec.devices) and devices == len(spec.devices)
+    firsts = []
+    if nonfinite or sharded:
+        firsts = [_stats.first_iteration(first[d], spec.loops) for d in range(devices)]
+    if sharded:
         per_device = tuple(
             DeviceStats(
                 **_stats.decode(
@@ -1132,7 +1144,7 @@ def _row_fields(spec: Spec, values: dict, counts, first, keys, total, hist) -> d
                 position=d,
                 first_nonfinite=firsts[d] if _stats.nonfinite(hist[d]) else None,
             )
-            for d in range(counts.shape[0])
+            for d in range(devices)
         )
     first_seen = None
     kind = None
@@ -1148,6 +1160,11 @@ def _row_fields(spec: Spec, values: dict, counts, first, keys, total, hist) -> d
             first_seen = ()
     frame = spec.frames[0] if spec.frames else None
     file, line = (frame[0], frame[1]) if frame else (None, None)
+    where = ""
+    if file:
+        where = places.get((file, line))
+        if where is None:
+            where = places[(file, line)] = source_location(file, line)
     return dict(
         values,
         equation=spec.equation,
@@ -1156,10 +1173,10 @@ def _row_fields(spec: Spec, values: dict, counts, first, keys, total, hist) -> d
         phase="backward" if spec.backward else "forward",
         file=file,
         line=line,
-        where=source_location(file, line) if file else "",
+        where=where,
         scope="/".join(spec.scopes),
         eqn_path=spec.eqn_path,
-        executions=int(counts[:, _stats.C_EXEC].max()) if counts.size else 0,
+        executions=executions,
         loops=spec.loops,
         first_nonfinite=first_seen,
         first_kind=kind,
@@ -1179,19 +1196,19 @@ def decode_arguments(
     if inst.arg_records is None:
         return []
     counts, _first, keys, total, hist = inst.arg_records
-    out = []
-    for j, leaf in enumerate(inst.arg_layout):
-        aval = avals[leaf]
-        values = _stats.decode(
-            counts[j][0],
-            keys[j][0],
-            float(total[j][0]),
-            hist[j][0],
-            str(np.dtype(aval.dtype)),
-            tuple(aval.shape),
-        )
-        out.append(ArgumentStats(**values, name=names[leaf]))
-    return out
+    shown = [avals[leaf] for leaf in inst.arg_layout]
+    values = _stats.decode_all(
+        counts[:, 0],
+        keys[:, 0],
+        total[:, 0].astype(np.float64),
+        hist[:, 0],
+        [_dtype_text(aval.dtype) for aval in shown],
+        [tuple(aval.shape) for aval in shown],
+    )
+    return [
+        ArgumentStats(**fields, name=names[leaf])
+        for leaf, fields in zip(inst.arg_layout, values, strict=True)
+    ]
 
 
 # -- one call, end to end --------------------------------------------------------------------

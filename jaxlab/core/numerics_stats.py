@@ -726,10 +726,8 @@ def decode_all(
         else:
             t = _bin(_binade(UNDERFLOW_THRESHOLD[target]))
             figures[f"underflow_{target}"] = b[:, split] + below[:, t]
-    normal_bin = np.array(
-        [_bin(int(ml_dtypes.finfo(d).minexp)) if is_float(np.dtype(d)) else 0 for d in dtypes],
-        dtype=np.int64,
-    )
+    kinds = {name: _dtype_kind(name) for name in set(dtypes)}
+    normal_bin = np.array([kinds[d][2] for d in dtypes], dtype=np.int64)
     figures["subnormal"] = below[np.arange(len(b)), normal_bin] + b[:, B_SUBNORMAL_LOW]
     as_lists = {name: v.tolist() for name, v in figures.items()}
     hists = hist.tolist()
@@ -738,7 +736,7 @@ def decode_all(
     values: dict[int, list[Any]] = {K_MIN: [None] * len(b), K_MAX: [None] * len(b)}
     values[K_ABSMIN] = [None] * len(b)
     kmax = int(np.iinfo(keys.dtype).max)
-    for name in set(dtypes):
+    for name in kinds:
         rows = [i for i, d in enumerate(dtypes) if d == name]
         dt = np.dtype(name)
         for which in (K_MIN, K_MAX, K_ABSMIN):
@@ -746,26 +744,24 @@ def decode_all(
                 values[which][i] = v
     n_, nan_, posinf_, neginf_, finite_ = (v.tolist() for v in (n, nan, posinf, neginf, finite))
     totals = total.astype(np.float64).tolist()
+    has_absmin = (keys[:, K_ABSMIN] != kmax).tolist()
+    casts = [as_lists[f] for f in CAST_FIGURES]
     out = []
     for i, (name, shape) in enumerate(zip(dtypes, shapes, strict=True)):
-        dt = np.dtype(name)
-        is_f = is_float(dt)
+        text, is_f, _ = kinds[name]
         count = n_[i]
         none_observed = count == 0
         has_values = finite_[i] > 0 and not none_observed
-        vmin = values[K_MIN][i] if has_values else None
-        vmax = values[K_MAX][i] if has_values else None
-        absmin = values[K_ABSMIN][i] if has_values and int(keys[i, K_ABSMIN]) != kmax else None
-        absmax = None
+        vmin = vmax = absmin = absmax = mean = None
         if has_values:
+            vmin, vmax = values[K_MIN][i], values[K_MAX][i]
+            absmin = values[K_ABSMIN][i] if has_absmin[i] else None
             absmax = max(abs(vmin), abs(vmax))  # type: ignore[arg-type]
-
-        def frac(figure: str, i: int = i, is_f: bool = is_f, count: int = count) -> Any:
-            return None if count == 0 or not is_f else as_lists[figure][i] / count
-
+            mean = totals[i] / finite_[i]
+        fractions = not none_observed and is_f
         out.append(
             {
-                "dtype": str(dt),
+                "dtype": text,
                 "shape": tuple(shape),
                 "size": math.prod(shape),
                 "count": count,
@@ -774,20 +770,39 @@ def decode_all(
                 "neginf": neginf_[i],
                 "min": _plain(vmin),
                 "max": _plain(vmax),
-                "mean": (totals[i] / finite_[i]) if has_values else None,
+                "mean": mean,
                 "absmax": _plain(absmax),
                 "absmin_nonzero": _plain(absmin),
                 "zero_frac": None if none_observed else zeros[i] / count,
-                "subnormal_frac": frac("subnormal"),
-                "overflow_bf16": frac("overflow_bf16"),
-                "overflow_f16": frac("overflow_f16"),
-                "underflow_f16": frac("underflow_f16"),
-                "overflow_fp8_e4m3": frac("overflow_fp8_e4m3"),
-                "underflow_fp8_e4m3": frac("underflow_fp8_e4m3"),
+                "subnormal_frac": as_lists["subnormal"][i] / count if fractions else None,
+                "overflow_bf16": casts[0][i] / count if fractions else None,
+                "overflow_f16": casts[1][i] / count if fractions else None,
+                "underflow_f16": casts[2][i] / count if fractions else None,
+                "overflow_fp8_e4m3": casts[3][i] / count if fractions else None,
+                "underflow_fp8_e4m3": casts[4][i] / count if fractions else None,
                 "histogram": tuple(hists[i]) if is_f else (),
             }
         )
     return out
+
+
+# the cast figures of a row, in the order `Stats` lists them
+CAST_FIGURES = (
+    "overflow_bf16",
+    "overflow_f16",
+    "underflow_f16",
+    "overflow_fp8_e4m3",
+    "underflow_fp8_e4m3",
+)
+
+
+@functools.cache
+def _dtype_kind(name: str) -> tuple[str, bool, int]:
+    """A dtype's name as rows spell it, whether it is a float, and the histogram bin of its
+    smallest normal binade (0 for other types)."""
+    dt = np.dtype(name)
+    is_f = is_float(dt)
+    return str(dt), is_f, _bin(int(ml_dtypes.finfo(dt).minexp)) if is_f else 0
 
 
 def decode(
