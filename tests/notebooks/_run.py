@@ -1,4 +1,5 @@
-"""Execute a notebook with nbclient and collect its outputs by kind."""
+"""Execute a notebook with nbclient and collect its outputs by kind. Each notebook runs once a
+test session in a kernel: the tests that read its outputs share the run."""
 
 from __future__ import annotations
 
@@ -41,12 +42,24 @@ class Executed:
         return "".join(o.get("data", {}).get(mime, "") for o in self.outputs())
 
 
-def execute(name: str, kernel_name: str = "jaxlab-test", timeout: int = 300) -> Executed:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(
-        nb,
-        kernel_name=kernel_name,
-        timeout=timeout,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    ).execute()
-    return Executed(nb)
+# the plain ipykernel kernelspec of this Python (no jaxlab preloaded): a notebook runs in any
+# kernel with jaxlab installed, since it starts with `%load_ext jaxlab`
+PLAIN_KERNEL = "python3"
+
+_runs: dict[tuple[str, str], Executed] = {}
+
+
+def execute(name: str, kernel_name: str = PLAIN_KERNEL, timeout: int = 600) -> Executed:
+    """The notebook `name` run top to bottom in `kernel_name` (nbclient raises at an error in
+    a cell not tagged to raise), once a session: later calls return the same run."""
+    key = (name, kernel_name)
+    if key not in _runs:
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        NotebookClient(
+            nb,
+            kernel_name=kernel_name,
+            timeout=timeout,
+            resources={"metadata": {"path": str(NOTEBOOKS)}},
+        ).execute()
+        _runs[key] = Executed(nb)
+    return _runs[key]

@@ -1,13 +1,14 @@
 """Every notebook runs in any IPython kernel with jaxlab installed: each starts with
 `%load_ext jaxlab`, and runs top to bottom under a plain `python3` kernelspec (no jaxlab
-preloaded), failing only in the cells tagged to raise."""
+preloaded), failing only in the cells tagged to raise. Each notebook's own tests read the
+same run."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
 
-from tests.notebooks._run import NOTEBOOKS, execute
+from tests.notebooks._run import NOTEBOOKS, PLAIN_KERNEL, execute
 
 ALL = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
@@ -26,7 +27,7 @@ def test_notebook_starts_by_loading_jaxlab(name):
 @pytest.mark.kernel
 @pytest.mark.parametrize("name", ALL)
 def test_notebook_runs_in_a_plain_python3_kernel(kernel_prefix, name):
-    run = execute(name, kernel_name="python3")  # raises at any error in an untagged cell
+    run = execute(name, kernel_name=PLAIN_KERNEL)  # raises at any error in an untagged cell
     expected = [
         c for c in run.nb.cells if "raises-exception" in c.get("metadata", {}).get("tags", [])
     ]

@@ -1,5 +1,6 @@
-"""The Flax + Optax training notebook runs top to bottom in the jaxlab kernel and shows the
-summaries a real model needs (test_any_kernel runs it under a plain python3 kernelspec too)."""
+"""The Flax + Optax training notebook runs top to bottom and shows the summaries a real model
+needs (the run of test_any_kernel, under a plain python3 kernelspec; the browser tests run it
+in the jaxlab kernel)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The notebooks reproducing the seed articles' examples run top to bottom in the jaxlab kernel
-and show the articles' numbers."""
+"""The notebooks reproducing the seed articles' examples run top to bottom and show the
+articles' numbers (the runs of test_any_kernel, under a plain python3 kernelspec; the browser
+tests run them in the jaxlab kernel)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The tour runs top to bottom in the kernel installed by jaxlab's kernelspec and shows every
-part of jaxlab."""
+"""The tour runs top to bottom and shows every part of jaxlab (the run of test_any_kernel, under
+a plain python3 kernelspec; the browser tests and the Binder test run it in the kernel that
+jaxlab's kernelspec installs)."""
 
 from __future__ import annotations
 
