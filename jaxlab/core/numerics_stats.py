@@ -37,6 +37,7 @@ from jax.sharding import PartitionSpec
 
 from jaxlab.ir.numerics import (
     HISTOGRAM_BINS,
+    HISTOGRAM_HIGH,
     HISTOGRAM_LOW,
     OVERFLOW_THRESHOLD,
     UNDERFLOW_THRESHOLD,
@@ -49,7 +50,7 @@ K_MIN, K_MAX, K_ABSMIN = range(3)  # columns of `keys`
 # the buckets after the histogram's bins
 B_NAN = HISTOGRAM_BINS
 B_POSINF = B_NAN + 1
-B_NEGINF = B_NAN + 2
+B_NEGINF = B_NAN + 2  # follows B_POSINF (the device adds the sign)
 B_ZERO = B_NAN + 3
 # (target, "over"/"under") -> bucket of the elements of the threshold's binade beyond it
 B_SPLIT = {
@@ -463,6 +464,29 @@ def _split_limit(target: str, kind: str, dtype: str) -> int | None:
     return bits
 
 
+@functools.cache
+def _split_span(target: str, kind: str, dtype: str) -> tuple[int, int] | None:
+    """(first, count): the magnitude bits, in `dtype`, of the values in the threshold's
+    binade beyond it are first, first + 1, ..., first + count - 1 (bits grow with the
+    magnitude); None when there are none."""
+    limit = _split_limit(target, kind, dtype)
+    if limit is None:
+        return None
+    dt = np.dtype(dtype)
+    ubits = np.dtype(f"uint{dt.itemsize * 8}")
+    threshold = (OVERFLOW_THRESHOLD if kind == "over" else UNDERFLOW_THRESHOLD)[target]
+    binade = _binade(threshold)
+
+    def start(e: int) -> int:  # the bits of 2**e; past the largest binade, every magnitude
+        if e >= int(ml_dtypes.finfo(dt).maxexp):
+            return 1 << (dt.itemsize * 8 - 1)
+        return int(np.array(2.0**e, np.float64).astype(dt).view(ubits))
+
+    if kind == "over":
+        return limit, start(binade + 1) - limit
+    return start(binade), limit - start(binade) + 1
+
+
 def _measure_float(x: jax.Array, valid: jax.Array | None) -> Record:
     # lax, not jax.numpy: this is traced once per batch shape, and jax.numpy's functions are
     # jitted functions of their own, each traced in turn
@@ -512,35 +536,40 @@ def _measure_float(x: jax.Array, valid: jax.Array | None) -> Record:
         "mmms",
     )
     keys = _columns([lax.bitwise_not(low), high, lax.bitwise_not(small)])
-    # binade of |x|: the exponent field for normal numbers; from the leading bit of the
-    # mantissa for subnormals
+    # bin of |x|: its binade from the exponent field (normal numbers) or from the leading
+    # bit of the mantissa (subnormals), less the first bin's; every binade of the narrower
+    # types has a bin (float64's are clamped)
     nmant = int(info.nmant)
     bias = (1 << (int(info.nexp) - 1)) - 1
     emin = 1 - bias
     exp_field = lax.convert_element_type(lax.shift_right_logical(mag, full(nmant, utype)), i32)
     subnormal = lax.eq(exp_field, full(0, i32))
-    lead = lax.sub(full(width - 1, i32), lax.convert_element_type(lax.clz(mag), i32))
-    binade = lax.select(
-        subnormal, lax.add(lead, full(emin - nmant, i32)), lax.sub(exp_field, full(bias, i32))
+    lowest = width - 1 + emin - nmant - HISTOGRAM_LOW  # bin of the leading bit's position 0
+    bucket = lax.select(
+        subnormal,
+        lax.sub(full(lowest, i32), lax.convert_element_type(lax.clz(mag), i32)),
+        lax.add(exp_field, full(-bias - HISTOGRAM_LOW, i32)),
     )
-    bucket = lax.clamp(i32(0), lax.sub(binade, full(HISTOGRAM_LOW, i32)), i32(HISTOGRAM_BINS - 1))
+    if emin - nmant < HISTOGRAM_LOW or int(info.maxexp) - 1 > HISTOGRAM_HIGH:
+        bucket = lax.clamp(i32(0), bucket, i32(HISTOGRAM_BINS - 1))
 
     def put(where: jax.Array, index: int, bucket: jax.Array) -> jax.Array:
         return lax.select(where, full(index, i32), bucket)
 
+    # the part of a threshold's binade beyond it: a range of magnitudes (one unsigned
+    # comparison; NaN and Inf in it are put in their own buckets after)
     for (target, kind), split in B_SPLIT.items():
-        limit = _split_limit(target, kind, np.dtype(x.dtype).name)
-        if limit is None:
-            continue
-        threshold = (OVERFLOW_THRESHOLD if kind == "over" else UNDERFLOW_THRESHOLD)[target]
-        beyond = (lax.ge if kind == "over" else lax.le)(mag, full(limit, utype))
-        at = lax.eq(bucket, full(_binade(threshold) - HISTOGRAM_LOW, i32))
-        bucket = put(both(at, beyond), split, bucket)
+        span = _split_span(target, kind, np.dtype(x.dtype).name)
+        if span is not None:
+            first, count = span
+            beyond = lax.lt(lax.sub(mag, full(first, utype)), full(count, utype))
+            bucket = put(beyond, split, bucket)
     if emin - nmant < HISTOGRAM_LOW:  # subnormals below the first bin (float64)
         bucket = put(both(subnormal, lax.bitwise_not(zero)), B_SUBNORMAL_LOW, bucket)
     bucket = put(zero, B_ZERO, bucket)
-    bucket = put(both(isinf, negative), B_NEGINF, bucket)
-    bucket = put(both(isinf, lax.bitwise_not(negative)), B_POSINF, bucket)
+    if _has_inf(x.dtype):  # -Inf's bucket follows +Inf's
+        signed = lax.add(full(B_POSINF, i32), lax.convert_element_type(negative, i32))
+        bucket = lax.select(isinf, signed, bucket)
     bucket = put(isnan, B_NAN, bucket)
     if valid is not None:
         bucket = put(lax.bitwise_not(valid), B_PAD, bucket)
