@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def chromium_missing() -> str | None:
@@ -64,6 +65,50 @@ def notebook(cells: list[str], kernel: str) -> dict[str, Any]:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
+
+
+def copy_notebook(root: Path, name: str, kernel: str = "jaxlab-test") -> str:
+    """Copy a notebook of notebooks/ into `root`, asking for `kernel`; its name."""
+    nb = json.loads((NOTEBOOKS / name).read_text())
+    nb["metadata"]["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
+    (root / name).write_text(json.dumps(nb))
+    return name
+
+
+def output_of(page: Any, needle: str) -> Any:
+    """The output area of the code cell whose source contains `needle`."""
+    index = page.evaluate(
+        """(needle) => {
+            const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+            for (let i = 0; i < cells.length; i++) {
+                const cell = cells.get(i);
+                if (cell.type === 'code' && cell.sharedModel.getSource().includes(needle)) return i;
+            }
+            return -1;
+        }""",
+        needle,
+    )
+    assert index >= 0, f"no cell with {needle!r}"
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    output = cell.locator(".jp-OutputArea")
+    output.wait_for(timeout=30_000)
+    return output
+
+
+def wrapped_numbers(page: Any) -> list[str]:
+    """The text of every numeric table cell of jaxlab's outputs that runs over one line."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.jaxlab td.num')].filter(td => {
+            const style = getComputedStyle(td);
+            const line = parseFloat(style.lineHeight) || 1.4 * parseFloat(style.fontSize);
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            const rects = [...range.getClientRects()].filter(r => r.width > 0);
+            const tops = new Set(rects.map(r => Math.round(r.top)));
+            return td.offsetParent !== null && (tops.size > 1 || style.whiteSpace !== 'nowrap');
+        }).map(td => td.textContent)"""
+    )
 
 
 class Lab:

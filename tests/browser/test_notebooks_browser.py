@@ -1,17 +1,17 @@
 """The notebooks a newcomer opens first, run top to bottom in JupyterLab in Debian's chromium: no
 error but in the cells tagged to raise, and a screenshot in test-artifacts/ of each output that
 has to read right at a glance (the profile of the Flax step, the compile advice, %hlo, the bench
-titles and notes, compare, the sharding grids, the guards), to be looked at."""
+titles and notes, compare, the sharding grids, the guards), to be looked at. The tour's run in
+JupyterLab is test_tour_browser's."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.browser._lab import Lab, screenshot
+from tests.browser._lab import Lab, copy_notebook, output_of, screenshot, wrapped_numbers
 from tests.conftest import needs_widget_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_widget_bundle]
@@ -34,10 +34,6 @@ OUTPUTS = {
         ("benchmarking-hessian", "r_hess = %bench hessian(X)"),
         ("benchmarking-cell-bench", "%%bench -o r_small"),
         ("benchmarking-compare", "jaxlab.compare(r_cubic, r_small)"),
-    ],
-    "tour.ipynb": [
-        ("tour-inspect-grad", "insp = %inspect grad_loss"),
-        ("tour-memory", "%memory"),
     ],
     "01_numpy_vs_jax_speed.ipynb": [
         ("01-bench", "r = %bench fn(x_jnp) --vs numpy"),
@@ -79,52 +75,9 @@ OUTPUTS = {
 }
 
 
-def copy_notebook(root: Path, name: str, kernel: str = "jaxlab-test") -> str:
-    nb = json.loads((NOTEBOOKS / name).read_text())
-    nb["metadata"]["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
-    (root / name).write_text(json.dumps(nb))
-    return name
-
-
 def expected_errors(name: str) -> int:
     nb = json.loads((NOTEBOOKS / name).read_text())
     return sum("raises-exception" in c["metadata"].get("tags", []) for c in nb["cells"])
-
-
-def output_of(page: Any, needle: str) -> Any:
-    """The output area of the code cell whose source contains `needle`."""
-    index = page.evaluate(
-        """(needle) => {
-            const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
-            for (let i = 0; i < cells.length; i++) {
-                const cell = cells.get(i);
-                if (cell.type === 'code' && cell.sharedModel.getSource().includes(needle)) return i;
-            }
-            return -1;
-        }""",
-        needle,
-    )
-    assert index >= 0, f"no cell with {needle!r}"
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.scroll_into_view_if_needed()
-    output = cell.locator(".jp-OutputArea")
-    output.wait_for(timeout=30_000)
-    return output
-
-
-def wrapped_numbers(page: Any) -> list[str]:
-    """The text of every numeric table cell of jaxlab's outputs that runs over one line."""
-    return page.evaluate(
-        """() => [...document.querySelectorAll('.jaxlab td.num')].filter(td => {
-            const style = getComputedStyle(td);
-            const line = parseFloat(style.lineHeight) || 1.4 * parseFloat(style.fontSize);
-            const range = document.createRange();
-            range.selectNodeContents(td);
-            const rects = [...range.getClientRects()].filter(r => r.width > 0);
-            const tops = new Set(rects.map(r => Math.round(r.top)));
-            return td.offsetParent !== null && (tops.size > 1 || style.whiteSpace !== 'nowrap');
-        }).map(td => td.textContent)"""
-    )
 
 
 @pytest.fixture

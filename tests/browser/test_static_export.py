@@ -4,25 +4,20 @@ graph, the bench table and plot, and the sharding grid, loaded from a file in ch
 
 from __future__ import annotations
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 from tests.browser._lab import has_dot, screenshot
-from tests.notebooks._run import NOTEBOOKS
+from tests.notebooks._run import execute
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def exported(kernel_prefix, tmp_path_factory):
-    nb = nbformat.read(NOTEBOOKS / "tour.ipynb", as_version=4)
-    # saving the widget state, as `jupyter nbconvert --execute` does
-    NotebookClient(
-        nb, kernel_name="jaxlab-test", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}
-    ).execute()
-    html, _ = HTMLExporter().from_notebook_node(nb)
+    # the tour's run of the notebook tests (its widget state saved, as `jupyter nbconvert
+    # --execute` saves it)
+    html, _ = HTMLExporter().from_notebook_node(execute("tour.ipynb").nb)
     path = tmp_path_factory.mktemp("export") / "tour.html"
     path.write_text(html)
     return path

@@ -1,35 +1,34 @@
 """The tour, end to end, in a real JupyterLab and Notebook 7 driven through Debian's chromium:
 every cell runs without an error output, jaxlab's views render (inspector panes and graph, bench
-table and plot, sharding grid) and hovering in the inspector highlights the linked lines."""
+table and plot, sharding grid), hovering in the inspector highlights the linked lines, and no
+number in a table wraps (screenshots of the outputs in test-artifacts/, to be looked at)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser._lab import Lab, running_lab, screenshot
+from tests.browser._lab import (
+    Lab,
+    copy_notebook,
+    output_of,
+    running_lab,
+    screenshot,
+    wrapped_numbers,
+)
 from tests.conftest import needs_widget_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_widget_bundle]
 
-TOUR = Path(__file__).resolve().parents[2] / "notebooks" / "tour.ipynb"
 RUN_TIMEOUT_MS = 300_000
-
-
-def copy_tour(root: Path, kernel: str = "jaxlab-test") -> str:
-    nb = json.loads(TOUR.read_text())
-    nb["metadata"]["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
-    (root / "tour.ipynb").write_text(json.dumps(nb))
-    return "tour.ipynb"
+# screenshot name, a line of the cell whose output it shows
+OUTPUTS = [("tour-inspect-grad", "insp = %inspect grad_loss"), ("tour-memory", "%memory")]
 
 
 def run_tour(server: Lab, page: Any) -> list[dict]:
-    name = copy_tour(server.root)
-    server.open(page, name)
+    server.open(page, copy_notebook(server.root, "tour.ipynb"))
     server.run_all(page)
     server.wait_until_executed(page, RUN_TIMEOUT_MS)
     return server.outputs(page)
@@ -63,6 +62,12 @@ def hover_highlights(widget: Any) -> tuple[int, int]:
 def test_tour_in_jupyterlab(lab, page):
     outputs = run_tour(lab, page)
     assert_no_errors(outputs)
+    for shot, needle in OUTPUTS:
+        output = output_of(page, needle)
+        box = output.bounding_box()
+        assert box and box["height"] > 0, (shot, needle)
+        screenshot(output, shot)
+    assert not wrapped_numbers(page)
 
     # the inspector: a live widget whose static twin is hidden once it runs
     widget = page.locator(".jl-inspector-host[data-ready='1']")

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from jaxlab.guards import MIME
+from tests.notebooks._run import PLAIN_KERNEL, execute
 
 pytestmark = pytest.mark.kernel
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "guards.ipynb"
 
-
-@pytest.mark.parametrize("kernel_name", ["jaxlab-test", "python3"])
+@pytest.mark.parametrize("kernel_name", ["jaxlab-test", PLAIN_KERNEL])
 def test_guards_notebook_warns_where_it_says(kernel_prefix, kernel_name):
     """The same warnings in the jaxlab kernel and in a plain one (after `%load_ext jaxlab`)."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, kernel_name=kernel_name, timeout=300).execute()
+    nb = execute("guards.ipynb", kernel_name=kernel_name).nb
     code = [c for c in nb.cells if c.cell_type == "code"]
 
     def cell(start: str):
