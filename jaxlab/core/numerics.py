@@ -38,6 +38,7 @@ from jax.sharding import PartitionSpec
 from jaxlab.base import compat as _compat
 from jaxlab.base.format import source_location
 from jaxlab.core import numerics_stats as _stats
+from jaxlab.ir._bulk import gc_paused
 from jaxlab.ir.jaxpr import sub_jaxprs
 from jaxlab.ir.numerics import ArgumentStats, DeviceStats, Row
 
@@ -974,7 +975,8 @@ def instrument(
         return outs, packed, arg_packed
 
     t0, c0 = time.perf_counter(), time.process_time()
-    traced = jax.jit(instrumented).trace(*leaves)
+    with gc_paused():  # the rebuilt program is tens of thousands of live objects
+        traced = jax.jit(instrumented).trace(*leaves)
     t1, c1 = time.perf_counter(), time.process_time()
     lowered = traced.lower()
     t2, c2 = time.perf_counter(), time.process_time()
@@ -1008,6 +1010,11 @@ def instrument(
 def decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
     """The rows of an instrumented run, in execution order, and each record key's row index;
     cond equations' rows get their branch counts."""
+    with gc_paused():  # a row per equation output, none of them garbage
+        return _decode_rows(inst)
+
+
+def _decode_rows(inst: Instrumented) -> tuple[list[Row], dict[str, int]]:
     program = inst.program
     decoded: list[tuple[Spec, dict[str, Any]]] = []
     branches: dict[str, tuple[int, ...]] = {}
