@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 # the logger JAX writes its "TRACING CACHE MISS" explanations to (a module of JAX's internals)
@@ -419,19 +419,15 @@ def transformation(fn: Any) -> tuple[str, Any] | None:
     return None
 
 
-@contextmanager
-def equation_context(eqn: Any) -> Iterator[None]:
+def equation_context(eqn: Any) -> AbstractContextManager[Any]:
     """Operations created inside carry a jaxpr equation's source location and named scopes,
     as JAX's own interpreter gives them: a program rebuilt equation by equation keeps the
     user's lines in its StableHLO and HLO."""
     try:
         from jax._src import source_info_util
 
-        context = source_info_util.user_context(
+        return source_info_util.user_context(
             eqn.source_info.traceback, name_stack=eqn.source_info.name_stack
         )
     except Exception:
-        yield
-        return
-    with context:
-        yield
+        return nullcontext()
