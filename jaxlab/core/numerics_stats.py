@@ -233,7 +233,9 @@ class Member:
         self.size = size
 
     def record(self) -> Record:
-        return tuple(f[self.index] for f in self.batch)  # type: ignore[return-value]
+        # lax, not jax.numpy's indexing: the same slice, without its Python on every field
+        fields = (lax.index_in_dim(f, self.index, 0, keepdims=False) for f in self.batch)
+        return tuple(fields)  # type: ignore[return-value]
 
 
 def alone(records: dict[str, Any]) -> dict[str, Record]:
