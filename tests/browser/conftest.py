@@ -21,12 +21,22 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-@pytest.fixture(scope="module")
-def lab(kernel_prefix: str, tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[Lab]:
-    """JupyterLab on a free localhost port; notebooks use the "jaxlab-test" kernelspec."""
+@pytest.fixture(scope="session")
+def lab_server(
+    kernel_prefix: str, tmp_path_factory: pytest.TempPathFactory, browser
+) -> Iterator[Lab]:
+    """JupyterLab on a free localhost port, one for the session."""
     root = tmp_path_factory.mktemp("lab-root")
     with running_lab(root) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def lab(lab_server: Lab) -> Iterator[Lab]:
+    """The session's JupyterLab; notebooks use the "jaxlab-test" kernelspec. The kernels a
+    test module's notebooks started are shut down after it."""
+    yield lab_server
+    lab_server.shutdown_kernels()
 
 
 @pytest.fixture
