@@ -14,6 +14,7 @@ import pytest
 
 import jaxlab
 from jaxlab.base import renamed
+from jaxlab.core import numerics as numerics_engine
 from jaxlab.core.numerics import BadInput
 from jaxlab.ir.jaxpr import JaxprModel
 from jaxlab.ir.numerics import (
@@ -161,6 +162,18 @@ def test_arguments_measured_in_groups_match_numpy_each():
         matches_reference(arg, values)
     k = n.arguments[-1]
     assert (k.min, k.max, k.zero_frac, k.count) == (-5, 2**31 - 1, 2 / 5, 5)
+
+
+def test_many_parameters_compile_a_few_histograms():
+    # XLA:CPU compiles every scatter as a kernel of its own: a model's parameters of one
+    # shape share their histograms' scatter instead of one each
+    params = [jnp.full((8, 8), float(i), jnp.float32) for i in range(40)]
+    closed = jax.jit(lambda ps: sum(jnp.sum(p) for p in ps)).trace(params).jaxpr
+    inst = numerics_engine.instrument(closed, params)
+    scatters = inst.compiled.as_text().count(" scatter(")
+    assert 1 <= scatters <= 3  # the arguments, the sums, the running total
+    rows = numerics_engine.decode_arguments(inst, [f"p{i}" for i in range(40)], closed.in_avals)
+    assert [(a.min, a.max, a.count) for a in rows] == [(float(i), float(i), 64) for i in range(40)]
 
 
 def test_float64_and_float8_match_numpy():
