@@ -223,14 +223,18 @@ class Member:
     """One value's record inside a batch measured together (the batch's fields have a
     leading axis of the values); kept whole until a loop or branch needs the record alone,
     so that the program's outputs take the batch as it is. `size`: the value's elements, for
-    a batch of one execution (a loop's records have none)."""
+    a batch of one execution (a loop's records have none); `zeros_only`: integers or booleans,
+    whose only bucket counted is the zeros'."""
 
-    __slots__ = ("batch", "index", "size")
+    __slots__ = ("batch", "index", "size", "zeros_only")
 
-    def __init__(self, batch: Record, index: int, size: int | None = None) -> None:
+    def __init__(
+        self, batch: Record, index: int, size: int | None = None, zeros_only: bool = False
+    ) -> None:
         self.batch = batch
         self.index = index
         self.size = size
+        self.zeros_only = zeros_only
 
     def record(self) -> Record:
         # lax, not jax.numpy's indexing: the same slice, without its Python on every field
@@ -250,7 +254,8 @@ def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple
     the device would copy the largest field, and hold both copies at the end of the run.
     Values measured once, in batches, come last (one device) and leave their counts and
     first NaN/Inf on the device: the host knows both (their sizes, returned, one execution,
-    and the buckets' NaN and ±Inf), and they are most of the records."""
+    and the buckets' NaN and ±Inf), and they are most of the records; integers and booleans
+    among them keep only their zeros' bucket."""
     layout: dict[int, list[str]] = {}
     pieces: dict[int, list[Record]] = {}
     members: dict[int, list[str]] = {}
@@ -284,16 +289,26 @@ def pack(records: dict[str, Any]) -> tuple[dict[int, list[str]], dict[int, tuple
     }
     if once:
         counts, first, keys, total, buckets = packed.get(1, (None, None, None, None, []))
-        tail = [batch for _, batch in once]
+        tail = [(records[order[0]].zeros_only, batch) for order, batch in once]
         packed[1] = (
             counts,
             first,
-            jnp.concatenate(([] if keys is None else [keys]) + [b[2] for b in tail]),
-            jnp.concatenate(([] if total is None else [total]) + [b[3] for b in tail]),
-            buckets + [b[4] for b in tail],
+            jnp.concatenate(([] if keys is None else [keys]) + [b[2] for _, b in tail]),
+            jnp.concatenate(([] if total is None else [total]) + [b[3] for _, b in tail]),
+            buckets + [b[4][..., B_ZERO : B_ZERO + 1] if z else b[4] for z, b in tail],
         )
         layout.setdefault(1, []).extend(k for order, _ in once for k in order)
     return layout, packed, sizes  # type: ignore[return-value]
+
+
+def _all_buckets(buckets: np.ndarray) -> np.ndarray:
+    """Buckets [G, D, NBUCKETS] from `pack`'s, where integers' and booleans' are their zeros'
+    alone [G, D, 1] (the others are empty)."""
+    if buckets.shape[-1] == NBUCKETS:
+        return buckets
+    out = np.zeros((*buckets.shape[:-1], NBUCKETS), buckets.dtype)
+    out[..., B_ZERO] = buckets[..., 0]
+    return out
 
 
 def unpack(packed: dict[int, tuple], sizes: list[int]) -> dict[int, tuple[np.ndarray, ...]]:
@@ -302,7 +317,7 @@ def unpack(packed: dict[int, tuple], sizes: list[int]) -> dict[int, tuple[np.nda
     buckets."""
     out = {}
     for d, (counts, first, keys, total, buckets) in packed.items():
-        hist = np.concatenate([np.asarray(a) for a in buckets])
+        hist = np.concatenate([_all_buckets(np.asarray(a)) for a in buckets])
         counts = np.zeros((0, d, 2), np.int64) if counts is None else np.asarray(counts)
         first = np.zeros((0, d, MAX_LOOPS + 3), np.int64) if first is None else np.asarray(first)
         if d == 1 and sizes:
@@ -330,7 +345,8 @@ def measure_group(values: list[jax.Array]) -> list[Any]:
     order = sorted(range(len(values)), key=lambda i: tuple(values[i].shape))
     batch = _measure_values(*(values[i] for i in order))
     row = {i: r for r, i in enumerate(order)}
-    return [Member(batch, row[i], math.prod(v.shape)) for i, v in enumerate(values)]
+    zeros_only = not is_float(values[0].dtype)
+    return [Member(batch, row[i], math.prod(v.shape), zeros_only) for i, v in enumerate(values)]
 
 
 def measure_arguments(values: list[jax.Array]) -> Record:

@@ -212,6 +212,31 @@ def test_counts_past_the_narrow_counters():
     assert rows[4].histogram[one + 1] == 70000 and sum(rows[4].histogram) == 70000
 
 
+def test_two_byte_counters_of_a_padded_batch_are_exact():
+    """Values of 2**8 to 2**16 elements measured together (padded to the longest) count in two
+    bytes a bucket: every statistic is exact, with buckets past 256 and the padding left out."""
+    rng = np.random.default_rng(0)
+    huge = np.isfinite(F32_VALUES) & (np.abs(F32_VALUES) > 1e37)  # a float32 sum would overflow
+    values = np.tile(F32_VALUES[~huge], 300)
+    mixed = np.concatenate([values, rng.normal(size=6000 - values.size)]).astype(np.float32)
+    rng.shuffle(mixed)
+
+    def f(x):
+        return jnp.flip(x), jnp.flip(x[:3000]), jnp.flip(x[:300])
+
+    rows = [
+        r for r in jaxlab.numerics(f, jnp.asarray(mixed)).equation_stats if r.primitive == "rev"
+    ]
+    assert [r.count for r in rows] == [6000, 3000, 300]
+    for row, k in zip(rows, (6000, 3000, 300), strict=True):
+        for name, expected in reference(mixed[:k]).items():
+            if name == "mean":  # a float32 sum of thousands of values
+                assert row.mean == pytest.approx(expected, rel=1e-5)
+            else:
+                assert getattr(row, name) == expected, name
+    assert rows[0].nan == 600 and max(rows[0].histogram) > 256
+
+
 def test_values_of_different_sizes_measured_together():
     x = np.array([3.0, -1.0, 0.0, 2.0**-140, np.inf, 0.25, -7.5, 1e-3], np.float32)
 
@@ -256,6 +281,36 @@ def test_integers_and_booleans():
     assert ints.nan == 0 and ints.subnormal_frac is None and ints.histogram == ()
     bools = n.row("1")
     assert (bools.dtype, bools.min, bools.max, bools.zero_frac) == ("bool", 0, 1, 4 / 6)
+
+
+def test_integers_and_booleans_measured_together():
+    """Batches of integers and booleans (their zeros the only bucket they count) read as
+    NumPy says, padded and in two-byte counters too."""
+    values = np.arange(-150, 150, dtype=np.int32) * np.int32(3_000_000)  # 300: one zero
+    values[::7] = 0
+
+    sizes = (300, 260, 6, 5)  # two of a length class each: measured in pairs
+
+    def f(x):
+        return [jnp.flip(x[:k]) for k in sizes], [x[:k] > 0 for k in sizes]
+
+    n = jaxlab.numerics(f, jnp.asarray(values))
+    ints = [r for r in n.equation_stats if r.primitive == "rev"]
+    bools = [r for r in n.equation_stats if r.primitive == "gt"]
+    for row, k in zip(ints, sizes, strict=True):
+        part = values[:k].astype(np.int64)
+        nonzero = np.abs(part[part != 0])
+        assert (row.count, row.min, row.max, row.absmin_nonzero) == (
+            k,
+            part.min(),
+            part.max(),
+            nonzero.min(),
+        )
+        assert row.zero_frac == (part == 0).sum() / k and row.histogram == ()
+    for row, k in zip(bools, sizes, strict=True):
+        positive = values[:k] > 0
+        assert (row.count, row.dtype, row.min, row.max) == (k, "bool", 0, int(positive.any()))
+        assert row.zero_frac == (~positive).sum() / k and row.nan == 0
 
 
 def test_a_loop_accumulates_over_iterations():
