@@ -1,33 +1,20 @@
-"""The benchmarking notebook runs in a real kernel, and its outputs survive a static HTML
-export (tables and SVG plots are plain HTML, no script needed)."""
+"""The benchmarking notebook runs in a real kernel (the run of test_any_kernel, under a plain
+python3 kernelspec), and its outputs survive a static HTML export (tables and SVG plots are
+plain HTML, no script needed)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
-pytestmark = pytest.mark.kernel
+from tests.notebooks._run import execute
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "benchmarking.ipynb"
+pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture(scope="module")
 def executed(kernel_prefix):
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    # the same notebook with a smaller array: CI machines are small and shared
-    nb.cells[1].source = nb.cells[1].source.replace("SIDE = 1000", "SIDE = 300")
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = cell.source.replace("--time-budget 0.3", "--time-budget 0.05").replace(
-                "--time-budget 0.2", "--time-budget 0.05"
-            )
-            cell.source = cell.source.replace("1e5,1e6 --time-budget 0.1", "1e5 --time-budget 0.03")
-    NotebookClient(nb, kernel_name="jaxlab-test", timeout=300).execute()
-    return nb
+    return execute("benchmarking.ipynb").nb
 
 
 def _html(cell) -> str:
