@@ -373,7 +373,8 @@ def measure_arguments(values: list[jax.Array]) -> Record:
 
 def _measure_values_traced(*values: jax.Array) -> Record:
     """`_measure_rows` of several values of one dtype, each flattened into a row (padded to
-    the longest)."""
+    the longest). Traced once per make-up of the group; the measurement itself, once per
+    shape of the rows (a call XLA inlines)."""
     sizes = tuple(math.prod(v.shape) for v in values)
     longest = max(sizes)
     zero = np.zeros((), values[0].dtype)
@@ -383,7 +384,7 @@ def _measure_values_traced(*values: jax.Array) -> Record:
         else lax.reshape(v, (1, n))
         for v, n in zip(values, sizes, strict=True)
     ]
-    return _measure_rows(lax.concatenate(rows, 0), None if min(sizes) == longest else sizes)
+    return _measure_batch(lax.concatenate(rows, 0), None if min(sizes) == longest else sizes)
 
 
 _measure_values = jax.jit(_measure_values_traced)
