@@ -954,6 +954,7 @@ def instrument(
     layout: dict[int, list[str]] = {}
     once: list[int] = []  # sizes of the values measured once in batches (`_stats.pack`)
     arg_layout = [i for i, v in enumerate(closed.in_avals) if _stats.observable(v)]
+    arg_rows: list[int] = []  # the row of each argument's record
 
     def instrumented(*args):
         forward = None
@@ -967,11 +968,10 @@ def instrument(
         layout.clear()
         layout.update(groups)
         # arguments are measured whole (all devices together), as their rows show them
-        arg_packed = (
-            _stats.measure_arguments([jnp.asarray(args[i]) for i in arg_layout])
-            if arg_layout
-            else None
-        )
+        arg_packed = None
+        if arg_layout:
+            arg_packed, rows = _stats.measure_arguments([jnp.asarray(args[i]) for i in arg_layout])
+            arg_rows[:] = rows
         return outs, packed, arg_packed
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -986,7 +986,9 @@ def instrument(
     jax.block_until_ready((outs, packed, arg_packed))
     t4 = time.perf_counter()
     records = _stats.unpack(packed, once)
-    arg_records = tuple(np.asarray(a) for a in arg_packed) if arg_packed is not None else None
+    arg_records = None
+    if arg_packed is not None:
+        arg_records = tuple(np.asarray(a)[arg_rows] for a in arg_packed)
     return Instrumented(
         program=program,
         layout=dict(layout),

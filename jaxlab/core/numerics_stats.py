@@ -349,26 +349,40 @@ def measure_group(values: list[jax.Array]) -> list[Any]:
     return [Member(batch, row[i], math.prod(v.shape), zeros_only) for i, v in enumerate(values)]
 
 
-def measure_arguments(values: list[jax.Array]) -> Record:
+def measure_arguments(values: list[jax.Array]) -> tuple[Record, list[int]]:
     """The records of a program's arguments, each measured whole (all devices together),
-    stacked [A, 1, ...] in their order. Unsharded arguments of one dtype and length class
-    are measured in groups, as the program's own values are: a model's parameters are
-    hundreds of values of a few shapes, and every separate measurement is kernels of its
-    own to compile (XLA:CPU compiles every scatter of the histograms separately)."""
-    records: list[Any] = [None] * len(values)
+    stacked [A, 1, ...], and the row of each argument. Unsharded arguments of one dtype and
+    length class are measured in groups, as the program's own values are, and their groups
+    are stacked whole (the host puts the rows in the arguments' order): a model's parameters
+    are hundreds of values of a few shapes, and every separate measurement or slice is
+    kernels of its own to compile (XLA:CPU compiles every histogram's scatter separately)."""
+    parts: list[Record] = []  # [n, 1, ...] each, in the order of the rows
+    order: list[int] = []  # the argument of each row
     kinds: dict[tuple[str, int], list[int]] = {}
     for i, v in enumerate(values):
         if v.size > GROUP_SIZE or _explicit_mesh(v) is not None:
-            records[i] = measure(v, per_device=False)
+            parts.append(tuple(f[None] for f in measure(v, per_device=False)))  # type: ignore[arg-type]
+            order.append(i)
         else:
             kinds.setdefault((str(v.dtype), length_class(v.size)), []).append(i)
     for (_, length), members in kinds.items():
         size = group_size(length)
         for start in range(0, len(members), size):
             chunk = members[start : start + size]
-            for i, rec in zip(chunk, measure_group([values[i] for i in chunk]), strict=True):
-                records[i] = _widened(rec.record()) if isinstance(rec, Member) else rec
-    return tuple(jnp.stack([r[f] for r in records]) for f in range(5))  # type: ignore[return-value]
+            records = measure_group([values[i] for i in chunk])
+            if isinstance(records[0], Member):
+                parts.append(_widened(records[0].batch))
+                order.extend(
+                    i for _, i in sorted(zip([r.index for r in records], chunk, strict=True))
+                )
+            else:
+                parts.append(tuple(f[None] for f in records[0]))  # type: ignore[arg-type]
+                order.append(chunk[0])
+    stacked = tuple(lax.concatenate([p[f] for p in parts], 0) for f in range(5))
+    rows = [0] * len(values)
+    for row, i in enumerate(order):
+        rows[i] = row
+    return stacked, rows  # type: ignore[return-value]
 
 
 def _measure_values_traced(*values: jax.Array) -> Record:
