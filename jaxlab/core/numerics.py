@@ -338,14 +338,14 @@ def _derive_constant(eqn: Any, var: Any, key: str, region: Region, devices: tupl
     primitive); the first one is measured."""
     program = region.program
     literal = np.asarray(eqn.invars[0].val)
-    ident = (eqn.primitive.name, str(literal.dtype), literal.tobytes(), _dtype_name(var))
-    size = int(np.prod(var.aval.shape))
+    ident = (eqn.primitive.name, _dtype_text(literal.dtype), literal.tobytes(), _dtype_name(var))
+    size = math.prod(var.aval.shape)
     earlier = program.constants.setdefault(ident, [])
     for root in reversed(earlier):
         if root == key:  # a loop body traced again
             break
         spec = program.specs[root]
-        n = int(np.prod(spec.shape))
+        n = math.prod(spec.shape)
         same = spec.loops == region.loops and spec.devices == devices and region.holds(root)
         if same and n and size % n == 0:
             program.derived[key] = (root, size // n, False)
