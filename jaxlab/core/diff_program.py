@@ -177,7 +177,7 @@ def flatten(closed: Any, shut: frozenset[str] = frozenset()) -> Flat:
             label = INLINED.get(eqn.primitive.name)
             if label is not None and label in eqn.params:
                 inner, inner_consts = _open(eqn.params[label])
-                frames = _compat.eqn_frames(eqn)
+                frames = _compat.eqn_frames(eqn, 1)
                 here = (frames[0][0], frames[0][1]) if frames else outer
                 outs = walk(inner, inner_consts, ins, f"{path}/{label}/", region, here)
                 env.update(zip(eqn.outvars, outs, strict=True))
@@ -185,7 +185,7 @@ def flatten(closed: Any, shut: frozenset[str] = frozenset()) -> Flat:
             outs = [
                 -1 if type(v).__name__ == "DropVar" else new(v.aval, region) for v in eqn.outvars
             ]
-            frames = _compat.eqn_frames(eqn)
+            frames = _compat.eqn_frames(eqn, 1)
             file, line = (frames[0][0], frames[0][1]) if frames else outer
             op = Op(len(flat.ops), eqn, ins, outs, file, line, path=path, region=region)
             flat.ops.append(op)
