@@ -105,7 +105,10 @@ def test_notebook_outputs_in_jupyterlab(notebook_lab, page, name):
         # the profile leads with train_step's lines; Flax's are one click away under them
         profile = output_of(page, "%profile --runs 5 train_step")
         first = profile.locator("details:has(> summary:text-is('time by source line')) tbody tr")
-        assert first.first.locator("td").first.inner_text().startswith("In [")
+        # text_content: a cell JupyterLab has not painted yet (off screen) has no inner text
+        cell = first.first.locator("td").first
+        cell.scroll_into_view_if_needed()
+        assert (cell.text_content() or "").startswith("In ["), cell.text_content()
         fold = profile.locator("details.jl-lib").first
         fold.locator("summary").click()
         assert fold.locator("td", has_text="linear.py:").first.is_visible()
