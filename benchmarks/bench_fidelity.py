@@ -99,17 +99,21 @@ def control_child(n: int, budget: float, walls: list[float]) -> dict:
     xn = np.asarray(x)
     refs = [reference(jf, x, budget / 2)]
     plain_loop(lambda: fn(xn), budget / 4)
+    stand_ins = []
     for wall in walls:
-        reference(jf, x, wall)
+        stand_ins.append(statistics.median(reference(jf, x, wall)[0]))
         refs.append(reference(jf, x, budget / 2))
         plain_loop(lambda: fn(xn), budget / 4)
     turns = [statistics.median(samples) for samples, _ in refs]
     odd = [x for samples, _ in refs[0::2] for x in samples]
     even = [x for samples, _ in refs[1::2] for x in samples]
     return {
+        "ref_s": statistics.median(x for samples, _ in refs for x in samples),
         "ref_turns_s": turns,
         "ref_turn_faults": [f for _, f in refs],
         "ref_self": statistics.median(odd) / statistics.median(even),
+        # the same test as the bench's, a plain loop in its place: the best a harness can do
+        "stand_in_s": statistics.median(stand_ins),
     }
 
 
@@ -262,6 +266,12 @@ def slow_turns(rows: list[dict], controls: list[dict]) -> list[str]:
             f"control processes: the reference against itself within 10 % in {agree} of "
             f"{len(controls)}"
         )
+        close = sum(abs(c["stand_in_s"] / c["ref_s"] - 1) <= TOLERANCE for c in controls)
+        out.append(
+            f"control processes: a plain loop of the jitted call in each bench's place, the "
+            f"median of those loops within 10 % of the same-process plain loop (the test the "
+            f"bench takes) in {close} of {len(controls)}: the most a harness can score here"
+        )
     return out
 
 
@@ -411,9 +421,11 @@ def part_sizes(
                     continue
                 controls.append(twin)
                 shown = " | ".join(f"{f:.0f}" for f in twin["ref_turn_faults"])
+                stand_in = twin["stand_in_s"] / twin["ref_s"]
                 print(
                     f"{'':>17} control (no bench): faults {shown}; self {twin['ref_self']:.2f} "
-                    f"({self_outcome(twin)})"
+                    f"({self_outcome(twin)}); plain loop in the bench's place / reference "
+                    f"{stand_in:.3f}"
                 )
     total = sum(counts.values())
     print(
