@@ -11,10 +11,10 @@ the compiled time measured after it, and the user's own loops after the benchmar
 then be the state the benchmark left behind. Timed in a worker, they leave this process as
 the user's code left it.
 
-NumPy and PyTorch twins stay in this process, timed in turns with the compiled variants:
-they allocate on the calling thread, in an arena XLA's threads do not use, and a fresh
-process would charge them the page faults of first touching their memory, which the user's
-own long-lived process does not pay."""
+NumPy and PyTorch twins stay in this process, timed after the compiled variants: they
+allocate on the calling thread, in an arena XLA's threads do not use, and a fresh process
+would charge them the page faults of first touching their memory, which the user's own
+long-lived process does not pay."""
 
 from __future__ import annotations
 

@@ -84,10 +84,9 @@ class PointOutcome:
 
 
 def phases(variants: list[Variant]) -> list[list[Variant]]:
-    """The variants in the order they are timed: the compiled ones and those computing in
-    NumPy or PyTorch together, in interleaved turns, then those running JAX op by op (eager, a
-    function of the user's own), each group prepared, warmed up and timed before the next one
-    runs at all.
+    """The variants in the order they are timed: compiled ones first, then those computing in
+    NumPy or PyTorch, then those running JAX op by op (eager, a function of the user's own),
+    each group prepared, warmed up and timed before the next one runs at all.
 
     A compiled call that writes a large output reuses the block its previous output freed
     when the allocator keeps it, and gets fresh pages (one fault per page) when it does not;
@@ -95,13 +94,11 @@ def phases(variants: list[Variant]) -> list[list[Variant]]:
     run op by op allocates its large temporaries in those same arenas and can change that
     state for the rest of the process: timed after it, the compiled call's time is the one it
     left behind, not the one a plain loop of it gets. NumPy and PyTorch allocate on the
-    calling thread, in an arena XLA's threads do not use, so they share the compiled
-    variants' turns: each turn of one is close in time to a turn of the other, and a change
-    of the machine's pace moves both, which the verdict's turn-by-turn check then sees."""
+    calling thread, in an arena XLA's threads do not use."""
     compiled = [v for v in variants if v.kind == "jit"]
     host = [v for v in variants if v.kind != "jit" and not on_xla_threads(v)]
     op_by_op = [v for v in variants if on_xla_threads(v)]
-    return [group for group in (compiled + host, op_by_op) if group]
+    return [group for group in (compiled, host, op_by_op) if group]
 
 
 def on_xla_threads(v: Variant) -> bool:

@@ -151,10 +151,10 @@ def _side(speedup: float, conclusion: str) -> bool:
 def turn_speedups(base: Timing, other: Timing) -> list[float]:
     """The speedup turn by turn: the baseline's k-th turn against the variant's k-th turn.
     Variants of one group are timed in interleaved rounds, so their k-th turns are close in
-    time and a change of pace hits both (compiled variants share their turns with NumPy and
-    PyTorch); a compiled variant's turns all come before those of the variants that allocate
-    op by op (``point.phases``): a change of pace between those two groups moves every pair
-    alike and is not seen here (each variant's own turns, and fresh processes, see it)."""
+    time and a change of pace hits both; a compiled variant's turns all come before those of
+    the variants that allocate op by op (``point.phases``): a change of pace between the two
+    groups moves every pair alike and is not seen here (each variant's own turns, and fresh
+    processes, see it)."""
     a = _pace.block_medians(base.samples, base.blocks)
     b = _pace.block_medians(other.samples, other.blocks)
     return [x / y for x, y in zip(a, b, strict=False) if y > 0]
