@@ -21,7 +21,9 @@
 
 Part 1 with ``--with-control``: each process is followed by a control process that runs the
 same turns with every bench replaced by a plain loop of the jitted call for as long as the
-bench took: how often a process changes mode with no bench at all.
+bench took: how often a process changes mode with no bench at all, and how often those plain
+loops pass the bench's own test (their median within 10 % of the same-process reference), the
+most any harness can score on the machine at that moment.
 
     .venv/bin/python benchmarks/bench_fidelity.py [--quick] [--processes 5] [--time 0.5]
         [--rounds 3] [--parts 1234] [--sizes 4e6,2.5e7] [--with-control]
