@@ -59,7 +59,7 @@ def magic_options() -> set[str]:
 
 
 # options of other programs the README shows (pip, jupyter kernelspec, the benchmarks)
-NOT_MAGIC = {"--user", "--sys-prefix", "--prefix", "--name", "--quick", "--xla"}
+NOT_MAGIC = {"--user", "--sys-prefix", "--prefix", "--name", "--quick", "--xla", "--with-control"}
 
 
 def test_every_option_the_readme_names_is_one_a_magic_takes_and_old_ones_say_so():
