@@ -54,7 +54,8 @@ def _key(t: Timing) -> tuple:
 
 
 def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
-    """`other` against `base`: the speedup, its bootstrap interval and the Mann–Whitney p.
+    """`other` against `base`: the speedup, its bootstrap interval (over turns and the
+    samples inside them: ``stats.ratio_ci``) and the Mann–Whitney p.
     Significant when p < `alpha` and the interval excludes 1. The one rule for "is it
     faster": the bench table, the verdict and ``jaxlab.compare`` use it. (Kept for the
     session by the timings and their samples: a view asks for the same ratio several times.)"""
@@ -69,7 +70,8 @@ def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
 
 def _ratio(base: Timing, other: Timing, alpha: float) -> Ratio:
     speedup = base.median_s / other.median_s if other.median_s > 0 else math.inf
-    lo, hi = stats.ratio_ci(base.samples, other.samples)
+    turns = (_pace.split(base.samples, base.blocks), _pace.split(other.samples, other.blocks))
+    lo, hi = stats.ratio_ci(base.samples, other.samples, turns=turns)
     p = stats.mann_whitney(base.samples, other.samples)
     significant = (
         math.isfinite(p) and p < alpha and (not math.isfinite(lo) or not (lo <= 1.0 <= hi))
@@ -258,6 +260,12 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
             **common, holds=False, why=why, action="fix what the note says, rerun", cause="invalid"
         )
     if conclusion == "unclear":
+        flipped = _flipped_turn(base, t, result)
+        if flipped is not None:
+            # the interval spans 1 because turns disagree: the machine's change of pace is
+            # the cause to name, and the samples' conclusion the one to read
+            common["conclusion"], fields = flipped
+            return Finding(**common, **fields)
         return Finding(
             **common,
             holds=False,
@@ -281,15 +289,7 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
     by_turn = turn_speedups(base, t)
     against = [k for k, s in enumerate(by_turn) if not _side(s, conclusion)]
     if against:
-        k = against[0]
-        return Finding(
-            **common,
-            holds=False,
-            why=f"turn {k + 1} of {len(by_turn)} found {by_turn[k]:.3g}× (the machine changed "
-            "pace)",
-            action=_processes_action(result),
-            cause="pace",
-        )
+        return Finding(**common, **_pace_changed(by_turn, against[0], result))
     slow, fast = (t, base) if r.speedup >= 1 else (base, t)
     for who, other in ((slow, fast), (fast, slow)):
         if _straddle(who, other.median_s):
@@ -303,6 +303,34 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
                 cause="modes",
             )
     return _by_turns(result, common, len(by_turn))
+
+
+def _flipped_turn(base: Timing, t: Timing, result: BenchResult) -> tuple[str, dict] | None:
+    """When the samples alone conclude (their interval, resampled one by one, excludes 1)
+    and only the moves between turns make the interval span 1: the samples' conclusion and,
+    as a Finding's fields, the first turn that found otherwise. Else None (the samples
+    themselves are too noisy to tell, or processes were compared)."""
+    if len(process_speedups(base, t)) > 1:
+        return None
+    lo, hi = stats.ratio_ci(base.samples, t.samples)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 1 <= hi:
+        return None
+    side = "faster" if lo > 1 else "slower"
+    by_turn = turn_speedups(base, t)
+    against = [k for k, s in enumerate(by_turn) if not _side(s, side)]
+    if not against:
+        return None
+    return side, _pace_changed(by_turn, against[0], result)
+
+
+def _pace_changed(by_turn: list[float], k: int, result: BenchResult) -> dict[str, Any]:
+    """A Finding's fields for a verdict unsettled by turn `k`."""
+    return {
+        "holds": False,
+        "why": f"turn {k + 1} of {len(by_turn)} found {by_turn[k]:.3g}× (the machine changed pace)",
+        "action": _processes_action(result),
+        "cause": "pace",
+    }
 
 
 def _alone(result: BenchResult, t: Timing) -> Finding:

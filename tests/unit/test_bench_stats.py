@@ -66,6 +66,55 @@ def test_ratio_interval_contains_the_ratio_of_medians():
     assert lo > 1.8 and hi < 2.2
 
 
+def _in_turns(levels, per_turn=20, jitter=0.02, seed=0):
+    """Samples taken in turns of `per_turn`, turn k at `levels[k]` (± jitter), and the
+    turns' (start, end) spans."""
+    rng = np.random.default_rng(seed)
+    samples = np.concatenate([m * (1 + jitter * rng.standard_normal(per_turn)) for m in levels])
+    spans = [(k * per_turn, (k + 1) * per_turn) for k in range(len(levels))]
+    return samples, spans
+
+
+def test_a_ratio_over_turns_that_moved_gets_the_moves_in_its_interval():
+    numpy, steady = _in_turns([4.0, 4.0, 4.0])
+    jit, moved = _in_turns([0.5, 0.6, 0.75], seed=1)
+    alone = stats.ratio_ci(numpy, jit)
+    lo, hi = stats.ratio_ci(numpy, jit, turns=(steady, moved))
+    # one by one, the samples look like a tight 6.5-6.9x; each turn alone read 5.3x to 8x
+    assert alone[1] / alone[0] < 1.1
+    assert lo < 4.0 / 0.75 * 1.02 and hi > 4.0 / 0.5 * 0.98
+    # steady turns: about the interval of the samples one by one
+    jit_steady, spans = _in_turns([0.5, 0.5, 0.5], seed=2)
+    lo, hi = stats.ratio_ci(numpy, jit_steady, turns=(steady, spans))
+    lo1, hi1 = stats.ratio_ci(numpy, jit_steady)
+    assert abs(lo / lo1 - 1) < 0.01 and abs(hi / hi1 - 1) < 0.01
+    # fewer than three turns: the samples one by one, exactly as without turns
+    two = [(0, 30), (30, 60)]
+    assert stats.ratio_ci(numpy, jit, turns=(two, two)) == alone
+
+
+def test_each_resample_over_turns_has_the_median_numpy_gives_it():
+    x = np.random.default_rng(5).random(37)
+    spans = [(0, 5), (5, 17), (17, 20), (20, 37)]
+    got = stats._bootstrap_medians(x, spans, np.random.default_rng(3))
+    # the same draws, made by hand: turns with replacement, then samples inside each
+    rng = np.random.default_rng(3)
+    starts, sizes = np.array([a for a, _ in spans]), np.array([b - a for a, b in spans])
+    drawn = rng.integers(0, len(spans), (len(got), len(spans)))
+    offsets = (rng.random((len(got), len(spans), sizes.max())) * sizes[drawn][..., None]).astype(
+        int
+    )
+    expected = [
+        np.median(
+            np.concatenate([x[starts[d] + offsets[i, j, : sizes[d]]] for j, d in enumerate(row)])
+        )
+        for i, row in enumerate(drawn)
+    ]
+    assert np.array_equal(got, expected)
+    # an odd and an even count of samples both occur
+    assert {int(sizes[row].sum()) % 2 for row in drawn} == {0, 1}
+
+
 def test_loop_count_is_calibrated_against_the_timer():
     res = timer.timer_resolution()
     assert 0 < res < 1e-3

@@ -110,6 +110,28 @@ def test_a_pace_change_that_flips_one_turn_unsettles_the_verdict():
     assert "unsettled: turn 4 of 6" in r.verdict and "settle it with fresh processes" in r.verdict
 
 
+def test_the_interval_takes_in_how_far_the_turns_moved():
+    # jit's turns ran at 0.5, 0.6 and 0.75 ms (twice each); numpy held 4 ms: each turn alone
+    # read 5.3x to 8x, which the interval says, where the samples one by one would say 6.5-6.9x
+    r = result(timing("jit", [0.5e-3, 0.6e-3, 0.75e-3] * 2), timing("numpy", [4e-3] * TURNS))
+    (f,) = findings(r)
+    assert f.conclusion == "faster" and f.holds
+    assert f.speedup_low < 4 / 0.7 and f.speedup_high > 4 / 0.52
+    assert "(95 % CI 5." in r.verdict
+
+
+def test_a_flipped_turn_that_widens_the_interval_over_one_is_still_named():
+    # the samples alone say jit is 10 % faster; one slow turn of six makes the interval over
+    # turns span 1: the verdict names that turn, as when the interval stays clear of 1
+    jit_levels = [0.9e-3] * TURNS
+    jit_levels[3] = 1.35e-3
+    r = result(timing("jit", jit_levels), timing("numpy", [1e-3] * TURNS))
+    (f,) = findings(r)
+    assert f.speedup_low < 1 < f.speedup_high
+    assert (f.conclusion, f.holds, f.cause) == ("faster", False, "pace")
+    assert f.why.startswith("turn 4 of 6 found 0.7")
+
+
 def test_a_steady_pace_change_that_hits_both_alike_still_holds():
     slow = [1.0, 1.0, 1.6, 1.6, 1.0, 1.0]  # both variants slowed in turns 3 and 4
     r = result(timing("jit", [0.5e-3 * s for s in slow]), timing("numpy", [1e-3 * s for s in slow]))
