@@ -53,24 +53,27 @@ def _key(t: Timing) -> tuple:
     return (id(t), len(xs), xs[0] if xs else None, xs[-1] if xs else None)
 
 
-def ratio(base: Timing, other: Timing, alpha: float = ALPHA) -> Ratio:
+def ratio(base: Timing, other: Timing, alpha: float = ALPHA, *, by_turns: bool = True) -> Ratio:
     """`other` against `base`: the speedup, its bootstrap interval (over turns and the
-    samples inside them: ``stats.ratio_ci``) and the Mann–Whitney p.
+    samples inside them: ``stats.ratio_ci``; with `by_turns` False, over the samples one by
+    one) and the Mann–Whitney p.
     Significant when p < `alpha` and the interval excludes 1. The one rule for "is it
     faster": the bench table, the verdict and ``jaxlab.compare`` use it. (Kept for the
     session by the timings and their samples: a view asks for the same ratio several times.)"""
-    key = (_key(base), _key(other), alpha)
+    key = (_key(base), _key(other), alpha, by_turns)
     found = _ratios.get(key)
     if found is None:
         if len(_ratios) >= KEPT_RATIOS:
             _ratios.clear()
-        found = _ratios[key] = _ratio(base, other, alpha)
+        found = _ratios[key] = _ratio(base, other, alpha, by_turns)
     return found
 
 
-def _ratio(base: Timing, other: Timing, alpha: float) -> Ratio:
+def _ratio(base: Timing, other: Timing, alpha: float, by_turns: bool) -> Ratio:
     speedup = base.median_s / other.median_s if other.median_s > 0 else math.inf
-    turns = (_pace.split(base.samples, base.blocks), _pace.split(other.samples, other.blocks))
+    turns = None
+    if by_turns:
+        turns = (_pace.split(base.samples, base.blocks), _pace.split(other.samples, other.blocks))
     lo, hi = stats.ratio_ci(base.samples, other.samples, turns=turns)
     p = stats.mann_whitney(base.samples, other.samples)
     significant = (
@@ -306,16 +309,16 @@ def finding(result: BenchResult, variant: str, size: int | None = None) -> Findi
 
 
 def _flipped_turn(base: Timing, t: Timing, result: BenchResult) -> tuple[str, dict] | None:
-    """When the samples alone conclude (their interval, resampled one by one, excludes 1)
-    and only the moves between turns make the interval span 1: the samples' conclusion and,
-    as a Finding's fields, the first turn that found otherwise. Else None (the samples
+    """When the samples alone conclude (significant, resampled one by one) and only the
+    moves between turns make the interval span 1: the samples' conclusion and, as a
+    Finding's fields, the first turn that found otherwise. Else None (the samples
     themselves are too noisy to tell, or processes were compared)."""
     if len(process_speedups(base, t)) > 1:
         return None
-    lo, hi = stats.ratio_ci(base.samples, t.samples)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 1 <= hi:
+    alone = ratio(base, t, by_turns=False)
+    if not alone.significant:
         return None
-    side = "faster" if lo > 1 else "slower"
+    side = "faster" if alone.speedup >= 1 else "slower"
     by_turn = turn_speedups(base, t)
     against = [k for k, s in enumerate(by_turn) if not _side(s, side)]
     if not against:
